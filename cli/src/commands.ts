@@ -1,0 +1,29 @@
+// Subcommand table of the `weft` CLI. Each command lives in its own module and
+// is loaded lazily so `weft --help` stays fast and a command's dependencies
+// (the Kubernetes client, the proxy) load only when that command runs.
+export interface Command {
+  summary: string;
+  run(args: string[]): Promise<number>;
+}
+
+export const commands: Record<string, () => Promise<Command>> = {};
+
+function usage(): string {
+  const lines = Object.keys(commands).sort().map((name) => `  ${name}`);
+  return ["usage: weft <command> [flags]", "", "commands:", ...lines].join("\n");
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`weft: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const command = await load();
+  return command.run(rest);
+}

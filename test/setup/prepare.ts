@@ -1,0 +1,37 @@
+// Brings a fresh machine to the point where `npm test` can run: Debian packages
+// the tests drive for real (iptables, tcpdump, nginx, ...) and, through the
+// steps registered below, anything that must be built once and cached.
+// Every step says what it does, and does nothing when its work is already there.
+import { execFileSync, spawnSync } from "node:child_process";
+
+const DEBIAN_PACKAGES: Record<string, string> = {
+  // command that proves the package is present -> Debian package that provides it
+  iptables: "iptables",
+  tcpdump: "tcpdump",
+  nginx: "nginx-light",
+  wrk: "wrk",
+  h2load: "nghttp2-client",
+  openssl: "openssl",
+  ip: "iproute2",
+};
+
+function has(command: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
+}
+
+export function ensureDebianPackages(wanted: Record<string, string>): void {
+  const missing = Object.entries(wanted).filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.warn(`[prepare] not root: cannot install ${missing.join(" ")}; tests that need them will fail`);
+    return;
+  }
+  console.log(`[prepare] installing Debian packages: ${missing.join(" ")}`);
+  execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
+  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], {
+    stdio: "inherit",
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
+}
+
+ensureDebianPackages(DEBIAN_PACKAGES);
