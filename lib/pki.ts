@@ -1,0 +1,387 @@
+// The mesh's PKI in one place: ECDSA P-256 keys, the long-lived trust anchor,
+// the issuer (intermediate CA) it signs, workload CSRs, short-lived leaves with
+// the SPIFFE id as their only URI SAN, and chain verification. The control
+// plane, the proxy, the CLI and the tests all build certificates through here,
+// so a certificate's shape is decided once.
+//
+// Generation uses @peculiar/x509 over Node's WebCrypto (node-forge cannot sign
+// ECDSA); parsing and verifying use Node's own crypto.X509Certificate. See
+// docs/decisions.md for the measurements behind that choice.
+import "./reflect-metadata.ts";
+import * as x509 from "@peculiar/x509";
+import { X509Certificate as NodeX509, createPrivateKey, createPublicKey, randomBytes, webcrypto } from "node:crypto";
+import { fail, ok, type Result } from "./result.ts";
+import { DEFAULT_TRUST_DOMAIN, formatSpiffeId, parseSpiffeId, type WorkloadIdentity } from "./spiffe.ts";
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+export type { CryptoKey, CryptoKeyPair };
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+const subtle = webcrypto.subtle;
+const EC_KEY = { name: "ECDSA", namedCurve: "P-256" } as const;
+const SIGNING = { name: "ECDSA", hash: "SHA-256" } as const;
+
+/** Default clock-skew allowance: leaves are valid from one minute before they are signed. */
+export const DEFAULT_SKEW_MS = 60_000;
+
+/** A CA as stored on disk or in a Secret: PEM certificate plus PKCS#8 PEM private key. */
+export interface CertificateAuthority {
+  certPem: string;
+  keyPem: string;
+}
+
+/** A CA loaded for signing: parsed once, then used for many leaves. */
+export interface SigningAuthority {
+  certPem: string;
+  subject: string;
+  notBefore: Date;
+  notAfter: Date;
+  privateKey: CryptoKey;
+  /** Subject key identifier (hex) of the CA, written as the leaves' authority key identifier. */
+  keyIdHex: string;
+}
+
+export interface IssuedLeaf {
+  certPem: string;
+  serialHex: string;
+  notBefore: Date;
+  notAfter: Date;
+  spiffeId: string;
+}
+
+// ---------------------------------------------------------------- PEM
+
+export interface PemBlock {
+  label: string;
+  der: Buffer;
+}
+
+/** Every PEM block in `text`, in order (other text between blocks is ignored). */
+export function pemBlocks(text: string): PemBlock[] {
+  const out: PemBlock[] = [];
+  const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    out.push({ label: m[1] ?? "", der: Buffer.from((m[2] ?? "").replace(/\s+/g, ""), "base64") });
+  }
+  return out;
+}
+
+export function derToPem(label: string, der: ArrayBuffer | Uint8Array): string {
+  const b64 = Buffer.from(der instanceof ArrayBuffer ? new Uint8Array(der) : der).toString("base64");
+  const lines = b64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}
+
+/** Splits a PEM bundle (a chain or a trust bundle) into one PEM string per certificate. */
+export function splitCertificates(bundle: string): string[] {
+  return pemBlocks(bundle).filter((b) => b.label === "CERTIFICATE").map((b) => derToPem("CERTIFICATE", b.der));
+}
+
+// ---------------------------------------------------------------- keys
+
+/** A new ECDSA P-256 key pair (extractable, so the private key can be PEM-encoded for TLS). */
+export async function generateKeyPair(): Promise<CryptoKeyPair> {
+  return (await subtle.generateKey(EC_KEY, true, ["sign", "verify"])) as CryptoKeyPair;
+}
+
+export async function privateKeyToPem(key: CryptoKey): Promise<string> {
+  return derToPem("PRIVATE KEY", await subtle.exportKey("pkcs8", key));
+}
+
+/** Imports a PKCS#8 ("PRIVATE KEY") or SEC1 ("EC PRIVATE KEY") P-256 key. */
+export async function privateKeyFromPem(pem: string): Promise<Result<CryptoKey>> {
+  const block = pemBlocks(pem).find((b) => b.label === "PRIVATE KEY" || b.label === "EC PRIVATE KEY");
+  if (!block) return fail("no-private-key", "no PRIVATE KEY or EC PRIVATE KEY PEM block found");
+  try {
+    // SEC1 keys (openssl ecparam output) go through Node's parser to become PKCS#8.
+    const keyObject = createPrivateKey({ key: derToPem(block.label, block.der), format: "pem" });
+    if (keyObject.asymmetricKeyType !== "ec" || keyObject.asymmetricKeyDetails?.namedCurve !== "prime256v1") {
+      return fail("unsupported-key", "only ECDSA P-256 keys are supported");
+    }
+    const pkcs8 = keyObject.export({ format: "der", type: "pkcs8" });
+    return ok(await subtle.importKey("pkcs8", pkcs8, EC_KEY, true, ["sign"]));
+  } catch (err) {
+    return fail("bad-private-key", `cannot parse private key: ${(err as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------- CAs
+
+export interface CaOptions {
+  trustDomain?: string;
+  commonName?: string;
+  lifetimeMs: number;
+  now?: Date;
+}
+
+function randomSerialHex(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] ?? 0) & 0x7f; // positive INTEGER
+  if (bytes[0] === 0) bytes[0] = 1; // no leading zero byte, so DER stays minimal
+  return bytes.toString("hex");
+}
+
+function caExtensions(pathLength: number | undefined): x509.Extension[] {
+  return [
+    new x509.BasicConstraintsExtension(true, pathLength, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+  ];
+}
+
+/** A new self-signed trust anchor (root CA). */
+export async function createTrustAnchor(options: CaOptions): Promise<CertificateAuthority> {
+  const trustDomain = options.trustDomain ?? DEFAULT_TRUST_DOMAIN;
+  const now = options.now ?? new Date();
+  const keys = await generateKeyPair();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerialHex(),
+    name: [{ CN: [options.commonName ?? `root.weft.${trustDomain}`] }],
+    notBefore: new Date(now.getTime() - DEFAULT_SKEW_MS),
+    notAfter: new Date(now.getTime() + options.lifetimeMs),
+    keys,
+    signingAlgorithm: SIGNING,
+    extensions: [...caExtensions(undefined), await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)],
+  });
+  return { certPem: cert.toString("pem") + "\n", keyPem: await privateKeyToPem(keys.privateKey) };
+}
+
+/** A new issuer (intermediate CA, path length 0) signed by `anchor`; never outlives it. */
+export async function createIssuer(anchor: CertificateAuthority, options: CaOptions): Promise<CertificateAuthority> {
+  const loaded = await loadSigningAuthority(anchor);
+  if (!loaded.ok) throw new Error(`trust anchor: ${loaded.message}`);
+  const signer = loaded.value;
+  const trustDomain = options.trustDomain ?? DEFAULT_TRUST_DOMAIN;
+  const now = options.now ?? new Date();
+  const keys = await generateKeyPair();
+  const notAfter = Math.min(now.getTime() + options.lifetimeMs, signer.notAfter.getTime());
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerialHex(),
+    subject: [{ CN: [options.commonName ?? `identity.weft.${trustDomain}`] }],
+    issuer: signer.subject,
+    notBefore: new Date(now.getTime() - DEFAULT_SKEW_MS),
+    notAfter: new Date(notAfter),
+    publicKey: keys.publicKey,
+    signingKey: signer.privateKey,
+    signingAlgorithm: SIGNING,
+    extensions: [
+      ...caExtensions(0),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      new x509.AuthorityKeyIdentifierExtension(signer.keyIdHex),
+    ],
+  });
+  return { certPem: cert.toString("pem") + "\n", keyPem: await privateKeyToPem(keys.privateKey) };
+}
+
+/** Parses a CA's certificate and key and checks they belong together and the cert is a CA. */
+export async function loadSigningAuthority(ca: CertificateAuthority): Promise<Result<SigningAuthority>> {
+  const certBlock = pemBlocks(ca.certPem).find((b) => b.label === "CERTIFICATE");
+  if (!certBlock) return fail("no-certificate", "no CERTIFICATE PEM block found");
+  let cert: x509.X509Certificate;
+  let nodeCert: NodeX509;
+  try {
+    cert = new x509.X509Certificate(certBlock.der);
+    nodeCert = new NodeX509(certBlock.der);
+  } catch (err) {
+    return fail("bad-certificate", `cannot parse certificate: ${(err as Error).message}`);
+  }
+  if (!nodeCert.ca) return fail("not-a-ca", `certificate "${cert.subject}" is not a CA (basicConstraints CA:FALSE)`);
+  const key = await privateKeyFromPem(ca.keyPem);
+  if (!key.ok) return key;
+  const ourPublic = createPublicKey(createPrivateKey({ key: Buffer.from(await subtle.exportKey("pkcs8", key.value)), format: "der", type: "pkcs8" }));
+  if (!ourPublic.equals(nodeCert.publicKey)) return fail("key-mismatch", "the private key does not match the certificate");
+  const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
+  const keyIdHex = ski ? ski.keyId : (await x509.SubjectKeyIdentifierExtension.create(cert.publicKey)).keyId;
+  return ok({
+    certPem: derToPem("CERTIFICATE", certBlock.der),
+    subject: cert.subject,
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    privateKey: key.value,
+    keyIdHex,
+  });
+}
+
+// ---------------------------------------------------------------- CSRs
+
+export interface CsrOptions {
+  /** URI SANs to request (a proxy asks for its own SPIFFE id; the CA decides regardless). */
+  uris?: string[];
+  dnsNames?: string[];
+  ips?: string[];
+}
+
+/** A PKCS#10 CSR (PEM) for `keys`, signed with the private key. */
+export async function createCsr(keys: CryptoKeyPair, options: CsrOptions = {}): Promise<string> {
+  const names: x509.JsonGeneralNames = [
+    ...(options.uris ?? []).map((value) => ({ type: "url" as const, value })),
+    ...(options.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })),
+    ...(options.ips ?? []).map((value) => ({ type: "ip" as const, value })),
+  ];
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    keys,
+    signingAlgorithm: SIGNING,
+    extensions: names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : [],
+  });
+  return csr.toString("pem") + "\n";
+}
+
+export interface ParsedCsr {
+  /** DER SubjectPublicKeyInfo of the requester's key (ECDSA P-256). */
+  publicKeySpki: ArrayBuffer;
+  publicKey: CryptoKey;
+  /** Every SAN requested, as `type:value` (e.g. `url:spiffe://...`, `dns:x`). */
+  sans: string[];
+  subject: string;
+}
+
+export type CsrRefusal = "csr-malformed" | "csr-bad-signature" | "csr-unsupported-key";
+
+/** Parses a CSR (PEM or DER) and checks its self-signature; a CSR that does not prove key possession is refused. */
+export async function parseCsr(input: string | Uint8Array): Promise<Result<ParsedCsr, CsrRefusal>> {
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    const der = typeof input === "string" ? pemBlocks(input).find((b) => b.label === "CERTIFICATE REQUEST" || b.label === "NEW CERTIFICATE REQUEST")?.der : input;
+    if (!der || der.byteLength === 0) return fail("csr-malformed", "no CERTIFICATE REQUEST found");
+    csr = new x509.Pkcs10CertificateRequest(der);
+  } catch (err) {
+    return fail("csr-malformed", `cannot parse CSR: ${(err as Error).message}`);
+  }
+  const algorithm = csr.publicKey.algorithm as webcrypto.EcKeyAlgorithm;
+  if (algorithm.name !== "ECDSA" || algorithm.namedCurve !== "P-256") {
+    return fail("csr-unsupported-key", `CSR key must be ECDSA P-256, got ${algorithm.name}${algorithm.namedCurve ? ` ${algorithm.namedCurve}` : ""}`);
+  }
+  let publicKey: CryptoKey;
+  let valid: boolean;
+  try {
+    publicKey = await csr.publicKey.export(EC_KEY, ["verify"]);
+    valid = await csr.verify();
+  } catch (err) {
+    return fail("csr-malformed", `cannot check CSR signature: ${(err as Error).message}`);
+  }
+  if (!valid) return fail("csr-bad-signature", "CSR signature does not verify with its own public key");
+  const sans: string[] = [];
+  try {
+    for (const ext of csr.extensions) {
+      if (ext.type !== x509.SubjectAlternativeNameExtension.NAME && ext.type !== "2.5.29.17") continue;
+      const san = new x509.SubjectAlternativeNameExtension(ext.rawData);
+      for (const name of san.names.items) sans.push(`${name.type}:${name.value}`);
+    }
+  } catch (err) {
+    return fail("csr-malformed", `cannot parse CSR extensions: ${(err as Error).message}`);
+  }
+  return ok({ publicKeySpki: csr.publicKey.rawData, publicKey, sans, subject: csr.subject });
+}
+
+// ---------------------------------------------------------------- leaves
+
+export interface LeafOptions {
+  /** The requester's public key (from a verified CSR, or a locally generated key). */
+  publicKey: CryptoKey;
+  identity: WorkloadIdentity;
+  lifetimeMs: number;
+  now?: Date;
+  skewMs?: number;
+}
+
+/** The leaf's validity: back-dated by the skew allowance, never beyond the issuer's expiry. */
+export function leafValidity(issuer: Pick<SigningAuthority, "notAfter">, lifetimeMs: number, now: Date, skewMs = DEFAULT_SKEW_MS): { notBefore: Date; notAfter: Date } {
+  const notAfter = Math.min(now.getTime() + lifetimeMs, issuer.notAfter.getTime());
+  return { notBefore: new Date(now.getTime() - skewMs), notAfter: new Date(notAfter) };
+}
+
+/** Signs a workload leaf: its only SAN is the SPIFFE id; usable for TLS server and client auth, not as a CA. */
+export async function signLeaf(issuer: SigningAuthority, options: LeafOptions): Promise<IssuedLeaf> {
+  const spiffeId = formatSpiffeId(options.identity);
+  const { notBefore, notAfter } = leafValidity(issuer, options.lifetimeMs, options.now ?? new Date(), options.skewMs);
+  const serialHex = randomSerialHex();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serialHex,
+    subject: "",
+    issuer: issuer.subject,
+    notBefore,
+    notAfter,
+    publicKey: options.publicKey,
+    signingKey: issuer.privateKey,
+    signingAlgorithm: SIGNING,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+      new x509.AuthorityKeyIdentifierExtension(issuer.keyIdHex),
+      // Critical because the subject is empty (RFC 5280 4.2.1.6).
+      new x509.SubjectAlternativeNameExtension([{ type: "url", value: spiffeId }], true),
+    ],
+  });
+  return { certPem: cert.toString("pem") + "\n", serialHex, notBefore, notAfter, spiffeId };
+}
+
+// ---------------------------------------------------------------- verification
+
+/** The SPIFFE id in a certificate's URI SAN, if it has exactly one workload id. */
+export function spiffeIdOfCertificate(cert: NodeX509 | string): Result<WorkloadIdentity & { uri: string }> {
+  let parsed: NodeX509;
+  try {
+    parsed = typeof cert === "string" ? new NodeX509(cert) : cert;
+  } catch (err) {
+    return fail("bad-certificate", `cannot parse certificate: ${(err as Error).message}`);
+  }
+  return spiffeIdFromSubjectAltName(parsed.subjectAltName);
+}
+
+/** Parses Node's `subjectAltName` string form (`URI:spiffe://..., DNS:...`) for exactly one SPIFFE URI. */
+export function spiffeIdFromSubjectAltName(subjectAltName: string | undefined): Result<WorkloadIdentity & { uri: string }> {
+  const uris = (subjectAltName ?? "").split(/,\s*/).filter((s) => s.startsWith("URI:")).map((s) => s.slice(4));
+  const spiffe = uris.filter((u) => u.startsWith("spiffe://"));
+  if (spiffe.length !== 1) return fail("no-spiffe-id", `certificate has ${spiffe.length} spiffe:// URI SANs, want exactly 1`);
+  const uri = spiffe[0] ?? "";
+  const id = parseSpiffeId(uri);
+  return id.ok ? ok({ ...id.value, uri }) : id;
+}
+
+export interface VerifiedChain {
+  leaf: NodeX509;
+  spiffeId: string | undefined;
+  notAfter: Date;
+}
+
+function validAt(cert: NodeX509, now: Date): boolean {
+  return new Date(cert.validFrom).getTime() <= now.getTime() && now.getTime() <= new Date(cert.validTo).getTime();
+}
+
+/**
+ * Verifies `leaf` up to one of `anchors`, through any of `intermediates`: signatures,
+ * issuer/subject linkage, CA flags and validity at `now`. A small path builder, enough
+ * for anchor -> issuer -> leaf (and anchor -> leaf); TLS does its own checks in OpenSSL.
+ */
+export function verifyChain(leafPem: string, intermediatesPem: string, anchorsPem: string, now = new Date()): Result<VerifiedChain> {
+  let leaf: NodeX509;
+  let intermediates: NodeX509[];
+  let anchors: NodeX509[];
+  try {
+    leaf = new NodeX509(leafPem);
+    intermediates = splitCertificates(intermediatesPem).map((p) => new NodeX509(p));
+    anchors = splitCertificates(anchorsPem).map((p) => new NodeX509(p));
+  } catch (err) {
+    return fail("bad-certificate", `cannot parse certificate: ${(err as Error).message}`);
+  }
+  if (anchors.length === 0) return fail("no-anchors", "no trust anchors given");
+  if (!validAt(leaf, now)) return fail("expired", `leaf is not valid at ${now.toISOString()} (${leaf.validFrom} - ${leaf.validTo})`);
+  let current = leaf;
+  for (let depth = 0; depth <= intermediates.length; depth++) {
+    const anchor = anchors.find((a) => current.checkIssued(a) && current.verify(a.publicKey));
+    if (anchor) {
+      if (!anchor.ca) return fail("not-a-ca", "trust anchor is not a CA");
+      if (!validAt(anchor, now)) return fail("expired", "trust anchor is not valid now");
+      const id = spiffeIdOfCertificate(leaf);
+      return ok({ leaf, spiffeId: id.ok ? id.value.uri : undefined, notAfter: new Date(leaf.validTo) });
+    }
+    const next = intermediates.find((c) => current.checkIssued(c) && current.verify(c.publicKey));
+    if (!next) return fail("unknown-issuer", `no trusted issuer found for "${current.subject || current.subjectAltName}"`);
+    if (!next.ca) return fail("not-a-ca", `intermediate "${next.subject}" is not a CA`);
+    if (!validAt(next, now)) return fail("expired", `intermediate "${next.subject}" is not valid now`);
+    current = next;
+  }
+  return fail("unknown-issuer", "chain does not reach a trust anchor");
+}
