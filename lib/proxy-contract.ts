@@ -62,3 +62,18 @@ export const PROXY_ENV = {
   outboundPort: "WEFT_OUTBOUND_PORT",
   adminPort: "WEFT_ADMIN_PORT",
 } as const;
+
+/**
+ * Added by the injector (issue 6). Environment the injector sets beyond PROXY_ENV:
+ * the trust anchors inline (PEM), since a file would need a volume in every
+ * namespace; and the app's original kubelet probes, which the injector rewrites
+ * to the admin port at /app-health/<container>/<livez|readyz|startupz> so they
+ * keep working under inbound capture (JSON: path -> probe target; docs/injection.md).
+ */
+export const PROXY_ENV_INJECTOR = {
+  trustAnchorsPem: "WEFT_TRUST_ANCHORS_PEM",
+  appProbes: "WEFT_APP_PROBES",
+} as const;
+
+/** Admin-port path prefix the injector rewrites app probes to (see PROXY_ENV_INJECTOR.appProbes). */
+export const APP_HEALTH_PATH_PREFIX = "/app-health/";
