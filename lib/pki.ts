@@ -4,13 +4,16 @@
 // plane, the proxy, the CLI and the tests all build certificates through here,
 // so a certificate's shape is decided once.
 //
-// Generation uses @peculiar/x509 over Node's WebCrypto (node-forge cannot sign
-// ECDSA); parsing and verifying use Node's own crypto.X509Certificate. See
-// docs/decisions.md for the measurements behind that choice.
+// The CAs (made rarely) are built with @peculiar/x509 over Node's WebCrypto
+// (node-forge cannot sign ECDSA); the hot path, CSR in and leaf out, is fixed-
+// layout DER signed with Node's crypto (lib/x509-workload.ts), because the
+// general library costs ~3 ms a certificate; certificates are parsed and
+// verified with Node's crypto.X509Certificate. docs/decisions.md has the numbers.
 import "./reflect-metadata.ts";
 import * as x509 from "@peculiar/x509";
-import { X509Certificate as NodeX509, createPrivateKey, createPublicKey, randomBytes, webcrypto } from "node:crypto";
+import { KeyObject, X509Certificate as NodeX509, createPrivateKey, createPublicKey, randomBytes, webcrypto } from "node:crypto";
 import { fail, ok, type Result } from "./result.ts";
+import { buildCsrDer, buildLeafDer, OID, parseCsrDer, subjectNameOfCertificate, verifyEcdsaSha256 } from "./x509-workload.ts";
 import { DEFAULT_TRUST_DOMAIN, formatSpiffeId, parseSpiffeId, type WorkloadIdentity } from "./spiffe.ts";
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -39,6 +42,10 @@ export interface SigningAuthority {
   notBefore: Date;
   notAfter: Date;
   privateKey: CryptoKey;
+  /** The same key as a Node KeyObject, for the synchronous hot path. */
+  signingKey: KeyObject;
+  /** The CA's subject Name as DER, copied byte for byte into the issuer field of what it signs. */
+  nameDer: Buffer;
   /** Subject key identifier (hex) of the CA, written as the leaves' authority key identifier. */
   keyIdHex: string;
 }
@@ -116,11 +123,15 @@ export interface CaOptions {
   now?: Date;
 }
 
-function randomSerialHex(): string {
+function randomSerial(): Buffer {
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0] ?? 0) & 0x7f; // positive INTEGER
   if (bytes[0] === 0) bytes[0] = 1; // no leading zero byte, so DER stays minimal
-  return bytes.toString("hex");
+  return bytes;
+}
+
+function randomSerialHex(): string {
+  return randomSerial().toString("hex");
 }
 
 function caExtensions(pathLength: number | undefined): x509.Extension[] {
@@ -191,6 +202,8 @@ export async function loadSigningAuthority(ca: CertificateAuthority): Promise<Re
   if (!key.ok) return key;
   const ourPublic = createPublicKey(createPrivateKey({ key: Buffer.from(await subtle.exportKey("pkcs8", key.value)), format: "der", type: "pkcs8" }));
   if (!ourPublic.equals(nodeCert.publicKey)) return fail("key-mismatch", "the private key does not match the certificate");
+  const nameDer = subjectNameOfCertificate(certBlock.der);
+  if (!nameDer.ok) return nameDer;
   const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
   const keyIdHex = ski ? ski.keyId : (await x509.SubjectKeyIdentifierExtension.create(cert.publicKey)).keyId;
   return ok({
@@ -199,122 +212,111 @@ export async function loadSigningAuthority(ca: CertificateAuthority): Promise<Re
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
     privateKey: key.value,
+    signingKey: KeyObject.from(key.value),
+    nameDer: nameDer.value,
     keyIdHex,
   });
 }
 
 // ---------------------------------------------------------------- CSRs
 
+/** A key pair as WebCrypto keys or Node KeyObjects. */
+export interface KeyPairLike {
+  privateKey: CryptoKey | KeyObject;
+  publicKey: CryptoKey | KeyObject;
+}
+
+function toKeyObject(key: CryptoKey | KeyObject): KeyObject {
+  return key instanceof KeyObject ? key : KeyObject.from(key);
+}
+
+function spkiOf(key: CryptoKey | KeyObject | Buffer): Buffer {
+  if (Buffer.isBuffer(key)) return key;
+  return toKeyObject(key).export({ format: "der", type: "spki" });
+}
+
 export interface CsrOptions {
   /** URI SANs to request (a proxy asks for its own SPIFFE id; the CA decides regardless). */
   uris?: string[];
   dnsNames?: string[];
-  ips?: string[];
 }
 
-/** A PKCS#10 CSR (PEM) for `keys`, signed with the private key. */
-export async function createCsr(keys: CryptoKeyPair, options: CsrOptions = {}): Promise<string> {
-  const names: x509.JsonGeneralNames = [
-    ...(options.uris ?? []).map((value) => ({ type: "url" as const, value })),
-    ...(options.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })),
-    ...(options.ips ?? []).map((value) => ({ type: "ip" as const, value })),
-  ];
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    keys,
-    signingAlgorithm: SIGNING,
-    extensions: names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : [],
-  });
-  return csr.toString("pem") + "\n";
+/** A PKCS#10 CSR (PEM) for `keys`, signed with the private key: empty subject, requested SANs. */
+export async function createCsr(keys: KeyPairLike, options: CsrOptions = {}): Promise<string> {
+  return derToPem("CERTIFICATE REQUEST", buildCsrDer(spkiOf(keys.publicKey), options, toKeyObject(keys.privateKey)));
 }
 
 export interface ParsedCsr {
   /** DER SubjectPublicKeyInfo of the requester's key (ECDSA P-256). */
-  publicKeySpki: ArrayBuffer;
-  publicKey: CryptoKey;
+  publicKeySpki: Buffer;
+  publicKey: KeyObject;
   /** Every SAN requested, as `type:value` (e.g. `url:spiffe://...`, `dns:x`). */
   sans: string[];
-  subject: string;
 }
 
 export type CsrRefusal = "csr-malformed" | "csr-bad-signature" | "csr-unsupported-key";
 
 /** Parses a CSR (PEM or DER) and checks its self-signature; a CSR that does not prove key possession is refused. */
 export async function parseCsr(input: string | Uint8Array): Promise<Result<ParsedCsr, CsrRefusal>> {
-  let csr: x509.Pkcs10CertificateRequest;
+  const derBytes = typeof input === "string"
+    ? pemBlocks(input).find((b) => b.label === "CERTIFICATE REQUEST" || b.label === "NEW CERTIFICATE REQUEST")?.der
+    : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (!derBytes || derBytes.byteLength === 0) return fail("csr-malformed", "no CERTIFICATE REQUEST found");
+  const parsed = parseCsrDer(derBytes);
+  if (!parsed.ok) return fail("csr-malformed", parsed.message);
+  const csr = parsed.value;
+  if (csr.keyAlgorithm !== OID.ecPublicKey || csr.curve !== OID.prime256v1) {
+    return fail("csr-unsupported-key", `CSR key must be ECDSA P-256 (got key ${csr.keyAlgorithm} ${csr.curve})`);
+  }
+  if (csr.signatureAlgorithm !== OID.ecdsaWithSha256) {
+    return fail("csr-unsupported-key", `CSR must be signed with ecdsa-with-SHA256 (got ${csr.signatureAlgorithm})`);
+  }
+  let publicKey: KeyObject;
   try {
-    const der = typeof input === "string" ? pemBlocks(input).find((b) => b.label === "CERTIFICATE REQUEST" || b.label === "NEW CERTIFICATE REQUEST")?.der : input;
-    if (!der || der.byteLength === 0) return fail("csr-malformed", "no CERTIFICATE REQUEST found");
-    csr = new x509.Pkcs10CertificateRequest(der);
+    publicKey = createPublicKey({ key: csr.spki, format: "der", type: "spki" });
   } catch (err) {
-    return fail("csr-malformed", `cannot parse CSR: ${(err as Error).message}`);
+    return fail("csr-malformed", `CSR public key: ${(err as Error).message}`);
   }
-  const algorithm = csr.publicKey.algorithm as webcrypto.EcKeyAlgorithm;
-  if (algorithm.name !== "ECDSA" || algorithm.namedCurve !== "P-256") {
-    return fail("csr-unsupported-key", `CSR key must be ECDSA P-256, got ${algorithm.name}${algorithm.namedCurve ? ` ${algorithm.namedCurve}` : ""}`);
+  if (!verifyEcdsaSha256(csr.signedData, csr.signature, publicKey)) {
+    return fail("csr-bad-signature", "CSR signature does not verify with its own public key");
   }
-  let publicKey: CryptoKey;
-  let valid: boolean;
-  try {
-    publicKey = await csr.publicKey.export(EC_KEY, ["verify"]);
-    valid = await csr.verify();
-  } catch (err) {
-    return fail("csr-malformed", `cannot check CSR signature: ${(err as Error).message}`);
-  }
-  if (!valid) return fail("csr-bad-signature", "CSR signature does not verify with its own public key");
-  const sans: string[] = [];
-  try {
-    for (const ext of csr.extensions) {
-      if (ext.type !== x509.SubjectAlternativeNameExtension.NAME && ext.type !== "2.5.29.17") continue;
-      const san = new x509.SubjectAlternativeNameExtension(ext.rawData);
-      for (const name of san.names.items) sans.push(`${name.type}:${name.value}`);
-    }
-  } catch (err) {
-    return fail("csr-malformed", `cannot parse CSR extensions: ${(err as Error).message}`);
-  }
-  return ok({ publicKeySpki: csr.publicKey.rawData, publicKey, sans, subject: csr.subject });
+  return ok({ publicKeySpki: csr.spki, publicKey, sans: csr.sans });
 }
 
 // ---------------------------------------------------------------- leaves
 
 export interface LeafOptions {
-  /** The requester's public key (from a verified CSR, or a locally generated key). */
-  publicKey: CryptoKey;
+  /** The requester's public key: from a verified CSR, or a locally generated key (or its DER SPKI). */
+  publicKey: CryptoKey | KeyObject | Buffer;
   identity: WorkloadIdentity;
   lifetimeMs: number;
   now?: Date;
   skewMs?: number;
 }
 
-/** The leaf's validity: back-dated by the skew allowance, never beyond the issuer's expiry. */
+/** The leaf's validity (whole seconds): back-dated by the skew allowance, never beyond the issuer's expiry. */
 export function leafValidity(issuer: Pick<SigningAuthority, "notAfter">, lifetimeMs: number, now: Date, skewMs = DEFAULT_SKEW_MS): { notBefore: Date; notAfter: Date } {
+  const second = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
   const notAfter = Math.min(now.getTime() + lifetimeMs, issuer.notAfter.getTime());
-  return { notBefore: new Date(now.getTime() - skewMs), notAfter: new Date(notAfter) };
+  return { notBefore: second(now.getTime() - skewMs), notAfter: second(notAfter) };
 }
 
 /** Signs a workload leaf: its only SAN is the SPIFFE id; usable for TLS server and client auth, not as a CA. */
 export async function signLeaf(issuer: SigningAuthority, options: LeafOptions): Promise<IssuedLeaf> {
   const spiffeId = formatSpiffeId(options.identity);
   const { notBefore, notAfter } = leafValidity(issuer, options.lifetimeMs, options.now ?? new Date(), options.skewMs);
-  const serialHex = randomSerialHex();
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serialHex,
-    subject: "",
-    issuer: issuer.subject,
+  const serial = randomSerial();
+  const certDer = buildLeafDer({
+    serial,
+    issuerName: issuer.nameDer,
+    issuerKeyId: Buffer.from(issuer.keyIdHex, "hex"),
     notBefore,
     notAfter,
-    publicKey: options.publicKey,
-    signingKey: issuer.privateKey,
-    signingAlgorithm: SIGNING,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-      new x509.AuthorityKeyIdentifierExtension(issuer.keyIdHex),
-      // Critical because the subject is empty (RFC 5280 4.2.1.6).
-      new x509.SubjectAlternativeNameExtension([{ type: "url", value: spiffeId }], true),
-    ],
+    spki: spkiOf(options.publicKey),
+    spiffeId,
+    signingKey: issuer.signingKey,
   });
-  return { certPem: cert.toString("pem") + "\n", serialHex, notBefore, notAfter, spiffeId };
+  return { certPem: derToPem("CERTIFICATE", certDer), serialHex: serial.toString("hex"), notBefore, notAfter, spiffeId };
 }
 
 // ---------------------------------------------------------------- verification

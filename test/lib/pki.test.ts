@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
+import "../../lib/reflect-metadata.ts";
+import * as x509 from "@peculiar/x509";
 import { createCsr, generateKeyPair, leafValidity, parseCsr, signLeaf, spiffeIdOfCertificate, verifyChain } from "../../lib/pki.ts";
 import { createTestMesh, issueTestLeaf, type TestMesh } from "../fixtures/mesh-pki.ts";
 
@@ -29,6 +31,34 @@ describe("mesh PKI", () => {
     assert.equal(id.value.uri, leaf.spiffeId);
   });
 
+  it("writes CSRs that openssl accepts and reads openssl's CSRs", async () => {
+    const keys = await generateKeyPair();
+    const csr = await createCsr(keys, { uris: ["spiffe://example.org/ns/a/sa/b"] });
+    writeFileSync(join(dir, "ours.csr"), csr);
+    const text = execFileSync("openssl", ["req", "-in", join(dir, "ours.csr"), "-noout", "-verify", "-text"], { stdio: ["ignore", "pipe", "pipe"] }).toString();
+    assert.match(text, /URI:spiffe:\/\/example.org\/ns\/a\/sa\/b/);
+    execFileSync("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "o.key"), "-out", join(dir, "o.csr"),
+      "-subj", "/CN=ignored", "-addext", "subjectAltName=URI:spiffe://example.org/ns/x/sa/y,DNS:extra.example"], { stdio: "ignore" });
+    const theirs = await parseCsr(readFileSync(join(dir, "o.csr"), "utf8"));
+    assert.ok(theirs.ok, theirs.ok ? "" : theirs.message);
+    assert.deepEqual(theirs.value.sans, ["url:spiffe://example.org/ns/x/sa/y", "dns:extra.example"]);
+    execFileSync("openssl", ["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "r.key"), "-out", join(dir, "r.csr"), "-subj", "/CN=rsa"], { stdio: "ignore" });
+    const rsa = await parseCsr(readFileSync(join(dir, "r.csr"), "utf8"));
+    assert.equal(rsa.ok ? "ok" : rsa.code, "csr-unsupported-key");
+  });
+
+  it("signs leaves that @peculiar/x509 parses with the expected extensions", async () => {
+    const leaf = await issueTestLeaf(mesh, { namespace: "shop", serviceAccount: "cart" });
+    const cert = new x509.X509Certificate(leaf.certPem);
+    assert.equal(cert.subject, "");
+    assert.equal(cert.issuer, new x509.X509Certificate(mesh.issuerCertPem).subject);
+    const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+    assert.deepEqual(san?.names.toJSON(), [{ type: "url", value: leaf.spiffeId }]);
+    assert.equal(san?.critical, true);
+    assert.equal(cert.getExtension(x509.BasicConstraintsExtension)?.ca, false);
+    assert.ok(await cert.verify({ publicKey: new x509.X509Certificate(mesh.issuerCertPem).publicKey, signatureOnly: true }));
+  });
+
   it("verifies a chain in process and refuses one from a foreign mesh", async () => {
     const leaf = await issueTestLeaf(mesh, { namespace: "shop", serviceAccount: "cart" });
     const good = verifyChain(leaf.certPem, mesh.issuerCertPem, mesh.anchorPem);
@@ -52,6 +82,21 @@ describe("mesh PKI", () => {
     assert.ok(!broken.ok && ["csr-bad-signature", "csr-malformed"].includes(broken.code));
     const garbage = await parseCsr(Buffer.from("not a csr"));
     assert.equal(garbage.ok, false);
+  });
+
+  it("refuses every truncated or bit-flipped CSR with a reason and never throws", async () => {
+    const keys = await generateKeyPair();
+    const der = Buffer.from((await createCsr(keys, { uris: ["spiffe://example.org/ns/a/sa/b"] })).replace(/-----[A-Z ]+-----|\s/g, ""), "base64");
+    for (let n = 0; n < der.length; n++) {
+      const r = await parseCsr(der.subarray(0, n));
+      assert.equal(r.ok, false, `prefix ${n}`);
+    }
+    for (let i = 0; i < der.length; i++) {
+      const copy = Buffer.from(der);
+      copy[i] = (copy[i] ?? 0) ^ 0x41;
+      const r = await parseCsr(copy);
+      if (!r.ok) assert.ok(["csr-malformed", "csr-bad-signature", "csr-unsupported-key"].includes(r.code), r.code);
+    }
   });
 
   it("never lets a leaf outlive its issuer and back-dates it for clock skew", async () => {
