@@ -1,0 +1,165 @@
+// The pure core of discovery: the mesh model in, per-proxy views and the
+// deltas between them out. No I/O, no clocks; tested exhaustively in
+// test/control-plane/snapshot-builder.test.ts.
+//
+// Services are compiled once per model change into wire messages with a
+// fingerprint; a compiled Service whose fingerprint did not change is reused
+// by identity, so views share objects and diffs compare references.
+import type { ClientPolicy } from "../../api/gen/weft/discovery/v1/ClientPolicy.ts";
+import type { Endpoint } from "../../api/gen/weft/discovery/v1/Endpoint.ts";
+import type { ProxyPolicy } from "../../api/gen/weft/discovery/v1/ProxyPolicy.ts";
+import type { Service } from "../../api/gen/weft/discovery/v1/Service.ts";
+import type { MeshModel, NamespaceModel, ServiceModel } from "./mesh-state.ts";
+import { serviceKey } from "./mesh-state.ts";
+import { DEFAULT_CLIENT_SETTINGS, DEFAULT_INBOUND_MODE, isEmptyOverride, mergeClient, type ClientSettings } from "./policy-defaults.ts";
+import { isMeshWide } from "./snapshot-scope.ts";
+
+export interface CompiledService {
+  key: string;
+  namespace: string;
+  meshWide: boolean;
+  fingerprint: string;
+  message: Service;
+}
+
+export interface CompiledMesh {
+  services: ReadonlyMap<string, CompiledService>;
+  namespaces: ReadonlyMap<string, NamespaceModel>;
+  clientDefaults: ClientSettings;
+}
+
+export interface ProxyView {
+  services: ReadonlyMap<string, CompiledService>;
+  policy: ProxyPolicy;
+  policyFingerprint: string;
+}
+
+export interface ViewDelta {
+  services: Service[];
+  removed: string[];
+  /** Set when the proxy's policy changed (always set for a full snapshot). */
+  policy: ProxyPolicy | null;
+}
+
+export function compileMesh(model: MeshModel, previous?: CompiledMesh): CompiledMesh {
+  const clientDefaults = mergeClient(DEFAULT_CLIENT_SETTINGS, model.clientDefaults);
+  const services = new Map<string, CompiledService>();
+  for (const svc of model.services.values()) {
+    const key = serviceKey(svc.namespace, svc.name);
+    const message = toServiceMessage(svc, clientDefaults);
+    const fingerprint = JSON.stringify(message);
+    const meshWide = isMeshWide(svc, model.namespaces);
+    const old = previous?.services.get(key);
+    services.set(key, old && old.fingerprint === fingerprint && old.meshWide === meshWide ? old : { key, namespace: svc.namespace, meshWide, fingerprint, message });
+  }
+  return { services, namespaces: model.namespaces, clientDefaults };
+}
+
+export function buildView(mesh: CompiledMesh, proxyNamespace: string): ProxyView {
+  const services = new Map<string, CompiledService>();
+  for (const svc of mesh.services.values()) {
+    if (svc.meshWide || svc.namespace === proxyNamespace) services.set(svc.key, svc);
+  }
+  const policy = proxyPolicy(mesh, proxyNamespace);
+  return { services, policy, policyFingerprint: JSON.stringify(policy) };
+}
+
+export function sameView(a: ProxyView, b: ProxyView): boolean {
+  if (a.policyFingerprint !== b.policyFingerprint || a.services.size !== b.services.size) return false;
+  for (const [key, svc] of b.services) {
+    const old = a.services.get(key);
+    if (old !== svc && old?.fingerprint !== svc.fingerprint) return false;
+  }
+  return true;
+}
+
+/** What turns `from` into `to`; `from` null means a full snapshot. */
+export function diffViews(from: ProxyView | null, to: ProxyView): ViewDelta {
+  if (!from) {
+    return { services: sortedMessages([...to.services.values()]), removed: [], policy: to.policy };
+  }
+  const changed: CompiledService[] = [];
+  for (const [key, svc] of to.services) {
+    const old = from.services.get(key);
+    if (old !== svc && old?.fingerprint !== svc.fingerprint) changed.push(svc);
+  }
+  const removed = [...from.services.keys()].filter((k) => !to.services.has(k)).sort();
+  const policy = from.policyFingerprint === to.policyFingerprint ? null : to.policy;
+  return { services: sortedMessages(changed), removed, policy };
+}
+
+function sortedMessages(services: CompiledService[]): Service[] {
+  return services.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((s) => s.message);
+}
+
+export function proxyPolicy(mesh: CompiledMesh, proxyNamespace: string): ProxyPolicy {
+  const inbound = mesh.namespaces.get(proxyNamespace)?.inbound;
+  return {
+    clientDefaults: toClientPolicy(mesh.clientDefaults),
+    inbound: {
+      mode: inbound?.mode ?? DEFAULT_INBOUND_MODE,
+      allowedIdentities: [...(inbound?.allowedIdentities ?? [])].sort(),
+      plaintextPorts: [...(inbound?.plaintextPorts ?? [])].sort((a, b) => a - b),
+    },
+  };
+}
+
+export function toClientPolicy(settings: ClientSettings): ClientPolicy {
+  const r = settings.retry;
+  return {
+    retry: {
+      enabled: r.enabled,
+      maxRetries: r.maxRetries,
+      retryOnHttpStatus: [...r.retryOnHttpStatus],
+      retryOnGrpcStatus: [...r.retryOnGrpcStatus],
+      budgetRatio: r.budgetRatio,
+      budgetMinPerSecond: r.budgetMinPerSecond,
+      backoffBaseMs: r.backoffBaseMs,
+      backoffMaxMs: r.backoffMaxMs,
+      maxBufferedBodyBytes: r.maxBufferedBodyBytes,
+    },
+    requestTimeoutMs: settings.requestTimeoutMs,
+    connectTimeoutMs: settings.connectTimeoutMs,
+  };
+}
+
+// Property order is fixed here so JSON.stringify is a stable fingerprint.
+function toServiceMessage(svc: ServiceModel, defaults: ClientSettings): Service {
+  const ports = [...svc.ports]
+    .map((p) => ({ name: p.name ?? "", port: p.port ?? 0, protocol: p.protocol || "TCP", appProtocol: p.appProtocol ?? "" }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.port - b.port));
+  const endpoints = svc.endpoints.map(normalizeEndpoint).sort(compareEndpoints);
+  return {
+    namespace: svc.namespace,
+    name: svc.name,
+    clusterIps: [...svc.clusterIps],
+    headless: svc.headless,
+    ports,
+    endpoints,
+    clientPolicy: isEmptyOverride(svc.clientPolicy) ? null : toClientPolicy(mergeClient(defaults, svc.clientPolicy)),
+  };
+}
+
+function normalizeEndpoint(e: Endpoint): Endpoint {
+  const ports: Record<string, number> = {};
+  for (const name of Object.keys(e.ports ?? {}).sort()) ports[name] = e.ports?.[name] ?? 0;
+  const meshed = e.meshed === true;
+  return {
+    address: e.address ?? "",
+    ports,
+    zone: e.zone ?? "",
+    node: e.node ?? "",
+    pod: e.pod ?? "",
+    ready: e.ready === true,
+    serving: e.serving === true,
+    terminating: e.terminating === true,
+    meshed,
+    identity: meshed ? (e.identity ?? "") : "",
+  };
+}
+
+function compareEndpoints(a: Endpoint, b: Endpoint): number {
+  const ka = `${a.address}|${a.pod}`;
+  const kb = `${b.address}|${b.pod}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
