@@ -101,7 +101,8 @@ function query(fn: GetSockOpt, fd: number, level: number): Result<OriginalDestin
 
 /**
  * The destination a redirected connection was addressed to. Fails with
- * `not-redirected` for a connection that reached the listener directly.
+ * `not-redirected` for a connection that reached the listener directly
+ * (no NAT record, or a record whose destination is the listener itself).
  */
 export function getOriginalDestination(socket: Socket): Result<OriginalDestination, OriginalDstFailure> {
   const fn = libcGetsockopt();
@@ -111,5 +112,15 @@ export function getOriginalDestination(socket: Socket): Result<OriginalDestinati
   const local = socket.localAddress ?? "";
   // An IPv4 connection, even on a dual-stack IPv6 listener (::ffff:a.b.c.d), is tracked by IPv4 conntrack.
   const v4 = isIPv4(local) || local.startsWith("::ffff:");
-  return query(fn, fd, v4 ? SOL_IP : SOL_IPV6);
+  const found = query(fn, fd, v4 ? SOL_IP : SOL_IPV6);
+  // With conntrack loaded, a connection that was not NATed reports its own
+  // local address; dialling that would connect the proxy to itself.
+  if (found.ok && found.value.port === socket.localPort && sameAddress(found.value.address, local)) {
+    return fail("not-redirected", "the connection reached the listener directly (its original destination is the listener)");
+  }
+  return found;
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return a === b || `::ffff:${a}` === b;
 }
