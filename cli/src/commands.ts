@@ -6,7 +6,9 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const commands: Record<string, () => Promise<Command>> = {};
+export const commands: Record<string, () => Promise<Command>> = {
+  inject: async () => (await import("./cmd-inject.ts")).command,
+};
 
 function usage(): string {
   const lines = Object.keys(commands).sort().map((name) => `  ${name}`);

@@ -1,0 +1,114 @@
+// Wires one webhook: configuration and certificate files (reloaded on change),
+// the HTTPS admission server and the metrics server. main.ts adds flags and
+// signals; tests and the benchmark call runWebhook directly.
+import { createSecureContext } from "node:tls";
+import type { Logger } from "../../lib/log.ts";
+import { fail, ok, type Result } from "../../lib/result.ts";
+import { DEFAULT_INJECTOR_CONFIG, parseInjectorConfig, type InjectorConfig } from "./injector-config.ts";
+import { createWebhookMetrics, type WebhookMetrics } from "./metrics.ts";
+import type { NamespaceSource } from "./namespace-source.ts";
+import { resolveNativeSidecar, type ServerVersion } from "./native-sidecar.ts";
+import { watchReloadable, type Reloadable } from "./file-reload.ts";
+import { createWebhookApp, startMetricsServer, startWebhookServer, type TlsFiles } from "./server.ts";
+
+export interface WebhookOptions {
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  /** Without a file the built-in defaults apply. */
+  configFile?: string;
+  port: number;
+  /** Omit for no metrics server. */
+  metricsPort?: number;
+  host?: string;
+  namespaces: NamespaceSource;
+  logger: Logger;
+  /** For `nativeSidecar: auto`. */
+  serverVersion?: ServerVersion;
+  pollMs?: number;
+  metrics?: WebhookMetrics;
+}
+
+export interface RunningWebhook {
+  port: number;
+  metricsPort: number | undefined;
+  metrics: WebhookMetrics;
+  config(): InjectorConfig;
+  reloadConfig(): boolean;
+  reloadCertificate(): boolean;
+  /** Fails /ready, then closes the servers after in-flight requests. */
+  close(): Promise<void>;
+}
+
+function loadTls([cert, key]: string[]): Result<TlsFiles> {
+  try {
+    createSecureContext({ cert, key });
+    return ok({ cert: cert ?? "", key: key ?? "" });
+  } catch (err) {
+    return fail("bad-certificate", `serving certificate and key do not load: ${(err as Error).message}`);
+  }
+}
+
+export async function runWebhook(options: WebhookOptions): Promise<Result<RunningWebhook>> {
+  const logger = options.logger;
+  const metrics = options.metrics ?? createWebhookMetrics();
+  const counted = (file: string) => (result: "ok" | "error") => metrics.reloads.inc({ file, result });
+  const resolve = (c: InjectorConfig) => resolveNativeSidecar(c, options.serverVersion);
+
+  let config: Reloadable<InjectorConfig>;
+  if (options.configFile) {
+    const watched = watchReloadable({
+      name: "config",
+      paths: [options.configFile],
+      load: ([text]) => {
+        const parsed = parseInjectorConfig(text ?? "");
+        return parsed.ok ? ok(resolve(parsed.value)) : parsed;
+      },
+      logger,
+      pollMs: options.pollMs,
+      onReload: counted("config"),
+    });
+    if (!watched.ok) return fail(watched.code, `config ${options.configFile}: ${watched.message}`);
+    config = watched.value;
+  } else {
+    const fixed = resolve(DEFAULT_INJECTOR_CONFIG);
+    config = { current: () => fixed, reload: () => true, stop: () => {} };
+  }
+
+  let draining = false;
+  const app = createWebhookApp({ config: config.current, namespaces: options.namespaces, metrics, logger, ready: () => !draining });
+  let server: Awaited<ReturnType<typeof startWebhookServer>> | undefined;
+  const tls = watchReloadable({
+    name: "certificate",
+    paths: [options.tlsCertFile, options.tlsKeyFile],
+    load: loadTls,
+    logger,
+    pollMs: options.pollMs,
+    onReload: (result, value) => {
+      counted("certificate")(result);
+      if (result === "ok") server?.setCertificate(value);
+    },
+  });
+  if (!tls.ok) {
+    config.stop();
+    return fail(tls.code, tls.message);
+  }
+  const host = options.host ?? "0.0.0.0";
+  server = await startWebhookServer(app, tls.value.current(), { port: options.port, host });
+  const metricsServer = options.metricsPort === undefined ? undefined : await startMetricsServer({ metrics, ready: () => !draining }, { port: options.metricsPort, host });
+  logger.info({ port: server.port, metricsPort: metricsServer?.port, nativeSidecar: config.current().nativeSidecar }, "webhook serving");
+  const running = server;
+  return ok({
+    port: running.port,
+    metricsPort: metricsServer?.port,
+    metrics,
+    config: config.current,
+    reloadConfig: config.reload,
+    reloadCertificate: tls.value.reload,
+    close: async () => {
+      draining = true;
+      config.stop();
+      tls.value.stop();
+      await Promise.all([running.close(), metricsServer?.close()]);
+    },
+  });
+}
