@@ -9,6 +9,8 @@ export interface PortRange {
   to: number;
 }
 
+const MAX_RANGE = 1024;
+
 function port(text: string): number | undefined {
   if (!/^[0-9]{1,5}$/.test(text)) return undefined;
   const n = Number(text);
@@ -26,6 +28,8 @@ export function parsePortList(text: string): Result<PortRange[]> {
     if (from === undefined || to === undefined || extra !== undefined || to < from) {
       return fail("bad-port-list", `"${item}" is not a port (1-65535) or a range from-to`);
     }
+    // weft-proxy-init writes one rule per port and refuses wider ranges.
+    if (to - from > MAX_RANGE) return fail("bad-port-list", `"${item}" spans more than ${MAX_RANGE} ports`);
     out.push({ from, to });
   }
   return ok(out);

@@ -22,7 +22,7 @@ function resources(spec: ResourceSpec): V1ResourceRequirements {
 
 export function initContainer(config: InjectorConfig, settings: ProxySettings): V1Container {
   const p = config.proxy.ports;
-  const args = ["--inbound-port", String(p.inbound), "--outbound-port", String(p.outbound), "--proxy-uid", String(config.proxy.uid)];
+  const args = ["--inbound-port", String(p.inbound), "--outbound-port", String(p.outbound), "--admin-port", String(p.admin), "--proxy-uid", String(config.proxy.uid)];
   const skipIn = formatPortList(settings.skipInbound);
   const skipOut = formatPortList(settings.skipOutbound);
   if (skipIn) args.push("--exclude-inbound-ports", skipIn);
