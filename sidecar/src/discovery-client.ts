@@ -130,6 +130,8 @@ export class DiscoveryClient extends EventEmitter<DiscoveryClientEvents> {
       "grpc.keepalive_timeout_ms": 10_000,
       "grpc.max_receive_message_length": 256 * 1024 * 1024,
       "grpc.initial_reconnect_backoff_ms": 200,
+      // SNI must be a name, not an IP; the server's identity is checked above, not by hostname.
+      "grpc.ssl_target_name_override": "discovery.weft.internal",
     });
     this.#client = client;
     const call = client.Stream();
