@@ -35,3 +35,4 @@ export function ensureDebianPackages(wanted: Record<string, string>): void {
 }
 
 ensureDebianPackages(DEBIAN_PACKAGES);
+await import("./fortio-binary.ts"); // bench/lib-proxy-fortio.ts: the proxy benchmark's load generator
