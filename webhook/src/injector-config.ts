@@ -122,8 +122,12 @@ class Reader {
   strings(path: string, value: unknown, fallback: string[]): string[] {
     return this.check(path, value, fallback, (v): v is string[] => Array.isArray(v) && v.every((s) => typeof s === "string"), "a list of strings");
   }
-  object(path: string, value: unknown): Json {
-    return this.check(path, value, {}, isObject, "a mapping");
+  /** A mapping with only the known keys: a misspelt key is an error, not a silent default. */
+  object(path: string, value: unknown, keys?: readonly string[]): Json {
+    const o = this.check(path, value, {}, isObject, "a mapping");
+    const unknown = keys ? Object.keys(o).filter((k) => !keys.includes(k)) : [];
+    if (unknown.length > 0) this.error ??= `${path ? `${path}: ` : ""}unknown key ${unknown.map((k) => JSON.stringify(k)).join(", ")}`;
+    return o;
   }
   oneOf<T extends string>(path: string, value: unknown, fallback: T, allowed: readonly string[]): T {
     return this.check(path, value, fallback, (v): v is T => typeof v === "string" && allowed.includes(v), `one of ${allowed.join(", ")}`);
@@ -136,9 +140,9 @@ class Reader {
   }
   resources(path: string, value: unknown, fallback: ResourceSpec): ResourceSpec {
     if (value === undefined) return fallback;
-    const raw = this.object(path, value);
+    const raw = this.object(path, value, ["requests", "limits"]);
     const side = (name: "requests" | "limits") => {
-      const o = this.object(`${path}.${name}`, raw[name]);
+      const o = this.object(`${path}.${name}`, raw[name], ["cpu", "memory"]);
       const out: { cpu?: string; memory?: string } = {};
       for (const key of ["cpu", "memory"] as const) {
         const q = o[key];
@@ -159,11 +163,12 @@ export function validateInjectorConfig(doc: unknown): Result<InjectorConfig> {
   if (!isObject(doc)) return fail("bad-config", "configuration must be a mapping");
   const d = DEFAULT_INJECTOR_CONFIG;
   const r = new Reader();
-  const proxy = r.object("proxy", doc.proxy);
-  const ports = r.object("proxy.ports", proxy.ports);
-  const init = r.object("init", doc.init);
-  const cp = r.object("controlPlane", doc.controlPlane);
-  const wh = r.object("webhook", doc.webhook);
+  r.object("", doc, Object.keys(d));
+  const proxy = r.object("proxy", doc.proxy, Object.keys(d.proxy));
+  const ports = r.object("proxy.ports", proxy.ports, Object.keys(d.proxy.ports));
+  const init = r.object("init", doc.init, Object.keys(d.init));
+  const cp = r.object("controlPlane", doc.controlPlane, Object.keys(d.controlPlane));
+  const wh = r.object("webhook", doc.webhook, Object.keys(d.webhook));
   const config: InjectorConfig = {
     version: r.string("version", doc.version, d.version, true),
     proxy: {
