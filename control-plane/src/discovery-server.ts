@@ -49,8 +49,11 @@ export interface DiscoveryServerOptions {
 
 export interface DiscoveryServer {
   port: number;
-  /** Hands the server the sources' current model; pushes follow after the debounce window. */
-  publish(model: MeshModel): void;
+  /**
+   * Hands the server the sources' current model, or a function that builds it (called once, when the
+   * debounce window closes, so a source can report every event without rebuilding its model each time).
+   */
+  publish(model: MeshModel | (() => MeshModel)): void;
   /** Applies a pending model at once (tests, shutdown). */
   flushNow(): void;
   stats(): { streams: number; groups: number; version: number };
@@ -81,7 +84,7 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
   let versions: SnapshotVersions | null = options.initialModel
     ? new SnapshotVersions(options.initialModel, { epoch, historyDepth: options.historyDepth })
     : null;
-  let pendingModel: MeshModel | null = null;
+  let pendingModel: MeshModel | (() => MeshModel) | null = null;
 
   const definition = loadProto<ProtoGrpcType>("discovery.proto").weft.discovery.v1.Discovery.service;
   const method = definition.Stream;
@@ -181,10 +184,17 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
   };
 
   const applyModel = () => {
-    const model = pendingModel;
-    if (!model) return;
+    const pending = pendingModel;
+    if (!pending) return;
     pendingModel = null;
     const started = performance.now();
+    let model: MeshModel;
+    try {
+      model = typeof pending === "function" ? pending() : pending;
+    } catch (err) {
+      logger.error({ err }, "building the mesh model failed; keeping the last version");
+      return;
+    }
     metrics.flushes.inc();
     if (!versions) {
       versions = new SnapshotVersions(model, { epoch, historyDepth: options.historyDepth });

@@ -1,0 +1,149 @@
+// Kubernetes objects to the mesh model, as one pure function so every case
+// (headless Services, several EndpointSlices per Service, named target ports,
+// endpoints outside the mesh, terminating endpoints) is a unit test.
+import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from "@kubernetes/client-node";
+import type { Endpoint } from "../../api/gen/weft/discovery/v1/Endpoint.ts";
+import type { ServicePort } from "../../api/gen/weft/discovery/v1/ServicePort.ts";
+import { ANNOTATIONS, LABELS } from "../../lib/proxy-contract.ts";
+import type { Failure } from "../../lib/result.ts";
+import { formatSpiffeId } from "../../lib/spiffe.ts";
+import { serviceKey, type MeshModel, type NamespaceModel, type ServiceModel } from "./mesh-state.ts";
+import { clientOverrideFromAnnotations, inboundFromAnnotations } from "./policy-annotations.ts";
+import type { ClientOverride } from "./policy-defaults.ts";
+
+export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+
+export interface KubeObjects {
+  services: Iterable<V1Service>;
+  endpointSlices: Iterable<V1EndpointSlice>;
+  /** Meshed pods, at least (unmeshed pods are not needed and need not be watched). */
+  pods: Iterable<V1Pod>;
+  namespaces: Iterable<V1Namespace>;
+}
+
+export interface TranslateOptions {
+  trustDomain: string;
+  clientDefaults?: ClientOverride | null;
+}
+
+export interface Translation {
+  model: MeshModel;
+  /** Bad annotations and the like, with the object they are on. */
+  problems: (Failure & { object: string })[];
+}
+
+export function translateKubernetes(objects: KubeObjects, options: TranslateOptions): Translation {
+  const problems: Translation["problems"] = [];
+  const pods = new Map<string, V1Pod>();
+  for (const pod of objects.pods) pods.set(`${pod.metadata?.namespace}/${pod.metadata?.name}`, pod);
+
+  const slicesByService = new Map<string, V1EndpointSlice[]>();
+  for (const slice of objects.endpointSlices) {
+    const svc = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+    if (!svc || (slice.addressType !== "IPv4" && slice.addressType !== "IPv6")) continue;
+    const key = serviceKey(slice.metadata?.namespace ?? "", svc);
+    const list = slicesByService.get(key);
+    if (list) list.push(slice);
+    else slicesByService.set(key, [slice]);
+  }
+
+  const namespaces = new Map<string, NamespaceModel>();
+  for (const ns of objects.namespaces) {
+    const name = ns.metadata?.name;
+    if (!name) continue;
+    const inbound = inboundFromAnnotations(ns.metadata?.annotations);
+    for (const p of inbound.problems) problems.push({ ...p, object: `namespace/${name}` });
+    namespaces.set(name, { name, meshEnabled: ns.metadata?.labels?.[LABELS.inject] === "enabled", inbound: inbound.value });
+  }
+
+  const services = new Map<string, ServiceModel>();
+  for (const svc of objects.services) {
+    const namespace = svc.metadata?.namespace;
+    const name = svc.metadata?.name;
+    if (!namespace || !name || svc.spec?.type === "ExternalName") continue;
+    const key = serviceKey(namespace, name);
+    const policy = clientOverrideFromAnnotations(svc.metadata?.annotations);
+    for (const p of policy.problems) problems.push({ ...p, object: `service/${key}` });
+    const ports = servicePorts(svc);
+    services.set(key, {
+      namespace,
+      name,
+      clusterIps: (svc.spec?.clusterIPs ?? [svc.spec?.clusterIP ?? ""]).filter((ip) => ip && ip !== "None"),
+      headless: svc.spec?.clusterIP === "None",
+      ports,
+      endpoints: endpointsOf(slicesByService.get(key) ?? [], ports, pods, options.trustDomain),
+      clientPolicy: policy.value,
+    });
+  }
+  return { model: { services, namespaces, clientDefaults: options.clientDefaults ?? null }, problems };
+}
+
+function servicePorts(svc: V1Service): ServicePort[] {
+  const opaque = new Set((svc.metadata?.annotations?.[ANNOTATIONS.opaquePorts] ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+  return (svc.spec?.ports ?? []).map((p) => ({
+    name: p.name ?? "",
+    port: p.port,
+    protocol: p.protocol ?? "TCP",
+    appProtocol: opaque.has(String(p.port)) ? "opaque" : appProtocolHint(p.appProtocol),
+  }));
+}
+
+/** Kubernetes appProtocol values (IANA names and kubernetes.io/ ones) to the proxy's hints. */
+export function appProtocolHint(appProtocol: string | undefined): string {
+  switch ((appProtocol ?? "").toLowerCase()) {
+    case "http":
+    case "http/1.1":
+    case "kubernetes.io/ws":
+      return "http";
+    case "http2":
+    case "h2c":
+    case "kubernetes.io/h2c":
+      return "http2";
+    case "grpc":
+      return "grpc";
+    case "tcp":
+    case "opaque":
+    case "mysql":
+    case "postgresql":
+    case "redis":
+      return "opaque";
+    default:
+      return "";
+  }
+}
+
+function endpointsOf(slices: V1EndpointSlice[], ports: ServicePort[], pods: Map<string, V1Pod>, trustDomain: string): Endpoint[] {
+  const byAddress = new Map<string, Endpoint>();
+  const wanted = new Set(ports.map((p) => p.name ?? ""));
+  for (const slice of slices) {
+    // Named target ports resolve per slice (per pod template), so ports are read from the slice, never the Service.
+    const slicePorts: Record<string, number> = {};
+    for (const p of slice.ports ?? []) {
+      const portName = p.name ?? "";
+      if (p.port !== undefined && wanted.has(portName)) slicePorts[portName] = p.port;
+    }
+    for (const ep of slice.endpoints ?? []) {
+      const ready = ep.conditions?.ready ?? true;
+      const serving = ep.conditions?.serving ?? ready;
+      const terminating = ep.conditions?.terminating ?? false;
+      const podKey = ep.targetRef?.kind === "Pod" ? `${ep.targetRef.namespace ?? slice.metadata?.namespace}/${ep.targetRef.name}` : "";
+      const pod = podKey ? pods.get(podKey) : undefined;
+      const meshedLabel = pod?.metadata?.labels?.[LABELS.meshed];
+      const meshed = meshedLabel !== undefined && meshedLabel !== "false";
+      const identity = meshed && pod
+        ? formatSpiffeId({ trustDomain, namespace: pod.metadata?.namespace ?? "", serviceAccount: pod.spec?.serviceAccountName || "default" })
+        : "";
+      for (const address of ep.addresses ?? []) {
+        const endpoint: Endpoint = { address, ports: { ...slicePorts }, zone: ep.zone ?? "", node: ep.nodeName ?? "", pod: podKey, ready, serving, terminating, meshed, identity };
+        const seen = byAddress.get(address);
+        // An address in two slices (while the controller moves it) counts once, in its best state.
+        if (!seen || rank(endpoint) > rank(seen)) byAddress.set(address, endpoint);
+      }
+    }
+  }
+  return [...byAddress.values()];
+}
+
+function rank(e: Endpoint): number {
+  return (e.ready ? 4 : 0) + (e.serving ? 2 : 0) + (e.terminating ? 0 : 1);
+}

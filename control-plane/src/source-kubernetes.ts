@@ -1,0 +1,150 @@
+// The Kubernetes source: informers over Services, EndpointSlices
+// (discovery.k8s.io/v1), meshed Pods and Namespaces, reduced to the mesh model
+// by translateKubernetes. Nothing is published until every informer has listed
+// once, so a control plane that starts before the apiserver (or loses it)
+// never publishes a partial or empty mesh; it retries with backoff and resumes
+// its watches (re-listing after 410 Gone) when the apiserver returns.
+import { CoreV1Api, DiscoveryV1Api, makeInformer, type KubeConfig, type KubernetesObject, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from "@kubernetes/client-node";
+import { LABELS } from "../../lib/proxy-contract.ts";
+import { silentLogger, type Logger } from "../../lib/log.ts";
+import type { MeshModel } from "./mesh-state.ts";
+import type { ClientOverride } from "./policy-defaults.ts";
+import { translateKubernetes } from "./source-kubernetes-translate.ts";
+
+export interface KubernetesSourceOptions {
+  kubeConfig: KubeConfig;
+  trustDomain: string;
+  /** Receives a model builder each time something changed (call it to get the model; DiscoveryServer.publish accepts it). */
+  onModel: (model: () => MeshModel) => void;
+  clientDefaults?: ClientOverride | null;
+  logger?: Logger;
+  backoff?: { baseMs?: number; maxMs?: number };
+}
+
+export interface KubernetesSource {
+  /** True once every informer has listed at least once. */
+  synced(): boolean;
+  /** Resolves when synced (waits for the apiserver as long as it takes, unless stopped). */
+  whenSynced(): Promise<void>;
+  /** The model now (only meaningful once synced). */
+  model(): MeshModel;
+  stop(): Promise<void>;
+}
+
+interface Watched {
+  name: string;
+  informer: ReturnType<typeof makeInformer<KubernetesObject>>;
+  synced: boolean;
+  running: boolean;
+  failedDuringStart: boolean;
+  attempt: number;
+  timer: NodeJS.Timeout | null;
+}
+
+export function startKubernetesSource(options: KubernetesSourceOptions): KubernetesSource {
+  const logger = (options.logger ?? silentLogger()).child({ component: "source-kubernetes" });
+  const kc = options.kubeConfig;
+  const core = kc.makeApiClient(CoreV1Api);
+  const discovery = kc.makeApiClient(DiscoveryV1Api);
+  const baseMs = options.backoff?.baseMs ?? 500;
+  const maxMs = options.backoff?.maxMs ?? 10_000;
+  let stopped = false;
+  let syncedResolve: () => void = () => undefined;
+  const syncedPromise = new Promise<void>((resolve) => (syncedResolve = resolve));
+
+  const services = makeInformer<V1Service>(kc, "/api/v1/services", () => core.listServiceForAllNamespaces());
+  const slices = makeInformer<V1EndpointSlice>(kc, "/apis/discovery.k8s.io/v1/endpointslices", () => discovery.listEndpointSliceForAllNamespaces());
+  // Only meshed pods matter (for their ServiceAccount); the label selector keeps the cache small in big clusters.
+  const pods = makeInformer<V1Pod>(kc, "/api/v1/pods", () => core.listPodForAllNamespaces({ labelSelector: LABELS.meshed }), LABELS.meshed);
+  const namespaces = makeInformer<V1Namespace>(kc, "/api/v1/namespaces", () => core.listNamespace());
+
+  const build = (): MeshModel => {
+    const { model, problems } = translateKubernetes(
+      {
+        services: services.list(),
+        endpointSlices: slices.list(),
+        pods: pods.list(),
+        namespaces: namespaces.list(),
+      },
+      { trustDomain: options.trustDomain, clientDefaults: options.clientDefaults ?? null },
+    );
+    for (const p of problems) logger.warn({ object: p.object, code: p.code }, p.message);
+    return model;
+  };
+
+  const watched: Watched[] = (
+    [["services", services], ["endpointslices", slices], ["pods", pods], ["namespaces", namespaces]] as const
+  ).map(([name, informer]) => ({ name, informer: informer as unknown as Watched["informer"], synced: false, running: false, failedDuringStart: false, attempt: 0, timer: null }));
+
+  const allSynced = () => watched.every((w) => w.synced);
+  const changed = () => {
+    if (!stopped && allSynced()) options.onModel(build);
+  };
+
+  const run = async (w: Watched) => {
+    if (stopped || w.running) return;
+    w.running = true;
+    w.failedDuringStart = false;
+    try {
+      await w.informer.start();
+    } catch (err) {
+      w.failedDuringStart = true;
+      logger.warn({ err, resource: w.name }, "informer start failed");
+    }
+    w.running = false;
+    if (stopped) return;
+    if (w.failedDuringStart) return retry(w);
+    w.attempt = 0;
+    if (!w.synced) {
+      w.synced = true;
+      logger.info({ resource: w.name }, "informer synced");
+      if (allSynced()) {
+        logger.info("kubernetes source synced");
+        syncedResolve();
+      }
+    }
+    changed();
+  };
+
+  const retry = (w: Watched) => {
+    if (stopped || w.timer) return;
+    const delay = Math.min(maxMs, baseMs * 2 ** Math.min(w.attempt, 10)) * (0.5 + Math.random() / 2);
+    w.attempt++;
+    w.timer = setTimeout(() => {
+      w.timer = null;
+      void run(w);
+    }, delay);
+  };
+
+  for (const w of watched) {
+    for (const verb of ["add", "update", "delete"] as const) w.informer.on(verb, changed);
+    w.informer.on("error", (err?: unknown) => {
+      if (stopped) return;
+      // The informer stops on errors other than 410 Gone (which it handles by re-listing); restart it,
+      // resuming from its last resourceVersion. The cache, and so the published model, stays as it was.
+      logger.warn({ resource: w.name, err: errorSummary(err) }, "watch failed; retrying");
+      if (w.running) w.failedDuringStart = true;
+      else retry(w);
+    });
+    void run(w);
+  }
+
+  return {
+    synced: allSynced,
+    whenSynced: () => syncedPromise,
+    model: build,
+    async stop() {
+      stopped = true;
+      for (const w of watched) {
+        if (w.timer) clearTimeout(w.timer);
+        await w.informer.stop();
+      }
+    },
+  };
+}
+
+function errorSummary(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (err && typeof err === "object" && "code" in err) return `code ${String((err as { code: unknown }).code)}`;
+  return String(err);
+}
