@@ -1,0 +1,138 @@
+// Measuring tools for the proxy benchmark: free ports, readiness polling,
+// per-process CPU and RSS from /proc, and fortio runs parsed into figures.
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import net from "node:net";
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function waitForPort(port: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const okay = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.once("connect", () => { s.destroy(); resolve(true); });
+      s.once("error", () => resolve(false));
+    });
+    if (okay) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+export interface ProcUsage {
+  /** CPU time over wall time: 1.0 is one vCPU busy. */
+  vcpu: number;
+  rssMaxBytes: number;
+}
+
+/** Samples processes' CPU and RSS between start and stop. */
+export class ProcSampler {
+  readonly #pids: number[];
+  #startTicks = new Map<number, number>();
+  #startAt = 0;
+  #rssMax = new Map<number, number>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(pids: number[]) {
+    this.#pids = pids;
+  }
+
+  start(): void {
+    this.#startAt = performance.now();
+    for (const pid of this.#pids) {
+      this.#startTicks.set(pid, cpuTicks(pid));
+      this.#rssMax.set(pid, rssBytes(pid));
+    }
+    this.#timer = setInterval(() => {
+      for (const pid of this.#pids) {
+        try { this.#rssMax.set(pid, Math.max(this.#rssMax.get(pid) ?? 0, rssBytes(pid))); } catch { /* exited */ }
+      }
+    }, 250);
+  }
+
+  stop(): Map<number, ProcUsage> {
+    clearInterval(this.#timer);
+    const seconds = (performance.now() - this.#startAt) / 1000;
+    const out = new Map<number, ProcUsage>();
+    for (const pid of this.#pids) {
+      const ticks = cpuTicks(pid) - (this.#startTicks.get(pid) ?? 0);
+      out.set(pid, { vcpu: ticks / CLOCK_TICKS / seconds, rssMaxBytes: Math.max(this.#rssMax.get(pid) ?? 0, rssBytes(pid)) });
+    }
+    return out;
+  }
+}
+
+export interface LoadResult {
+  qpsTarget: number;
+  qpsActual: number;
+  requests: number;
+  /** Non-200 responses and transport errors. */
+  errors: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+}
+
+interface FortioJson {
+  ActualQPS: number;
+  RetCodes?: Record<string, number>;
+  DurationHistogram: { Count: number; Percentiles?: { Percentile: number; Value: number }[] };
+}
+
+export interface LoadOptions {
+  fortio: string;
+  url: string;
+  /** 0 = as fast as the connections allow (closed loop, for maximum throughput). */
+  qps: number;
+  connections: number;
+  seconds: number;
+  cpus: string;
+}
+
+/** One fortio run, pinned to `cpus`. With qps > 0 requests follow a fixed schedule (catching up after a stall). */
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const args = ["-c", o.cpus, o.fortio, "load", "-qps", String(o.qps), "-c", String(o.connections), "-t", `${o.seconds}s`, "-uniform", "-p", "50,90,99,99.9", "-json", "-", "-quiet", o.url];
+  const child = spawn("taskset", args, { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => { stdout += d; });
+  child.stderr.setEncoding("utf8").on("data", (d: string) => { stderr += d; });
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const start = stdout.indexOf("{");
+  if (code !== 0 || start < 0) throw new Error(`fortio failed (${code}): ${stderr.slice(-2000)}`);
+  const r = JSON.parse(stdout.slice(start)) as FortioJson;
+  const pct = (p: number) => (r.DurationHistogram.Percentiles?.find((x) => x.Percentile === p)?.Value ?? NaN) * 1000;
+  const okCount = r.RetCodes?.["200"] ?? 0;
+  return {
+    qpsTarget: o.qps,
+    qpsActual: r.ActualQPS,
+    requests: r.DurationHistogram.Count,
+    errors: r.DurationHistogram.Count - okCount,
+    p50Ms: pct(50),
+    p90Ms: pct(90),
+    p99Ms: pct(99),
+    p999Ms: pct(99.9),
+  };
+}

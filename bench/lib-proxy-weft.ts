@@ -1,0 +1,98 @@
+// A pair of Weft proxies for the proxy benchmark, on loopback without
+// iptables: the client-side proxy's fixed-destination listener
+// (--outbound-bind) stands in for capture, its one endpoint is dialled at the
+// server-side proxy's listener (--endpoint-dial), and the server-side proxy's
+// listener for the backend's port (--inbound-app) forwards to nginx.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { TestLeaf, TestMesh } from "../test/fixtures/mesh-pki.ts";
+import { freePort, waitForPort } from "./lib-proxy-measure.ts";
+
+const MAIN = fileURLToPath(new URL("../sidecar/src/main.ts", import.meta.url));
+/** The Service address in the snapshot: on loopback, so a misrouted connection can never leave the machine. */
+const SERVICE_IP = "127.0.0.3";
+const SERVICE_PORT = 80;
+/** The endpoint's address in the snapshot; --endpoint-dial sends it to the server-side proxy on 127.0.0.1. */
+const ENDPOINT_IP = "127.0.0.2";
+
+export interface ProxyPair {
+  /** What the load generator requests. */
+  url: string;
+  pids: { label: string; pid: number }[];
+  stop(): Promise<void>;
+}
+
+export interface WeftPairOptions {
+  dir: string;
+  backendPort: number;
+  proxyCpus: string;
+  mesh: TestMesh;
+  clientLeaf: TestLeaf;
+  serverLeaf: TestLeaf;
+  /** Extra Node flags for the proxies (e.g. --max-semi-space-size=16). */
+  nodeFlags?: string[];
+}
+
+export function benchSnapshot(backendPort: number, serverIdentity: string): unknown {
+  return {
+    version: "bench",
+    full: true,
+    services: [
+      {
+        namespace: "bench",
+        name: "backend",
+        clusterIps: [SERVICE_IP],
+        ports: [{ name: "http", port: SERVICE_PORT, protocol: "TCP", appProtocol: "http" }],
+        endpoints: [{ address: ENDPOINT_IP, ports: { http: backendPort }, ready: true, serving: true, meshed: true, identity: serverIdentity, zone: "a", pod: "backend-0" }],
+      },
+    ],
+    policy: { inbound: { mode: "STRICT" }, clientDefaults: { retry: { enabled: false } } },
+  };
+}
+
+function startProxy(label: string, args: string[], cpus: string, nodeFlags: string[]): { child: ChildProcess; output: () => string } {
+  const child = spawn("taskset", ["-c", cpus, process.execPath, ...nodeFlags, MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const keep = (d: string) => { out = (out + d).slice(-8000); };
+  child.stdout?.setEncoding("utf8").on("data", keep);
+  child.stderr?.setEncoding("utf8").on("data", keep);
+  child.once("exit", (code) => { if (code !== null && code !== 0) console.error(`[bench proxy] weft ${label} exited ${code}:\n${out}`); });
+  return { child, output: () => out };
+}
+
+export async function startWeftPair(o: WeftPairOptions): Promise<ProxyPair> {
+  mkdirSync(o.dir, { recursive: true });
+  const write = (name: string, text: string) => { const p = join(o.dir, name); writeFileSync(p, text, { mode: 0o600 }); return p; };
+  const snapshot = write("snapshot.json", JSON.stringify(benchSnapshot(o.backendPort, o.serverLeaf.spiffeId)));
+  const anchors = write("anchors.pem", o.mesh.anchorPem);
+  const creds = (leaf: TestLeaf, who: string) => ["--cert", write(`${who}.pem`, leaf.certChainPem), "--key", write(`${who}.key`, leaf.keyPem), "--trust-anchors", anchors];
+  const [serverIn, clientOut, serverAdmin, clientAdmin] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const common = ["--static-snapshot", snapshot, "--log-level", "warn", "--inbound-port", "0", "--outbound-port", "0", "--listen-host", "127.0.0.1"];
+  const nodeFlags = o.nodeFlags ?? [];
+  const server = startProxy("server", [...common, ...creds(o.serverLeaf, "server"), "--admin-port", String(serverAdmin), "--inbound-app", `${serverIn}=${o.backendPort}`], o.proxyCpus, nodeFlags);
+  const client = startProxy("client", [...common, ...creds(o.clientLeaf, "client"), "--admin-port", String(clientAdmin), "--outbound-bind", `${clientOut}=${SERVICE_IP}:${SERVICE_PORT}`, "--endpoint-dial", `${ENDPOINT_IP}:${o.backendPort}=127.0.0.1:${serverIn}`], o.proxyCpus, nodeFlags);
+  const stop = async () => {
+    for (const p of [client, server]) {
+      if (p.child.exitCode !== null) continue;
+      const exited = new Promise((r) => p.child.once("exit", r));
+      p.child.kill("SIGTERM");
+      const t = setTimeout(() => p.child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(t);
+    }
+  };
+  try {
+    await Promise.all([waitForPort(serverIn), waitForPort(clientOut)]);
+  } catch (err) {
+    await stop();
+    throw new Error(`weft pair did not start: ${(err as Error).message}\nserver: ${server.output()}\nclient: ${client.output()}`);
+  }
+  if (server.child.pid === undefined || client.child.pid === undefined) throw new Error("weft pair did not start");
+  return {
+    url: `http://127.0.0.1:${clientOut}/`,
+    pids: [{ label: "client", pid: client.child.pid }, { label: "server", pid: server.child.pid }],
+    stop,
+  };
+}

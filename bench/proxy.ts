@@ -1,0 +1,141 @@
+// `npm run bench -- proxy`: the same load through (a) a direct connection to
+// the backend, (b) a pair of nginx proxies doing mTLS between them, (c) a pair
+// of Weft proxies. fortio sends a fixed 1,000 requests/s for the latency phase
+// (its CPU and RSS sampled from /proc for each proxy), then a closed-loop run
+// for each path's maximum throughput. The load generator and the backend share
+// one core; the proxies get the other.
+// Flags: --seconds N (latency phase, default 20), --max-seconds N (default 10),
+// --qps N (1000), --connections N (16), --only direct,nginx,weft
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createTestMesh, issueTestLeaf } from "../test/fixtures/mesh-pki.ts";
+import { ensureFortio } from "./lib-proxy-fortio.ts";
+import { ProcSampler, freePort, runLoad, waitForPort, type LoadResult, type ProcUsage } from "./lib-proxy-measure.ts";
+import { RESPONSE_BYTES, backendConfig, clientProxyConfig, serverProxyConfig, startNginx, type NginxProcess, type PairFiles } from "./lib-proxy-nginx.ts";
+import { startWeftPair, type ProxyPair } from "./lib-proxy-weft.ts";
+import type { BenchReport } from "./report.ts";
+
+interface PathResult {
+  name: string;
+  fixed: LoadResult;
+  max: LoadResult;
+  proxies: { label: string; usage: ProcUsage }[];
+}
+
+const MB = 1024 * 1024;
+const fmt = (n: number, digits = 3) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+
+async function measurePath(name: string, url: string, proxies: { label: string; pid: number }[], o: { fortio: string; qps: number; connections: number; seconds: number; maxSeconds: number; loadCpus: string }): Promise<PathResult> {
+  // Warm-up: connections, TLS sessions, JIT.
+  await runLoad({ fortio: o.fortio, url, qps: o.qps, connections: o.connections, seconds: 3, cpus: o.loadCpus });
+  const sampler = new ProcSampler(proxies.map((p) => p.pid));
+  sampler.start();
+  const fixed = await runLoad({ fortio: o.fortio, url, qps: o.qps, connections: o.connections, seconds: o.seconds, cpus: o.loadCpus });
+  const usage = sampler.stop();
+  const max = await runLoad({ fortio: o.fortio, url, qps: 0, connections: o.connections, seconds: o.maxSeconds, cpus: o.loadCpus });
+  console.error(`[bench proxy] ${name}: p50 ${fmt(fixed.p50Ms)} ms, p99 ${fmt(fixed.p99Ms)} ms at ${fmt(fixed.qpsActual, 0)} rps; max ${fmt(max.qpsActual, 0)} rps`);
+  return { name, fixed, max, proxies: proxies.map((p) => ({ label: p.label, usage: usage.get(p.pid) ?? { vcpu: NaN, rssMaxBytes: NaN } })) };
+}
+
+export async function run(args: string[]): Promise<BenchReport> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      seconds: { type: "string", default: "20" },
+      "max-seconds": { type: "string", default: "10" },
+      qps: { type: "string", default: "1000" },
+      connections: { type: "string", default: "16" },
+      only: { type: "string", default: "direct,nginx,weft" },
+    },
+  });
+  const fortio = ensureFortio((l) => console.error(l));
+  if (!fortio) throw new Error("fortio is not available (needs Go and the Go module proxy); see bench/lib-proxy-fortio.ts");
+  const only = new Set((values.only ?? "").split(","));
+  const cores = availableParallelism();
+  const loadCpus = "0";
+  const proxyCpus = cores > 1 ? "1" : "0";
+  const o = { fortio, qps: Number(values.qps), connections: Number(values.connections), seconds: Number(values.seconds), maxSeconds: Number(values["max-seconds"]), loadCpus };
+
+  const dir = mkdtempSync(join(tmpdir(), "weft-bench-proxy-"));
+  const started: NginxProcess[] = [];
+  let weft: ProxyPair | undefined;
+  const results: PathResult[] = [];
+  try {
+    const mesh = await createTestMesh();
+    const clientLeaf = await issueTestLeaf(mesh, { namespace: "bench", serviceAccount: "client" });
+    const serverLeaf = await issueTestLeaf(mesh, { namespace: "bench", serviceAccount: "server" });
+    const files: PairFiles = {
+      clientCert: join(dir, "client.pem"), clientKey: join(dir, "client.key"),
+      serverCert: join(dir, "server.pem"), serverKey: join(dir, "server.key"),
+      anchors: join(dir, "anchors.pem"),
+    };
+    writeFileSync(files.clientCert, clientLeaf.certChainPem);
+    writeFileSync(files.clientKey, clientLeaf.keyPem, { mode: 0o600 });
+    writeFileSync(files.serverCert, serverLeaf.certChainPem);
+    writeFileSync(files.serverKey, serverLeaf.keyPem, { mode: 0o600 });
+    writeFileSync(files.anchors, mesh.anchorPem);
+
+    const backendPort = await freePort();
+    started.push(await startNginx("backend", join(dir, "backend"), backendConfig(join(dir, "backend"), backendPort), backendPort, loadCpus, (p) => waitForPort(p)));
+
+    if (only.has("direct")) {
+      results.push(await measurePath("direct", `http://127.0.0.1:${backendPort}/`, [], o));
+    }
+    if (only.has("nginx")) {
+      const serverPort = await freePort();
+      const server = await startNginx("nginx-server", join(dir, "ns"), serverProxyConfig(join(dir, "ns"), serverPort, backendPort, files), serverPort, proxyCpus, (p) => waitForPort(p));
+      started.push(server);
+      const clientPort = await freePort();
+      const client = await startNginx("nginx-client", join(dir, "nc"), clientProxyConfig(join(dir, "nc"), clientPort, serverPort, files), clientPort, proxyCpus, (p) => waitForPort(p));
+      started.push(client);
+      results.push(await measurePath("nginx mTLS pair", `http://127.0.0.1:${clientPort}/`, [{ label: "client", pid: client.pid }, { label: "server", pid: server.pid }], o));
+      client.child.kill("SIGTERM");
+      server.child.kill("SIGTERM");
+    }
+    if (only.has("weft")) {
+      weft = await startWeftPair({ dir: join(dir, "weft"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf });
+      results.push(await measurePath("weft pair", weft.url, weft.pids, o));
+    }
+  } finally {
+    await weft?.stop();
+    for (const p of started) p.child.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const direct = results.find((r) => r.name === "direct");
+  const added = (r: PathResult, key: "p50Ms" | "p99Ms") => (direct ? r.fixed[key] - direct.fixed[key] : NaN);
+  const rows = results.map((r) => [
+    r.name,
+    fmt(r.fixed.p50Ms), fmt(r.fixed.p99Ms), fmt(r.fixed.p999Ms),
+    r.name === "direct" ? "-" : fmt(added(r, "p50Ms")), r.name === "direct" ? "-" : fmt(added(r, "p99Ms")),
+    fmt(r.fixed.qpsActual, 0), String(r.fixed.errors),
+    fmt(r.max.qpsActual, 0),
+    r.proxies.map((p) => `${p.label} ${fmt(p.usage.vcpu, 3)}`).join(", ") || "-",
+    r.proxies.map((p) => `${p.label} ${fmt(p.usage.rssMaxBytes / MB, 1)}`).join(", ") || "-",
+  ]);
+
+  const nginx = results.find((r) => r.name === "nginx mTLS pair");
+  const weftResult = results.find((r) => r.name === "weft pair");
+  const targets: BenchReport["targets"] = {};
+  if (weftResult && nginx && direct) {
+    const w = added(weftResult, "p99Ms");
+    const n = added(nginx, "p99Ms");
+    targets["Weft added p99 <= 1.5x nginx's"] = { target: `<= ${fmt(1.5 * n)} ms`, measured: `${fmt(w)} ms (${fmt(w / n, 2)}x)`, met: w <= 1.5 * n };
+  }
+  if (weftResult) {
+    for (const p of weftResult.proxies) {
+      targets[`Weft ${p.label} proxy CPU at ${o.qps} rps`] = { target: "<= 0.25 vCPU", measured: `${fmt(p.usage.vcpu)} vCPU`, met: p.usage.vcpu <= 0.25 };
+      targets[`Weft ${p.label} proxy RSS at ${o.qps} rps`] = { target: "<= 60 MB", measured: `${fmt(p.usage.rssMaxBytes / MB, 1)} MB`, met: p.usage.rssMaxBytes <= 60 * MB };
+    }
+  }
+  return {
+    suite: "proxy",
+    description: `fortio ${o.connections} connections, ${o.qps} rps fixed rate for ${o.seconds} s (after 3 s warm-up), then closed loop for ${o.maxSeconds} s; ${RESPONSE_BYTES} B responses from nginx on loopback; load generator and backend on CPU ${loadCpus}, proxies on CPU ${proxyCpus} of ${cores}. Latencies in ms; "added" is over the direct path; CPU in vCPU and RSS (max) in MB per proxy during the fixed-rate phase.`,
+    columns: ["path", "p50", "p99", "p99.9", "added p50", "added p99", "rps", "errors", "max rps", "CPU (vCPU)", "RSS (MB)"],
+    rows,
+    targets,
+    data: { results },
+  };
+}
