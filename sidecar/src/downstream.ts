@@ -1,0 +1,132 @@
+// The client side of one proxied HTTP request, whether it arrived over
+// HTTP/1.1 (req/res) or as an HTTP/2 stream: one small interface so the
+// forwarding and retry logic is written once.
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import * as http2 from "node:http2";
+import type { Readable, Writable } from "node:stream";
+
+export interface Downstream {
+  readonly proto: "h1" | "h2";
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Readable;
+  readonly hasBody: boolean;
+  /** Sends the response head; with `endStream` the response is complete. */
+  respond(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void;
+  readonly sink: Writable;
+  /** Ends the response body, with trailers if any. */
+  finish(trailers: OutgoingHttpHeaders | undefined): void;
+  /** Breaks the response off (the client sees a reset or a truncated body). */
+  abort(): void;
+  readonly responded: boolean;
+  /** Called once if the client goes away before the response is finished. */
+  onAbort(listener: () => void): void;
+}
+
+export class H1Downstream implements Downstream {
+  readonly proto = "h1";
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Readable;
+  readonly hasBody: boolean;
+  readonly sink: Writable;
+  readonly #res: ServerResponse;
+  /** Set while draining: tell the client to close its connection after this response. */
+  readonly #closeAfter: boolean;
+
+  constructor(req: IncomingMessage, res: ServerResponse, closeAfter: boolean) {
+    this.method = req.method ?? "GET";
+    this.path = req.url ?? "/";
+    this.authority = req.headers.host ?? "";
+    this.headers = req.headers;
+    this.body = req;
+    this.hasBody = req.headers["content-length"] !== undefined ? req.headers["content-length"] !== "0" : req.headers["transfer-encoding"] !== undefined;
+    this.sink = res;
+    this.#res = res;
+    this.#closeAfter = closeAfter;
+  }
+
+  get responded(): boolean {
+    return this.#res.headersSent;
+  }
+
+  respond(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void {
+    if (this.#closeAfter) headers.connection = "close";
+    this.#res.writeHead(status, headers);
+    if (endStream) this.#res.end();
+  }
+
+  finish(trailers: OutgoingHttpHeaders | undefined): void {
+    if (trailers) this.#res.addTrailers(trailers);
+    this.#res.end();
+  }
+
+  abort(): void {
+    this.#res.destroy();
+  }
+
+  onAbort(listener: () => void): void {
+    this.#res.once("close", () => {
+      if (!this.#res.writableFinished) listener();
+    });
+  }
+}
+
+export class H2Downstream implements Downstream {
+  readonly proto = "h2";
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Readable;
+  readonly hasBody: boolean;
+  readonly sink: Writable;
+  readonly #stream: http2.ServerHttp2Stream;
+  #trailers: OutgoingHttpHeaders | undefined;
+
+  constructor(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) {
+    this.method = String(headers[":method"] ?? "GET");
+    this.path = String(headers[":path"] ?? "/");
+    this.authority = String(headers[":authority"] ?? headers.host ?? "");
+    this.headers = headers;
+    this.body = stream;
+    this.hasBody = !stream.endAfterHeaders;
+    this.sink = stream;
+    this.#stream = stream;
+  }
+
+  get responded(): boolean {
+    return this.#stream.headersSent;
+  }
+
+  respond(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void {
+    if (this.#stream.destroyed || this.#stream.closed) return;
+    headers[":status"] = status;
+    this.#stream.respond(headers, { endStream, waitForTrailers: !endStream });
+    if (!endStream) {
+      this.#stream.once("wantTrailers", () => {
+        if (this.#trailers && Object.keys(this.#trailers).length > 0) this.#stream.sendTrailers(this.#trailers);
+        else this.#stream.close();
+      });
+    }
+  }
+
+  finish(trailers: OutgoingHttpHeaders | undefined): void {
+    this.#trailers = trailers;
+    this.#stream.end();
+  }
+
+  abort(): void {
+    if (!this.#stream.destroyed) this.#stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  }
+
+  onAbort(listener: () => void): void {
+    this.#stream.once("close", () => {
+      if (this.#stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR || !this.#stream.writableFinished) listener();
+    });
+  }
+}

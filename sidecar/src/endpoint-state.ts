@@ -1,0 +1,57 @@
+// Mutable per-endpoint and per-Service state the balancer and the retry logic
+// read: latency EWMA, requests in flight, breaker state, retry budgets. The
+// decisions are the pure functions in balancer-p2c-ewma.ts, circuit-breaker.ts
+// and retry-budget.ts; this only holds their state between requests.
+import { newLoad, updateEwma, type EndpointLoad } from "./balancer-p2c-ewma.ts";
+import { DEFAULT_BREAKER, transition, type BreakerConfig } from "./circuit-breaker.ts";
+import { newRetryBudget, type RetryBudget } from "./retry-budget.ts";
+
+export class EndpointState {
+  readonly loads = new Map<string, EndpointLoad>();
+  readonly #budgets = new Map<string, RetryBudget>();
+  readonly #breaker: BreakerConfig;
+  readonly #onEject: (service: string, endpoint: string) => void;
+
+  constructor(options: { breaker?: BreakerConfig; onEject?: (service: string, endpoint: string) => void } = {}) {
+    this.#breaker = options.breaker ?? DEFAULT_BREAKER;
+    this.#onEject = options.onEject ?? (() => {});
+  }
+
+  load(key: string): EndpointLoad {
+    let load = this.loads.get(key);
+    if (!load) {
+      load = newLoad();
+      this.loads.set(key, load);
+    }
+    return load;
+  }
+
+  budget(service: string): RetryBudget {
+    let budget = this.#budgets.get(service);
+    if (!budget) {
+      budget = newRetryBudget();
+      this.#budgets.set(service, budget);
+    }
+    return budget;
+  }
+
+  start(key: string): void {
+    this.load(key).inflight += 1;
+  }
+
+  /** Records an attempt's end: latency into the EWMA, success or failure into the breaker. */
+  finish(service: string, key: string, result: { ok: boolean; rttMs: number }, now: number): void {
+    const load = this.load(key);
+    load.inflight = Math.max(0, load.inflight - 1);
+    // A failure is as slow as it is unhelpful: penalize it so p2c steers away even before ejection.
+    updateEwma(load, result.ok ? result.rttMs : Math.max(result.rttMs, load.ewmaMs * 2, 50), now);
+    const before = load.breaker;
+    load.breaker = transition(before, { type: result.ok ? "success" : "failure" }, now, this.#breaker);
+    if (load.breaker.kind === "ejected" && before.kind !== "ejected") this.#onEject(service, key);
+  }
+
+  /** Drops state of endpoints no longer in any snapshot. */
+  retain(keys: ReadonlySet<string>): void {
+    for (const key of this.loads.keys()) if (!keys.has(key)) this.loads.delete(key);
+  }
+}

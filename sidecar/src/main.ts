@@ -1,0 +1,92 @@
+// weft-proxy: flags, wiring and signals. Static mode reads a snapshot and
+// credentials from files; control-plane mode gets both from the control plane
+// and keeps serving with what it has while the control plane is unreachable.
+import { createLogger } from "../../lib/log.ts";
+import type { LevelWithSilent } from "pino";
+import { Shutdown } from "../../lib/shutdown.ts";
+import { CredentialsHolder, loadCredentialFiles } from "./credentials-source.ts";
+import { loadMeshStateFile } from "./mesh-state.ts";
+import { MeshView } from "./mesh-view.ts";
+import { USAGE, loadConfig } from "./proxy-config.ts";
+import { startProxy } from "./proxy.ts";
+import { getOriginalDestination } from "./original-dst.ts";
+import { startControlPlaneMode } from "./control-plane-mode.ts";
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const config = loadConfig(argv, process.env);
+  if (!config.ok) {
+    process.stderr.write(`${config.message}\n\n${USAGE}`);
+    return 2;
+  }
+  const c = config.value;
+  const logger = createLogger({ component: "proxy", level: c.logLevel as LevelWithSilent });
+  const view = new MeshView(c.endpointDial);
+  let credentials = new CredentialsHolder();
+  if (c.staticSnapshot) {
+    const state = await loadMeshStateFile(c.staticSnapshot);
+    if (!state.ok) {
+      logger.error({ code: state.code }, state.message);
+      return 1;
+    }
+    view.update(state.value);
+    const files = await loadCredentialFiles({ cert: c.cert ?? "", key: c.key ?? "", anchors: c.trustAnchors ?? "" });
+    if (!files.ok) {
+      logger.error(files.message);
+      return 1;
+    }
+    const set = credentials.set(files.value);
+    if (!set.ok) {
+      logger.error({ code: set.code }, set.message);
+      return 1;
+    }
+  } else {
+    const started = await startControlPlaneMode(c, view, logger);
+    if (!started.ok) {
+      logger.error({ code: started.code }, started.message);
+      return 1;
+    }
+    credentials = started.value.credentials;
+  }
+  const proxy = await startProxy({
+    view,
+    credentials,
+    logger,
+    originalDestination: getOriginalDestination,
+    listenHost: c.listenHost,
+    outboundPort: c.outboundPort || undefined,
+    inboundPort: c.inboundPort || undefined,
+    adminPort: c.adminPort || undefined,
+    outboundBinds: c.outboundBinds,
+    inboundApps: c.inboundApps,
+    zone: c.zone,
+    opaquePorts: c.opaquePorts,
+    appHost: c.appHost,
+    appProbes: c.appProbes,
+    detectTimeoutMs: c.detectTimeoutMs,
+  });
+  logger.info({ ports: Object.fromEntries(proxy.ports), identity: credentials.current()?.spiffeId }, "proxy started");
+  const shutdown = new Shutdown({ logger });
+  shutdown.add("proxy", () => proxy.drain(20_000));
+  shutdown.listen();
+  return -1;
+}
+
+process.on("uncaughtException", (err) => {
+  // Bad input must never take the proxy down; log and keep serving.
+  process.stderr.write(`${JSON.stringify({ level: "error", msg: "uncaught exception", err: String(err?.stack ?? err) })}\n`);
+});
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,53 @@
+// The proxy's Prometheus metrics, one registry per proxy instance (tests run
+// several proxies in one process). Names are weft_proxy_*.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface ProxyMetrics {
+  registry: Registry;
+  requests: Counter<"direction" | "peer_service" | "status_class" | "grpc_status">;
+  requestSeconds: Histogram<"direction" | "peer_service">;
+  retries: Counter<"peer_service" | "reason">;
+  retryBudgetRefusals: Counter<"peer_service">;
+  tcpConnections: Counter<"direction" | "protocol">;
+  tcpOpen: Gauge<"direction">;
+  tcpBytes: Counter<"direction" | "flow">;
+  tlsHandshakeFailures: Counter<"direction" | "reason">;
+  ejections: Counter<"peer_service">;
+  inputErrors: Counter<"direction" | "reason">;
+  plaintextRefused: Counter<"reason">;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): ProxyMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: "weft_proxy_" });
+  const registers = [registry];
+  return {
+    registry,
+    requests: new Counter({
+      name: "weft_proxy_requests_total",
+      help: "HTTP requests completed, by direction, peer Service, status class and gRPC status",
+      labelNames: ["direction", "peer_service", "status_class", "grpc_status"],
+      registers,
+    }),
+    requestSeconds: new Histogram({
+      name: "weft_proxy_request_duration_seconds",
+      help: "Time from request headers to the end of the response, retries included",
+      labelNames: ["direction", "peer_service"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    retries: new Counter({ name: "weft_proxy_retries_total", help: "Retried attempts, by the outcome that caused them", labelNames: ["peer_service", "reason"], registers }),
+    retryBudgetRefusals: new Counter({ name: "weft_proxy_retry_budget_exhausted_total", help: "Retries refused because the retry budget was spent", labelNames: ["peer_service"], registers }),
+    tcpConnections: new Counter({ name: "weft_proxy_tcp_connections_total", help: "Accepted connections, by direction and detected protocol", labelNames: ["direction", "protocol"], registers }),
+    tcpOpen: new Gauge({ name: "weft_proxy_tcp_connections_open", help: "Open accepted connections", labelNames: ["direction"], registers }),
+    tcpBytes: new Counter({ name: "weft_proxy_tcp_bytes_total", help: "Bytes of opaque TCP streams, by direction and flow (read from client / written to client)", labelNames: ["direction", "flow"], registers }),
+    tlsHandshakeFailures: new Counter({ name: "weft_proxy_tls_handshake_failures_total", help: "Failed TLS handshakes (untrusted peer, wrong identity, garbage)", labelNames: ["direction", "reason"], registers }),
+    ejections: new Counter({ name: "weft_proxy_endpoint_ejections_total", help: "Endpoints ejected by the circuit breaker", labelNames: ["peer_service"], registers }),
+    inputErrors: new Counter({ name: "weft_proxy_input_errors_total", help: "Connections or requests refused for bad input (malformed HTTP, oversized headers, timeouts)", labelNames: ["direction", "reason"], registers }),
+    plaintextRefused: new Counter({ name: "weft_proxy_inbound_plaintext_refused_total", help: "Plaintext inbound connections or requests refused in strict mode", labelNames: ["reason"], registers }),
+  };
+}
+
+export function statusClass(status: number): string {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : "error";
+}

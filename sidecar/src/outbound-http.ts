@@ -1,0 +1,181 @@
+// One outbound HTTP request to a meshed Service: pick an endpoint, send the
+// request as a stream on the pooled HTTP/2 session to its proxy, and retry on
+// another endpoint when the policy, the attempt count and the budget allow.
+import type { OutgoingHttpHeaders } from "node:http";
+import type * as http2 from "node:http2";
+import type { Logger } from "../../lib/log.ts";
+import { pick, type BalancerEndpoint } from "./balancer-p2c-ewma.ts";
+import type { EffectivePolicy } from "./client-policy.ts";
+import type { Downstream } from "./downstream.ts";
+import type { EndpointState } from "./endpoint-state.ts";
+import { WEFT_PROTO, grpcStatusOf, isGrpc, toH2Request } from "./http-headers.ts";
+import type { ProxyMetrics } from "./metrics.ts";
+import type { PeerPool, PeerTarget } from "./peer-pool.ts";
+import { relayResponse, type RelayResult } from "./relay-response.ts";
+import { ReplayBody } from "./replay-body.ts";
+import { recordRequest, tryWithdraw } from "./retry-budget.ts";
+import { isRetryableOutcome, shouldRetry, type AttemptOutcome } from "./retry-policy.ts";
+import type { RequestScope } from "./request-observer.ts";
+import { statusClass } from "./metrics.ts";
+
+export interface MeshEndpointChoice extends BalancerEndpoint {
+  target: PeerTarget;
+}
+
+export interface OutboundHttpContext {
+  pool: PeerPool;
+  state: EndpointState;
+  metrics: ProxyMetrics;
+  logger: Logger;
+  zone: string;
+  minZoneEndpoints: number;
+  rng: () => number;
+  now: () => number;
+}
+
+export interface OutboundCall {
+  service: string;
+  endpoints: readonly MeshEndpointChoice[];
+  policy: EffectivePolicy;
+  scope: RequestScope | undefined;
+}
+
+const NGHTTP2_REFUSED_STREAM = 7;
+const NGHTTP2_CANCEL = 8;
+
+/** The error a proxy returns itself, in the caller's protocol (gRPC callers get a gRPC status). */
+export function sendProxyError(ds: Downstream, grpc: boolean, status: number, code: string): RelayResult {
+  if (ds.responded) {
+    ds.abort();
+    return { status, error: code };
+  }
+  if (grpc) {
+    const grpcStatus = status === 504 ? 4 : 14;
+    ds.respond(200, { "content-type": "application/grpc", "grpc-status": String(grpcStatus), "grpc-message": code, "weft-error": code }, true);
+    return { status: 200, grpcStatus, error: code };
+  }
+  ds.respond(status, { "content-type": "text/plain", "weft-error": code }, false);
+  ds.finish(undefined);
+  // The body is written through finish's end; keep it short and stable.
+  return { status, error: code };
+}
+
+export function forwardOutbound(ctx: OutboundHttpContext, ds: Downstream, call: OutboundCall): void {
+  const started = ctx.now();
+  const grpc = isGrpc(ds.headers);
+  const retryPolicy = call.policy.retry;
+  const budgetConfig = { ratio: retryPolicy.budgetRatio, minPerSecond: retryPolicy.budgetMinPerSecond, windowMs: 10_000 };
+  const budget = ctx.state.budget(call.service);
+  recordRequest(budget, started, budgetConfig);
+  const body = ds.hasBody ? new ReplayBody(ds.body, retryPolicy.maxBufferedBodyBytes) : undefined;
+  const tried = new Set<string>();
+  let attempt = 0;
+  let current: http2.ClientHttp2Stream | undefined;
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const finish = (result: RelayResult): void => {
+    if (done) return;
+    done = true;
+    if (timer) clearTimeout(timer);
+    const labels = { direction: "outbound", peer_service: call.service };
+    ctx.metrics.requests.inc({ ...labels, status_class: result.error && !ds.responded ? "error" : statusClass(result.status), grpc_status: result.grpcStatus === undefined ? "" : String(result.grpcStatus) });
+    ctx.metrics.requestSeconds.observe(labels, (ctx.now() - started) / 1000);
+    call.scope?.onEnd?.(result);
+  };
+
+  if (call.policy.requestTimeoutMs > 0) {
+    timer = setTimeout(() => {
+      if (done) return;
+      if (current && !current.destroyed) current.close(NGHTTP2_CANCEL);
+      finish(sendProxyError(ds, grpc, 504, "timeout"));
+    }, call.policy.requestTimeoutMs);
+  }
+  ds.onAbort(() => {
+    if (current && !current.destroyed) current.close(NGHTTP2_CANCEL);
+    finish({ status: 499, error: "client-gone" });
+  });
+
+  const send = (): void => {
+    if (done) return;
+    const endpoint = pick(call.endpoints, ctx.state.loads, { zone: ctx.zone, minZoneEndpoints: ctx.minZoneEndpoints, exclude: tried }, ctx.rng, ctx.now());
+    if (!endpoint) {
+      finish(sendProxyError(ds, grpc, 503, "no-endpoint"));
+      return;
+    }
+    attempt += 1;
+    tried.add(endpoint.key);
+    const headers: OutgoingHttpHeaders = toH2Request(ds.method, ds.path, ds.authority, ds.headers, { [WEFT_PROTO]: ds.proto });
+    const attemptScope = call.scope?.onAttempt?.({ attempt, endpoint: endpoint.key, headers });
+    const session = ctx.pool.session(endpoint.target);
+    const attemptStart = ctx.now();
+    ctx.state.start(endpoint.key);
+    let settled = false;
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request(headers, { endStream: !body });
+    } catch {
+      settled = true;
+      ctx.state.finish(call.service, endpoint.key, { ok: false, rttMs: 0 }, ctx.now());
+      onFailure({ kind: "connect-failure" }, endpoint);
+      return;
+    }
+    current = stream;
+    if (body && !body.attach(stream, attempt === 1)) {
+      stream.close(NGHTTP2_CANCEL);
+      finish(sendProxyError(ds, grpc, 502, "body-not-replayable"));
+      return;
+    }
+
+    stream.on("response", (resHeaders: http2.IncomingHttpHeaders, flags: number) => {
+      if (settled || done) return;
+      settled = true;
+      const status = Number(resHeaders[":status"]);
+      const endStream = (flags & 1) === 1;
+      // Only a trailers-only gRPC response can be retried: the status is known before any body.
+      const outcome: AttemptOutcome = { kind: "response", status, grpcStatus: endStream ? grpcStatusOf(resHeaders) : undefined };
+      const failed = isRetryableOutcome({ grpc }, outcome, retryPolicy);
+      ctx.state.finish(call.service, endpoint.key, { ok: !failed, rttMs: ctx.now() - attemptStart }, ctx.now());
+      if (failed && retry(outcome)) {
+        stream.close(NGHTTP2_CANCEL);
+        attemptScope?.onEnd?.({ status, grpcStatus: outcome.grpcStatus });
+        return;
+      }
+      body?.commit();
+      relayResponse(stream, resHeaders, endStream, ds, (result) => {
+        attemptScope?.onEnd?.(result);
+        finish(result);
+      });
+    });
+    stream.on("error", () => {}); // handled on close
+    stream.on("close", () => {
+      if (settled || done) return;
+      settled = true;
+      ctx.state.finish(call.service, endpoint.key, { ok: false, rttMs: ctx.now() - attemptStart }, ctx.now());
+      const neverSent = !ctx.pool.connected(session) || stream.rstCode === NGHTTP2_REFUSED_STREAM;
+      attemptScope?.onEnd?.({ status: 502, error: neverSent ? "connect-failure" : "upstream-reset" });
+      onFailure(neverSent ? { kind: "connect-failure" } : { kind: "reset" }, endpoint);
+    });
+  };
+
+  const retry = (outcome: AttemptOutcome): boolean => {
+    const decision = shouldRetry({ method: ds.method, grpc, replayable: body ? body.replayable : true }, outcome, attempt, retryPolicy, ctx.rng);
+    if (!decision.retry) return false;
+    if (!tryWithdraw(budget, ctx.now(), budgetConfig)) {
+      ctx.metrics.retryBudgetRefusals.inc({ peer_service: call.service });
+      return false;
+    }
+    ctx.metrics.retries.inc({ peer_service: call.service, reason: outcome.kind === "response" ? String(outcome.grpcStatus ?? outcome.status) : outcome.kind });
+    body?.detach();
+    setTimeout(send, decision.backoffMs);
+    return true;
+  };
+
+  const onFailure = (outcome: AttemptOutcome, endpoint: MeshEndpointChoice): void => {
+    if (retry(outcome)) return;
+    ctx.logger.debug({ service: call.service, endpoint: endpoint.key, outcome: outcome.kind }, "request failed");
+    finish(sendProxyError(ds, grpc, 502, outcome.kind === "connect-failure" ? "connect-failure" : "upstream-reset"));
+  };
+
+  send();
+}

@@ -1,0 +1,131 @@
+// Connections from this proxy to other proxies: mTLS with the peer's SPIFFE id
+// checked against the one the snapshot names, one pooled HTTP/2 session per
+// endpoint (every HTTP request rides it as a stream), and separate TLS
+// connections with ALPN weft.opaque/1 for opaque TCP and upgraded HTTP.
+import * as http2 from "node:http2";
+import * as tls from "node:tls";
+import type { PeerCertificate } from "node:tls";
+import type { Logger } from "../../lib/log.ts";
+import { spiffeIdFromSubjectAltName } from "../../lib/pki.ts";
+import type { CredentialsSource } from "./credentials-source.ts";
+import type { ProxyMetrics } from "./metrics.ts";
+
+export const ALPN_H2 = "h2";
+export const ALPN_OPAQUE = "weft.opaque/1";
+
+export interface PeerTarget {
+  /** Endpoint key (address:port as the snapshot names it). */
+  key: string;
+  host: string;
+  port: number;
+  /** The SPIFFE id the peer must present. */
+  identity: string;
+}
+
+export interface PeerPoolOptions {
+  credentials: CredentialsSource;
+  connectTimeoutMs: number;
+  metrics: ProxyMetrics;
+  logger: Logger;
+  idleTimeoutMs?: number;
+}
+
+/** Why a TLS connection to a peer failed, as a metrics label. */
+export function classifyTlsError(err: Error & { code?: string }): string {
+  if (err.code === "ERR_WEFT_WRONG_IDENTITY") return "wrong-identity";
+  if (err.code === "ECONNREFUSED" || err.code === "ECONNRESET" || err.code === "ETIMEDOUT") return "connect";
+  if (err.code && /CERT|SELF_SIGNED|SIGNATURE|ISSUER/.test(err.code)) return "untrusted";
+  return "handshake";
+}
+
+function checkIdentity(expected: string): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (_host, cert) => {
+    const id = spiffeIdFromSubjectAltName(cert.subjectaltname);
+    if (id.ok && id.value.uri === expected) return undefined;
+    const err = new Error(`peer presented ${id.ok ? id.value.uri : "no SPIFFE id"}, expected ${expected}`) as Error & { code: string };
+    err.code = "ERR_WEFT_WRONG_IDENTITY";
+    return err;
+  };
+}
+
+const SESSION_SETTINGS: http2.Settings = { initialWindowSize: 1 << 20, enablePush: false, maxHeaderListSize: 64 * 1024 };
+
+export class PeerPool {
+  readonly #options: PeerPoolOptions;
+  readonly #sessions = new Map<string, http2.ClientHttp2Session>();
+  readonly #connected = new WeakSet<http2.ClientHttp2Session>();
+  #closing = false;
+
+  constructor(options: PeerPoolOptions) {
+    this.#options = options;
+  }
+
+  #connectTls(target: PeerTarget, alpn: string): tls.TLSSocket {
+    const material = this.#options.credentials.current();
+    const socket = tls.connect({
+      host: target.host,
+      port: target.port,
+      secureContext: material?.context,
+      ALPNProtocols: [alpn],
+      rejectUnauthorized: true,
+      checkServerIdentity: checkIdentity(target.identity),
+    });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => socket.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), this.#options.connectTimeoutMs);
+    socket.once("secureConnect", () => clearTimeout(timer));
+    socket.once("close", () => clearTimeout(timer));
+    socket.once("error", (err: Error & { code?: string }) => {
+      if (socket.authorized) return;
+      this.#options.metrics.tlsHandshakeFailures.inc({ direction: "outbound", reason: classifyTlsError(err) });
+      this.#options.logger.warn({ endpoint: target.key, err: err.message }, "connection to peer proxy failed");
+    });
+    return socket;
+  }
+
+  /** The pooled HTTP/2 session to `target`, connecting if there is none usable. */
+  session(target: PeerTarget): http2.ClientHttp2Session {
+    const existing = this.#sessions.get(target.key);
+    if (existing && !existing.closed && !existing.destroyed) return existing;
+    const session = http2.connect(`https://${target.host}:${target.port}`, {
+      createConnection: () => this.#connectTls(target, ALPN_H2),
+      settings: SESSION_SETTINGS,
+      maxSessionMemory: 64,
+    });
+    session.on("connect", () => {
+      this.#connected.add(session);
+      session.setLocalWindowSize(8 << 20);
+    });
+    session.on("error", () => {}); // each stream reports its own failure
+    session.on("goaway", () => this.#forget(target.key, session));
+    session.on("close", () => this.#forget(target.key, session));
+    if (this.#options.idleTimeoutMs) session.setTimeout(this.#options.idleTimeoutMs, () => session.close());
+    this.#sessions.set(target.key, session);
+    return session;
+  }
+
+  /** Whether the session ever completed its handshake (a stream failing before that never reached the peer). */
+  connected(session: http2.ClientHttp2Session): boolean {
+    return this.#connected.has(session);
+  }
+
+  #forget(key: string, session: http2.ClientHttp2Session): void {
+    if (this.#sessions.get(key) === session) this.#sessions.delete(key);
+  }
+
+  /** A fresh TLS connection for one opaque stream. */
+  opaque(target: PeerTarget): tls.TLSSocket {
+    return this.#connectTls(target, ALPN_OPAQUE);
+  }
+
+  /** Graceful close: GOAWAY on every session; open streams finish. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    const sessions = [...this.#sessions.values()];
+    this.#sessions.clear();
+    await Promise.all(sessions.map((s) => new Promise<void>((resolve) => (s.closed ? resolve() : s.close(() => resolve())))));
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+}

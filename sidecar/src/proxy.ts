@@ -1,0 +1,172 @@
+// Assembles one proxy from its parts: the mesh view, credentials, listeners,
+// the admin server. Used by main.ts and by tests (several proxies per process).
+import * as http from "node:http";
+import * as net from "node:net";
+import type { Logger } from "../../lib/log.ts";
+import type { Result } from "../../lib/result.ts";
+import { createAdminServer, type AppProbe } from "./admin-server.ts";
+import { AppForwarder } from "./app-forward.ts";
+import type { BreakerConfig } from "./circuit-breaker.ts";
+import type { CredentialsSource } from "./credentials-source.ts";
+import { EndpointState } from "./endpoint-state.ts";
+import { InboundProxy } from "./inbound-listener.ts";
+import type { MeshView } from "./mesh-view.ts";
+import { createMetrics, type ProxyMetrics } from "./metrics.ts";
+import { OutboundProxy, type Destination } from "./outbound-listener.ts";
+import { PeerPool } from "./peer-pool.ts";
+import { NO_OBSERVER, type RequestObserver } from "./request-observer.ts";
+
+export interface ProxyOptions {
+  view: MeshView;
+  credentials: CredentialsSource;
+  logger: Logger;
+  /** iptables mode: where a captured connection was going. */
+  originalDestination?: (socket: net.Socket) => Result<Destination>;
+  listenHost: string;
+  /** 0 picks a free port; undefined disables the listener. */
+  outboundPort?: number;
+  inboundPort?: number;
+  adminPort?: number;
+  outboundBinds?: { listenPort: number; address: string; port: number }[];
+  inboundApps?: { listenPort: number; appPort: number }[];
+  zone?: string;
+  opaquePorts?: ReadonlySet<number>;
+  appHost?: string;
+  appProbes?: Record<string, AppProbe>;
+  detectTimeoutMs?: number;
+  observer?: RequestObserver;
+  metrics?: ProxyMetrics;
+  breaker?: BreakerConfig;
+  rng?: () => number;
+}
+
+export interface RunningProxy {
+  metrics: ProxyMetrics;
+  /** Actual ports: outbound, inbound, admin, and per fixed mapping `outbound:<listenPort>` / `inbound:<listenPort>` as requested. */
+  ports: Map<string, number>;
+  /** Graceful: stop accepting, finish in-flight requests, close idle connections politely. */
+  drain(deadlineMs?: number): Promise<void>;
+}
+
+function listen(server: net.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port }, () => {
+      server.off("error", reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
+  const metrics = o.metrics ?? createMetrics();
+  const state = new EndpointState({ breaker: o.breaker, onEject: (service) => metrics.ejections.inc({ peer_service: service }) });
+  o.view.onUpdate(() => state.retain(o.view.endpointKeys()));
+  const pool = new PeerPool({ credentials: o.credentials, connectTimeoutMs: 1_000, metrics, logger: o.logger, idleTimeoutMs: 90_000 });
+  let draining = false;
+  const rng = o.rng ?? Math.random;
+  const appHost = o.appHost ?? "127.0.0.1";
+  const outbound = new OutboundProxy({
+    view: o.view,
+    pool,
+    metrics,
+    logger: o.logger,
+    observer: o.observer ?? NO_OBSERVER,
+    detectTimeoutMs: o.detectTimeoutMs ?? 300,
+    opaquePorts: o.opaquePorts ?? new Set(),
+    maxHeaderBytes: 16 * 1024,
+    headersTimeoutMs: 10_000,
+    idleTimeoutMs: 60_000,
+    isDraining: () => draining,
+    http: { pool, state, metrics, logger: o.logger, zone: o.zone ?? "", minZoneEndpoints: 2, rng, now: () => performance.now() },
+  });
+  const app = new AppForwarder(appHost);
+  const inbound = new InboundProxy({
+    credentials: o.credentials,
+    app,
+    appHost,
+    metrics,
+    logger: o.logger,
+    observer: o.observer ?? NO_OBSERVER,
+    policy: () => o.view.state?.policy.inbound ?? undefined,
+    detectTimeoutMs: o.detectTimeoutMs ?? 300,
+    handshakeTimeoutMs: 10_000,
+    idleTimeoutMs: 120_000,
+    maxHeaderBytes: 16 * 1024,
+    now: () => performance.now(),
+  });
+
+  const servers: net.Server[] = [];
+  const ports = new Map<string, number>();
+  const server = (handler: (socket: net.Socket) => void): net.Server => {
+    const s = net.createServer({ noDelay: true, pauseOnConnect: false }, handler);
+    s.on("error", (err) => o.logger.error({ err: err.message }, "listener error"));
+    servers.push(s);
+    return s;
+  };
+
+  if (o.outboundPort !== undefined) {
+    const resolve = o.originalDestination;
+    const s = server((socket) => {
+      const dest = resolve ? resolve(socket) : undefined;
+      if (!dest || !dest.ok) {
+        metrics.inputErrors.inc({ direction: "outbound", reason: "no-original-destination" });
+        socket.destroy();
+        return;
+      }
+      outbound.accept(socket, dest.value);
+    });
+    ports.set("outbound", await listen(s, "127.0.0.1", o.outboundPort));
+  }
+  for (const bind of o.outboundBinds ?? []) {
+    const s = server((socket) => outbound.accept(socket, { address: bind.address, port: bind.port }));
+    ports.set(`outbound:${bind.listenPort}`, await listen(s, "127.0.0.1", bind.listenPort));
+  }
+  if (o.inboundPort !== undefined) {
+    const resolve = o.originalDestination;
+    const s = server((socket) => {
+      const dest = resolve ? resolve(socket) : undefined;
+      if (!dest || !dest.ok) {
+        metrics.inputErrors.inc({ direction: "inbound", reason: "no-original-destination" });
+        socket.destroy();
+        return;
+      }
+      inbound.accept(socket, dest.value.port);
+    });
+    ports.set("inbound", await listen(s, o.listenHost, o.inboundPort));
+  }
+  for (const app of o.inboundApps ?? []) {
+    const s = server((socket) => inbound.accept(socket, app.appPort));
+    ports.set(`inbound:${app.listenPort}`, await listen(s, o.listenHost, app.listenPort));
+  }
+  let admin: http.Server | undefined;
+  if (o.adminPort !== undefined) {
+    admin = createAdminServer({ view: o.view, credentials: o.credentials, metrics, appProbes: o.appProbes ?? {}, appHost, isDraining: () => draining });
+    ports.set("admin", await listen(admin, o.listenHost, o.adminPort));
+  }
+
+  return {
+    metrics,
+    ports,
+    async drain(deadlineMs = 20_000): Promise<void> {
+      draining = true;
+      for (const s of servers) s.close();
+      outbound.drain();
+      inbound.drain();
+      await pool.close().catch(() => {});
+      const deadline = Date.now() + deadlineMs;
+      // In-flight requests finish; connections whose client keeps them open past the deadline are cut.
+      while (outbound.openConnections + inbound.openConnections > 0 && Date.now() < deadline) {
+        outbound.drain();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      outbound.destroyAll();
+      inbound.destroyAll();
+      app.close();
+      if (admin) {
+        admin.closeAllConnections();
+        await new Promise<void>((r) => admin.close(() => r()));
+      }
+    },
+  };
+}

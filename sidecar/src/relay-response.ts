@@ -1,0 +1,50 @@
+// Relays an HTTP/2 response (from a peer proxy or a local h2 app) to the
+// downstream client: head, streamed body with backpressure, then trailers.
+import type * as http2 from "node:http2";
+import type { Downstream } from "./downstream.ts";
+import { grpcStatusOf, responseHeaders } from "./http-headers.ts";
+
+export interface RelayResult {
+  status: number;
+  grpcStatus?: number;
+  /** Set when the upstream broke off mid-response. */
+  error?: string;
+}
+
+export function relayResponse(
+  upstream: http2.ClientHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  endStream: boolean,
+  downstream: Downstream,
+  done: (result: RelayResult) => void,
+): void {
+  const status = Number(headers[":status"] ?? 502);
+  const headGrpc = grpcStatusOf(headers);
+  downstream.respond(status, responseHeaders(headers), endStream);
+  if (endStream) {
+    done({ status, grpcStatus: headGrpc });
+    return;
+  }
+  let trailers: http2.IncomingHttpHeaders | undefined;
+  let finished = false;
+  upstream.on("trailers", (t: http2.IncomingHttpHeaders) => {
+    trailers = t;
+  });
+  upstream.pipe(downstream.sink, { end: false });
+  upstream.on("end", () => {
+    if (finished) return;
+    finished = true;
+    downstream.finish(trailers ? responseHeaders(trailers) : undefined);
+    done({ status, grpcStatus: grpcStatusOf(trailers) ?? headGrpc });
+  });
+  upstream.on("close", () => {
+    if (finished) return;
+    finished = true;
+    upstream.unpipe(downstream.sink);
+    downstream.abort();
+    done({ status, error: "upstream-reset" });
+  });
+  downstream.onAbort(() => {
+    if (!upstream.destroyed) upstream.close(8 /* NGHTTP2_CANCEL */);
+  });
+}
