@@ -1,28 +1,11 @@
 // `weft inject` as a user runs it: files or stdin in, injected YAML out on
 // stdout, one decision per pod (template) on stderr.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { GOLDEN_DIR, goldenCases } from "../webhook/golden-cases.ts";
-import { readFileSync, existsSync } from "node:fs";
-
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-export function weft(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [join(ROOT, "cli/src/main.ts"), ...args], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
-    child.stdin?.end(input ?? "");
-  });
-}
-
-export function caseConfigFile(name: string): string {
-  const own = join(GOLDEN_DIR, `${name}.config.yaml`);
-  return existsSync(own) ? own : join(GOLDEN_DIR, "config.yaml");
-}
+import { caseConfigFile, weft } from "../webhook/weft-cli.ts";
 
 const docs = (text: string) => parseAllDocuments(text).map((d) => d.toJS()).filter((v) => v !== null && v !== undefined);
 

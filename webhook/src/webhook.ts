@@ -76,7 +76,8 @@ export async function runWebhook(options: WebhookOptions): Promise<Result<Runnin
 
   let draining = false;
   const app = createWebhookApp({ config: config.current, namespaces: options.namespaces, metrics, logger, ready: () => !draining });
-  let server: Awaited<ReturnType<typeof startWebhookServer>> | undefined;
+  // The certificate watcher starts before the server exists; it swaps certificates once it does.
+  const serving: { server?: Awaited<ReturnType<typeof startWebhookServer>> } = {};
   const tls = watchReloadable({
     name: "certificate",
     paths: [options.tlsCertFile, options.tlsKeyFile],
@@ -85,7 +86,7 @@ export async function runWebhook(options: WebhookOptions): Promise<Result<Runnin
     pollMs: options.pollMs,
     onReload: (result, value) => {
       counted("certificate")(result);
-      if (result === "ok") server?.setCertificate(value);
+      if (result === "ok") serving.server?.setCertificate(value);
     },
   });
   if (!tls.ok) {
@@ -93,12 +94,12 @@ export async function runWebhook(options: WebhookOptions): Promise<Result<Runnin
     return fail(tls.code, tls.message);
   }
   const host = options.host ?? "0.0.0.0";
-  server = await startWebhookServer(app, tls.value.current(), { port: options.port, host });
+  const server = await startWebhookServer(app, tls.value.current(), { port: options.port, host });
+  serving.server = server;
   const metricsServer = options.metricsPort === undefined ? undefined : await startMetricsServer({ metrics, ready: () => !draining }, { port: options.metricsPort, host });
   logger.info({ port: server.port, metricsPort: metricsServer?.port, nativeSidecar: config.current().nativeSidecar }, "webhook serving");
-  const running = server;
   return ok({
-    port: running.port,
+    port: server.port,
     metricsPort: metricsServer?.port,
     metrics,
     config: config.current,
@@ -108,7 +109,7 @@ export async function runWebhook(options: WebhookOptions): Promise<Result<Runnin
       draining = true;
       config.stop();
       tls.value.stop();
-      await Promise.all([running.close(), metricsServer?.close()]);
+      await Promise.all([server.close(), metricsServer?.close()]);
     },
   });
 }
