@@ -225,5 +225,13 @@ export function parseInjectorConfig(text: string): Result<InjectorConfig> {
 
 /** A short, stable hash of the configuration, recorded on injected pods. */
 export function configHash(config: InjectorConfig): string {
-  return createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 12);
+  let hash = hashes.get(config);
+  if (hash === undefined) {
+    hash = createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 12);
+    hashes.set(config, hash);
+  }
+  return hash;
 }
+
+// A configuration is immutable once loaded; hash it once, not per admission.
+const hashes = new WeakMap<InjectorConfig, string>();
