@@ -52,6 +52,7 @@ export interface SigningAuthority {
 
 export interface IssuedLeaf {
   certPem: string;
+  certDer: Buffer;
   serialHex: string;
   notBefore: Date;
   notAfter: Date;
@@ -316,7 +317,7 @@ export async function signLeaf(issuer: SigningAuthority, options: LeafOptions): 
     spiffeId,
     signingKey: issuer.signingKey,
   });
-  return { certPem: derToPem("CERTIFICATE", certDer), serialHex: serial.toString("hex"), notBefore, notAfter, spiffeId };
+  return { certPem: derToPem("CERTIFICATE", certDer), certDer, serialHex: serial.toString("hex"), notBefore, notAfter, spiffeId };
 }
 
 // ---------------------------------------------------------------- verification
