@@ -16,6 +16,8 @@ import { isMeshWide } from "./snapshot-scope.ts";
 
 export interface CompiledService {
   key: string;
+  /** The model object it was compiled from: an identical object next time is not recompiled. */
+  source: ServiceModel;
   namespace: string;
   meshWide: boolean;
   fingerprint: string;
@@ -26,6 +28,7 @@ export interface CompiledMesh {
   services: ReadonlyMap<string, CompiledService>;
   namespaces: ReadonlyMap<string, NamespaceModel>;
   clientDefaults: ClientSettings;
+  clientDefaultsFingerprint: string;
 }
 
 export interface ProxyView {
@@ -43,16 +46,24 @@ export interface ViewDelta {
 
 export function compileMesh(model: MeshModel, previous?: CompiledMesh): CompiledMesh {
   const clientDefaults = mergeClient(DEFAULT_CLIENT_SETTINGS, model.clientDefaults);
+  const clientDefaultsFingerprint = JSON.stringify(clientDefaults);
+  // Sources that keep unchanged Services as the same objects (the benchmark's model, a future
+  // incremental Kubernetes translation) skip serialization entirely for them.
+  const sameDefaults = previous?.clientDefaultsFingerprint === clientDefaultsFingerprint;
   const services = new Map<string, CompiledService>();
   for (const svc of model.services.values()) {
     const key = serviceKey(svc.namespace, svc.name);
-    const message = toServiceMessage(svc, clientDefaults);
-    const fingerprint = JSON.stringify(message);
     const meshWide = isMeshWide(svc, model.namespaces);
     const old = previous?.services.get(key);
-    services.set(key, old && old.fingerprint === fingerprint && old.meshWide === meshWide ? old : { key, namespace: svc.namespace, meshWide, fingerprint, message });
+    if (old && sameDefaults && old.source === svc && old.meshWide === meshWide) {
+      services.set(key, old);
+      continue;
+    }
+    const message = toServiceMessage(svc, clientDefaults);
+    const fingerprint = JSON.stringify(message);
+    services.set(key, old && old.fingerprint === fingerprint && old.meshWide === meshWide ? { ...old, source: svc } : { key, source: svc, namespace: svc.namespace, meshWide, fingerprint, message });
   }
-  return { services, namespaces: model.namespaces, clientDefaults };
+  return { services, namespaces: model.namespaces, clientDefaults, clientDefaultsFingerprint };
 }
 
 export function buildView(mesh: CompiledMesh, proxyNamespace: string): ProxyView {

@@ -37,6 +37,8 @@ export interface DiscoveryClientOptions {
   initialState?: MeshState | null;
   logger?: Logger;
   random?: () => number;
+  /** Extra gRPC channel options (e.g. "grpc.use_local_subchannel_pool" so simulated proxies in one process do not share a connection). */
+  channelOptions?: grpc.ChannelOptions;
 }
 
 export type DiscoveryClientEvents = {
@@ -132,6 +134,7 @@ export class DiscoveryClient extends EventEmitter<DiscoveryClientEvents> {
       "grpc.initial_reconnect_backoff_ms": 200,
       // SNI must be a name, not an IP; the server's identity is checked above, not by hostname.
       "grpc.ssl_target_name_override": "discovery.weft.internal",
+      ...this.#options.channelOptions,
     });
     this.#client = client;
     const call = client.Stream();

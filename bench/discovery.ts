@@ -1,0 +1,184 @@
+// `npm run bench -- discovery`: 1,000 simulated proxies (real DiscoveryClients,
+// each with its own mTLS connection and stream, in child processes) subscribed
+// to a mesh of 1,000 Services and 10,000 endpoints served by the discovery
+// server in its own process. Measures the time from an endpoint change to its
+// application by every proxy, and the server's RSS and CPU.
+//
+// Flags: --proxies N --services N --endpoints N --namespaces N --changes N
+//        --interval MS --client-procs N --quiet MS --max-delay MS --burst N
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { cpus } from "node:os";
+import type { BenchReport } from "./report.ts";
+import { createTestMesh, issueTestLeaf } from "../test/fixtures/mesh-pki.ts";
+import { namespaceName } from "./lib-discovery-model.ts";
+
+interface Usage { rss: number; peakRss: number; cpuUs: number; at: number; streams: number; flushes: number; pushes: number }
+interface Collected { applied: Record<string, number[]>; updates: number; nacks: number; rss: number }
+
+function flag(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(args[i + 1]) : NaN;
+  return Number.isFinite(v) ? v : fallback;
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+class Child {
+  readonly proc: ChildProcess;
+  readonly #waiters: { type: string; resolve: (m: Record<string, unknown>) => void }[] = [];
+  readonly listeners: ((m: Record<string, unknown>) => void)[] = [];
+  constructor(script: string, execArgv: string[] = []) {
+    this.proc = fork(fileURLToPath(new URL(script, import.meta.url)), [], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.proc.on("message", (raw) => {
+      const m = raw as Record<string, unknown>;
+      if (m.type === "error") console.error(`[${script}] ${String(m.message)}`);
+      for (const l of this.listeners) l(m);
+      const i = this.#waiters.findIndex((w) => w.type === m.type);
+      if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(m);
+    });
+  }
+  send(m: object): void {
+    this.proc.send(m);
+  }
+  next<T>(type: string, timeoutMs = 600_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${type}`)), timeoutMs);
+      this.#waiters.push({ type, resolve: (m) => (clearTimeout(timer), resolve(m as T)) });
+    });
+  }
+  async request<T>(m: { type: string }, replyType: string): Promise<T> {
+    const p = this.next<T>(replyType);
+    this.send(m);
+    return p;
+  }
+  kill(): void {
+    if (this.proc.exitCode === null) this.proc.kill("SIGKILL");
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+const round = (n: number) => Math.round(n * 10) / 10;
+
+export async function run(args: string[]): Promise<BenchReport> {
+  const proxies = flag(args, "proxies", 1000);
+  const services = flag(args, "services", 1000);
+  const endpoints = flag(args, "endpoints", 10_000);
+  const namespaces = flag(args, "namespaces", 10);
+  const changes = flag(args, "changes", 40);
+  const interval = flag(args, "interval", 500);
+  const clientProcs = flag(args, "client-procs", 2);
+  const quietMs = flag(args, "quiet", 100);
+  const maxDelayMs = flag(args, "max-delay", 1000);
+  const burst = flag(args, "burst", 500);
+
+  const pki = await createTestMesh();
+  const serverLeaf = await issueTestLeaf(pki, { namespace: "weft-system", serviceAccount: "weft-control-plane" });
+  const tlsByNamespace: Record<string, { keyPem: string; certChainPem: string; anchorsPem: string }> = {};
+  for (let n = 0; n < namespaces; n++) {
+    const leaf = await issueTestLeaf(pki, { namespace: namespaceName(n), serviceAccount: "proxy" });
+    tlsByNamespace[namespaceName(n)] = { keyPem: leaf.keyPem, certChainPem: leaf.certChainPem, anchorsPem: leaf.anchorsPem };
+  }
+
+  const server = new Child("./lib-discovery-server.ts");
+  const clients = Array.from({ length: clientProcs }, () => new Child("./lib-discovery-clients.ts", ["--max-old-space-size=12000"]));
+  const changedAt = new Map<number, number>();
+  server.listeners.push((m) => {
+    if (m.type === "changed") changedAt.set(m.id as number, m.at as number);
+  });
+  try {
+    server.send({ type: "start", tls: { keyPem: serverLeaf.keyPem, certChainPem: serverLeaf.certChainPem, anchorsPem: serverLeaf.anchorsPem }, trustDomain: pki.trustDomain, mesh: { namespaces, services, endpoints }, quietMs, maxDelayMs });
+    const { port } = await server.next<{ port: number }>("started");
+    const idle = await server.request<Usage>({ type: "usage" }, "usage");
+
+    // Connect every proxy and wait for each to hold the full mesh.
+    const connectStart = Date.now();
+    const synced = clients.map((c) => c.next<{ at: number }>("synced", 900_000));
+    clients.forEach((c, ci) => {
+      const mine = Array.from({ length: proxies }, (_, i) => i).filter((i) => i % clientProcs === ci);
+      c.send({ type: "start", address: `127.0.0.1:${port}`, tlsByNamespace, proxies: mine.map((i) => ({ namespace: namespaceName(i % namespaces), name: `proxy-${i}` })), expectServices: services });
+    });
+    await Promise.all(synced);
+    const connectMs = Date.now() - connectStart;
+    const afterConnect = await server.request<Usage>({ type: "usage" }, "usage");
+    await sleep(1000);
+
+    // Single endpoint changes, each given time to settle.
+    const before = await server.request<Usage>({ type: "usage" }, "usage");
+    for (let id = 1; id <= changes; id++) {
+      server.send({ type: "change", id });
+      await sleep(interval);
+    }
+    await sleep(Math.max(2000, maxDelayMs * 2));
+    const after = await server.request<Usage>({ type: "usage" }, "usage");
+    const collected = await Promise.all(clients.map((c) => c.request<Collected>({ type: "collect" }, "collected")));
+
+    const perProxy: number[] = [];
+    const allApplied: number[] = [];
+    let missing = 0;
+    for (let id = 1; id <= changes; id++) {
+      const t0 = changedAt.get(id);
+      const times = collected.flatMap((c) => c.applied[String(id)] ?? []);
+      if (t0 === undefined || times.length < proxies) missing += proxies - times.length;
+      if (t0 === undefined || times.length === 0) continue;
+      for (const t of times) perProxy.push(t - t0);
+      allApplied.push(Math.max(...times) - t0);
+    }
+
+    // A rolling restart: `burst` endpoint changes over one second.
+    const burstBase = 1_000_000;
+    const updatesBefore = collected.reduce((a, c) => a + c.updates, 0);
+    const burstBefore = await server.request<Usage>({ type: "usage" }, "usage");
+    for (let i = 0; i < burst; i++) {
+      server.send({ type: "change", id: burstBase + i });
+      await sleep(1000 / Math.max(1, burst));
+    }
+    await sleep(Math.max(2000, maxDelayMs * 2));
+    const burstAfter = await server.request<Usage>({ type: "usage" }, "usage");
+    const burstCollected = await Promise.all(clients.map((c) => c.request<Collected>({ type: "collect" }, "collected")));
+    const updatesAfter = burstCollected.reduce((a, c) => a + c.updates, 0);
+    const burstPushesPerProxy = (updatesAfter - updatesBefore) / proxies;
+    const lastBurst = burstBase + burst - 1;
+    const lastBurstTimes = burstCollected.flatMap((c) => c.applied[String(lastBurst)] ?? []);
+    const burstSettleMs = lastBurstTimes.length > 0 ? Math.max(...lastBurstTimes) - (changedAt.get(lastBurst) ?? 0) : NaN;
+
+    const cpuPct = (a: Usage, b: Usage) => round(((b.cpuUs - a.cpuUs) / 1000 / (b.at - a.at)) * 100);
+    const p50 = percentile(allApplied, 50);
+    const p99 = percentile(allApplied, 99);
+    const rows: (string | number)[][] = [
+      ["proxies (streams) / Services / endpoints", `${after.streams} / ${services} / ${endpoints}`],
+      ["debounce window (quiet / max delay)", `${quietMs} ms / ${maxDelayMs} ms`],
+      ["connect: all proxies hold the full mesh", `${connectMs} ms`],
+      ["change -> every proxy applied, p50", `${round(p50)} ms (${round(p50 - quietMs)} ms beyond the window)`],
+      ["change -> every proxy applied, p99", `${round(p99)} ms (${round(p99 - quietMs)} ms beyond the window)`],
+      ["change -> one proxy applied, p50 / p99", `${round(percentile(perProxy, 50))} / ${round(percentile(perProxy, 99))} ms`],
+      ["changes timed / proxy applications missing", `${allApplied.length} / ${missing}`],
+      ["burst: endpoint changes in 1 s -> pushes per proxy", `${burst} -> ${round(burstPushesPerProxy)} (server flushes: ${burstAfter.flushes - burstBefore.flushes})`],
+      ["burst: last change applied everywhere after", `${round(burstSettleMs)} ms`],
+      ["server RSS: idle / after connect / after changes / peak", `${mb(idle.rss)} / ${mb(afterConnect.rss)} / ${mb(burstAfter.rss)} / ${mb(burstAfter.peakRss)} MB`],
+      ["server CPU: connect phase / change phase / burst", `${round((afterConnect.cpuUs - idle.cpuUs) / 1e6)} s / ${cpuPct(before, after)} % / ${cpuPct(burstBefore, burstAfter)} %`],
+      ["NACKs seen by proxies", collected.reduce((a, c) => a + c.nacks, 0) + burstCollected.reduce((a, c) => a + c.nacks, 0)],
+    ];
+    return {
+      suite: "discovery",
+      description: `${proxies} DiscoveryClients in ${clientProcs} processes (own mTLS connection each) against the discovery server in its own process, ${namespaces} scope groups; ${changes} single-endpoint changes ${interval} ms apart, then ${burst} changes in 1 s. Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, everything on one host.`,
+      columns: ["measure", "result"],
+      rows,
+      targets: {
+        "p99 change-to-all-applied beyond the debounce window": { target: "<= 100 ms", measured: `${round(p99 - quietMs)} ms`, met: p99 - quietMs <= 100 && missing === 0 },
+        "server RSS (peak)": { target: "<= 300 MB", measured: `${mb(burstAfter.peakRss)} MB`, met: burstAfter.peakRss <= 300 * 1024 * 1024 },
+      },
+      data: { proxies, services, endpoints, namespaces, quietMs, maxDelayMs, connectMs, allApplied, perProxyP50: percentile(perProxy, 50), perProxyP99: percentile(perProxy, 99), idle, afterConnect, before, after, burstBefore, burstAfter, burstPushesPerProxy, burstSettleMs, missing },
+    };
+  } finally {
+    for (const c of clients) c.kill();
+    server.send({ type: "stop" });
+    await sleep(300);
+    server.kill();
+  }
+}

@@ -1,0 +1,74 @@
+// Child process of the discovery benchmark: many simulated proxies, each a real
+// DiscoveryClient with its own mTLS connection and stream, applying every
+// snapshot into its own state. Reports when each change was applied.
+import { DiscoveryClient, type ClientTls } from "../sidecar/src/discovery-client.ts";
+import { changeIdOfZone } from "./lib-discovery-model.ts";
+
+type Command =
+  | { type: "start"; address: string; tlsByNamespace: Record<string, ClientTls>; proxies: { namespace: string; name: string }[]; expectServices: number }
+  | { type: "collect" }
+  | { type: "stop" };
+
+const clients: DiscoveryClient[] = [];
+/** change id -> apply times (epoch ms, sub-ms precision), one per proxy. */
+const applied = new Map<number, number[]>();
+let updates = 0;
+let nacks = 0;
+const now = () => Date.now();
+const reply = (m: object): void => {
+  process.send?.(m);
+};
+
+process.on("message", (raw: unknown) => {
+  const cmd = raw as Command;
+  switch (cmd.type) {
+    case "start": {
+      let synced = 0;
+      for (const proxy of cmd.proxies) {
+        const tls = cmd.tlsByNamespace[proxy.namespace];
+        if (!tls) continue;
+        const client = new DiscoveryClient({
+          address: cmd.address,
+          tls,
+          hello: { workload: proxy.name },
+          backoff: { baseMs: 200, maxMs: 2000 },
+          channelOptions: { "grpc.use_local_subchannel_pool": 1 },
+        });
+        let done = false;
+        const seen = new Set<number>();
+        client.on("update", (state, snapshot) => {
+          updates++;
+          const at = now();
+          if (!snapshot.full) {
+            for (const svc of snapshot.services) {
+              for (const e of svc.endpoints) {
+                const id = changeIdOfZone(e.zone);
+                if (id === null || seen.has(id)) continue;
+                seen.add(id);
+                const list = applied.get(id);
+                if (list) list.push(at);
+                else applied.set(id, [at]);
+              }
+            }
+          }
+          if (!done && state.services.size >= cmd.expectServices) {
+            done = true;
+            synced++;
+            if (synced === cmd.proxies.length) reply({ type: "synced", at });
+          }
+        });
+        client.on("nack", () => nacks++);
+        clients.push(client);
+        client.start();
+      }
+      return;
+    }
+    case "collect":
+      reply({ type: "collected", applied: Object.fromEntries(applied), updates, nacks, rss: process.memoryUsage().rss });
+      applied.clear();
+      return;
+    case "stop":
+      for (const c of clients) c.stop();
+      process.exit(0);
+  }
+});

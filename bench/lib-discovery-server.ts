@@ -1,0 +1,60 @@
+// Child process of the discovery benchmark: the control plane's discovery
+// server alone, driven over IPC, reporting its own RSS and CPU.
+import { Registry } from "prom-client";
+import { startDiscoveryServer, type DiscoveryServer } from "../control-plane/src/discovery-server.ts";
+import type { MeshModel } from "../control-plane/src/mesh-state.ts";
+import { buildBenchMesh, withChange, type BenchMeshSpec } from "./lib-discovery-model.ts";
+
+type Command =
+  | { type: "start"; tls: { keyPem: string; certChainPem: string; anchorsPem: string }; trustDomain: string; mesh: BenchMeshSpec; quietMs: number; maxDelayMs: number }
+  | { type: "change"; id: number }
+  | { type: "usage" }
+  | { type: "stop" };
+
+let server: DiscoveryServer | null = null;
+let model: MeshModel | null = null;
+let peakRss = 0;
+const registry = new Registry();
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+
+const now = () => Date.now();
+const reply = (m: object): void => {
+  process.send?.(m);
+};
+
+process.on("message", (raw: unknown) => {
+  void handle(raw as Command).catch((err: unknown) => reply({ type: "error", message: String(err) }));
+});
+
+async function handle(cmd: Command): Promise<void> {
+  switch (cmd.type) {
+    case "start":
+      model = buildBenchMesh(cmd.mesh);
+      server = await startDiscoveryServer({ host: "127.0.0.1", tls: cmd.tls, trustDomain: cmd.trustDomain, initialModel: model, debounce: { quietMs: cmd.quietMs, maxDelayMs: cmd.maxDelayMs }, registry });
+      return reply({ type: "started", port: server.port });
+    case "change":
+      if (!server || !model) return;
+      model = withChange(model, cmd.id);
+      reply({ type: "changed", id: cmd.id, at: now() });
+      server.publish(model);
+      return;
+    case "usage": {
+      const usage = process.resourceUsage();
+      const metric = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values.reduce((a, v) => a + v.value, 0) ?? 0;
+      return reply({
+        type: "usage",
+        rss: process.memoryUsage().rss,
+        peakRss,
+        cpuUs: usage.userCPUTime + usage.systemCPUTime,
+        at: now(),
+        streams: server?.stats().streams ?? 0,
+        flushes: await metric("weft_discovery_flushes_total"),
+        pushes: await metric("weft_discovery_pushes_total"),
+      });
+    }
+    case "stop":
+      clearInterval(sampler);
+      await server?.stop(500);
+      process.exit(0);
+  }
+}
