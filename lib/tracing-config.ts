@@ -180,6 +180,8 @@ export const TRACING_ENV = {
   samplingRatio: "WEFT_TRACING_SAMPLING_RATIO",
   propagation: "WEFT_TRACING_PROPAGATION",
   maxQueueSize: "WEFT_TRACING_MAX_QUEUE_SIZE",
+  /** service.name of the spans; the proxy falls back to its service account's name. */
+  serviceName: "WEFT_TRACING_SERVICE_NAME",
 } as const;
 
 /**
@@ -193,5 +195,6 @@ export function rawTracingConfigFromEnv(env: Record<string, string | undefined>)
     samplingRatio: env[TRACING_ENV.samplingRatio],
     propagation: env[TRACING_ENV.propagation],
     maxQueueSize: env[TRACING_ENV.maxQueueSize],
+    serviceName: env[TRACING_ENV.serviceName],
   };
 }

@@ -8,6 +8,8 @@ import type { OutgoingHttpHeaders } from "node:http";
 import { createTracing, parseTracingConfig } from "../../lib/tracing.ts";
 import { NO_OBSERVER } from "../../sidecar/src/request-observer.ts";
 import { splitEndpoint, tracingObserver } from "../../sidecar/src/tracing-observer.ts";
+import { proxyTracingFromEnv } from "../../sidecar/src/tracing-setup.ts";
+import { silentLogger } from "../../lib/log.ts";
 
 const T = "4bf92f3577b34da6a3ce929d0e0e4736";
 const S = "00f067aa0ba902b7";
@@ -99,6 +101,19 @@ describe("tracing observer (the proxy's seam)", () => {
     assert.equal(server?.attributes["rpc.grpc.status_code"], 14);
     assert.equal(server?.parentSpanContext, undefined, "no context in: a new trace");
     await tracing.shutdown();
+  });
+
+  it("the proxy's environment: no endpoint disables tracing, a bad value refuses to start", async () => {
+    const off = proxyTracingFromEnv({ WEFT_POD_NAME: "web-1" }, silentLogger());
+    assert.ok(off.ok);
+    assert.equal(off.value.tracing.enabled, false);
+    assert.equal(off.value.observer, NO_OBSERVER);
+    const bad = proxyTracingFromEnv({ WEFT_TRACING_ENDPOINT: "c:4317", WEFT_TRACING_SAMPLING_RATIO: "5" }, silentLogger());
+    assert.equal(bad.ok, false);
+    const on = proxyTracingFromEnv({ WEFT_TRACING_ENDPOINT: "127.0.0.1:1", WEFT_SERVICE_ACCOUNT: "web" }, silentLogger());
+    assert.ok(on.ok);
+    assert.equal(on.value.tracing.enabled, true);
+    await on.value.tracing.shutdown();
   });
 
   it("splits endpoints", () => {
