@@ -8,6 +8,9 @@ import { DEFAULT_PROXY_PORTS, DEFAULT_PROXY_UID } from "../../lib/proxy-contract
 import { DEFAULT_TRUST_DOMAIN } from "../../lib/spiffe.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
 import { parsePortList } from "./port-list.ts";
+import { isQuantity, quantityValue } from "./quantity.ts";
+
+export { isQuantity };
 
 export interface ResourceSpec {
   requests: { cpu?: string; memory?: string };
@@ -88,12 +91,7 @@ export const DEFAULT_INJECTOR_CONFIG: InjectorConfig = {
 };
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
-const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 const PULL_POLICIES: readonly string[] = ["Always", "IfNotPresent", "Never"];
-
-export function isQuantity(value: string): boolean {
-  return QUANTITY.test(value);
-}
 
 type Json = Record<string, unknown>;
 
@@ -153,8 +151,22 @@ class Reader {
       }
       return out;
     };
-    return { requests: side("requests"), limits: side("limits") };
+    const spec = { requests: side("requests"), limits: side("limits") };
+    const over = requestOverLimit(spec);
+    if (over) this.error ??= `${path}: ${over}`;
+    return spec;
   }
+}
+
+/** A reason when a request exceeds its limit (the apiserver would refuse the pod). */
+export function requestOverLimit(spec: ResourceSpec): string | undefined {
+  for (const key of ["cpu", "memory"] as const) {
+    const req = spec.requests[key];
+    const lim = spec.limits[key];
+    if (req === undefined || lim === undefined) continue;
+    if ((quantityValue(req) ?? 0) > (quantityValue(lim) ?? Infinity)) return `${key} request ${req} exceeds its limit ${lim}`;
+  }
+  return undefined;
 }
 
 /** Validates a decoded configuration document (partial: defaults fill the rest). */

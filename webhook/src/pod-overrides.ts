@@ -4,7 +4,7 @@
 // pod from starting, and must not pass silently either.
 import type { V1Pod } from "@kubernetes/client-node";
 import { ANNOTATIONS } from "../../lib/proxy-contract.ts";
-import { isQuantity, LOG_LEVELS, type InjectorConfig, type ResourceSpec } from "./injector-config.ts";
+import { isQuantity, LOG_LEVELS, requestOverLimit, type InjectorConfig, type ResourceSpec } from "./injector-config.ts";
 import { formatPortList, parsePortList, type PortRange } from "./port-list.ts";
 
 export interface ProxySettings {
@@ -43,10 +43,16 @@ export function podOverrides(pod: V1Pod, config: InjectorConfig): Overrides {
   };
 
   const d = config.proxy.resources;
-  const resources: ResourceSpec = {
+  let resources: ResourceSpec = {
     requests: dropUndefined({ cpu: quantity(ANNOTATIONS.proxyCpuRequest, d.requests.cpu), memory: quantity(ANNOTATIONS.proxyMemoryRequest, d.requests.memory) }),
     limits: dropUndefined({ cpu: quantity(ANNOTATIONS.proxyCpuLimit, d.limits.cpu), memory: quantity(ANNOTATIONS.proxyMemoryLimit, d.limits.memory) }),
   };
+  // The apiserver refuses a request above its limit, and with it the pod.
+  const over = requestOverLimit(resources);
+  if (over) {
+    warnings.push(`weft: proxy resource annotations: ${over}; using the default resources`);
+    resources = d;
+  }
 
   let logLevel = config.proxy.logLevel;
   const level = annotations[ANNOTATIONS.logLevel];
