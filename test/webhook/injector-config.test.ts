@@ -32,6 +32,7 @@ describe("injector configuration", () => {
       ["proxy: [unclosed\n", /not YAML/],
       ["nativeSidecar: maybe\n", /nativeSidecar/],
       ["proxyy:\n  image: x\n", /unknown key "proxyy"/],
+      ["proxy:\n  resources:\n    requests: { memory: 1Gi }\n    limits: { memory: 512Mi }\n", /memory request 1Gi exceeds its limit 512Mi/],
       ["proxy:\n  ports: { admn: 1 }\n", /proxy\.ports: unknown key "admn"/],
     ];
     for (const [text, reason] of cases) {
