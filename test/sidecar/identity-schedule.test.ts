@@ -7,7 +7,7 @@ describe("sidecar identity: renewal and retry timing", () => {
   const day = new Date(at.getTime() + 86_400_000);
 
   it("renews between 65% and 75% of the lifetime", () => {
-    const near = (actual: number, expected: number) => assert.ok(Math.abs(actual - expected) <= 1, `${actual} vs ${expected}`);
+    const near = (actual: number, expected: number) => assert.ok(Math.abs(actual - expected) <= 100, `${actual} vs ${expected}`);
     near(renewalDelayMs(at, day, () => 0.5), 0.7 * 86_400_000);
     near(renewalDelayMs(at, day, () => 0), 0.65 * 86_400_000);
     near(renewalDelayMs(at, day, () => 0.999999), 0.75 * 86_400_000);
