@@ -1,0 +1,117 @@
+// The control plane's configuration: one typed object, parsed and validated
+// once from flags where it enters (main.ts), then passed down. Durations read
+// like Go's (90s, 15m, 24h, 365d) so the chart's values stay familiar.
+import { parseArgs } from "node:util";
+import { DEFAULT_TRUST_DOMAIN, validateIdentity } from "../../lib/spiffe.ts";
+import { fail, ok, type Result } from "../../lib/result.ts";
+
+const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseDuration(text: string): Result<number> {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
+  if (!match) return fail("bad-duration", `"${text}" is not a duration (e.g. 90s, 15m, 24h, 365d)`);
+  const ms = Number(match[1]) * (UNITS[match[2] ?? ""] ?? 0);
+  return ms > 0 ? ok(ms) : fail("bad-duration", `"${text}" must be positive`);
+}
+
+export interface ControlPlaneConfig {
+  mode: "kubernetes" | "local";
+  issuerDir: string;
+  anchorsFile: string | undefined;
+  trustDomain: string;
+  host: string;
+  identityPort: number;
+  adminPort: number;
+  leafLifetimeMs: number;
+  kubeconfig: string | undefined;
+  localTokenKeyFile: string | undefined;
+  /** The control plane's own identity (its serving certificate's SPIFFE id). */
+  namespace: string;
+  serviceAccount: string;
+  logLevel: "debug" | "info" | "warn" | "error";
+  caPollMs: number;
+  drainMs: number;
+}
+
+export const CONTROL_PLANE_USAGE = `usage: weft-control-plane --issuer-dir DIR [flags]
+  --mode kubernetes|local   how proxies prove their identity (default kubernetes: TokenReview)
+  --issuer-dir DIR          issuer.crt+issuer.key (or tls.crt+tls.key) and ca.crt; watched for changes
+  --anchors FILE            trust anchors bundle (default DIR/ca.crt)
+  --trust-domain TD         SPIFFE trust domain (default cluster.local)
+  --host ADDR               listen address (default 0.0.0.0)
+  --identity-port N         identity gRPC port (default 8080; 0 picks one)
+  --admin-port N            /metrics /live /ready (default 9990; 0 picks one)
+  --leaf-lifetime D         workload certificate lifetime (default 24h)
+  --kubeconfig FILE         kubernetes mode: API server credentials (default in-cluster / $KUBECONFIG)
+  --local-token-key FILE    local mode: token signing key (default DIR/local-token.key)
+  --namespace NS, --service-account SA   the control plane's own identity (default weft/weft-control-plane)
+  --log-level L             debug|info|warn|error (default info)`;
+
+function port(name: string, text: string): Result<number> {
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 0 && n <= 65535 ? ok(n) : fail("bad-port", `--${name}: "${text}" is not a port`);
+}
+
+export function parseControlPlaneFlags(argv: string[]): Result<ControlPlaneConfig> {
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        mode: { type: "string", default: "kubernetes" },
+        "issuer-dir": { type: "string" },
+        anchors: { type: "string" },
+        "trust-domain": { type: "string", default: DEFAULT_TRUST_DOMAIN },
+        host: { type: "string", default: "0.0.0.0" },
+        "identity-port": { type: "string", default: "8080" },
+        "admin-port": { type: "string", default: "9990" },
+        "leaf-lifetime": { type: "string", default: "24h" },
+        kubeconfig: { type: "string" },
+        "local-token-key": { type: "string" },
+        namespace: { type: "string", default: "weft" },
+        "service-account": { type: "string", default: "weft-control-plane" },
+        "log-level": { type: "string", default: "info" },
+        "ca-poll": { type: "string", default: "30s" },
+        "drain": { type: "string", default: "10s" },
+      },
+    }).values as Record<string, string | undefined>;
+  } catch (err) {
+    return fail("bad-flag", (err as Error).message);
+  }
+  const v = (k: string) => values[k] ?? "";
+  const mode = v("mode");
+  if (mode !== "kubernetes" && mode !== "local") return fail("bad-mode", `--mode must be kubernetes or local, not "${mode}"`);
+  if (!values["issuer-dir"]) return fail("missing-issuer-dir", "--issuer-dir is required");
+  const logLevel = v("log-level");
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) return fail("bad-log-level", `--log-level: "${logLevel}"`);
+  const own = validateIdentity({ trustDomain: v("trust-domain"), namespace: v("namespace"), serviceAccount: v("service-account") });
+  if (!own.ok) return own;
+  const identityPort = port("identity-port", v("identity-port"));
+  if (!identityPort.ok) return identityPort;
+  const adminPort = port("admin-port", v("admin-port"));
+  if (!adminPort.ok) return adminPort;
+  const leaf = parseDuration(v("leaf-lifetime"));
+  if (!leaf.ok) return fail(leaf.code, `--leaf-lifetime: ${leaf.message}`);
+  const poll = parseDuration(v("ca-poll"));
+  if (!poll.ok) return fail(poll.code, `--ca-poll: ${poll.message}`);
+  const drain = parseDuration(v("drain"));
+  if (!drain.ok) return fail(drain.code, `--drain: ${drain.message}`);
+  return ok({
+    mode,
+    issuerDir: v("issuer-dir"),
+    anchorsFile: values.anchors,
+    trustDomain: own.value.trustDomain,
+    host: v("host"),
+    identityPort: identityPort.value,
+    adminPort: adminPort.value,
+    leafLifetimeMs: leaf.value,
+    kubeconfig: values.kubeconfig,
+    localTokenKeyFile: values["local-token-key"],
+    namespace: own.value.namespace,
+    serviceAccount: own.value.serviceAccount,
+    logLevel: logLevel as ControlPlaneConfig["logLevel"],
+    caPollMs: poll.value,
+    drainMs: drain.value,
+  });
+}
