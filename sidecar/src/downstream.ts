@@ -109,8 +109,8 @@ export class H2Downstream implements Downstream {
     this.#stream.respond(headers, { endStream, waitForTrailers: !endStream });
     if (!endStream) {
       this.#stream.once("wantTrailers", () => {
-        if (this.#trailers && Object.keys(this.#trailers).length > 0) this.#stream.sendTrailers(this.#trailers);
-        else this.#stream.close();
+        // An empty trailer block still ends the stream cleanly (close() here would reset it).
+        this.#stream.sendTrailers(this.#trailers ?? {});
       });
     }
   }
