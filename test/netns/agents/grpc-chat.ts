@@ -8,7 +8,7 @@ import * as protoLoader from "@grpc/proto-loader";
 const [target = "", count = "3"] = process.argv.slice(2);
 const proto = protoLoader.loadSync(fileURLToPath(new URL("./echo.proto", import.meta.url)), { keepCase: true });
 const pkg = grpc.loadPackageDefinition(proto) as unknown as { weft: { test: { Echo: grpc.ServiceClientConstructor } } };
-const client = new pkg.weft.test.Echo(target, grpc.credentials.createInsecure()) as grpc.Client & {
+const client = new pkg.weft.test.Echo(target, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
   Chat(): grpc.ClientDuplexStream<{ text: string; seq: number }, { text: string; seq: number }>;
 };
 const call = client.Chat();
