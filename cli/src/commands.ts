@@ -7,6 +7,7 @@ export interface Command {
 }
 
 export const commands: Record<string, () => Promise<Command>> = {
+  capture: async () => (await import("./cmd-capture.ts")).command,
   identity: async () => (await import("./cmd-identity.ts")).command,
   inject: async () => (await import("./cmd-inject.ts")).command,
 };
