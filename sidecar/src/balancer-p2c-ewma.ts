@@ -45,9 +45,12 @@ export function newLoad(): EndpointLoad {
   return { ewmaMs: DEFAULT_RTT_MS, lastUpdate: 0, inflight: 0, breaker: { kind: "closed", consecutiveFailures: 0, ejections: 0 } };
 }
 
-function cost(load: EndpointLoad | undefined): number {
+function cost(load: EndpointLoad | undefined, now: number): number {
   if (!load) return DEFAULT_RTT_MS;
-  return load.ewmaMs * (load.inflight + 1);
+  // A penalty fades without new samples, so an endpoint that was slow or failing is tried again.
+  let ewma = load.ewmaMs;
+  if (ewma > DEFAULT_RTT_MS && load.lastUpdate > 0) ewma = DEFAULT_RTT_MS + (ewma - DEFAULT_RTT_MS) * Math.exp(-Math.max(0, now - load.lastUpdate) / EWMA_DECAY_MS);
+  return ewma * (load.inflight + 1);
 }
 
 /**
@@ -75,13 +78,22 @@ export function candidates<E extends BalancerEndpoint>(endpoints: readonly E[], 
   return set;
 }
 
+/** An endpoint whose ejection has expired and that nobody is testing yet: it gets the next request. */
+function awaitingProbe(load: EndpointLoad | undefined, now: number): boolean {
+  if (!load || load.inflight > 0) return false;
+  const b = load.breaker;
+  return b.kind === "probing" || (b.kind === "ejected" && now >= b.until);
+}
+
 export function pick<E extends BalancerEndpoint>(endpoints: readonly E[], loads: ReadonlyMap<string, EndpointLoad>, options: PickOptions, rng: () => number, now: number): E | undefined {
   const set = candidates(endpoints, loads, options, now);
   if (set.length <= 1) return set[0];
+  // Without this a recovered endpoint would stay unused: its penalized EWMA loses every comparison.
+  for (const e of set) if (awaitingProbe(loads.get(e.key), now)) return e;
   const i = Math.floor(rng() * set.length) % set.length;
   let j = Math.floor(rng() * (set.length - 1)) % (set.length - 1);
   if (j >= i) j += 1;
   const a = set[i] as E;
   const b = set[j] as E;
-  return cost(loads.get(a.key)) <= cost(loads.get(b.key)) ? a : b;
+  return cost(loads.get(a.key), now) <= cost(loads.get(b.key), now) ? a : b;
 }

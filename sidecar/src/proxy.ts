@@ -34,6 +34,8 @@ export interface ProxyOptions {
   appHost?: string;
   appProbes?: Record<string, AppProbe>;
   detectTimeoutMs?: number;
+  /** Slowloris bound: a client must send its request headers within this time (default 10 s). */
+  headersTimeoutMs?: number;
   observer?: RequestObserver;
   metrics?: ProxyMetrics;
   breaker?: BreakerConfig;
@@ -75,7 +77,7 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
     detectTimeoutMs: o.detectTimeoutMs ?? 300,
     opaquePorts: o.opaquePorts ?? new Set(),
     maxHeaderBytes: 16 * 1024,
-    headersTimeoutMs: 10_000,
+    headersTimeoutMs: o.headersTimeoutMs ?? 10_000,
     idleTimeoutMs: 60_000,
     isDraining: () => draining,
     http: { pool, state, metrics, logger: o.logger, zone: o.zone ?? "", minZoneEndpoints: 2, rng, now: () => performance.now() },

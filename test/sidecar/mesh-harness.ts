@@ -74,6 +74,7 @@ export async function startMesh(options: {
   inboundMode?: "STRICT" | "PERMISSIVE";
   breaker?: BreakerConfig;
   opaquePorts?: number[];
+  headersTimeoutMs?: number;
 }): Promise<Mesh> {
   const pki = await testPki();
   const servers: RunningProxy[] = [];
@@ -110,6 +111,7 @@ export async function startMesh(options: {
     adminPort: 0,
     breaker: options.breaker,
     opaquePorts: new Set(options.opaquePorts ?? []),
+    headersTimeoutMs: options.headersTimeoutMs,
   });
   return {
     client,
