@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// weft-control-plane: flags, wiring and signals. The identity service (CA) runs
+// here; further services (discovery) are wired in startControlPlane next to it
+// and share the serving certificate, the metrics registry and the drains.
+import { KubeConfig } from "@kubernetes/client-node";
+import { join } from "node:path";
+import { createLogger, type Logger } from "../../lib/log.ts";
+import { fail, ok, type Result } from "../../lib/result.ts";
+import { Shutdown } from "../../lib/shutdown.ts";
+import { ServingCertificate, servingCredentials } from "./ca-serving-cert.ts";
+import { CaWatcher } from "./ca-watcher.ts";
+import { CONTROL_PLANE_USAGE, parseControlPlaneFlags, type ControlPlaneConfig } from "./identity-config.ts";
+import { startIdentityServer, type IdentityServer } from "./identity-server.ts";
+import type { IdentityVerifier } from "./identity-verifier.ts";
+import { LocalTokenVerifier, readLocalTokenKey } from "./identity-verifier-local-token.ts";
+import { tokenReviewClient, TokenReviewVerifier } from "./identity-verifier-token-review.ts";
+import { createControlPlaneMetrics, startAdminServer, type AdminServer, type ControlPlaneMetrics } from "./metrics.ts";
+
+export interface ControlPlane {
+  config: ControlPlaneConfig;
+  metrics: ControlPlaneMetrics;
+  watcher: CaWatcher;
+  /** The control plane's own certificate; other gRPC services serve with servingCredentials(serving, true). */
+  serving: ServingCertificate;
+  identity: IdentityServer;
+  admin: AdminServer;
+}
+
+export function kubeConfigFor(config: ControlPlaneConfig): KubeConfig {
+  const kc = new KubeConfig();
+  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export function buildVerifier(config: ControlPlaneConfig): Result<IdentityVerifier> {
+  if (config.mode === "local") {
+    const key = readLocalTokenKey(config.localTokenKeyFile ?? join(config.issuerDir, "local-token.key"));
+    return key.ok ? ok(new LocalTokenVerifier(key.value, config.trustDomain)) : key;
+  }
+  try {
+    return ok(new TokenReviewVerifier(tokenReviewClient(kubeConfigFor(config)), config.trustDomain));
+  } catch (err) {
+    return fail("kubeconfig", `cannot load Kubernetes credentials: ${(err as Error).message}`);
+  }
+}
+
+/** Starts every service; registers their drains on `shutdown` (last started, first drained). */
+export async function startControlPlane(config: ControlPlaneConfig, logger: Logger, shutdown: Shutdown): Promise<Result<ControlPlane>> {
+  const verifier = buildVerifier(config);
+  if (!verifier.ok) return verifier;
+  const metrics = createControlPlaneMetrics();
+
+  const watcher = new CaWatcher({
+    source: { issuerDir: config.issuerDir, ...(config.anchorsFile ? { anchorsFile: config.anchorsFile } : {}) },
+    logger: logger.child({ component: "ca" }),
+    pollMs: config.caPollMs,
+    onReload: (result) => metrics.identity.reloads.inc({ result }),
+  });
+  // Not fatal: the service answers UNAVAILABLE and /ready says why until the files load.
+  if (!(await watcher.start())) logger.error({ issuerDir: config.issuerDir }, "no valid issuer yet; not ready until one loads");
+  shutdown.add("ca-watcher", () => watcher.stop());
+  metrics.identity.setIssuerSource(() => watcher.current()?.issuer);
+
+  const serving = new ServingCertificate({
+    watcher,
+    identity: { trustDomain: config.trustDomain, namespace: config.namespace, serviceAccount: config.serviceAccount },
+    logger: logger.child({ component: "serving-cert" }),
+  });
+  await serving.start();
+  shutdown.add("serving-cert", () => serving.stop());
+
+  const admin = await startAdminServer({
+    host: config.host,
+    port: config.adminPort,
+    registry: metrics.registry,
+    ready: () => {
+      const reasons = [];
+      if (!watcher.current()) reasons.push("no issuer loaded");
+      if (!serving.current()) reasons.push("no serving certificate");
+      return { ready: reasons.length === 0, reasons };
+    },
+  });
+  shutdown.add("admin", () => admin.close());
+
+  const identity = await startIdentityServer({
+    host: config.host,
+    port: config.identityPort,
+    credentials: servingCredentials(serving, false),
+    ca: () => watcher.current(),
+    verifier: verifier.value,
+    leafLifetimeMs: config.leafLifetimeMs,
+    metrics: metrics.identity,
+    logger: logger.child({ component: "identity" }),
+  });
+  shutdown.add("identity", () => identity.stop(config.drainMs));
+
+  // Further services go here, e.g. discovery:
+  //   startDiscoveryServer({ tls: servingCredentials(serving, true), registry: metrics.registry, ... })
+  logger.info({ mode: config.mode, identityPort: identity.port, adminPort: admin.port, trustDomain: config.trustDomain }, "control plane started");
+  return ok({ config, metrics, watcher, serving, identity, admin });
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(CONTROL_PLANE_USAGE);
+    return;
+  }
+  const config = parseControlPlaneFlags(argv);
+  if (!config.ok) {
+    console.error(`weft-control-plane: ${config.message}\n\n${CONTROL_PLANE_USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  const logger = createLogger({ component: "control-plane", level: config.value.logLevel });
+  const shutdown = new Shutdown({ logger, deadlineMs: config.value.drainMs + 5_000 });
+  shutdown.listen();
+  let started: Result<ControlPlane>;
+  try {
+    started = await startControlPlane(config.value, logger, shutdown);
+  } catch (err) {
+    started = fail("start-failed", (err as Error).message);
+  }
+  if (!started.ok) {
+    logger.fatal({ code: started.code, reason: started.message }, "cannot start");
+    process.exit(1);
+  }
+}
+
+if (import.meta.main) await main(process.argv.slice(2));
