@@ -103,12 +103,28 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
+// The child's CPU time (user + system, µs), asked over its stdin: CPU per
+// admission does not depend on how busy the machine's other cores are.
+function childCpuUs(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const onData = (c: Buffer) => {
+      const m = /cpu (\d+)/.exec(c.toString());
+      if (m) {
+        child.stdout?.off("data", onData);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stdin?.write("cpu\n");
+  });
+}
+
 function startChild(): Promise<{ child: ChildProcess; port: number; ca: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), "weft-bench-webhook-"));
   execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=bench", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore" });
   const args = [fileURLToPath(import.meta.url), "--serve", dir];
   const pinned = availableParallelism() >= 2;
-  const child = pinned ? spawn("taskset", ["-c", "0", process.execPath, ...args], { stdio: ["ignore", "pipe", "inherit"] }) : spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+  const child = pinned ? spawn("taskset", ["-c", "0", process.execPath, ...args], { stdio: ["pipe", "pipe", "inherit"] }) : spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (c: Buffer) => {
@@ -178,11 +194,13 @@ export async function run(args: string[]): Promise<BenchReport> {
     const data: Record<string, unknown> = { coreInjectUs: core.perOpUs };
     let p99AtTypical = NaN;
     for (const concurrency of [1, 4, 16]) {
+      const cpuBefore = await childCpuUs(child);
       const r = await load(port, ca, seconds, flag("concurrency", 0) || concurrency);
+      const cpuPerAdmissionUs = ((await childCpuUs(child)) - cpuBefore) / Math.max(1, r.latencies.length);
       const sorted = [...r.latencies].sort((a, b) => a - b);
-      const row = { concurrency, rps: r.latencies.length / r.elapsed, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, errors: r.errors };
+      const row = { concurrency, rps: r.latencies.length / r.elapsed, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, errors: r.errors, cpuPerAdmissionUs };
       if (concurrency === 1) p99AtTypical = row.p99;
-      rows.push([concurrency, Math.round(row.rps), row.p50.toFixed(2), row.p90.toFixed(2), row.p99.toFixed(2), row.max.toFixed(2), row.errors]);
+      rows.push([concurrency, Math.round(row.rps), row.p50.toFixed(2), row.p90.toFixed(2), row.p99.toFixed(2), row.max.toFixed(2), Math.round(cpuPerAdmissionUs), row.errors]);
       data[`c${concurrency}`] = row;
     }
     const loadAfter = loadavg()[0] ?? 0;
@@ -192,7 +210,7 @@ export async function run(args: string[]): Promise<BenchReport> {
         `Admission of a typical Deployment pod (${reviewBody(0).length} B AdmissionReview) over HTTPS on loopback, ${seconds} s per row, keep-alive connections; ` +
         `webhook process pinned to one core${availableParallelism() >= 2 ? " (taskset -c 0)" : " (not pinned: one CPU)"}, logging at info to /dev/null. ` +
         `Pure injector core (inject(), in-process): ${core.perOpUs.toFixed(1)} µs per pod. Load average before/after: ${loadBefore.toFixed(1)}/${loadAfter.toFixed(1)} on ${availableParallelism()} CPUs.`,
-      columns: ["in flight", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors"],
+      columns: ["in flight", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "webhook CPU µs/admission", "errors"],
       rows,
       targets: { "p99 latency of one admission, one core": { target: "< 5 ms", measured: `${p99AtTypical.toFixed(2)} ms`, met: p99AtTypical < 5 } },
       data,
@@ -223,7 +241,12 @@ async function serve(dir: string): Promise<void> {
     process.exit(1);
   }
   console.log(`port ${started.value.port}`);
+  process.stdin.on("data", () => {
+    const u = process.cpuUsage();
+    console.log(`cpu ${u.user + u.system}`);
+  });
   process.once("SIGTERM", () => void started.value.close().then(() => process.exit(0)));
+  process.stdin.once("end", () => process.exit(0));
 }
 
 if (process.argv[2] === "--serve" && process.argv[3]) {
