@@ -47,7 +47,7 @@ export class OutboundProxy {
 
   constructor(options: OutboundOptions) {
     this.#o = options;
-    this.#h1 = http.createServer({ noDelay: true, maxHeaderSize: options.maxHeaderBytes, keepAliveTimeout: options.idleTimeoutMs, requestTimeout: 0, headersTimeout: options.headersTimeoutMs });
+    this.#h1 = http.createServer({ noDelay: true, maxHeaderSize: options.maxHeaderBytes, keepAliveTimeout: options.idleTimeoutMs, requestTimeout: 0, headersTimeout: options.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, options.headersTimeoutMs) });
     armHeaderTimeouts(this.#h1);
     this.#h1.on("request", (req, res) => {
       const dest = this.#destinations.get(req.socket);
