@@ -7,7 +7,7 @@
 // Flags: --seconds N (latency phase, default 20), --max-seconds N (default 10),
 // --qps N (1000), --connections N (16), --only direct,nginx,weft
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createTestMesh, issueTestLeaf } from "../test/fixtures/mesh-pki.ts";
@@ -58,6 +58,8 @@ export async function run(args: string[]): Promise<BenchReport> {
   const proxyCpus = cores > 1 ? "1" : "0";
   const o = { fortio, qps: Number(values.qps), connections: Number(values.connections), seconds: Number(values.seconds), maxSeconds: Number(values["max-seconds"]), loadCpus };
 
+  // Other work on the machine shows in every figure; the report says how busy it was.
+  const loadBefore = loadavg()[0] ?? 0;
   const dir = mkdtempSync(join(tmpdir(), "weft-bench-proxy-"));
   const started: NginxProcess[] = [];
   let weft: ProxyPair | undefined;
@@ -132,7 +134,7 @@ export async function run(args: string[]): Promise<BenchReport> {
   }
   return {
     suite: "proxy",
-    description: `fortio ${o.connections} connections, ${o.qps} rps fixed rate for ${o.seconds} s (after 3 s warm-up), then closed loop for ${o.maxSeconds} s; ${RESPONSE_BYTES} B responses from nginx on loopback; load generator and backend on CPU ${loadCpus}, proxies on CPU ${proxyCpus} of ${cores}. Latencies in ms; "added" is over the direct path; CPU in vCPU and RSS (max) in MB per proxy during the fixed-rate phase.`,
+    description: `fortio ${o.connections} connections, ${o.qps} rps fixed rate for ${o.seconds} s (after 3 s warm-up), then closed loop for ${o.maxSeconds} s; ${RESPONSE_BYTES} B responses from nginx on loopback; load generator and backend on CPU ${loadCpus}, proxies on CPU ${proxyCpus} of ${cores}; 1-minute load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after. Latencies in ms; "added" is over the direct path; CPU in vCPU and RSS (max) in MB per proxy during the fixed-rate phase.`,
     columns: ["path", "p50", "p99", "p99.9", "added p50", "added p99", "rps", "errors", "max rps", "CPU (vCPU)", "RSS (MB)"],
     rows,
     targets,
