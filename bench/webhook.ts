@@ -1,4 +1,4 @@
-// `npm run bench -- webhook [--seconds N] [--concurrency N]`: admission requests
+// `npm run bench -- webhook [--seconds N] [--concurrency N] [--nice N]`: admission requests
 // per second and latency percentiles of the injection webhook for a typical pod
 // (a Deployment's pod as the apiserver sends it, after defaulting). The webhook
 // runs in its own Node process pinned to one core (taskset, when there are two
@@ -8,7 +8,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:https";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { availableParallelism, loadavg, setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { V1Pod } from "@kubernetes/client-node";
@@ -119,12 +119,14 @@ function childCpuUs(child: ChildProcess): Promise<number> {
   });
 }
 
-function startChild(): Promise<{ child: ChildProcess; port: number; ca: string; dir: string }> {
+function startChild(nice: number): Promise<{ child: ChildProcess; port: number; ca: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), "weft-bench-webhook-"));
   execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=bench", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore" });
   const args = [fileURLToPath(import.meta.url), "--serve", dir];
-  const pinned = availableParallelism() >= 2;
-  const child = pinned ? spawn("taskset", ["-c", "0", process.execPath, ...args], { stdio: ["pipe", "pipe", "inherit"] }) : spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
+  // With --nice N the webhook (and the load generator) run at that scheduling
+  // priority: on a machine busy with other work it approximates "one core of its own".
+  const command = [...(nice !== 0 ? ["nice", "-n", String(nice)] : []), ...(availableParallelism() >= 2 ? ["taskset", "-c", "0"] : []), process.execPath, ...args];
+  const child = spawn(command[0]!, command.slice(1), { stdio: ["pipe", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (c: Buffer) => {
@@ -187,7 +189,10 @@ export async function run(args: string[]): Promise<BenchReport> {
   const seconds = flag("seconds", 10);
   const loadBefore = loadavg()[0] ?? 0;
   const core = coreOnly(20_000);
-  const { child, port, ca, dir } = await startChild();
+  const nice = flag("nice", 0);
+  // The load generator measures the latency, so it gets the same priority.
+  if (nice !== 0) setPriority(nice);
+  const { child, port, ca, dir } = await startChild(nice);
   try {
     await load(port, ca, 2, 4); // warm-up: JIT, TLS sessions
     const rows: (string | number)[][] = [];
@@ -208,7 +213,7 @@ export async function run(args: string[]): Promise<BenchReport> {
       suite: "webhook",
       description:
         `Admission of a typical Deployment pod (${reviewBody(0).length} B AdmissionReview) over HTTPS on loopback, ${seconds} s per row, keep-alive connections; ` +
-        `webhook process pinned to one core${availableParallelism() >= 2 ? " (taskset -c 0)" : " (not pinned: one CPU)"}, logging at info to /dev/null. ` +
+        `webhook process pinned to one core${availableParallelism() >= 2 ? " (taskset -c 0)" : " (not pinned: one CPU)"}${nice ? `, nice ${nice}` : ""}, logging at info to /dev/null. ` +
         `Pure injector core (inject(), in-process): ${core.perOpUs.toFixed(1)} µs per pod. Load average before/after: ${loadBefore.toFixed(1)}/${loadAfter.toFixed(1)} on ${availableParallelism()} CPUs.`,
       columns: ["in flight", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "webhook CPU µs/admission", "errors"],
       rows,
