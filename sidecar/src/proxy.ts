@@ -1,6 +1,6 @@
 // Assembles one proxy from its parts: the mesh view, credentials, listeners,
 // the admin server. Used by main.ts and by tests (several proxies per process).
-import * as http from "node:http";
+import type * as http from "node:http";
 import * as net from "node:net";
 import type { Logger } from "../../lib/log.ts";
 import type { Result } from "../../lib/result.ts";

@@ -25,7 +25,7 @@ describe("HTTP/2, gRPC, WebSocket and opaque TCP through a pair of proxies", fun
   it("carries HTTP/2 requests with bodies and trailers", async () => {
     const app = await startH2Echo();
     const mesh = await startMesh({ backends: [{ appPort: app.port }] });
-    stops.push(() => app.server.close(), () => mesh.stop());
+    stops.push(() => void app.server.close(), () => mesh.stop());
     const session = http2.connect(`http://127.0.0.1:${mesh.port}`);
     const stream = session.request({ ":method": "POST", ":path": "/h2" });
     stream.end(Buffer.alloc(100_000, 1));
@@ -98,7 +98,7 @@ describe("HTTP/2, gRPC, WebSocket and opaque TCP through a pair of proxies", fun
   it("carries a WebSocket (ws package) upgrade and messages both ways", async () => {
     const app = await startWsEcho();
     const mesh = await startMesh({ backends: [{ appPort: app.port }] });
-    stops.push(() => app.server.close(), () => mesh.stop());
+    stops.push(() => void app.server.close(), () => mesh.stop());
     const ws = new WebSocket(`ws://127.0.0.1:${mesh.port}/chat`);
     await new Promise((resolve, reject) => {
       ws.once("open", resolve);
@@ -117,7 +117,7 @@ describe("HTTP/2, gRPC, WebSocket and opaque TCP through a pair of proxies", fun
     it(`serves a server-speaks-first protocol without stalling (${opaque ? "configured opaque port" : "detection gives up"})`, async () => {
       const app = await startBanner();
       const mesh = await startMesh({ backends: [{ appPort: app.port }], opaquePorts: opaque ? [80] : [] });
-      stops.push(() => app.server.close(), () => mesh.stop());
+      stops.push(() => void app.server.close(), () => mesh.stop());
       const socket = net.connect(mesh.port, "127.0.0.1");
       let received = "";
       socket.on("data", (c: Buffer) => (received += c.toString()));
