@@ -53,6 +53,9 @@ export interface Link {
   aAddr: string;
   bIf: string;
   bAddr: string;
+  /** IPv6 (unique local, fd00:250::/64, a /126 per link). */
+  aAddr6: string;
+  bAddr6: string;
 }
 
 export interface RunOptions {
@@ -80,7 +83,7 @@ export class NetnsLab {
     return name;
   }
 
-  /** A veth pair between two namespaces on its own /30 inside 10.250.0.0/16. */
+  /** A veth pair between two namespaces on its own /30 inside 10.250.0.0/16 and /126 inside fd00:250::/64. */
   link(a: string, b: string): Link {
     const n = this.links++;
     const tag = `${process.pid % 100000}x${counter++}`;
@@ -92,9 +95,14 @@ export class NetnsLab {
     mustRun("ip", ["link", "add", aIf, "netns", a, "type", "veth", "peer", "name", bIf, "netns", b]);
     mustRun("ip", ["-n", a, "addr", "add", `${aAddr}/30`, "dev", aIf]);
     mustRun("ip", ["-n", b, "addr", "add", `${bAddr}/30`, "dev", bIf]);
+    const aAddr6 = `fd00:250::${(base + 1).toString(16)}`;
+    const bAddr6 = `fd00:250::${(base + 2).toString(16)}`;
+    // nodad: usable at once, without waiting for duplicate address detection.
+    mustRun("ip", ["-n", a, "-6", "addr", "add", `${aAddr6}/126`, "dev", aIf, "nodad"]);
+    mustRun("ip", ["-n", b, "-6", "addr", "add", `${bAddr6}/126`, "dev", bIf, "nodad"]);
     mustRun("ip", ["-n", a, "link", "set", aIf, "up"]);
     mustRun("ip", ["-n", b, "link", "set", bIf, "up"]);
-    return { aIf, aAddr, bIf, bAddr };
+    return { aIf, aAddr, bIf, bAddr, aAddr6, bAddr6 };
   }
 
   /** The argv that runs `command` inside `ns`, as `options.uid` when given. */

@@ -136,4 +136,17 @@ describe("transparent capture in network namespaces", function () {
     // Removing again is a no-op, not an error.
     lab.exec(ns, NODE, initFlags(["--remove"]), { cwd: root });
   });
+
+  it("captures IPv6 too, and recovers the IPv6 original destination", async () => {
+    const app = lab.namespace("v6app");
+    const peer = lab.namespace("v6peer");
+    const l6 = lab.link(app, peer);
+    const listener = lab.spawn(app, NODE, [agent("origdst-listener"), "--name", "v6-outbound", "--port", String(PORTS.outbound), "--host", "::"], { cwd: root });
+    procs.push(listener);
+    await listener.waitFor(/listening/);
+    lab.exec(app, NODE, initFlags(["--ipv6"]), { cwd: root });
+    const r = reply(probe(app, l6.bAddr6, 8443));
+    assert.equal(r.who, "v6-outbound");
+    assert.deepEqual(r.dst, { ok: true, value: { address: l6.bAddr6, port: 8443 } });
+  });
 });
