@@ -77,3 +77,9 @@ export const PROXY_ENV_INJECTOR = {
 
 /** Admin-port path prefix the injector rewrites app probes to (see PROXY_ENV_INJECTOR.appProbes). */
 export const APP_HEALTH_PATH_PREFIX = "/app-health/";
+
+/**
+ * Added by the injector: an emptyDir mounted at /run in the init container, so
+ * iptables can take its lock (/run/xtables.lock) under a read-only root filesystem.
+ */
+export const INIT_XTABLES_VOLUME = { name: "weft-xtables-lock", mountPath: "/run" } as const;

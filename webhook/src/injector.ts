@@ -9,7 +9,7 @@ import { configHash, type InjectorConfig } from "./injector-config.ts";
 import { podOverrides } from "./pod-overrides.ts";
 import { rewriteProbes } from "./probe-rewrite.ts";
 import { podPatch } from "./pod-patch.ts";
-import { initContainer, proxyContainer, tokenVolume } from "./proxy-spec.ts";
+import { initContainer, proxyContainer, tokenVolume, xtablesLockVolume } from "./proxy-spec.ts";
 
 export interface InjectionResult {
   decision: Decision;
@@ -50,7 +50,7 @@ export function injectPod(pod: V1Pod, namespace: NamespaceInfo, config: Injector
       // containers, whose outbound traffic is then already captured and proxied.
       initContainers: native ? [init, proxy, ...(spec.initContainers ?? [])] : [init, ...(spec.initContainers ?? [])],
       containers: native ? containers : [proxy, ...containers],
-      volumes: [...(spec.volumes ?? []), tokenVolume()],
+      volumes: [...(spec.volumes ?? []), xtablesLockVolume(), tokenVolume()],
     },
   };
   return { decision, warnings, pod: out };

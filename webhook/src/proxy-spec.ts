@@ -2,7 +2,7 @@
 // the pod's settings. This is the one place the sidecar's shape is written; the
 // chart only supplies values (images, commands, ports, resources).
 import type { V1Container, V1EnvVar, V1Probe, V1ResourceRequirements, V1Volume } from "@kubernetes/client-node";
-import { CONTAINER_NAMES, IDENTITY_TOKEN_AUDIENCE, PROXY_ENV, PROXY_ENV_INJECTOR, TOKEN_VOLUME } from "../../lib/proxy-contract.ts";
+import { CONTAINER_NAMES, IDENTITY_TOKEN_AUDIENCE, INIT_XTABLES_VOLUME, PROXY_ENV, PROXY_ENV_INJECTOR, TOKEN_VOLUME } from "../../lib/proxy-contract.ts";
 import type { InjectorConfig, ResourceSpec } from "./injector-config.ts";
 import type { ProxySettings } from "./pod-overrides.ts";
 import { formatPortList } from "./port-list.ts";
@@ -43,6 +43,8 @@ export function initContainer(config: InjectorConfig, settings: ProxySettings): 
       readOnlyRootFilesystem: true,
       capabilities: { add: ["NET_ADMIN", "NET_RAW"], drop: ["ALL"] },
     },
+    // iptables writes its lock file under /run, which a read-only root filesystem refuses.
+    volumeMounts: [{ name: INIT_XTABLES_VOLUME.name, mountPath: INIT_XTABLES_VOLUME.mountPath }],
     terminationMessagePolicy: "FallbackToLogsOnError",
   };
 }
@@ -127,6 +129,10 @@ function waitReadyScript(adminPort: number): string {
     `(function t(){h.get({host:"127.0.0.1",port:${adminPort},path:"/ready",timeout:1000},r=>{r.resume();` +
     `if(r.statusCode===200)process.exit(0);else setTimeout(t,200)}).on("error",()=>Date.now()>end?process.exit(1):setTimeout(t,200))})()`
   );
+}
+
+export function xtablesLockVolume(): V1Volume {
+  return { name: INIT_XTABLES_VOLUME.name, emptyDir: {} };
 }
 
 export function tokenVolume(): V1Volume {
