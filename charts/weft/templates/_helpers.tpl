@@ -1,0 +1,99 @@
+{{/* Names, labels and small renderers shared by the templates. */}}
+
+{{- define "weft.labels" -}}
+app.kubernetes.io/name: weft
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: weft
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "weft.selector" -}}
+app.kubernetes.io/name: weft
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "weft.image" -}}
+{{- printf "%s/%s:%s" .root.Values.image.registry .name (.root.Values.image.tag | default .root.Chart.AppVersion) -}}
+{{- end -}}
+
+{{/* {cpu, memory, cpuLimit, memoryLimit} as a container's resources; an empty limit is no limit. */}}
+{{- define "weft.resources" -}}
+requests:
+  cpu: {{ .cpu | quote }}
+  memory: {{ .memory | quote }}
+{{- if or .cpuLimit .memoryLimit }}
+limits:
+  {{- with .cpuLimit }}
+  cpu: {{ . | quote }}
+  {{- end }}
+  {{- with .memoryLimit }}
+  memory: {{ . | quote }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The same, as the injector config's {requests, limits} mapping. */}}
+{{- define "weft.resourceSpec" -}}
+{{- $limits := dict -}}
+{{- with .cpuLimit }}{{ $_ := set $limits "cpu" . }}{{ end -}}
+{{- with .memoryLimit }}{{ $_ := set $limits "memory" . }}{{ end -}}
+{{- toJson (dict "requests" (dict "cpu" .cpu "memory" .memory) "limits" $limits) -}}
+{{- end -}}
+
+{{- define "weft.controlPlaneAddress" -}}
+{{- printf "weft-control-plane.%s.svc:%d" .Release.Namespace (int .Values.controlPlane.port) -}}
+{{- end -}}
+
+{{/* Non-root, nothing writable but mounted volumes, no capabilities. */}}
+{{- define "weft.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+fsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "weft.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+{{- end -}}
+
+{{/*
+The identity CA, computed once per render and shared by the Secret and the
+injector's ConfigMap: the operator's (existing Secret or PEM values), else the
+one generated on first install and read back with lookup on every upgrade.
+Returns JSON {anchors, cert, key, secretName, generated}.
+*/}}
+{{- define "weft.identityCa" -}}
+{{- $ext := .Values.identity.external -}}
+{{- $name := "weft-identity-issuer" -}}
+{{- if $ext.existingSecret -}}
+  {{- $anchors := $ext.trustAnchorsPem -}}
+  {{- if not $anchors -}}
+    {{- $s := lookup "v1" "Secret" .Release.Namespace $ext.existingSecret -}}
+    {{- if and $s $s.data (index $s.data "ca.crt") -}}{{- $anchors = index $s.data "ca.crt" | b64dec -}}{{- end -}}
+  {{- end -}}
+  {{- toJson (dict "anchors" $anchors "cert" "" "key" "" "secretName" $ext.existingSecret "generated" false "external" true) -}}
+{{- else if or $ext.issuerCertPem $ext.issuerKeyPem $ext.trustAnchorsPem -}}
+  {{- if not (and $ext.issuerCertPem $ext.issuerKeyPem $ext.trustAnchorsPem) -}}
+    {{- fail "identity.external: give all three of trustAnchorsPem, issuerCertPem and issuerKeyPem (or existingSecret)" -}}
+  {{- end -}}
+  {{- toJson (dict "anchors" $ext.trustAnchorsPem "cert" $ext.issuerCertPem "key" $ext.issuerKeyPem "secretName" $name "generated" false "external" false) -}}
+{{- else -}}
+  {{- $s := lookup "v1" "Secret" .Release.Namespace $name -}}
+  {{- if and $s $s.data (index $s.data "issuer.key") -}}
+    {{- toJson (dict "anchors" (index $s.data "ca.crt" | b64dec) "cert" (index $s.data "issuer.crt" | b64dec) "key" (index $s.data "issuer.key" | b64dec) "secretName" $name "generated" true "external" false) -}}
+  {{- else -}}
+    {{- /* The control plane accepts ECDSA P-256 only; Sprig's genCA makes RSA, so the key is made first. */ -}}
+    {{- $key := genPrivateKey "ecdsa" -}}
+    {{- $ca := genCAWithKey (printf "weft trial trust anchor (%s)" .Values.identity.trustDomain) (int .Values.identity.generatedValidityDays) $key -}}
+    {{- toJson (dict "anchors" $ca.Cert "cert" $ca.Cert "key" $ca.Key "secretName" $name "generated" true "external" false) -}}
+  {{- end -}}
+{{- end -}}
+{{- end -}}
