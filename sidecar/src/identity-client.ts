@@ -54,6 +54,7 @@ export class IdentityClient {
     this.#client = new protoCache.weft.identity.v1.Identity(this.#options.address, credentials, {
       // The certificate names a SPIFFE id, not a host; checkServerIdentity above does the name check.
       "grpc.ssl_target_name_override": "identity.weft.invalid",
+      "grpc.enable_channelz": 0,
     });
     return this.#client;
   }

@@ -11,6 +11,7 @@ import { createIdentityMetrics, type IdentityMetrics } from "../../control-plane
 import { startIdentityServer, type IdentityServer } from "../../control-plane/src/identity-server.ts";
 import { generateLocalTokenKey, LocalTokenVerifier, mintLocalToken, type MintOptions } from "../../control-plane/src/identity-verifier-local-token.ts";
 import { Registry } from "prom-client";
+import type { IdentityVerifier } from "../../control-plane/src/identity-verifier.ts";
 import { createTestMesh, type TestMesh } from "../fixtures/mesh-pki.ts";
 
 export const CONTROL_PLANE_ID = { namespace: "weft", serviceAccount: "weft-control-plane" };
@@ -32,7 +33,14 @@ export interface IdentityHarness {
   stop(): Promise<void>;
 }
 
-export async function startIdentityHarness(options: { leafLifetimeMs?: number; trustDomain?: string } = {}): Promise<IdentityHarness> {
+export interface IdentityHarnessOptions {
+  leafLifetimeMs?: number;
+  trustDomain?: string;
+  /** Default: local tokens signed with the harness's key (see mint()). */
+  verifier?: IdentityVerifier;
+}
+
+export async function startIdentityHarness(options: IdentityHarnessOptions = {}): Promise<IdentityHarness> {
   const mesh = await createTestMesh({ trustDomain: options.trustDomain ?? "cluster.local" });
   const dir = mkdtempSync(join(tmpdir(), "weft-identity-"));
   let generation = 0;
@@ -62,7 +70,7 @@ export async function startIdentityHarness(options: { leafLifetimeMs?: number; t
   const server = await startIdentityServer({
     credentials: servingCredentials(serving, false),
     ca: () => watcher.current(),
-    verifier: new LocalTokenVerifier(tokenKey, trustDomain),
+    verifier: options.verifier ?? new LocalTokenVerifier(tokenKey, trustDomain),
     leafLifetimeMs: options.leafLifetimeMs ?? 3_600_000,
     metrics,
     logger,
