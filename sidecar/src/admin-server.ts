@@ -8,7 +8,6 @@ import * as net from "node:net";
 import { APP_HEALTH_PATH_PREFIX } from "../../lib/proxy-contract.ts";
 import type { CredentialsSource } from "./credentials-source.ts";
 import type { MeshView } from "./mesh-view.ts";
-import { meshStateToSnapshot } from "./mesh-state.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 
 export type AppProbe =
@@ -75,7 +74,7 @@ export function createAdminServer(options: AdminOptions): http.Server {
       const material = options.credentials.current();
       const state = options.view.state;
       const body = {
-        snapshot: state ? meshStateToSnapshot(state) : null,
+        snapshot: state ? { version: state.version, services: [...state.services.values()], policy: state.policy } : null,
         certificate: material ? { spiffeId: material.spiffeId, notAfter: material.notAfter.toISOString(), chainPem: material.credentials.certChainPem } : null,
       };
       return send(res, 200, JSON.stringify(body, null, 2), "application/json");

@@ -6,7 +6,7 @@ import { createSecureContext, type SecureContext } from "node:tls";
 import { readFile } from "node:fs/promises";
 import { X509Certificate } from "node:crypto";
 import { fail, ok, type Result } from "../../lib/result.ts";
-import { spiffeIdOfCertificate } from "../../lib/pki.ts";
+import { spiffeIdOfSan } from "./peer-identity.ts";
 
 export interface Credentials {
   keyPem: string;
@@ -32,10 +32,10 @@ export interface CredentialsSource {
 export function buildTlsMaterial(credentials: Credentials): Result<TlsMaterial> {
   try {
     const leaf = new X509Certificate(credentials.certChainPem);
-    const id = spiffeIdOfCertificate(leaf);
+    const id = spiffeIdOfSan(leaf.subjectAltName);
     if (!id.ok) return fail("no-spiffe-id", `certificate has no SPIFFE id: ${id.message}`);
     const context = createSecureContext({ key: credentials.keyPem, cert: credentials.certChainPem, ca: credentials.anchorsPem, minVersion: "TLSv1.2" });
-    return ok({ credentials, spiffeId: id.value.uri, notAfter: new Date(leaf.validTo), context });
+    return ok({ credentials, spiffeId: id.value, notAfter: new Date(leaf.validTo), context });
   } catch (err) {
     return fail("bad-credentials", `cannot build a TLS context: ${(err as Error).message}`);
   }

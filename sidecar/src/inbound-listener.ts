@@ -6,7 +6,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Logger } from "../../lib/log.ts";
-import { spiffeIdFromSubjectAltName } from "../../lib/pki.ts";
+import { spiffeIdOfSan } from "./peer-identity.ts";
 import type { InboundPolicy__Output } from "../../api/gen/weft/discovery/v1/InboundPolicy.ts";
 import type { AppForwarder } from "./app-forward.ts";
 import type { CredentialsSource } from "./credentials-source.ts";
@@ -116,14 +116,14 @@ export class InboundProxy {
     socket.on("error", () => {});
     const raw = (socket as unknown as { _parent?: net.Socket })._parent;
     const appPort = raw ? this.#appPorts.get(raw) : undefined;
-    const id = spiffeIdFromSubjectAltName(socket.getPeerCertificate().subjectaltname);
+    const id = spiffeIdOfSan(socket.getPeerCertificate().subjectaltname);
     const allowed = this.#o.policy()?.allowedIdentities ?? [];
-    if (appPort === undefined || !id.ok || (allowed.length > 0 && !allowed.includes(id.value.uri))) {
+    if (appPort === undefined || !id.ok || (allowed.length > 0 && !allowed.includes(id.value))) {
       this.#o.metrics.tlsHandshakeFailures.inc({ direction: "inbound", reason: id.ok ? "identity-not-allowed" : "no-spiffe-id" });
       socket.destroy();
       return;
     }
-    const peer: Peer = { appPort, identity: id.value.uri };
+    const peer: Peer = { appPort, identity: id.value };
     if (socket.alpnProtocol === ALPN_OPAQUE) {
       splice(socket, net.connect({ host: this.#o.appHost, port: appPort, noDelay: true }));
       return;

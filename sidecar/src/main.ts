@@ -5,12 +5,10 @@ import { createLogger } from "../../lib/log.ts";
 import type { LevelWithSilent } from "pino";
 import { Shutdown } from "../../lib/shutdown.ts";
 import { CredentialsHolder, loadCredentialFiles } from "./credentials-source.ts";
-import { loadMeshStateFile } from "./mesh-state.ts";
 import { MeshView } from "./mesh-view.ts";
 import { USAGE, loadConfig } from "./proxy-config.ts";
 import { startProxy } from "./proxy.ts";
 import { getOriginalDestination } from "./original-dst.ts";
-import { startControlPlaneMode } from "./control-plane-mode.ts";
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -28,6 +26,8 @@ async function main(): Promise<number> {
   const view = new MeshView(c.endpointDial);
   let credentials = new CredentialsHolder();
   if (c.staticSnapshot) {
+    // Loaded on demand: each mode pulls in libraries the other does not need.
+    const { loadMeshStateFile } = await import("./mesh-state.ts");
     const state = await loadMeshStateFile(c.staticSnapshot);
     if (!state.ok) {
       logger.error({ code: state.code }, state.message);
@@ -45,6 +45,7 @@ async function main(): Promise<number> {
       return 1;
     }
   } else {
+    const { startControlPlaneMode } = await import("./control-plane-mode.ts");
     const started = await startControlPlaneMode(c, view, logger);
     if (!started.ok) {
       logger.error({ code: started.code }, started.message);

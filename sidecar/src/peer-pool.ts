@@ -6,7 +6,7 @@ import * as http2 from "node:http2";
 import * as tls from "node:tls";
 import type { PeerCertificate } from "node:tls";
 import type { Logger } from "../../lib/log.ts";
-import { spiffeIdFromSubjectAltName } from "../../lib/pki.ts";
+import { spiffeIdOfSan } from "./peer-identity.ts";
 import type { CredentialsSource } from "./credentials-source.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 
@@ -40,9 +40,9 @@ export function classifyTlsError(err: Error & { code?: string }): string {
 
 function checkIdentity(expected: string): (host: string, cert: PeerCertificate) => Error | undefined {
   return (_host, cert) => {
-    const id = spiffeIdFromSubjectAltName(cert.subjectaltname);
-    if (id.ok && id.value.uri === expected) return undefined;
-    const err = new Error(`peer presented ${id.ok ? id.value.uri : "no SPIFFE id"}, expected ${expected}`) as Error & { code: string };
+    const id = spiffeIdOfSan(cert.subjectaltname);
+    if (id.ok && id.value === expected) return undefined;
+    const err = new Error(`peer presented ${id.ok ? id.value : "no SPIFFE id"}, expected ${expected}`) as Error & { code: string };
     err.code = "ERR_WEFT_WRONG_IDENTITY";
     return err;
   };
