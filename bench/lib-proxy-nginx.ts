@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pinned } from "./lib-proxy-measure.ts";
 
 export const RESPONSE_BYTES = 1024;
 
@@ -117,7 +118,8 @@ export async function startNginx(name: string, dir: string, config: string, port
   mkdirSync(dir, { recursive: true });
   const file = join(dir, "nginx.conf");
   writeFileSync(file, config);
-  const child = spawn("taskset", ["-c", cpus, "nginx", "-p", dir, "-c", file], { stdio: ["ignore", "ignore", "pipe"] });
+  const [command, args] = pinned(cpus, ["nginx", "-p", dir, "-c", file]);
+  const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (d: string) => { stderr += d; });
   const exited = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`nginx ${name} exited (${code}): ${stderr}`))));

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestLeaf, TestMesh } from "../test/fixtures/mesh-pki.ts";
-import { freePort, waitForPort } from "./lib-proxy-measure.ts";
+import { freePort, pinned, waitForPort } from "./lib-proxy-measure.ts";
 
 const MAIN = fileURLToPath(new URL("../sidecar/src/main.ts", import.meta.url));
 /** The Service address in the snapshot: on loopback, so a misrouted connection can never leave the machine. */
@@ -53,7 +53,8 @@ export function benchSnapshot(backendPort: number, serverIdentity: string): unkn
 }
 
 function startProxy(label: string, args: string[], cpus: string, nodeFlags: string[]): { child: ChildProcess; output: () => string } {
-  const child = spawn("taskset", ["-c", cpus, process.execPath, ...nodeFlags, MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const [command, argv] = pinned(cpus, [process.execPath, ...nodeFlags, MAIN, ...args]);
+  const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const keep = (d: string) => { out = (out + d).slice(-8000); };
   child.stdout?.setEncoding("utf8").on("data", keep);

@@ -4,8 +4,9 @@
 // (its CPU and RSS sampled from /proc for each proxy), then a closed-loop run
 // for each path's maximum throughput. The load generator and the backend share
 // one core; the proxies get the other.
-// Flags: --seconds N (latency phase, default 20), --max-seconds N (default 10),
-// --qps N (1000), --connections N (16), --only direct,nginx,weft
+// Flags: --seconds N (latency phase per round, default 20), --rounds N (3),
+// --max-seconds N (default 10), --qps N (1000), --connections N (16),
+// --only direct,nginx,weft
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,21 +23,61 @@ interface PathResult {
   fixed: LoadResult;
   max: LoadResult;
   proxies: { label: string; usage: ProcUsage }[];
+  rounds: LoadResult[];
 }
 
 const MB = 1024 * 1024;
 const fmt = (n: number, digits = 3) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 
-async function measurePath(name: string, url: string, proxies: { label: string; pid: number }[], o: { fortio: string; qps: number; connections: number; seconds: number; maxSeconds: number; loadCpus: string }): Promise<PathResult> {
-  // Warm-up: connections, TLS sessions, JIT.
-  await runLoad({ fortio: o.fortio, url, qps: o.qps, connections: o.connections, seconds: 3, cpus: o.loadCpus });
-  const sampler = new ProcSampler(proxies.map((p) => p.pid));
+interface Path {
+  name: string;
+  url: string;
+  proxies: { label: string; pid: number }[];
+}
+
+interface Phase {
+  fortio: string;
+  qps: number;
+  connections: number;
+  seconds: number;
+  maxSeconds: number;
+  loadCpus: string;
+}
+
+async function fixedPhase(path: Path, o: Phase): Promise<{ load: LoadResult; usage: Map<number, ProcUsage> }> {
+  const sampler = new ProcSampler(path.proxies.map((p) => p.pid));
   sampler.start();
-  const fixed = await runLoad({ fortio: o.fortio, url, qps: o.qps, connections: o.connections, seconds: o.seconds, cpus: o.loadCpus });
+  const load = await runLoad({ fortio: o.fortio, url: path.url, qps: o.qps, connections: o.connections, seconds: o.seconds, cpus: o.loadCpus });
   const usage = sampler.stop();
-  const max = await runLoad({ fortio: o.fortio, url, qps: 0, connections: o.connections, seconds: o.maxSeconds, cpus: o.loadCpus });
-  console.error(`[bench proxy] ${name}: p50 ${fmt(fixed.p50Ms)} ms, p99 ${fmt(fixed.p99Ms)} ms at ${fmt(fixed.qpsActual, 0)} rps; max ${fmt(max.qpsActual, 0)} rps`);
-  return { name, fixed, max, proxies: proxies.map((p) => ({ label: p.label, usage: usage.get(p.pid) ?? { vcpu: NaN, rssMaxBytes: NaN } })) };
+  console.error(`[bench proxy] ${path.name}: p50 ${fmt(load.p50Ms)} ms, p99 ${fmt(load.p99Ms)} ms at ${fmt(load.qpsActual, 0)} rps`);
+  return { load, usage };
+}
+
+function median(values: number[]): number {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+/** Per-figure medians over rounds (each figure on its own, so one noisy round moves none of them far). */
+function combine(path: Path, rounds: { load: LoadResult; usage: Map<number, ProcUsage> }[], max: LoadResult): PathResult {
+  const m = (f: (l: LoadResult) => number) => median(rounds.map((r) => f(r.load)));
+  const fixed: LoadResult = {
+    qpsTarget: rounds[0]?.load.qpsTarget ?? 0,
+    qpsActual: m((l) => l.qpsActual),
+    requests: rounds.reduce((n, r) => n + r.load.requests, 0),
+    errors: rounds.reduce((n, r) => n + r.load.errors, 0),
+    p50Ms: m((l) => l.p50Ms), p90Ms: m((l) => l.p90Ms), p99Ms: m((l) => l.p99Ms), p999Ms: m((l) => l.p999Ms),
+  };
+  const proxies = path.proxies.map((p) => ({
+    label: p.label,
+    usage: {
+      vcpu: median(rounds.map((r) => r.usage.get(p.pid)?.vcpu ?? NaN)),
+      rssMaxBytes: Math.max(...rounds.map((r) => r.usage.get(p.pid)?.rssMaxBytes ?? NaN)),
+    },
+  }));
+  return { name: path.name, fixed, max, proxies, rounds: rounds.map((r) => r.load) };
 }
 
 export async function run(args: string[]): Promise<BenchReport> {
@@ -48,6 +89,7 @@ export async function run(args: string[]): Promise<BenchReport> {
       qps: { type: "string", default: "1000" },
       connections: { type: "string", default: "16" },
       only: { type: "string", default: "direct,nginx,weft" },
+      rounds: { type: "string", default: "3" },
     },
   });
   const fortio = ensureFortio((l) => console.error(l));
@@ -56,7 +98,8 @@ export async function run(args: string[]): Promise<BenchReport> {
   const cores = availableParallelism();
   const loadCpus = "0";
   const proxyCpus = cores > 1 ? "1" : "0";
-  const o = { fortio, qps: Number(values.qps), connections: Number(values.connections), seconds: Number(values.seconds), maxSeconds: Number(values["max-seconds"]), loadCpus };
+  const rounds = Math.max(1, Number(values.rounds));
+  const o: Phase = { fortio, qps: Number(values.qps), connections: Number(values.connections), seconds: Number(values.seconds), maxSeconds: Number(values["max-seconds"]), loadCpus };
 
   // Other work on the machine shows in every figure; the report says how busy it was.
   const loadBefore = loadavg()[0] ?? 0;
@@ -82,9 +125,8 @@ export async function run(args: string[]): Promise<BenchReport> {
     const backendPort = await freePort();
     started.push(await startNginx("backend", join(dir, "backend"), backendConfig(join(dir, "backend"), backendPort), backendPort, loadCpus, (p) => waitForPort(p)));
 
-    if (only.has("direct")) {
-      results.push(await measurePath("direct", `http://127.0.0.1:${backendPort}/`, [], o));
-    }
+    const paths: Path[] = [];
+    if (only.has("direct")) paths.push({ name: "direct", url: `http://127.0.0.1:${backendPort}/`, proxies: [] });
     if (only.has("nginx")) {
       const serverPort = await freePort();
       const server = await startNginx("nginx-server", join(dir, "ns"), serverProxyConfig(join(dir, "ns"), serverPort, backendPort, files), serverPort, proxyCpus, (p) => waitForPort(p));
@@ -92,13 +134,24 @@ export async function run(args: string[]): Promise<BenchReport> {
       const clientPort = await freePort();
       const client = await startNginx("nginx-client", join(dir, "nc"), clientProxyConfig(join(dir, "nc"), clientPort, serverPort, files), clientPort, proxyCpus, (p) => waitForPort(p));
       started.push(client);
-      results.push(await measurePath("nginx mTLS pair", `http://127.0.0.1:${clientPort}/`, [{ label: "client", pid: client.pid }, { label: "server", pid: server.pid }], o));
-      client.child.kill("SIGTERM");
-      server.child.kill("SIGTERM");
+      paths.push({ name: "nginx mTLS pair", url: `http://127.0.0.1:${clientPort}/`, proxies: [{ label: "client", pid: client.pid }, { label: "server", pid: server.pid }] });
     }
     if (only.has("weft")) {
       weft = await startWeftPair({ dir: join(dir, "weft"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf });
-      results.push(await measurePath("weft pair", weft.url, weft.pids, o));
+      paths.push({ name: "weft pair", url: weft.url, proxies: weft.pids });
+    }
+    // Warm-up (connections, TLS sessions, JIT), then the fixed-rate phase in
+    // interleaved rounds so that drift in the machine's other load falls on
+    // every path alike, then each path's maximum throughput.
+    for (const path of paths) await runLoad({ fortio: o.fortio, url: path.url, qps: o.qps, connections: o.connections, seconds: 3, cpus: o.loadCpus });
+    const fixed = new Map<Path, { load: LoadResult; usage: Map<number, ProcUsage> }[]>(paths.map((p) => [p, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const path of paths) fixed.get(path)?.push(await fixedPhase(path, o));
+    }
+    for (const path of paths) {
+      const max = await runLoad({ fortio: o.fortio, url: path.url, qps: 0, connections: o.connections, seconds: o.maxSeconds, cpus: o.loadCpus });
+      console.error(`[bench proxy] ${path.name}: max ${fmt(max.qpsActual, 0)} rps`);
+      results.push(combine(path, fixed.get(path) ?? [], max));
     }
   } finally {
     await weft?.stop();
@@ -134,7 +187,7 @@ export async function run(args: string[]): Promise<BenchReport> {
   }
   return {
     suite: "proxy",
-    description: `fortio ${o.connections} connections, ${o.qps} rps fixed rate for ${o.seconds} s (after 3 s warm-up), then closed loop for ${o.maxSeconds} s; ${RESPONSE_BYTES} B responses from nginx on loopback; load generator and backend on CPU ${loadCpus}, proxies on CPU ${proxyCpus} of ${cores}; 1-minute load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after. Latencies in ms; "added" is over the direct path; CPU in vCPU and RSS (max) in MB per proxy during the fixed-rate phase.`,
+    description: `fortio ${o.connections} connections, ${o.qps} rps fixed rate for ${o.seconds} s per round, ${rounds} rounds interleaved across paths (medians shown; RSS is the maximum), after 3 s warm-up; then closed loop for ${o.maxSeconds} s; ${RESPONSE_BYTES} B responses from nginx on loopback; load generator and backend on CPU ${loadCpus}, proxies on CPU ${proxyCpus} of ${cores}; 1-minute load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after. Latencies in ms; "added" is over the direct path; CPU in vCPU and RSS (max) in MB per proxy during the fixed-rate phase.`,
     columns: ["path", "p50", "p99", "p99.9", "added p50", "added p99", "rps", "errors", "max rps", "CPU (vCPU)", "RSS (MB)"],
     rows,
     targets,
