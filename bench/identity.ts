@@ -145,7 +145,9 @@ export async function run(args: string[]): Promise<BenchReport> {
     };
   } finally {
     for (const c of clients) c.close();
-    await request(child, { type: "stop" }, "stopped").catch(() => undefined);
+    const exited = new Promise((resolve) => (child.exitCode === null ? child.once("exit", resolve) : resolve(undefined)));
+    child.send({ type: "stop" });
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
     if (child.exitCode === null) child.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   }

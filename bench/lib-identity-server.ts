@@ -10,6 +10,7 @@ import { startIdentityServer, type IdentityServer } from "../control-plane/src/i
 import { LocalTokenVerifier } from "../control-plane/src/identity-verifier-local-token.ts";
 
 type Command = { type: "start"; issuerDir: string; tokenKeyHex: string; trustDomain: string } | { type: "usage" } | { type: "stop" };
+// The parent waits for this process to exit after "stop".
 
 let server: IdentityServer | undefined;
 let watcher: CaWatcher | undefined;
@@ -48,7 +49,6 @@ async function handle(cmd: Command): Promise<void> {
     case "stop":
       await server?.stop(1_000);
       watcher?.stop();
-      reply({ type: "stopped" });
       process.exit(0);
   }
 }

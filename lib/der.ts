@@ -6,16 +6,32 @@ import { fail, ok, type Result } from "./result.ts";
 
 // ---------------------------------------------------------------- writer
 
-function lengthBytes(length: number): Buffer {
-  if (length < 0x80) return Buffer.from([length]);
-  const bytes: number[] = [];
-  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
+function lengthSize(length: number): number {
+  if (length < 0x80) return 1;
+  let bytes = 0;
+  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes++;
+  return 1 + bytes;
 }
 
+/** One TLV; sized first and written into a single allocation (this is the hot path's main cost after the signature). */
 export function tlv(tag: number, ...content: Uint8Array[]): Buffer {
-  const body = Buffer.concat(content);
-  return Buffer.concat([Buffer.from([tag]), lengthBytes(body.length), body]);
+  let length = 0;
+  for (const c of content) length += c.length;
+  const size = lengthSize(length);
+  const out = Buffer.allocUnsafe(1 + size + length);
+  out[0] = tag;
+  if (size === 1) {
+    out[1] = length;
+  } else {
+    out[1] = 0x80 | (size - 1);
+    for (let i = size - 1, n = length; i >= 1; i--, n = Math.floor(n / 256)) out[1 + i] = n & 0xff;
+  }
+  let offset = 1 + size;
+  for (const c of content) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
 }
 
 export const TAG = {

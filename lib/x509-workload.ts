@@ -29,8 +29,9 @@ const BASIC_CONSTRAINTS_END_ENTITY = der.seq(der.oid(OID.basicConstraints), der.
 const KEY_USAGE = der.seq(der.oid(OID.keyUsage), der.booleanTrue(), der.octetString(der.bitString(Buffer.from([0x88]), 3)));
 const EXT_KEY_USAGE = der.seq(der.oid(OID.extKeyUsage), der.octetString(der.seq(der.oid(OID.serverAuth), der.oid(OID.clientAuth))));
 
+// ECDSA signatures from Node's sign() are DER (X9.62) by default, as X.509 wants them.
 function signEcdsa(data: Uint8Array, key: KeyObject): Buffer {
-  return sign("sha256", data, { key, dsaEncoding: "der" });
+  return sign("sha256", data, key);
 }
 
 function signed(tbs: Buffer, key: KeyObject): Buffer {
@@ -190,9 +191,11 @@ export function parseCsrDer(buf: Buffer): Result<CsrContents> {
   });
 }
 
-export function verifyEcdsaSha256(data: Buffer, signature: Buffer, publicKey: KeyObject): boolean {
+/** Checks an ECDSA/SHA-256 DER signature; `publicKey` may be a KeyObject or DER SubjectPublicKeyInfo. Never throws. */
+export function verifyEcdsaSha256(data: Buffer, signature: Buffer, publicKey: KeyObject | Buffer): boolean {
   try {
-    return verify("sha256", data, { key: publicKey, dsaEncoding: "der" }, signature);
+    const key = Buffer.isBuffer(publicKey) ? { key: publicKey, format: "der" as const, type: "spki" as const } : { key: publicKey };
+    return verify("sha256", data, { ...key, dsaEncoding: "der" }, signature);
   } catch {
     return false;
   }

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import * as tls from "node:tls";
 import "../../lib/reflect-metadata.ts";
 import * as x509 from "@peculiar/x509";
+import * as der from "../../lib/der.ts";
 import { createCsr, generateKeyPair, leafValidity, parseCsr, signLeaf, spiffeIdOfCertificate, verifyChain } from "../../lib/pki.ts";
 import { createTestMesh, issueTestLeaf, type TestMesh } from "../fixtures/mesh-pki.ts";
 
@@ -97,6 +98,16 @@ describe("mesh PKI", () => {
       const r = await parseCsr(copy);
       if (!r.ok) assert.ok(["csr-malformed", "csr-bad-signature", "csr-unsupported-key"].includes(r.code), r.code);
     }
+  });
+
+  it("encodes and reads back DER lengths of every size class", () => {
+    for (const n of [0, 1, 127, 128, 255, 256, 65535, 65536, 70000]) {
+      const encoded = der.tlv(0x04, Buffer.alloc(n, 1));
+      const read = der.readOnly(encoded, 0x04);
+      assert.ok(read.ok, `length ${n}`);
+      assert.equal(read.value.end - read.value.valueStart, n);
+    }
+    assert.equal(der.decodeOid(der.oid("1.2.840.10045.4.3.2").subarray(2)), "1.2.840.10045.4.3.2");
   });
 
   it("never lets a leaf outlive its issuer and back-dates it for clock skew", async () => {
