@@ -11,6 +11,7 @@ import { CredentialsHolder } from "../../sidecar/src/credentials-source.ts";
 import { MeshView } from "../../sidecar/src/mesh-view.ts";
 import { startProxy, type RunningProxy } from "../../sidecar/src/proxy.ts";
 import type { BreakerConfig } from "../../sidecar/src/circuit-breaker.ts";
+import type { RequestObserver } from "../../sidecar/src/request-observer.ts";
 import { createTestMesh, issueTestLeaf, type TestLeaf, type TestMesh } from "../fixtures/mesh-pki.ts";
 
 export const CLUSTER_IP = "10.96.0.10";
@@ -75,6 +76,7 @@ export async function startMesh(options: {
   breaker?: BreakerConfig;
   opaquePorts?: number[];
   headersTimeoutMs?: number;
+  observer?: RequestObserver;
 }): Promise<Mesh> {
   const pki = await testPki();
   const servers: RunningProxy[] = [];
@@ -112,6 +114,7 @@ export async function startMesh(options: {
     breaker: options.breaker,
     opaquePorts: new Set(options.opaquePorts ?? []),
     headersTimeoutMs: options.headersTimeoutMs,
+    observer: options.observer,
   });
   return {
     client,

@@ -1,0 +1,109 @@
+import { strict as assert } from "node:assert";
+import * as http from "node:http";
+import * as net from "node:net";
+import { startHttpEcho, type EchoApp } from "../fixtures/apps/http-echo.ts";
+import { silentLogger } from "../../lib/log.ts";
+import { MeshView } from "../../sidecar/src/mesh-view.ts";
+import { startProxy } from "../../sidecar/src/proxy.ts";
+import type { ObservedAttempt, ObservedOutcome, ObservedRequest, RequestObserver } from "../../sidecar/src/request-observer.ts";
+import { holder, meshState, startMesh, testPki } from "./mesh-harness.ts";
+
+function get(port: number, path: string, agent: http.Agent | false = false): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: "127.0.0.1", port, path, agent }, (res) => {
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    }).on("error", reject);
+  });
+}
+
+describe("proxy lifecycle, timeouts and hooks", function () {
+  this.timeout(30_000);
+  let app: EchoApp;
+  before(async () => {
+    app = await startHttpEcho();
+  });
+  after(() => app.server.close());
+
+  it("answers 504 when the policy's request timeout passes", async () => {
+    const mesh = await startMesh({ backends: [{ appPort: app.port }], clientPolicy: { requestTimeoutMs: 300 } });
+    try {
+      assert.equal((await get(mesh.port, "/slow/3000")).status, 504);
+      assert.equal((await get(mesh.port, "/slow/10")).status, 200);
+    } finally {
+      await mesh.stop();
+    }
+  });
+
+  it("calls the request observer for the request, every attempt (with mutable headers) and the end", async () => {
+    const events: string[] = [];
+    const observer: RequestObserver = {
+      onRequest: (r: ObservedRequest) => {
+        if (r.direction !== "outbound") return undefined;
+        events.push(`request ${r.method} ${r.path} ${r.service}`);
+        return {
+          onAttempt: (a: ObservedAttempt) => {
+            a.headers.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+            events.push(`attempt ${a.attempt}`);
+            return { onEnd: (o: ObservedOutcome) => events.push(`attempt-end ${o.status}`) };
+          },
+          onEnd: (o: ObservedOutcome) => events.push(`end ${o.status}`),
+        };
+      },
+    };
+    const mesh = await startMesh({ backends: [{ appPort: app.port }], observer });
+    try {
+      await get(mesh.port, "/status/503");
+      assert.deepEqual(events, ["request GET /status/503 default/echo", "attempt 1", "attempt-end 503", "attempt 2", "attempt-end 503", "attempt 3", "attempt-end 503", "end 503"]);
+    } finally {
+      await mesh.stop();
+    }
+  });
+
+  it("on drain finishes in-flight requests, tells HTTP/1.1 clients to close, and stops accepting", async () => {
+    const mesh = await startMesh({ backends: [{ appPort: app.port }] });
+    const inflight = get(mesh.port, "/slow/800");
+    await new Promise((r) => setTimeout(r, 200));
+    const drained = mesh.client.drain(10_000);
+    const res = await inflight;
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.connection, "close");
+    await drained;
+    await assert.rejects(get(mesh.port, "/after"));
+    await Promise.all(mesh.servers.map((s) => s.drain(2_000)));
+  });
+
+  it("runs the app's rewritten kubelet probes on the admin port and reports readiness", async () => {
+    const pki = await testPki();
+    const view = new MeshView();
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    const deadPort = (closed.address() as net.AddressInfo).port;
+    closed.close();
+    const proxy = await startProxy({
+      view,
+      credentials: holder(pki.server),
+      logger: silentLogger(),
+      listenHost: "127.0.0.1",
+      adminPort: 0,
+      appProbes: {
+        "/app-health/app/readyz": { httpGet: { port: app.port, path: "/status/200", scheme: "HTTP" }, timeoutSeconds: 1 },
+        "/app-health/app/livez": { httpGet: { port: app.port, path: "/status/500", scheme: "HTTP" }, timeoutSeconds: 1 },
+        "/app-health/app/startupz": { tcpSocket: { port: deadPort }, timeoutSeconds: 1 },
+      },
+    });
+    const admin = proxy.ports.get("admin") ?? 0;
+    try {
+      assert.equal((await get(admin, "/live")).status, 200);
+      assert.equal((await get(admin, "/ready")).status, 503, "no snapshot yet");
+      view.update(meshState({}));
+      assert.equal((await get(admin, "/ready")).status, 200);
+      assert.equal((await get(admin, "/app-health/app/readyz")).status, 200);
+      assert.equal((await get(admin, "/app-health/app/livez")).status, 503);
+      assert.equal((await get(admin, "/app-health/app/startupz")).status, 503);
+      assert.equal((await get(admin, "/app-health/other/readyz")).status, 404);
+    } finally {
+      await proxy.drain(1_000);
+    }
+  });
+});
