@@ -180,9 +180,12 @@ export async function run(args: string[]): Promise<BenchReport> {
     targets["Weft added p99 <= 1.5x nginx's"] = { target: `<= ${fmt(1.5 * n)} ms`, measured: `${fmt(w)} ms (${fmt(w / n, 2)}x)`, met: w <= 1.5 * n };
   }
   if (weftResult) {
+    // A figure "at 1,000 rps" holds only if the pair actually carried that rate.
+    const carried = weftResult.fixed.qpsActual >= 0.95 * o.qps;
+    const at = `at ${fmt(weftResult.fixed.qpsActual, 0)} rps carried`;
     for (const p of weftResult.proxies) {
-      targets[`Weft ${p.label} proxy CPU at ${o.qps} rps`] = { target: "<= 0.25 vCPU", measured: `${fmt(p.usage.vcpu)} vCPU`, met: p.usage.vcpu <= 0.25 };
-      targets[`Weft ${p.label} proxy RSS at ${o.qps} rps`] = { target: "<= 60 MB", measured: `${fmt(p.usage.rssMaxBytes / MB, 1)} MB`, met: p.usage.rssMaxBytes <= 60 * MB };
+      targets[`Weft ${p.label} proxy CPU at ${o.qps} rps`] = { target: "<= 0.25 vCPU", measured: `${fmt(p.usage.vcpu)} vCPU ${at}`, met: carried && p.usage.vcpu <= 0.25 };
+      targets[`Weft ${p.label} proxy RSS at ${o.qps} rps`] = { target: "<= 60 MB", measured: `${fmt(p.usage.rssMaxBytes / MB, 1)} MB ${at}`, met: carried && p.usage.rssMaxBytes <= 60 * MB };
     }
   }
   return {
