@@ -9,9 +9,7 @@ import { readFileSync } from "node:fs";
 import * as tls from "node:tls";
 import { silentLogger } from "../../lib/log.ts";
 import { peerSpiffeId } from "../../sidecar/src/credentials-peer.ts";
-import { CredentialStore } from "../../sidecar/src/credentials-store.ts";
-import { IdentityClient } from "../../sidecar/src/identity-client.ts";
-import { IdentityRenewer } from "../../sidecar/src/identity-renewer.ts";
+import { startProxyIdentity } from "../../sidecar/src/identity-bootstrap.ts";
 import { staticToken } from "../../sidecar/src/identity-token.ts";
 
 const env = (name: string): string => {
@@ -22,15 +20,16 @@ const env = (name: string): string => {
 const say = (event: Record<string, unknown>) => process.stdout.write(JSON.stringify(event) + "\n");
 
 const spiffeId = env("WEFT_TEST_SPIFFE_ID");
-const store = new CredentialStore();
-const client = new IdentityClient({
+const identity = await startProxyIdentity({
   address: env("WEFT_TEST_IDENTITY_ADDRESS"),
   trustAnchorsPem: readFileSync(env("WEFT_TEST_ANCHORS_FILE"), "utf8"),
   serverIdentity: env("WEFT_TEST_CONTROL_PLANE_ID"),
+  token: staticToken(env("WEFT_TEST_TOKEN")),
+  spiffeId,
+  logger: silentLogger(),
 });
-const renewer = new IdentityRenewer({ certifier: client, store, token: staticToken(env("WEFT_TEST_TOKEN")), spiffeId, logger: silentLogger() });
+const store = identity.store;
 store.on("change", (c) => say({ event: "certificate", notAfter: c.notAfter.toISOString() }));
-await renewer.start();
 
 if (env("WEFT_TEST_ROLE") === "server") {
   const server = tls.createServer(store.serverOptions(), (socket) => {
@@ -51,14 +50,12 @@ if (env("WEFT_TEST_ROLE") === "server") {
     socket.once("data", (d) => {
       say({ event: "connected", peer: peer.ok ? peer.value.uri : `error: ${peer.message}`, reply: JSON.parse(d.toString()) });
       socket.end();
-      renewer.stop();
-      client.close();
+      identity.stop();
     });
   });
   socket.on("error", (err) => {
     say({ event: "error", message: err.message });
     process.exitCode = 1;
-    renewer.stop();
-    client.close();
+    identity.stop();
   });
 }
