@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { generateLocalTokenKey, mintLocalToken } from "../control-plane/src/identity-verifier-local-token.ts";
 import { createCsr, createIssuer, createTrustAnchor, generateKeyPair, pemBlocks } from "../lib/pki.ts";
 import { IdentityClient } from "../sidecar/src/identity-client.ts";
+import { compareLibraries } from "./lib-identity-libraries.ts";
 import type { BenchReport } from "./report.ts";
 
 const SERVER = fileURLToPath(new URL("./lib-identity-server.ts", import.meta.url));
@@ -52,12 +53,19 @@ function hasTaskset(): boolean {
 export async function run(args: string[]): Promise<BenchReport> {
   const { values } = parseArgs({
     args,
-    options: { seconds: { type: "string", default: "15" }, concurrency: { type: "string", default: "64" }, "no-pin": { type: "boolean", default: false } },
+    options: {
+      seconds: { type: "string", default: "15" },
+      concurrency: { type: "string", default: "64" },
+      "no-pin": { type: "boolean", default: false },
+      "no-libraries": { type: "boolean", default: false },
+    },
   });
   const seconds = Number(values.seconds);
   const concurrency = Number(values.concurrency);
   const pin = !values["no-pin"] && hasTaskset() && cpus().length >= 2;
   const trustDomain = "cluster.local";
+  // In this process, before any pinning: CPU per operation of each candidate library.
+  const libraries = values["no-libraries"] ? [] : await compareLibraries();
 
   const dir = mkdtempSync(join(tmpdir(), "weft-bench-identity-"));
   const anchor = await createTrustAnchor({ trustDomain, lifetimeMs: 86_400_000 * 365 });
@@ -121,7 +129,9 @@ export async function run(args: string[]): Promise<BenchReport> {
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
     const perWall = ok / wallS;
     const perCpu = ok / cpuS;
-    const perCore = pin ? perWall : perCpu;
+    // Per core = per CPU second the server used: on a shared machine the pinned core is
+    // not ours alone, so wall-clock throughput understates what one core can do.
+    const perCore = perCpu;
     return {
       suite: "identity",
       description:
@@ -137,11 +147,12 @@ export async function run(args: string[]): Promise<BenchReport> {
         ["latency p50 (ms)", pct(50).toFixed(1)],
         ["latency p99 (ms)", pct(99).toFixed(1)],
         ["server RSS (MiB)", (after.rss / 1048576).toFixed(0)],
+        ...libraries.map((l) => [`library: ${l.name} (µs CPU/op)`, l.microsPerOp.toFixed(0)]),
       ],
       targets: {
-        "certificates signed per second on one core": { target: `>= ${TARGET_PER_CORE}/s`, measured: `${perCore.toFixed(0)}/s${pin ? " (pinned, wall clock)" : " (per server CPU second)"}`, met: perCore >= TARGET_PER_CORE },
+        "certificates signed per second on one core": { target: `>= ${TARGET_PER_CORE}/s`, measured: `${perCore.toFixed(0)}/s per server CPU second (${perWall.toFixed(0)}/s wall clock, server used ${cpuS.toFixed(1)} CPU s in ${wallS.toFixed(1)} s)`, met: perCore >= TARGET_PER_CORE },
       },
-      data: { ok, failed, firstError, wallS, cpuS, perWall, perCpu, pinned: pin, concurrency, p50: pct(50), p99: pct(99), serverIssued: after.issued },
+      data: { libraries, ok, failed, firstError, wallS, cpuS, perWall, perCpu, pinned: pin, concurrency, p50: pct(50), p99: pct(99), serverIssued: after.issued },
     };
   } finally {
     for (const c of clients) c.close();

@@ -299,6 +299,12 @@ export function leafValidity(issuer: Pick<SigningAuthority, "notAfter">, lifetim
 
 /** Signs a workload leaf: its only SAN is the SPIFFE id; usable for TLS server and client auth, not as a CA. */
 export async function signLeaf(issuer: SigningAuthority, options: LeafOptions): Promise<IssuedLeaf> {
+  const leaf = signLeafDer(issuer, options);
+  return { ...leaf, certPem: derToPem("CERTIFICATE", leaf.certDer) };
+}
+
+/** signLeaf without the PEM encoding, synchronously: the identity service's hot path sends DER. */
+export function signLeafDer(issuer: SigningAuthority, options: LeafOptions): Omit<IssuedLeaf, "certPem"> {
   const spiffeId = formatSpiffeId(options.identity);
   const { notBefore, notAfter } = leafValidity(issuer, options.lifetimeMs, options.now ?? new Date(), options.skewMs);
   const serial = randomSerial();
@@ -312,7 +318,7 @@ export async function signLeaf(issuer: SigningAuthority, options: LeafOptions): 
     spiffeId,
     signingKey: issuer.signingKey,
   });
-  return { certPem: derToPem("CERTIFICATE", certDer), certDer, serialHex: serial.toString("hex"), notBefore, notAfter, spiffeId };
+  return { certDer, serialHex: serial.toString("hex"), notBefore, notAfter, spiffeId };
 }
 
 // ---------------------------------------------------------------- verification

@@ -2,7 +2,7 @@
 // signed chain or a refusal with a stable reason. No gRPC here; the server in
 // identity-server.ts only decodes, calls this and encodes, and turns a
 // refusal's reason into a status code and a metric label.
-import { parseCsr, signLeaf } from "../../lib/pki.ts";
+import { parseCsr, signLeafDer } from "../../lib/pki.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
 import { formatSpiffeId, type WorkloadIdentity } from "../../lib/spiffe.ts";
 import type { CaBundle } from "./ca-files.ts";
@@ -95,7 +95,7 @@ export async function certify(input: CertifyInput, deps: CertifyDeps): Promise<R
   const now = deps.now?.() ?? new Date();
   // A bundle loaded earlier may have expired since; never sign with an expired issuer.
   if (ca.issuer.notAfter.getTime() <= now.getTime()) return fail("no-issuer", `issuer expired at ${ca.issuer.notAfter.toISOString()}`);
-  const leaf = await signLeaf(ca.issuer, { publicKey: csr.value.publicKeySpki, identity: proven.value, lifetimeMs: deps.leafLifetimeMs, now });
+  const leaf = signLeafDer(ca.issuer, { publicKey: csr.value.publicKeySpki, identity: proven.value, lifetimeMs: deps.leafLifetimeMs, now });
   return ok({
     identity: proven.value,
     spiffeId,
