@@ -38,9 +38,9 @@ limits:
 {{/* The same, as the injector config's {requests, limits} mapping. */}}
 {{- define "weft.resourceSpec" -}}
 {{- $limits := dict -}}
-{{- with .cpuLimit }}{{ $_ := set $limits "cpu" . }}{{ end -}}
-{{- with .memoryLimit }}{{ $_ := set $limits "memory" . }}{{ end -}}
-{{- toJson (dict "requests" (dict "cpu" .cpu "memory" .memory) "limits" $limits) -}}
+{{- with .cpuLimit }}{{ $_ := set $limits "cpu" (toString .) }}{{ end -}}
+{{- with .memoryLimit }}{{ $_ := set $limits "memory" (toString .) }}{{ end -}}
+{{- toJson (dict "requests" (dict "cpu" (toString .cpu) "memory" (toString .memory)) "limits" $limits) -}}
 {{- end -}}
 
 {{- define "weft.controlPlaneAddress" -}}

@@ -1,0 +1,195 @@
+// The chart renders a complete, least-privilege install whose injector config is
+// exactly what the webhook parses, whose webhook configuration has the webhook's
+// own shape, and whose trial CA the control plane's loader accepts.
+import assert from "node:assert/strict";
+import { X509Certificate, createPrivateKey } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { V1Deployment, V1MutatingWebhookConfiguration, V1PodSpec, V1ClusterRole } from "@kubernetes/client-node";
+import { parseInjectorConfig } from "../../webhook/src/injector-config.ts";
+import { mutatingWebhookConfiguration, WEBHOOK_CONFIGURATION_NAME } from "../../webhook/src/webhook-configuration.ts";
+import { caBundleFromPem } from "../../control-plane/src/ca-files.ts";
+import { createIssuer, createTrustAnchor } from "../../lib/pki.ts";
+import { find, helmBinary, render, type K8sObject } from "./helm.ts";
+
+const b64 = (s: unknown): string => Buffer.from(String(s), "base64").toString("utf8");
+const secretData = (o: K8sObject): Record<string, string> => Object.fromEntries(Object.entries(o.data as Record<string, string>).map(([k, v]) => [k, b64(v)]));
+const podSpec = (o: K8sObject): V1PodSpec => {
+  const spec = o.kind === "Pod" ? (o.spec as V1PodSpec | undefined) : (o as unknown as V1Deployment).spec?.template.spec;
+  assert.ok(spec, `${o.kind}/${o.metadata.name} has a pod spec`);
+  return spec;
+};
+const injectorConfigText = (objects: K8sObject[]): string => (find(objects, "ConfigMap", "weft-injector").data as Record<string, string>)["config.yaml"] ?? "";
+
+describe("chart: rendering", function () {
+  this.timeout(120_000);
+  before(function () {
+    if (helmBinary() === undefined) this.skip();
+  });
+
+  describe("with default values", () => {
+    let objects: K8sObject[];
+    before(() => {
+      objects = render();
+    });
+
+    it("renders the control plane, the webhook, their RBAC, the hooks and the webhook configuration", () => {
+      const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+      for (const want of [
+        "ClusterRole/weft-control-plane",
+        "ClusterRole/weft-webhook",
+        "ClusterRoleBinding/weft-control-plane",
+        "ClusterRoleBinding/weft-webhook",
+        "ConfigMap/weft-injector",
+        "Deployment/weft-control-plane",
+        "Deployment/weft-webhook",
+        "Job/weft-uninstall",
+        "MutatingWebhookConfiguration/weft-injector",
+        "Pod/weft-test-control-plane-ready",
+        "Secret/weft-identity-issuer",
+        "Secret/weft-webhook-tls",
+        "Service/weft-control-plane",
+        "Service/weft-webhook",
+        "ServiceAccount/weft-control-plane",
+        "ServiceAccount/weft-webhook",
+      ]) {
+        assert.ok(kinds.includes(want), `missing ${want}`);
+      }
+    });
+
+    it("labels everything with app.kubernetes.io/* labels", () => {
+      for (const o of objects) {
+        for (const key of ["name", "instance", "version", "managed-by", "part-of"]) {
+          assert.ok(o.metadata.labels?.[`app.kubernetes.io/${key}`], `${o.kind}/${o.metadata.name} lacks app.kubernetes.io/${key}`);
+        }
+      }
+    });
+
+    it("runs every container non-root with a read-only root filesystem, no capabilities and resources set", () => {
+      const workloads = objects.filter((o) => ["Deployment", "Job", "Pod"].includes(o.kind));
+      assert.equal(workloads.length, 4);
+      for (const o of workloads) {
+        const spec = podSpec(o);
+        assert.equal(spec.securityContext?.runAsNonRoot, true, `${o.metadata.name}: runAsNonRoot`);
+        for (const c of spec.containers) {
+          assert.equal(c.securityContext?.readOnlyRootFilesystem, true, `${c.name}: readOnlyRootFilesystem`);
+          assert.equal(c.securityContext?.allowPrivilegeEscalation, false, `${c.name}: allowPrivilegeEscalation`);
+          assert.deepEqual(c.securityContext?.capabilities?.drop, ["ALL"]);
+          assert.ok(c.resources?.requests?.cpu && c.resources.requests.memory && c.resources.limits?.memory, `${c.name}: resources`);
+        }
+      }
+    });
+
+    it("grants each component only the verbs it needs", () => {
+      const rules = (name: string) => (find(objects, "ClusterRole", name) as unknown as V1ClusterRole).rules;
+      assert.deepEqual(rules("weft-webhook"), [{ apiGroups: [""], resources: ["namespaces"], verbs: ["get"] }]);
+      assert.deepEqual(rules("weft-control-plane"), [
+        { apiGroups: [""], resources: ["services", "pods", "namespaces"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+      ]);
+      assert.deepEqual(rules("weft-uninstall"), [
+        { apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: ["weft-injector"], verbs: ["delete"] },
+      ]);
+    });
+
+    it("writes an injector config the webhook's own parser accepts, from the chart's values", () => {
+      const parsed = parseInjectorConfig(injectorConfigText(objects));
+      assert.ok(parsed.ok, parsed.ok ? "" : parsed.message);
+      const c = parsed.value;
+      assert.equal(c.proxy.image, "ghcr.io/weft-mesh/weft-proxy:0.1.0");
+      assert.equal(c.init.image, "ghcr.io/weft-mesh/weft-proxy-init:0.1.0");
+      assert.deepEqual(c.proxy.ports, { outbound: 4140, inbound: 4143, admin: 4191 });
+      assert.deepEqual(c.proxy.resources, { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } });
+      assert.equal(c.controlPlane.address, "weft-control-plane.weft-system.svc:8086");
+      assert.equal(c.controlPlane.namespace, "weft-system");
+      assert.equal(c.webhook.failurePolicy, "Ignore");
+      assert.match(c.controlPlane.trustAnchorsPem, /BEGIN CERTIFICATE/);
+    });
+
+    it("passes values through to the injected proxy's spec", () => {
+      const parsed = parseInjectorConfig(
+        injectorConfigText(render(["--set", "proxy.resources.cpu=200m,proxy.resources.cpuLimit=1,proxy.logLevel=debug,image.tag=dev,image.registry=registry.example/weft,proxy.skipOutboundPorts=3306"])),
+      );
+      assert.ok(parsed.ok, parsed.ok ? "" : parsed.message);
+      assert.deepEqual(parsed.value.proxy.resources, { requests: { cpu: "200m", memory: "64Mi" }, limits: { cpu: "1", memory: "256Mi" } });
+      assert.equal(parsed.value.proxy.logLevel, "debug");
+      assert.equal(parsed.value.proxy.image, "registry.example/weft/weft-proxy:dev");
+      assert.equal(parsed.value.skipOutboundPorts, "3306");
+    });
+
+    it("generates an ECDSA P-256 trial CA that the control plane's issuer loader accepts", async () => {
+      const data = secretData(find(objects, "Secret", "weft-identity-issuer"));
+      assert.equal(createPrivateKey(data["issuer.key"] ?? "").asymmetricKeyDetails?.namedCurve, "prime256v1");
+      const bundle = await caBundleFromPem(data["issuer.crt"] ?? "", data["issuer.key"] ?? "", data["ca.crt"] ?? "");
+      assert.ok(bundle.ok, bundle.ok ? "" : `${bundle.code}: ${bundle.message}`);
+      // The proxies are given the same anchors the control plane signs under.
+      const parsed = parseInjectorConfig(injectorConfigText(objects));
+      assert.ok(parsed.ok);
+      assert.equal(parsed.value.controlPlane.trustAnchorsPem.trim(), (data["ca.crt"] ?? "").trim());
+    });
+
+    it("registers the webhook with the same configuration as webhook/src/webhook-configuration.ts, trusting its serving certificate", () => {
+      const rendered = find(objects, "MutatingWebhookConfiguration", WEBHOOK_CONFIGURATION_NAME) as unknown as V1MutatingWebhookConfiguration;
+      const parsed = parseInjectorConfig(injectorConfigText(objects));
+      assert.ok(parsed.ok);
+      const caBundle = rendered.webhooks?.[0]?.clientConfig.caBundle ?? "";
+      const expected = mutatingWebhookConfiguration({
+        config: parsed.value,
+        caBundlePem: b64(caBundle),
+        target: { service: { namespace: "weft-system", name: "weft-webhook" } },
+      });
+      assert.deepEqual(rendered.webhooks, expected.webhooks);
+      const tls = secretData(find(objects, "Secret", "weft-webhook-tls"));
+      const ca = new X509Certificate(b64(caBundle));
+      const serving = new X509Certificate(tls["tls.crt"] ?? "");
+      assert.ok(serving.verify(ca.publicKey), "serving certificate is signed by the caBundle");
+      assert.match(serving.subjectAltName ?? "", /DNS:weft-webhook\.weft-system\.svc\b/);
+    });
+  });
+
+  describe("with the operator's own CA", () => {
+    let dir: string;
+    let pems: { anchors: string; cert: string; key: string };
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), "weft-chart-"));
+      const anchor = await createTrustAnchor({ commonName: "operator anchor", lifetimeMs: 86_400_000 });
+      const issuer = await createIssuer(anchor, { commonName: "operator issuer", lifetimeMs: 3_600_000 });
+      pems = { anchors: anchor.certPem, cert: issuer.certPem, key: issuer.keyPem };
+      writeFileSync(join(dir, "ca.crt"), pems.anchors);
+      writeFileSync(join(dir, "issuer.crt"), pems.cert);
+      writeFileSync(join(dir, "issuer.key"), pems.key);
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("stores the given PEM files and hands their anchors to the proxies", () => {
+      const objects = render([
+        "--set-file",
+        `identity.external.trustAnchorsPem=${join(dir, "ca.crt")},identity.external.issuerCertPem=${join(dir, "issuer.crt")},identity.external.issuerKeyPem=${join(dir, "issuer.key")}`,
+      ]);
+      const data = secretData(find(objects, "Secret", "weft-identity-issuer"));
+      assert.equal(data["ca.crt"], pems.anchors);
+      assert.equal(data["issuer.crt"], pems.cert);
+      assert.equal(data["issuer.key"], pems.key);
+      assert.equal(find(objects, "Secret", "weft-identity-issuer").metadata.annotations?.["weft.io/generated"], undefined);
+      const parsed = parseInjectorConfig(injectorConfigText(objects));
+      assert.ok(parsed.ok);
+      assert.equal(parsed.value.controlPlane.trustAnchorsPem, pems.anchors);
+    });
+
+    it("mounts an existing Secret instead of creating one", () => {
+      const objects = render(["--set", "identity.external.existingSecret=my-ca", "--set-file", `identity.external.trustAnchorsPem=${join(dir, "ca.crt")}`]);
+      assert.equal(objects.filter((o) => o.kind === "Secret" && o.metadata.name === "weft-identity-issuer").length, 0);
+      const volumes = podSpec(find(objects, "Deployment", "weft-control-plane")).volumes ?? [];
+      assert.equal(volumes.find((v) => v.name === "issuer")?.secret?.secretName, "my-ca");
+      const parsed = parseInjectorConfig(injectorConfigText(objects));
+      assert.ok(parsed.ok);
+      assert.equal(parsed.value.controlPlane.trustAnchorsPem, pems.anchors);
+    });
+
+    it("refuses half an external CA with a message naming what is missing", () => {
+      assert.throws(() => render(["--set-file", `identity.external.issuerCertPem=${join(dir, "issuer.crt")}`]), /give all three of trustAnchorsPem, issuerCertPem and issuerKeyPem/);
+    });
+  });
+});
