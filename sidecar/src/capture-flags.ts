@@ -14,7 +14,7 @@ export const CAPTURE_USAGE = `usage: weft-proxy-init [--inbound-port N] [--outbo
                        [--exclude-inbound-ports LIST] [--exclude-outbound-ports LIST] [--ipv6] [--remove] [--dry-run]
   LIST is comma-separated ports or ranges, e.g. 22,8000-8010`;
 
-function port(name: string, text: string | undefined, fallback: number): Result<number> {
+function number(name: string, text: string | undefined, fallback: number): Result<number> {
   if (text === undefined) return ok(fallback);
   if (!/^\d+$/.test(text)) return fail("bad-flag", `--${name}: "${text}" is not a number`);
   return ok(Number(text));
@@ -43,14 +43,18 @@ export function parseCaptureFlags(argv: string[]): Result<CaptureCommand> {
   }
   const v = parsed.values;
   const d = defaultCaptureOptions();
-  const inbound = port("inbound-port", v["inbound-port"], d.inboundPort);
-  const outbound = port("outbound-port", v["outbound-port"], d.outboundPort);
-  const admin = port("admin-port", v["admin-port"], d.adminPort);
-  const uid = port("proxy-uid", v["proxy-uid"], d.proxyUid);
+  const inbound = number("inbound-port", v["inbound-port"], d.inboundPort);
+  if (!inbound.ok) return inbound;
+  const outbound = number("outbound-port", v["outbound-port"], d.outboundPort);
+  if (!outbound.ok) return outbound;
+  const admin = number("admin-port", v["admin-port"], d.adminPort);
+  if (!admin.ok) return admin;
+  const uid = number("proxy-uid", v["proxy-uid"], d.proxyUid);
+  if (!uid.ok) return uid;
   const exIn = parsePortList(v["exclude-inbound-ports"] ?? "");
+  if (!exIn.ok) return exIn;
   const exOut = parsePortList(v["exclude-outbound-ports"] ?? "");
-  for (const r of [inbound, outbound, admin, uid, exIn, exOut]) if (!r.ok) return r;
-  if (!inbound.ok || !outbound.ok || !admin.ok || !uid.ok || !exIn.ok || !exOut.ok) return fail("bad-flag", "unreachable");
+  if (!exOut.ok) return exOut;
   const options = validateCaptureOptions({
     inboundPort: inbound.value,
     outboundPort: outbound.value,
