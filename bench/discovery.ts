@@ -98,7 +98,7 @@ export async function run(args: string[]): Promise<BenchReport> {
 
     // Connect every proxy and wait for each to hold the full mesh.
     const connectStart = Date.now();
-    const synced = clients.map((c) => c.next<{ at: number }>("synced", 900_000));
+    const synced = clients.map((c) => c.next<{ at: number }>("synced", 3_600_000));
     clients.forEach((c, ci) => {
       const mine = Array.from({ length: proxies }, (_, i) => i).filter((i) => i % clientProcs === ci);
       c.send({ type: "start", address: `127.0.0.1:${port}`, tlsByNamespace, proxies: mine.map((i) => ({ namespace: namespaceName(i % namespaces), name: `proxy-${i}` })), expectServices: services });

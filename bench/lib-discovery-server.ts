@@ -31,6 +31,12 @@ async function handle(cmd: Command): Promise<void> {
     case "start":
       model = buildBenchMesh(cmd.mesh);
       server = await startDiscoveryServer({ host: "127.0.0.1", tls: cmd.tls, trustDomain: cmd.trustDomain, initialModel: model, debounce: { quietMs: cmd.quietMs, maxDelayMs: cmd.maxDelayMs }, registry });
+      if (process.env.WEFT_BENCH_DEBUG) {
+        setInterval(() => {
+          const m = process.memoryUsage();
+          console.error(JSON.stringify({ ...server?.stats(), rssMb: Math.round(m.rss / 1048576), heapMb: Math.round(m.heapUsed / 1048576), externalMb: Math.round(m.external / 1048576) }));
+        }, 5000).unref();
+      }
       return reply({ type: "started", port: server.port });
     case "change":
       if (!server || !model) return;
@@ -41,9 +47,12 @@ async function handle(cmd: Command): Promise<void> {
     case "usage": {
       const usage = process.resourceUsage();
       const metric = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values.reduce((a, v) => a + v.value, 0) ?? 0;
+      const memory = process.memoryUsage();
       return reply({
         type: "usage",
-        rss: process.memoryUsage().rss,
+        rss: memory.rss,
+        heapUsed: memory.heapUsed,
+        external: memory.external,
         peakRss,
         cpuUs: usage.userCPUTime + usage.systemCPUTime,
         at: now(),

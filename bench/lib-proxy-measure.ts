@@ -10,7 +10,7 @@ import net from "node:net";
  * every path, so other work on a shared machine steals less of their CPU.
  */
 export function pinned(cpus: string, argv: string[]): [string, string[]] {
-  const boost = process.getuid?.() === 0 ? ["nice", "-n", "-10"] : [];
+  const boost = process.getuid?.() === 0 ? ["nice", "-n", "-20"] : [];
   return ["taskset", ["-c", cpus, ...boost, ...argv]];
 }
 

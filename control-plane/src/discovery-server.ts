@@ -37,7 +37,7 @@ export interface DiscoveryServerOptions {
   debounce?: { quietMs?: number; maxDelayMs?: number };
   /** NACKs (valid or not) allowed per stream per window before the stream is closed. */
   nackStorm?: { count?: number; windowMs?: number };
-  /** Full snapshots being written at once; bounds memory when many proxies connect together. */
+  /** Full snapshots being written at once (default 8); bounds memory when many proxies connect together. */
   maxFullInFlight?: number;
   historyDepth?: number;
   logger?: Logger;
@@ -56,7 +56,7 @@ export interface DiscoveryServer {
   publish(model: MeshModel | (() => MeshModel)): void;
   /** Applies a pending model at once (tests, shutdown). */
   flushNow(): void;
-  stats(): { streams: number; groups: number; version: number };
+  stats(): { streams: number; groups: number; version: number; fullInFlight: number; fullWaiting: number };
   metrics: DiscoveryMetrics;
   stop(graceMs?: number): Promise<void>;
 }
@@ -105,7 +105,8 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
     },
   };
 
-  const fullSlots = { free: options.maxFullInFlight ?? 32, waiting: [] as (() => void)[] };
+  const maxFull = options.maxFullInFlight ?? 8;
+  const fullSlots = { free: maxFull, waiting: [] as (() => void)[] };
   const acquireFull = (run: () => void) => {
     if (fullSlots.free > 0) {
       fullSlots.free--;
@@ -172,14 +173,20 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
     acquireFull(() => {
       if (conn.state.phase === "closed" || conn.call.cancelled) return releaseFull();
       let released = false;
+      // The slot is held until the bytes are flushed (HTTP/2 flow control), the stream dies, or,
+      // for a proxy too slow to read, a deadline passes: it must not hold up everyone else.
+      const deadline = setTimeout(() => release(), 30_000);
+      deadline.unref();
       const release = () => {
-        if (!released) {
-          released = true;
-          releaseFull();
-        }
+        if (released) return;
+        released = true;
+        clearTimeout(deadline);
+        releaseFull();
       };
       conn.call.write(bytes, release);
       conn.call.once("close", release);
+      conn.call.once("cancelled", release);
+      conn.call.once("error", release);
     });
   };
 
@@ -257,8 +264,9 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
   };
 
   const server = new grpc.Server({
-    "grpc.keepalive_time_ms": 30_000,
-    "grpc.keepalive_timeout_ms": 10_000,
+    // Generous: a proxy busy decoding a large first snapshot must not be cut off and start over.
+    "grpc.keepalive_time_ms": 60_000,
+    "grpc.keepalive_timeout_ms": 20_000,
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.max_receive_message_length": 64 * 1024,
   });
@@ -285,7 +293,13 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
       debouncer.flushNow();
     },
     stats() {
-      return { streams: conns.size, groups: versions?.groupCount ?? 0, version: versions?.sequence ?? 0 };
+      return {
+        streams: conns.size,
+        groups: versions?.groupCount ?? 0,
+        version: versions?.sequence ?? 0,
+        fullInFlight: maxFull - fullSlots.free,
+        fullWaiting: fullSlots.waiting.length,
+      };
     },
     async stop(graceMs = 2000) {
       debouncer.cancel();

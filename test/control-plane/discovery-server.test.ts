@@ -249,4 +249,22 @@ describe("discovery server", function () {
     assert.equal(raw.received[2]!.services.find((x) => x.name === "web")?.endpoints.length, 7);
     assert.equal(await counter("weft_discovery_nacks_total"), 1);
   });
+
+  it("a proxy NACKs a snapshot it cannot use and keeps its last good state; the server counts it and sends nothing more until the view changes", async () => {
+    const client = newClient(shopLeaf);
+    const good = await client.waitFor((s) => s.services.size > 0);
+    const nacked = new Promise<string>((resolve) => client.once("nack", (reason) => resolve(reason)));
+    // A meshed endpoint without an identity: the proxy must refuse it.
+    server.publish(mesh([service("shop", "web", [endpoint("10.0.0.9", { meshed: true, identity: "" })])], [namespace("shop", true)]));
+    assert.match(await nacked, /no valid identity/);
+    assert.equal(client.state, good);
+    await until(() => server.stats().streams === 1);
+    let nacks = 0;
+    await until(() => {
+      void counter("weft_discovery_nacks_total").then((n) => (nacks = n));
+      return nacks >= 1;
+    });
+    server.publish(model(8));
+    await client.waitFor((s) => s.services.get("shop/web")?.endpoints.length === 8);
+  });
 });
