@@ -24,7 +24,8 @@ export function readNatTable(family: CaptureOptions["family"]): Result<string, C
 }
 
 function restore(family: CaptureOptions["family"], script: string): Result<void, CaptureFailure> {
-  const r = run(tools(family).restore, ["--noflush"], script);
+  // -w: wait for the xtables lock (another init step or kube-proxy-like tool) rather than fail.
+  const r = run(tools(family).restore, ["--noflush", "-w", "10"], script);
   if (r.status !== 0) return fail("iptables-restore-failed", r.stderr.trim() || `exit ${r.status}`);
   return ok(undefined);
 }
