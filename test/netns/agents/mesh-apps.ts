@@ -2,6 +2,9 @@
 // each: HTTP/1.1 echo (with WebSocket echo on the same port), HTTP/2 echo
 // (cleartext), a gRPC streaming echo (grpc-js), a server-speaks-first banner,
 // and a flaky HTTP/1.1 server that fails a fraction of requests.
+// Unlike test/fixtures/apps (one app per process, loopback by default), every
+// answer here names the server (--name), which the balancing and ejection
+// tests need to tell the pods apart, and one process serves a whole pod.
 // usage: node mesh-apps.ts --name N [--http1 P] [--h2 P] [--grpc P] [--banner P] [--flaky P --fail-ratio 0.3]
 import http from "node:http";
 import http2 from "node:http2";
