@@ -37,3 +37,4 @@ export function ensureDebianPackages(wanted: Record<string, string>): void {
 ensureDebianPackages(DEBIAN_PACKAGES);
 await import("./fortio-binary.ts"); // bench/lib-proxy-fortio.ts: the proxy benchmark's load generator
 await import("./jaeger-binary.ts"); // test/tracing: the Jaeger v2 backend the tracing tests start
+await import("./netns-tools.ts"); // test/netns: curl and setpriv for the network-namespace tests
