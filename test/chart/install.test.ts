@@ -1,0 +1,84 @@
+// A user's first install on a real node: images imported into the node's containerd
+// (no registry), `helm install` with default values, the webhook and control plane
+// become Ready, and `helm uninstall` removes the webhook configuration first so pod
+// creation in a labelled namespace keeps working afterwards.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { AdmissionregistrationV1Api, CoreV1Api } from "@kubernetes/client-node";
+import { DEFAULT_ARCHIVE, importImages } from "../../images/import.ts";
+import { kubernetesBinariesAvailable, nodeBinariesAvailable, startCluster, waitFor, type TestCluster } from "../cluster/cluster.ts";
+import { BUSYBOX_IMAGE } from "../cluster/test-images.ts";
+import { CHART, helm, helmBinary } from "./helm.ts";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const NS = "weft-system";
+
+describe("chart: install on a real node", function () {
+  this.timeout(30 * 60_000);
+  let cluster: TestCluster | undefined;
+  let kubeHelm: (args: string[]) => ReturnType<typeof helm>;
+
+  before(async function () {
+    if (!kubernetesBinariesAvailable() || !nodeBinariesAvailable() || helmBinary() === undefined || process.getuid?.() !== 0) this.skip();
+    if (!existsSync(DEFAULT_ARCHIVE)) execFileSync("node", [join(root, "images", "build.ts")], { cwd: root, stdio: "inherit" });
+    cluster = await startCluster({ node: true });
+    // The node's containerd listens next to the cluster's files (test/cluster/node.ts).
+    const socket = join(dirname(cluster.kubeconfigPath), "node", "containerd.sock");
+    assert.ok(existsSync(socket), `containerd socket ${socket}`);
+    await importImages(socket);
+    const kubeconfig = cluster.kubeconfigPath;
+    kubeHelm = (args) => helm([...args, "--kubeconfig", kubeconfig]);
+  });
+  after(async function () {
+    this.timeout(180_000);
+    await cluster?.stop();
+  });
+
+  const podsReady = async (component: string): Promise<boolean> => {
+    const core = cluster!.kubeConfig.makeApiClient(CoreV1Api);
+    const pods = await core.listNamespacedPod({ namespace: NS, labelSelector: `app.kubernetes.io/component=${component}` });
+    return pods.items.length > 0 && pods.items.every((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+  };
+
+  it("installs with one command and the webhook becomes Ready", async () => {
+    const r = kubeHelm(["install", "weft", CHART, "-n", NS, "--create-namespace", "--set", "image.pullPolicy=Never"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /TRIAL IDENTITY/);
+    await waitFor("webhook pod Ready", () => podsReady("webhook"), 300_000);
+  });
+
+  it("starts the control plane, which answers helm test", async function () {
+    if (!existsSync(join(root, "control-plane", "src", "main.ts"))) this.skip(); // its main is not written yet
+    await waitFor("control plane pod Ready", () => podsReady("control-plane"), 300_000);
+    const r = kubeHelm(["test", "weft", "-n", NS, "--timeout", "3m"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  });
+
+  it("keeps the webhook's caBundle across helm upgrade", async () => {
+    const admission = cluster!.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+    const before = (await admission.readMutatingWebhookConfiguration({ name: "weft-injector" })).webhooks?.[0]?.clientConfig.caBundle;
+    const r = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--set", "image.pullPolicy=Never", "--set", "proxy.logLevel=debug"]);
+    assert.equal(r.code, 0, r.stderr);
+    const after = (await admission.readMutatingWebhookConfiguration({ name: "weft-injector" })).webhooks?.[0]?.clientConfig.caBundle;
+    assert.ok(before);
+    assert.equal(after, before);
+  });
+
+  it("uninstalls the webhook configuration first, and pods in labelled namespaces are still created", async () => {
+    const app = await cluster!.createNamespace("app", { "weft.io/inject": "enabled" });
+    const r = kubeHelm(["uninstall", "weft", "-n", NS, "--timeout", "3m"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const admission = cluster!.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+    const list = await admission.listMutatingWebhookConfiguration();
+    assert.deepEqual(list.items.filter((w) => w.metadata?.name === "weft-injector"), []);
+    const core = cluster!.kubeConfig.makeApiClient(CoreV1Api);
+    const pod = await core.createNamespacedPod({
+      namespace: app,
+      body: { metadata: { name: "after-uninstall" }, spec: { containers: [{ name: "web", image: BUSYBOX_IMAGE, imagePullPolicy: "Never" }] } },
+    });
+    assert.equal(pod.metadata?.annotations?.["weft.io/injected-by"], undefined);
+  });
+});
