@@ -3,6 +3,7 @@
 // steps registered below, anything that must be built once and cached.
 // Every step says what it does, and does nothing when its work is already there.
 import { execFileSync, spawnSync } from "node:child_process";
+import { ensureKubernetesBinaries } from "./kubernetes-binaries.ts";
 
 const DEBIAN_PACKAGES: Record<string, string> = {
   // command that proves the package is present -> Debian package that provides it
@@ -13,6 +14,11 @@ const DEBIAN_PACKAGES: Record<string, string> = {
   h2load: "nghttp2-client",
   openssl: "openssl",
   ip: "iproute2",
+  // the test cluster's node (test/cluster/node.ts)
+  containerd: "containerd",
+  runc: "runc",
+  "/usr/lib/cni/bridge": "containernetworking-plugins",
+  busybox: "busybox-static",
 };
 
 function has(command: string): boolean {
@@ -35,6 +41,7 @@ export function ensureDebianPackages(wanted: Record<string, string>): void {
 }
 
 ensureDebianPackages(DEBIAN_PACKAGES);
+ensureKubernetesBinaries();
 await import("./fortio-binary.ts"); // bench/lib-proxy-fortio.ts: the proxy benchmark's load generator
 await import("./jaeger-binary.ts"); // test/tracing: the Jaeger v2 backend the tracing tests start
 await import("./netns-tools.ts"); // test/netns: curl and setpriv for the network-namespace tests

@@ -1,0 +1,208 @@
+// The control-plane processes of a test cluster on loopback: etcd, kube-apiserver,
+// kube-controller-manager and (with a node) kube-scheduler. Credentials are static
+// tokens from a token file, which keeps kubeconfigs trivial.
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { writeFileSync, mkdirSync, readFileSync, existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { request } from "node:https";
+import { join } from "node:path";
+import { binary } from "./binaries.ts";
+import { startProcess, logTail, isRunning, type ManagedProcess } from "./processes.ts";
+
+export interface ControlPlaneFiles {
+  dir: string;
+  certDir: string;
+  saKey: string;
+  saPub: string;
+  tokenFile: string;
+  adminToken: string;
+  kubeletToken: string;
+  adminKubeconfig: string;
+  kubeletKubeconfig: string;
+}
+
+export interface ControlPlanePorts {
+  etcdClient: number;
+  etcdPeer: number;
+  apiserver: number;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function allocatePorts(): Promise<ControlPlanePorts> {
+  const ports = new Set<number>();
+  while (ports.size < 3) ports.add(await freePort());
+  const [etcdClient, etcdPeer, apiserver] = [...ports] as [number, number, number];
+  return { etcdClient, etcdPeer, apiserver };
+}
+
+export function kubeconfigYaml(server: string, caFile: string, user: string, token: string): string {
+  const ca = readFileSync(caFile).toString("base64");
+  return [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    "- name: test",
+    "  cluster:",
+    `    server: ${server}`,
+    `    certificate-authority-data: ${ca}`,
+    "users:",
+    `- name: ${user}`,
+    "  user:",
+    `    token: ${token}`,
+    "contexts:",
+    "- name: test",
+    "  context:",
+    "    cluster: test",
+    `    user: ${user}`,
+    "current-context: test",
+    "",
+  ].join("\n");
+}
+
+export function writeCredentials(dir: string, nodeName: string): ControlPlaneFiles {
+  const certDir = join(dir, "pki");
+  mkdirSync(certDir, { recursive: true });
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const saKey = join(certDir, "sa.key");
+  const saPub = join(certDir, "sa.pub");
+  writeFileSync(saKey, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+  writeFileSync(saPub, publicKey.export({ type: "spki", format: "pem" }));
+  const adminToken = randomBytes(24).toString("hex");
+  const kubeletToken = randomBytes(24).toString("hex");
+  const tokenFile = join(certDir, "tokens.csv");
+  // The kubelet is a test node: system:masters spares setting up the Node authorizer.
+  writeFileSync(
+    tokenFile,
+    `${adminToken},admin,admin,system:masters\n${kubeletToken},system:node:${nodeName},kubelet,"system:nodes,system:masters"\n`,
+    { mode: 0o600 },
+  );
+  return {
+    dir,
+    certDir,
+    saKey,
+    saPub,
+    tokenFile,
+    adminToken,
+    kubeletToken,
+    adminKubeconfig: join(dir, "admin.kubeconfig"),
+    kubeletKubeconfig: join(dir, "kubelet.kubeconfig"),
+  };
+}
+
+/** The apiserver writes its self-signed serving certificate (with its CA) here. */
+export function servingCertFile(files: ControlPlaneFiles): string {
+  return join(files.certDir, "apiserver.crt");
+}
+
+export function startEtcd(files: ControlPlaneFiles, ports: ControlPlanePorts): ManagedProcess {
+  const client = `http://127.0.0.1:${ports.etcdClient}`;
+  const peer = `http://127.0.0.1:${ports.etcdPeer}`;
+  return startProcess("etcd", binary("etcd"), [
+    "--name", "test",
+    "--data-dir", join(files.dir, "etcd"),
+    "--listen-client-urls", client,
+    "--advertise-client-urls", client,
+    "--listen-peer-urls", peer,
+    "--initial-advertise-peer-urls", peer,
+    "--initial-cluster", `test=${peer}`,
+    "--unsafe-no-fsync",
+    "--quota-backend-bytes", String(2 * 1024 * 1024 * 1024),
+  ], join(files.dir, "etcd.log"));
+}
+
+export function startApiserverProcess(files: ControlPlaneFiles, ports: ControlPlanePorts): ManagedProcess {
+  return startProcess("kube-apiserver", binary("kube-apiserver"), [
+    "--etcd-servers", `http://127.0.0.1:${ports.etcdClient}`,
+    "--cert-dir", files.certDir,
+    "--secure-port", String(ports.apiserver),
+    "--bind-address", "127.0.0.1",
+    "--advertise-address", "127.0.0.1",
+    "--service-cluster-ip-range", "10.96.0.0/16",
+    "--authorization-mode", "RBAC",
+    "--token-auth-file", files.tokenFile,
+    "--enable-admission-plugins", "NamespaceLifecycle,ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
+    "--service-account-issuer", "https://kubernetes.default.svc",
+    "--service-account-key-file", files.saPub,
+    "--service-account-signing-key-file", files.saKey,
+    "--api-audiences", "https://kubernetes.default.svc",
+    "--allow-privileged=true",
+    "--enable-aggregator-routing=true",
+    "--kubelet-preferred-address-types", "InternalIP",
+    "--endpoint-reconciler-type", "none",
+    "--profiling=false",
+  ], join(files.dir, "kube-apiserver.log"));
+}
+
+export function startControllerManager(files: ControlPlaneFiles, withNode: boolean): ManagedProcess {
+  // Without a kubelet, the node lifecycle controller would mark fake nodes NotReady and
+  // evict their pods; with a real kubelet it must run to lift the not-ready taint.
+  const controllers = withNode ? "*" : "*,-node-lifecycle-controller";
+  return startProcess("kube-controller-manager", binary("kube-controller-manager"), [
+    "--kubeconfig", files.adminKubeconfig,
+    "--service-account-private-key-file", files.saKey,
+    "--root-ca-file", servingCertFile(files),
+    "--leader-elect=false",
+    "--bind-address", "127.0.0.1",
+    "--secure-port", "0",
+    "--use-service-account-credentials=true",
+    "--controllers", controllers,
+    "--cluster-cidr", "10.244.0.0/16",
+    "--allocate-node-cidrs=false",
+    "--concurrent-endpoint-syncs", "5",
+    "--endpointslice-updates-batch-period", "0s",
+  ], join(files.dir, "kube-controller-manager.log"));
+}
+
+export function startScheduler(files: ControlPlaneFiles): ManagedProcess {
+  return startProcess("kube-scheduler", binary("kube-scheduler"), [
+    "--kubeconfig", files.adminKubeconfig,
+    "--leader-elect=false",
+    "--bind-address", "127.0.0.1",
+    "--secure-port", "0",
+  ], join(files.dir, "kube-scheduler.log"));
+}
+
+function get(url: string, token: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = request(url, { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false, timeout: 2000 }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve({ status: 0, body: "" }));
+    req.end();
+  });
+}
+
+/** Polls /readyz until it answers 200; fails early with the log tail if the process died. */
+export async function waitReady(server: string, token: string, proc: ManagedProcess, timeoutMs = 60000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isRunning(proc)) throw new Error(`${proc.name} exited during start-up:\n${logTail(proc)}`);
+    const res = await get(`${server}/readyz`, token);
+    if (res.status === 200) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${proc.name} not ready after ${timeoutMs} ms:\n${logTail(proc)}`);
+}
+
+export async function waitForFile(path: string, proc: ManagedProcess, timeoutMs = 30000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (!isRunning(proc)) throw new Error(`${proc.name} exited during start-up:\n${logTail(proc)}`);
+    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { get } from "node:http";
+import { dirname } from "node:path";
+import { CoreV1Api } from "@kubernetes/client-node";
+import { kubernetesBinariesAvailable, nodeBinariesAvailable, startCluster, waitFor, type TestCluster } from "./cluster.ts";
+import { iptablesChains, pidsMentioning } from "./node-host.ts";
+import { BUSYBOX_IMAGE } from "./test-images.ts";
+
+interface HostState {
+  links: string[];
+  netns: string[];
+  cgroups: string[];
+  chains: string[];
+}
+
+function hostState(): HostState {
+  const chains = [...iptablesChains("iptables")].flatMap(([t, names]) => [...names].map((n) => `v4 ${t} ${n}`));
+  const chains6 = [...iptablesChains("ip6tables")].flatMap(([t, names]) => [...names].map((n) => `v6 ${t} ${n}`));
+  return {
+    links: execFileSync("ip", ["-o", "link"], { encoding: "utf8" }).split("\n").map((l) => l.split(":")[1]?.trim() ?? "").filter((n) => n.startsWith("weft")),
+    netns: execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").map((l) => l.split(" ")[0] ?? "").filter((n) => n.startsWith("cni-")),
+    cgroups: readdirSync("/sys/fs/cgroup/memory").filter((n) => n.startsWith("weft-")),
+    chains: [...chains, ...chains6].filter((c) => c.includes(" KUBE-")),
+  };
+}
+
+function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { timeout: 5000 }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on("error", reject);
+  });
+}
+
+describe("test cluster: a real node (kubelet, containerd, CNI bridge)", function () {
+  this.timeout(240000);
+  let cluster: TestCluster | undefined;
+  let before0: HostState | undefined;
+
+  before(async function () {
+    if (!kubernetesBinariesAvailable() || !nodeBinariesAvailable() || process.getuid?.() !== 0) this.skip();
+    before0 = hostState();
+    const started = Date.now();
+    cluster = await startCluster({ node: true });
+    console.log(`      control plane and node ready in ${Date.now() - started} ms`);
+  });
+  after(async function () {
+    this.timeout(120000);
+    await cluster?.stop();
+  });
+
+  it("runs a busybox httpd pod that becomes Ready through its HTTP probe and answers the host at its pod IP", async () => {
+    const c = cluster as TestCluster;
+    const ns = await c.createNamespace("node");
+    const core = c.kubeConfig.makeApiClient(CoreV1Api);
+    const started = Date.now();
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: "httpd", labels: { app: "httpd" } },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          automountServiceAccountToken: false,
+          containers: [
+            {
+              name: "httpd",
+              image: BUSYBOX_IMAGE,
+              imagePullPolicy: "Never",
+              ports: [{ containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: "/index.html", port: 8080 }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    });
+    let podIP = "";
+    await waitFor("the pod to be Ready", async () => {
+      const pod = await core.readNamespacedPod({ name: "httpd", namespace: ns });
+      podIP = pod.status?.podIP ?? "";
+      return pod.status?.conditions?.some((cond) => cond.type === "Ready" && cond.status === "True") === true;
+    }, 120000, 250);
+    console.log(`      pod Ready in ${Date.now() - started} ms at ${podIP}`);
+    const pod = await core.readNamespacedPod({ name: "httpd", namespace: ns });
+    assert.equal(pod.spec?.nodeName, c.nodeName);
+    const res = await httpGet(`http://${podIP}:8080/`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body, "hello from a weft test pod\n");
+  });
+
+  it("stops leaving no processes, mounts, bridges, cgroups, iptables chains or network namespaces behind", async () => {
+    const c = cluster as TestCluster;
+    const dir = dirname(c.kubeconfigPath);
+    await c.stop();
+    cluster = undefined;
+    assert.deepEqual(pidsMentioning(dir), []);
+    assert.deepEqual(readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(dir)), []);
+    assert.deepEqual(hostState(), before0);
+  });
+});

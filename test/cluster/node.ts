@@ -1,0 +1,163 @@
+// One real node for a test cluster: containerd (Debian's, with runc), a CNI bridge from
+// Debian's plugins and a kubelet. Stopping it undoes everything it did to the host.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { binary } from "./binaries.ts";
+import { freePort } from "./control-plane.ts";
+import { cniConflist, containerdConfig, gatewayIP, kubeletConfig, networkName, type NodeLayout } from "./node-config.ts";
+import {
+  createBridge,
+  createCgroupRoot,
+  deleteBridge,
+  deleteNetns,
+  iptablesChains,
+  killPids,
+  netnsInodes,
+  pickSubnetPrefix,
+  pidsInCgroupRoot,
+  pidsMentioning,
+  raiseInotifyLimits,
+  removeCgroupRoot,
+  removeCniCache,
+  removeNewChains,
+  unmountBelow,
+} from "./node-host.ts";
+import { isRunning, killGroupSync, logTail, startProcess, stopProcess, type ManagedProcess } from "./processes.ts";
+import { PAUSE_IMAGE, testImageArchives } from "./test-images.ts";
+import { waitFor } from "./wait.ts";
+
+export interface NodeOptions {
+  dir: string;
+  nodeName: string;
+  kubeconfig: string;
+  kubeConfig: KubeConfig;
+}
+
+export interface RunningNode {
+  /** The bridge's gateway address: the node's InternalIP, reachable from pods. */
+  nodeIP: string;
+  containerdSocket: string;
+  stop(): Promise<void>;
+  abortSync(): void;
+}
+
+async function layoutFor(options: NodeOptions): Promise<NodeLayout> {
+  const id = randomBytes(3).toString("hex");
+  const dir = join(options.dir, "node");
+  return {
+    dir,
+    nodeName: options.nodeName,
+    id,
+    bridge: `weft${id}`,
+    subnetPrefix: pickSubnetPrefix(),
+    containerdSocket: join(dir, "containerd.sock"),
+    cniConfDir: join(dir, "cni"),
+    cgroupRoot: `/weft-${id}`,
+    kubeletPort: await freePort(),
+    kubeletHealthzPort: await freePort(),
+    pauseImage: PAUSE_IMAGE,
+  };
+}
+
+class Node implements RunningNode {
+  nodeIP: string;
+  containerdSocket: string;
+  private layout: NodeLayout;
+  private containerd?: ManagedProcess;
+  private kubelet?: ManagedProcess;
+  private chainsBefore = { v4: iptablesChains("iptables"), v6: iptablesChains("ip6tables") };
+  private torn = false;
+
+  constructor(layout: NodeLayout) {
+    this.layout = layout;
+    this.nodeIP = gatewayIP(layout);
+    this.containerdSocket = layout.containerdSocket;
+  }
+
+  async start(options: NodeOptions): Promise<void> {
+    const l = this.layout;
+    mkdirSync(l.cniConfDir, { recursive: true });
+    mkdirSync(join(l.dir, "pod-logs"), { recursive: true });
+    raiseInotifyLimits();
+    // The kubelet checks that its node IP is on a host interface, so the bridge exists first.
+    createBridge(l.bridge, gatewayIP(l));
+    createCgroupRoot(l.cgroupRoot);
+    writeFileSync(join(l.dir, "containerd.toml"), containerdConfig(l));
+    writeFileSync(join(l.cniConfDir, "10-weft.conflist"), cniConflist(l));
+    writeFileSync(join(l.dir, "kubelet.yaml"), kubeletConfig(l));
+
+    this.containerd = startProcess("containerd", "containerd", ["--config", join(l.dir, "containerd.toml")], join(l.dir, "containerd.log"));
+    const ctr = (args: string[]): Buffer => execFileSync("ctr", ["-a", l.containerdSocket, "-n", "k8s.io", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    await waitFor("containerd to answer", () => {
+      if (!isRunning(this.containerd)) throw new Error(`containerd exited:\n${this.containerd ? logTail(this.containerd) : ""}`);
+      ctr(["version"]);
+      return true;
+    }, 30000);
+    for (const archive of testImageArchives()) ctr(["images", "import", archive]);
+
+    this.kubelet = startProcess("kubelet", binary("kubelet"), [
+      "--config", join(l.dir, "kubelet.yaml"),
+      "--kubeconfig", options.kubeconfig,
+      "--hostname-override", l.nodeName,
+      "--root-dir", join(l.dir, "kubelet"),
+      "--cert-dir", join(l.dir, "kubelet-pki"),
+      "--node-ip", gatewayIP(l),
+      "--v", "1",
+    ], join(l.dir, "kubelet.log"));
+    const core = options.kubeConfig.makeApiClient(CoreV1Api);
+    await waitFor("the node to be Ready", async () => {
+      if (!isRunning(this.kubelet)) throw new Error(`kubelet exited:\n${this.kubelet ? logTail(this.kubelet) : ""}`);
+      const node = await core.readNode({ name: l.nodeName });
+      const ready = node.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+      const tainted = (node.spec?.taints ?? []).some((t) => t.key === "node.kubernetes.io/not-ready");
+      return ready && !tainted;
+    }, 120000, 250);
+  }
+
+  async stop(): Promise<void> {
+    if (this.torn) return;
+    // The kubelet goes first so that it does not restart what is being killed.
+    await stopProcess(this.kubelet, 5000);
+    this.teardownSync();
+  }
+
+  abortSync(): void {
+    if (this.torn) return;
+    killGroupSync(this.kubelet);
+    this.teardownSync();
+  }
+
+  private teardownSync(): void {
+    this.torn = true;
+    const l = this.layout;
+    // Containers live in the kubelet's cgroup root; their shims name our socket.
+    const containerPids = pidsInCgroupRoot(l.cgroupRoot);
+    const namespaces = netnsInodes(containerPids);
+    killPids(containerPids);
+    killPids(pidsMentioning(l.containerdSocket));
+    killGroupSync(this.containerd);
+    deleteNetns(namespaces);
+    deleteBridge(l.bridge);
+    unmountBelow(l.dir);
+    removeCgroupRoot(l.cgroupRoot);
+    removeNewChains("iptables", this.chainsBefore.v4);
+    removeNewChains("ip6tables", this.chainsBefore.v6);
+    removeCniCache(networkName(l));
+  }
+}
+
+/** `created` hears of the node before it starts, so an interrupt mid-start still tears it down. */
+export async function startNode(options: NodeOptions, created: (node: RunningNode) => void): Promise<RunningNode> {
+  const node = new Node(await layoutFor(options));
+  created(node);
+  try {
+    await node.start(options);
+  } catch (err) {
+    node.abortSync();
+    throw err;
+  }
+  return node;
+}
