@@ -57,14 +57,19 @@ describe("chart: install on a real node", function () {
     assert.equal(r.code, 0, r.stdout + r.stderr);
   });
 
-  it("keeps the webhook's caBundle across helm upgrade", async () => {
+  it("keeps the webhook's caBundle and the trial trust anchor across helm upgrade", async () => {
     const admission = cluster!.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+    const core = cluster!.kubeConfig.makeApiClient(CoreV1Api);
+    const anchor = async () => (await core.readNamespacedSecret({ name: "weft-identity-issuer", namespace: NS })).data?.["ca.crt"];
+    const anchorBefore = await anchor();
     const before = (await admission.readMutatingWebhookConfiguration({ name: "weft-injector" })).webhooks?.[0]?.clientConfig.caBundle;
     const r = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--set", "image.pullPolicy=Never", "--set", "proxy.logLevel=debug"]);
     assert.equal(r.code, 0, r.stderr);
     const after = (await admission.readMutatingWebhookConfiguration({ name: "weft-injector" })).webhooks?.[0]?.clientConfig.caBundle;
     assert.ok(before);
     assert.equal(after, before);
+    assert.ok(anchorBefore);
+    assert.equal(await anchor(), anchorBefore);
   });
 
   it("uninstalls the webhook configuration first, and pods in labelled namespaces are still created", async () => {
