@@ -39,12 +39,12 @@ export const CONTROL_PLANE_USAGE = `usage: weft-control-plane --issuer-dir DIR [
   --anchors FILE            trust anchors bundle (default DIR/ca.crt)
   --trust-domain TD         SPIFFE trust domain (default cluster.local)
   --host ADDR               listen address (default 0.0.0.0)
-  --identity-port N         identity gRPC port (default 8080; 0 picks one)
+  --identity-port N         identity gRPC port (default 8080; 0 picks one); --port N is the same flag
   --admin-port N            /metrics /live /ready (default 9990; 0 picks one)
   --leaf-lifetime D         workload certificate lifetime (default 24h)
   --kubeconfig FILE         kubernetes mode: API server credentials (default in-cluster / $KUBECONFIG)
   --local-token-key FILE    local mode: token signing key (default DIR/local-token.key)
-  --namespace NS, --service-account SA   the control plane's own identity (default weft/weft-control-plane)
+  --namespace NS, --service-account SA   the control plane's own identity (default $WEFT_NAMESPACE or weft / weft-control-plane)
   --log-level L             debug|info|warn|error (default info)`;
 
 function port(name: string, text: string): Result<number> {
@@ -52,7 +52,8 @@ function port(name: string, text: string): Result<number> {
   return Number.isInteger(n) && n >= 0 && n <= 65535 ? ok(n) : fail("bad-port", `--${name}: "${text}" is not a port`);
 }
 
-export function parseControlPlaneFlags(argv: string[]): Result<ControlPlaneConfig> {
+/** `defaults.namespace`: the pod's namespace (main.ts passes $WEFT_NAMESPACE, set from the downward API). */
+export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: string } = {}): Result<ControlPlaneConfig> {
   let values: Record<string, string | undefined>;
   try {
     values = parseArgs({
@@ -64,12 +65,13 @@ export function parseControlPlaneFlags(argv: string[]): Result<ControlPlaneConfi
         anchors: { type: "string" },
         "trust-domain": { type: "string", default: DEFAULT_TRUST_DOMAIN },
         host: { type: "string", default: "0.0.0.0" },
-        "identity-port": { type: "string", default: "8080" },
+        "identity-port": { type: "string" },
+        port: { type: "string" },
         "admin-port": { type: "string", default: "9990" },
         "leaf-lifetime": { type: "string", default: "24h" },
         kubeconfig: { type: "string" },
         "local-token-key": { type: "string" },
-        namespace: { type: "string", default: "weft" },
+        namespace: { type: "string", default: defaults.namespace ?? "weft" },
         "service-account": { type: "string", default: "weft-control-plane" },
         "log-level": { type: "string", default: "info" },
         "ca-poll": { type: "string", default: "30s" },
@@ -87,7 +89,10 @@ export function parseControlPlaneFlags(argv: string[]): Result<ControlPlaneConfi
   if (!["debug", "info", "warn", "error"].includes(logLevel)) return fail("bad-log-level", `--log-level: "${logLevel}"`);
   const own = validateIdentity({ trustDomain: v("trust-domain"), namespace: v("namespace"), serviceAccount: v("service-account") });
   if (!own.ok) return own;
-  const identityPort = port("identity-port", v("identity-port"));
+  if (values["identity-port"] !== undefined && values.port !== undefined && values["identity-port"] !== values.port) {
+    return fail("bad-port", "--port and --identity-port name the same port; give one");
+  }
+  const identityPort = port("identity-port", values["identity-port"] ?? values.port ?? "8080");
   if (!identityPort.ok) return identityPort;
   const adminPort = port("admin-port", v("admin-port"));
   if (!adminPort.ok) return adminPort;

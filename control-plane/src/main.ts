@@ -106,7 +106,8 @@ async function main(argv: string[]): Promise<void> {
     console.log(CONTROL_PLANE_USAGE);
     return;
   }
-  const config = parseControlPlaneFlags(argv);
+  const namespace = process.env.WEFT_NAMESPACE;
+  const config = parseControlPlaneFlags(argv, namespace ? { namespace } : {});
   if (!config.ok) {
     console.error(`weft-control-plane: ${config.message}\n\n${CONTROL_PLANE_USAGE}`);
     process.exitCode = 2;
