@@ -23,7 +23,9 @@ describe("chart: install on a real node", function () {
 
   before(async function () {
     if (!kubernetesBinariesAvailable() || !nodeBinariesAvailable() || helmBinary() === undefined || process.getuid?.() !== 0) this.skip();
-    if (!existsSync(DEFAULT_ARCHIVE)) execFileSync("node", [join(root, "images", "build.ts")], { cwd: root, stdio: "inherit" });
+    // Always from the current sources: a stale archive would test old code.
+    execFileSync(process.execPath, [join(root, "images", "build.ts")], { cwd: root, stdio: "inherit" });
+    assert.ok(existsSync(DEFAULT_ARCHIVE));
     cluster = await startCluster({ node: true });
     // The node's containerd listens next to the cluster's files (test/cluster/node.ts).
     const socket = join(dirname(cluster.kubeconfigPath), "node", "containerd.sock");
