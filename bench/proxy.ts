@@ -6,7 +6,8 @@
 // one core; the proxies get the other.
 // Flags: --seconds N (latency phase per round, default 20), --rounds N (3),
 // --max-seconds N (default 10), --qps N (1000), --connections N (16),
-// --only direct,nginx,weft
+// --only direct,nginx,weft, --weft-node-flags "--max-semi-space-size=16" (Node
+// flags for both Weft proxies, to try tunings)
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -90,6 +91,7 @@ export async function run(args: string[]): Promise<BenchReport> {
       connections: { type: "string", default: "16" },
       only: { type: "string", default: "direct,nginx,weft" },
       rounds: { type: "string", default: "3" },
+      "weft-node-flags": { type: "string", default: "" },
     },
   });
   const fortio = ensureFortio((l) => console.error(l));
@@ -137,7 +139,8 @@ export async function run(args: string[]): Promise<BenchReport> {
       paths.push({ name: "nginx mTLS pair", url: `http://127.0.0.1:${clientPort}/`, proxies: [{ label: "client", pid: client.pid }, { label: "server", pid: server.pid }] });
     }
     if (only.has("weft")) {
-      weft = await startWeftPair({ dir: join(dir, "weft"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf });
+      const nodeFlags = (values["weft-node-flags"] ?? "").split(" ").filter(Boolean);
+      weft = await startWeftPair({ dir: join(dir, "weft"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags });
       paths.push({ name: "weft pair", url: weft.url, proxies: weft.pids });
     }
     // Warm-up (connections, TLS sessions, JIT), then the fixed-rate phase in
