@@ -52,11 +52,12 @@ describe("chart: install on a real node", function () {
     await waitFor("webhook pod Ready", () => podsReady("webhook"), 300_000);
   });
 
-  it("starts the control plane, which answers helm test", async function () {
-    if (!existsSync(join(root, "control-plane", "src", "main.ts"))) this.skip(); // its main is not written yet
+  it("starts the control plane, Ready through its /ready probe", async function () {
+    if (!existsSync(join(root, "control-plane", "src", "main.ts"))) this.skip();
     await waitFor("control plane pod Ready", () => podsReady("control-plane"), 300_000);
-    const r = kubeHelm(["test", "weft", "-n", NS, "--timeout", "3m"]);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // `helm test` reaches the control plane through its Service IP, and this test node has
+    // no kube-proxy (docs/testing.md); its script is tested in hook-scripts.test.ts, and the
+    // kubelet's readiness probe above asks the same /ready.
   });
 
   it("keeps the webhook's caBundle and the trial trust anchor across helm upgrade", async () => {

@@ -77,7 +77,7 @@ describe("images: build", function () {
     });
 
     it("starts the compiled components far enough to print their usage", () => {
-      for (const script of ["webhook/src/main.js", "sidecar/src/main.js", "sidecar/src/init-main.js"]) {
+      for (const script of ["control-plane/src/main.js", "webhook/src/main.js", "sidecar/src/main.js", "sidecar/src/init-main.js"]) {
         if (!existsSync(join(root, script.replace(/\.js$/, ".ts")))) continue;
         const r = inImage(["node", `/weft/dist/${script}`, "--help"]);
         assert.equal(r.status, 0, `${script}: ${r.stderr}`);
