@@ -36,10 +36,14 @@ function propagatorFor(format: PropagationFormat): TextMapPropagator {
 export class WeftPropagator implements TextMapPropagator {
   private readonly extractors: TextMapPropagator[];
   private readonly injectors: TextMapPropagator[];
+  private readonly allFields: readonly string[];
 
   constructor(inject: readonly PropagationFormat[]) {
     this.extractors = [new B3Propagator(), new W3CTraceContextPropagator()];
     this.injectors = inject.map(propagatorFor);
+    const all = new Set<string>([B3_CONTEXT_HEADER, X_B3_TRACE_ID, X_B3_SPAN_ID, X_B3_SAMPLED, X_B3_PARENT_SPAN_ID, X_B3_FLAGS]);
+    for (const p of [...this.extractors, ...this.injectors]) for (const f of p.fields()) all.add(f);
+    this.allFields = [...all];
   }
 
   inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
@@ -54,8 +58,6 @@ export class WeftPropagator implements TextMapPropagator {
 
   /** Every header this propagator may read or write, in every format (to strip them before injecting). */
   fields(): string[] {
-    const all = new Set<string>([B3_CONTEXT_HEADER, X_B3_TRACE_ID, X_B3_SPAN_ID, X_B3_SAMPLED, X_B3_PARENT_SPAN_ID, X_B3_FLAGS]);
-    for (const p of [...this.extractors, ...this.injectors]) for (const f of p.fields()) all.add(f);
-    return [...all];
+    return [...this.allFields];
   }
 }

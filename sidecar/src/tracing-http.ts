@@ -107,17 +107,23 @@ export interface HttpSpan {
 
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
 
-function methodAttributes(method: string, attrs: Attributes): string {
+/** The method for span names: known methods upper-cased, anything else "HTTP" (bounded cardinality). */
+function normalizedMethod(method: string): string {
+  if (KNOWN_METHODS.has(method)) return method;
+  const upper = method.toUpperCase();
+  return KNOWN_METHODS.has(upper) ? upper : "HTTP";
+}
+
+function methodAttributes(method: string, attrs: Attributes): void {
   const upper = method.toUpperCase();
   if (KNOWN_METHODS.has(upper)) {
     attrs[ATTR.method] = upper;
     if (upper !== method) attrs[ATTR.methodOriginal] = method;
-    return upper;
+    return;
   }
   // Unknown methods are bucketed so a hostile client cannot explode cardinality.
   attrs[ATTR.method] = "_OTHER";
   attrs[ATTR.methodOriginal] = method.slice(0, 64);
-  return "HTTP";
 }
 
 function spanName(method: string, route: string | undefined): string {
@@ -135,41 +141,48 @@ export function extractContext(propagator: TextMapPropagator, headers: HeaderBag
 
 /** Opens the server span for a request the proxy received; `parent` comes from extractContext. */
 export function startServerSpan(tracer: Tracer, parent: Context, info: RequestInfo, startTime?: number): HttpSpan {
-  const attrs: Attributes = {};
-  const method = methodAttributes(info.method, attrs);
-  set(attrs, ATTR.path, info.path);
-  set(attrs, ATTR.route, info.route);
-  set(attrs, ATTR.scheme, info.scheme ?? "http");
-  set(attrs, ATTR.serverAddress, info.host);
-  set(attrs, ATTR.clientAddress, info.peerAddress);
-  set(attrs, ATTR.peerAddress, info.peerAddress);
-  set(attrs, ATTR.peerPort, info.peerPort);
-  set(attrs, ATTR.peerIdentity, info.peerIdentity);
-  set(attrs, ATTR.protocolVersion, info.protocolVersion);
-  set(attrs, ATTR.direction, info.direction);
-  set(attrs, ATTR.requestBytes, info.requestBytes);
-  const span = tracer.startSpan(spanName(method, info.route), { kind: SpanKind.SERVER, attributes: attrs, startTime }, parent);
+  const span = tracer.startSpan(spanName(normalizedMethod(info.method), info.route), { kind: SpanKind.SERVER, startTime }, parent);
+  // Unsampled requests (most of them at a low ratio) skip building attributes.
+  if (span.isRecording()) {
+    const attrs: Attributes = {};
+    methodAttributes(info.method, attrs);
+    set(attrs, ATTR.path, info.path);
+    set(attrs, ATTR.route, info.route);
+    set(attrs, ATTR.scheme, info.scheme ?? "http");
+    set(attrs, ATTR.serverAddress, info.host);
+    set(attrs, ATTR.clientAddress, info.peerAddress);
+    set(attrs, ATTR.peerAddress, info.peerAddress);
+    set(attrs, ATTR.peerPort, info.peerPort);
+    set(attrs, ATTR.peerIdentity, info.peerIdentity);
+    set(attrs, ATTR.protocolVersion, info.protocolVersion);
+    set(attrs, ATTR.direction, info.direction);
+    set(attrs, ATTR.requestBytes, info.requestBytes);
+    span.setAttributes(attrs);
+  }
   return { span, ctx: trace.setSpan(parent, span), kind: SpanKind.SERVER };
 }
 
 /** Opens the client span of one attempt, as a child of the server span's context. */
 export function startClientSpan(tracer: Tracer, parent: Context, info: AttemptInfo, startTime?: number): HttpSpan {
-  const attrs: Attributes = {};
-  const method = methodAttributes(info.method, attrs);
-  set(attrs, ATTR.path, info.path);
-  set(attrs, ATTR.route, info.route);
-  set(attrs, ATTR.scheme, info.scheme ?? "http");
-  set(attrs, ATTR.serverAddress, info.serverAddress);
-  set(attrs, ATTR.serverPort, info.serverPort);
-  set(attrs, ATTR.peerAddress, info.peerAddress);
-  set(attrs, ATTR.peerPort, info.peerPort);
-  set(attrs, ATTR.peerIdentity, info.peerIdentity);
-  set(attrs, ATTR.protocolVersion, info.protocolVersion);
-  set(attrs, ATTR.direction, info.direction);
-  set(attrs, ATTR.requestBytes, info.requestBytes);
-  attrs[ATTR.attempt] = info.attempt;
-  if (info.attempt > 1) attrs[ATTR.resendCount] = info.attempt - 1;
-  const span = tracer.startSpan(spanName(method, info.route), { kind: SpanKind.CLIENT, attributes: attrs, startTime }, parent);
+  const span = tracer.startSpan(spanName(normalizedMethod(info.method), info.route), { kind: SpanKind.CLIENT, startTime }, parent);
+  if (span.isRecording()) {
+    const attrs: Attributes = {};
+    methodAttributes(info.method, attrs);
+    set(attrs, ATTR.path, info.path);
+    set(attrs, ATTR.route, info.route);
+    set(attrs, ATTR.scheme, info.scheme ?? "http");
+    set(attrs, ATTR.serverAddress, info.serverAddress);
+    set(attrs, ATTR.serverPort, info.serverPort);
+    set(attrs, ATTR.peerAddress, info.peerAddress);
+    set(attrs, ATTR.peerPort, info.peerPort);
+    set(attrs, ATTR.peerIdentity, info.peerIdentity);
+    set(attrs, ATTR.protocolVersion, info.protocolVersion);
+    set(attrs, ATTR.direction, info.direction);
+    set(attrs, ATTR.requestBytes, info.requestBytes);
+    attrs[ATTR.attempt] = info.attempt;
+    if (info.attempt > 1) attrs[ATTR.resendCount] = info.attempt - 1;
+    span.setAttributes(attrs);
+  }
   return { span, ctx: trace.setSpan(parent, span), kind: SpanKind.CLIENT };
 }
 
@@ -179,13 +192,14 @@ export function startClientSpan(tracer: Tracer, parent: Context, info: AttemptIn
  * never sees a stale parent in a format the proxy was not configured to write.
  */
 export function injectContext(propagator: TextMapPropagator, ctx: Context, headers: HeaderBag): void {
-  for (const field of propagator.fields()) delete headers[field];
+  for (const field of propagator.fields()) if (headers[field] !== undefined) delete headers[field];
   propagator.inject(ctx, headers, defaultTextMapSetter);
 }
 
 /** Closes a span with the outcome; status follows the conventions (server: 5xx is an error; client: 4xx too). */
 export function endHttpSpan(h: HttpSpan, outcome: Outcome, endTime?: number): void {
   const { span } = h;
+  if (!span.isRecording()) return;
   const attrs: Attributes = {};
   set(attrs, ATTR.status, outcome.statusCode);
   set(attrs, ATTR.requestBytes, outcome.requestBytes);
