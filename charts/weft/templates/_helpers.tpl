@@ -44,7 +44,7 @@ limits:
 {{- end -}}
 
 {{- define "weft.controlPlaneAddress" -}}
-{{- printf "weft-control-plane.%s.svc:%d" .Release.Namespace (int .Values.controlPlane.port) -}}
+{{- .Values.controlPlane.address | default (printf "weft-control-plane.%s.svc:%d" .Release.Namespace (int .Values.controlPlane.port)) -}}
 {{- end -}}
 
 {{/* Non-root, nothing writable but mounted volumes, no capabilities. */}}
