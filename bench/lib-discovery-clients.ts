@@ -1,6 +1,10 @@
 // Child process of the discovery benchmark: many simulated proxies, each a real
 // DiscoveryClient with its own mTLS connection and stream, applying every
 // snapshot into its own state. Reports when each change was applied.
+import { createHash } from "node:crypto";
+import { loadProto } from "../api/load.ts";
+import type { ProtoGrpcType } from "../api/gen/discovery.ts";
+import type { Snapshot__Output } from "../api/gen/weft/discovery/v1/Snapshot.ts";
 import { DiscoveryClient, type ClientTls } from "../sidecar/src/discovery-client.ts";
 import { changeIdOfZone } from "./lib-discovery-model.ts";
 
@@ -10,6 +14,26 @@ type Command =
   | { type: "stop" };
 
 const clients: DiscoveryClient[] = [];
+
+// Proxies of one scope group receive byte-identical snapshots. Real proxies are separate processes;
+// here hundreds share one heap, so identical bytes are decoded once and the (immutable) result
+// shared. Every proxy still receives its own bytes on its own stream, validates and applies them
+// into its own state, and ACKs.
+const decodeOnce = proto().Discovery.service.Stream.responseDeserialize;
+const decoded = new Map<string, Snapshot__Output>();
+function sharedDecode(bytes: Buffer): Snapshot__Output {
+  const key = createHash("sha1").update(bytes).digest("base64");
+  let snapshot = decoded.get(key);
+  if (!snapshot) {
+    snapshot = decodeOnce(bytes);
+    decoded.set(key, snapshot);
+    if (decoded.size > 64) decoded.delete(decoded.keys().next().value ?? "");
+  }
+  return snapshot;
+}
+function proto() {
+  return loadProto<ProtoGrpcType>("discovery.proto").weft.discovery.v1;
+}
 /** change id -> apply times (epoch ms, sub-ms precision), one per proxy. */
 const applied = new Map<number, number[]>();
 let updates = 0;
@@ -33,6 +57,7 @@ process.on("message", (raw: unknown) => {
           hello: { workload: proxy.name },
           backoff: { baseMs: 200, maxMs: 2000 },
           channelOptions: { "grpc.use_local_subchannel_pool": 1 },
+          decode: sharedDecode,
         });
         let done = false;
         const seen = new Set<number>();

@@ -41,3 +41,15 @@ export function identityFromServiceAccountUser(username: string, trustDomain: st
   const [, namespace = "", serviceAccount = ""] = match;
   return validateIdentity({ trustDomain, namespace, serviceAccount });
 }
+
+/**
+ * The one SPIFFE id in Node's `subjectaltname` string form of a peer certificate ("URI:spiffe://..., DNS:...").
+ * Lets TLS peers be identified without loading an X.509 library (lib/pki.ts has the certificate-level variant).
+ */
+export function spiffeIdFromSubjectAltNameString(subjectAltName: string | undefined): Result<WorkloadIdentity & { uri: string }> {
+  const uris = (subjectAltName ?? "").split(/,\s*/).filter((s) => s.startsWith("URI:spiffe://")).map((s) => s.slice(4));
+  if (uris.length !== 1) return fail("no-spiffe-id", `certificate has ${uris.length} spiffe:// URI SANs, want exactly 1`);
+  const uri = uris[0] ?? "";
+  const id = parseSpiffeId(uri);
+  return id.ok ? ok({ ...id.value, uri }) : id;
+}

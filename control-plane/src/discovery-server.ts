@@ -11,7 +11,7 @@ import type { ProtoGrpcType } from "../../api/gen/discovery.ts";
 import type { ProxyMessage__Output } from "../../api/gen/weft/discovery/v1/ProxyMessage.ts";
 import type { Snapshot } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
 import { silentLogger, type Logger } from "../../lib/log.ts";
-import { spiffeIdFromSubjectAltName } from "../../lib/pki.ts";
+import { spiffeIdFromSubjectAltNameString } from "../../lib/spiffe.ts";
 import { Debouncer, realTimers, type Timers } from "./discovery-debouncer.ts";
 import { createDiscoveryMetrics, type DiscoveryMetrics } from "./discovery-metrics.ts";
 import { initialStreamState, transition, type StreamAction, type StreamEvent, type StreamState } from "./discovery-stream.ts";
@@ -223,7 +223,7 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
 
   const handleStream = (call: grpc.ServerDuplexStream<ProxyMessage__Output | typeof MALFORMED, Snapshot | Buffer>) => {
     const auth = call.getAuthContext();
-    const identity = spiffeIdFromSubjectAltName(auth?.sslPeerCertificate?.subjectaltname);
+    const identity = spiffeIdFromSubjectAltNameString(auth?.sslPeerCertificate?.subjectaltname);
     if (!identity.ok || identity.value.trustDomain !== options.trustDomain) {
       const reason = identity.ok ? `trust domain ${identity.value.trustDomain} is not ${options.trustDomain}` : identity.message;
       metrics.refused.inc({ reason: "unauthenticated" });

@@ -15,7 +15,7 @@ import type { DiscoveryClient as GrpcDiscoveryClient } from "../../api/gen/weft/
 import type { ProxyMessage } from "../../api/gen/weft/discovery/v1/ProxyMessage.ts";
 import type { Snapshot__Output } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
 import { silentLogger, type Logger } from "../../lib/log.ts";
-import { spiffeIdFromSubjectAltName } from "../../lib/pki.ts";
+import { spiffeIdFromSubjectAltNameString } from "../../lib/spiffe.ts";
 import { applySnapshot, type MeshState } from "./mesh-state.ts";
 
 export interface ClientTls {
@@ -37,6 +37,12 @@ export interface DiscoveryClientOptions {
   initialState?: MeshState | null;
   logger?: Logger;
   random?: () => number;
+  /**
+   * Decodes a snapshot from its bytes (default: the generated decoder). A host simulating many proxies
+   * in one process (the discovery benchmark) can share one decode of identical bytes between them;
+   * the result is never mutated.
+   */
+  decode?: (bytes: Buffer) => Snapshot__Output;
   /** Extra gRPC channel options (e.g. "grpc.use_local_subchannel_pool" so simulated proxies in one process do not share a connection). */
   channelOptions?: grpc.ChannelOptions;
 }
@@ -123,7 +129,7 @@ export class DiscoveryClient extends EventEmitter<DiscoveryClientEvents> {
       // Control-plane certificates carry a SPIFFE id, not a DNS name; the chain is checked by TLS against the anchors.
       checkServerIdentity: (_host: string, cert: PeerCertificate) => {
         if (!expected) return undefined;
-        const id = spiffeIdFromSubjectAltName(cert.subjectaltname);
+        const id = spiffeIdFromSubjectAltNameString(cert.subjectaltname);
         return id.ok && id.value.uri === expected ? undefined : new Error(`control plane presented ${id.ok ? id.value.uri : "no SPIFFE id"}, expected ${expected}`);
       },
     });
@@ -137,7 +143,8 @@ export class DiscoveryClient extends EventEmitter<DiscoveryClientEvents> {
       ...this.#options.channelOptions,
     });
     this.#client = client;
-    const call = client.Stream();
+    const method = proto.Discovery.service.Stream;
+    const call = client.makeBidiStreamRequest<ProxyMessage, Snapshot__Output>(method.path, method.requestSerialize, this.#options.decode ?? method.responseDeserialize);
     this.#call = call;
     let ended = false;
     const onEnd = (status: { code: number; details: string }) => {
