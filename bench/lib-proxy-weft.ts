@@ -21,6 +21,8 @@ export interface ProxyPair {
   /** What the load generator requests. */
   url: string;
   pids: { label: string; pid: number }[];
+  /** The last output of each proxy (for diagnostics, e.g. with --trace-gc). */
+  output(): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -94,6 +96,7 @@ export async function startWeftPair(o: WeftPairOptions): Promise<ProxyPair> {
   return {
     url: `http://127.0.0.1:${clientOut}/`,
     pids: [{ label: "client", pid: client.child.pid }, { label: "server", pid: server.child.pid }],
+    output: () => ({ client: client.output(), server: server.output() }),
     stop,
   };
 }

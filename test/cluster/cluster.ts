@@ -106,7 +106,7 @@ class Cluster implements TestCluster {
   async stopApiserver(): Promise<void> {
     const proc = this.apiserver;
     this.apiserver = undefined;
-    await stopProcess(proc);
+    await stopProcess(proc, 2000);
     this.processes = this.processes.filter((p) => p !== proc);
   }
 
@@ -200,8 +200,9 @@ class Cluster implements TestCluster {
     try {
       await this.node?.stop();
     } finally {
-      // Stop in reverse order so that nothing logs errors about what went first.
-      for (const proc of [...this.processes].reverse()) await stopProcess(proc);
+      // Reverse order, so nothing logs errors about what went first; the data is thrown
+      // away, so a short grace period is enough.
+      for (const proc of [...this.processes].reverse()) await stopProcess(proc, 1000);
       this.processes = [];
       this.unregister();
       rmSync(this.files.dir, { recursive: true, force: true });
