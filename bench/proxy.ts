@@ -7,7 +7,8 @@
 // Flags: --seconds N (latency phase per round, default 20), --rounds N (3),
 // --max-seconds N (default 10), --qps N (1000), --connections N (16),
 // --only direct,nginx,weft, --weft-node-flags "--max-semi-space-size=16" (Node
-// flags for both Weft proxies, to try tunings)
+// flags for both Weft proxies, to try tunings), --proxy-cpus 1 --load-cpus 0
+// (taskset lists)
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,14 +93,16 @@ export async function run(args: string[]): Promise<BenchReport> {
       only: { type: "string", default: "direct,nginx,weft" },
       rounds: { type: "string", default: "3" },
       "weft-node-flags": { type: "string", default: "" },
+      "proxy-cpus": { type: "string" },
+      "load-cpus": { type: "string" },
     },
   });
   const fortio = ensureFortio((l) => console.error(l));
   if (!fortio) throw new Error("fortio is not available (needs Go and the Go module proxy); see bench/lib-proxy-fortio.ts");
   const only = new Set((values.only ?? "").split(","));
   const cores = availableParallelism();
-  const loadCpus = "0";
-  const proxyCpus = cores > 1 ? "1" : "0";
+  const loadCpus = values["load-cpus"] ?? "0";
+  const proxyCpus = values["proxy-cpus"] ?? (cores > 1 ? "1" : "0");
   const rounds = Math.max(1, Number(values.rounds));
   const o: Phase = { fortio, qps: Number(values.qps), connections: Number(values.connections), seconds: Number(values.seconds), maxSeconds: Number(values["max-seconds"]), loadCpus };
 
