@@ -56,12 +56,22 @@ export class H1Downstream implements Downstream {
 
   respond(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void {
     if (this.#closeAfter) headers.connection = "close";
-    this.#res.writeHead(status, headers);
+    try {
+      this.#res.writeHead(status, headers);
+    } catch {
+      // A header the HTTP/1.1 side cannot carry: fail this response, not the process.
+      this.#res.destroy();
+      return;
+    }
     if (endStream) this.#res.end();
   }
 
   finish(trailers: OutgoingHttpHeaders | undefined): void {
-    if (trailers) this.#res.addTrailers(trailers);
+    try {
+      if (trailers) this.#res.addTrailers(trailers);
+    } catch {
+      // Trailers the client cannot take are dropped; the body is still complete.
+    }
     this.#res.end();
   }
 
@@ -106,11 +116,20 @@ export class H2Downstream implements Downstream {
   respond(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void {
     if (this.#stream.destroyed || this.#stream.closed) return;
     headers[":status"] = status;
-    this.#stream.respond(headers, { endStream, waitForTrailers: !endStream });
+    try {
+      this.#stream.respond(headers, { endStream, waitForTrailers: !endStream });
+    } catch {
+      this.abort();
+      return;
+    }
     if (!endStream) {
       this.#stream.once("wantTrailers", () => {
         // An empty trailer block still ends the stream cleanly (close() here would reset it).
-        this.#stream.sendTrailers(this.#trailers ?? {});
+        try {
+          this.#stream.sendTrailers(this.#trailers ?? {});
+        } catch {
+          this.abort();
+        }
       });
     }
   }
