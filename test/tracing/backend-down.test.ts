@@ -111,12 +111,14 @@ describe("tracing: a backend that is down", function () {
       exportTimeoutMillis: 500,
     });
     try {
-      // Each span carries ~1 KB, so an unbounded queue would grow the heap by 20 MB or more.
-      const payload = "p".repeat(1024);
+      // Each span carries ~4 KB, so an unbounded queue would grow the heap by
+      // tens of MB (16 MB measured with a 100,000 queue); the bounded one holds
+      // at most 512 queued + 2 batches in flight (~3 MB; 0.7 MB growth measured).
+      const payload = (i: number) => String(i).padEnd(4096, "p");
       const total = 20_000;
       const burn = async (count: number) => {
         for (let i = 0; i < count; i++) {
-          const span = tracing.tracer.startSpan("work", { attributes: { payload, i } });
+          const span = tracing.tracer.startSpan("work", { attributes: { payload: payload(i), i } });
           span.end();
           if (i % 500 === 0) await new Promise((r) => setImmediate(r));
         }
@@ -131,7 +133,7 @@ describe("tracing: a backend that is down", function () {
       assert.equal(s.queued + s.inFlight + s.droppedQueueFull + s.droppedExportFailed, total);
       assert.ok(tracing.droppedSpans() >= total - 512 - s.inFlight, `dropped ${tracing.droppedSpans()}`);
       const growthMb = (after - before) / 1024 / 1024;
-      assert.ok(growthMb < 8, `heap grew ${growthMb.toFixed(1)} MB over ${total - 2000} spans`);
+      assert.ok(growthMb < 6, `heap grew ${growthMb.toFixed(1)} MB over ${total - 2000} spans`);
     } finally {
       await tracing.shutdown();
     }
