@@ -13,7 +13,7 @@ import type { BenchReport } from "./report.ts";
 import { createTestMesh, issueTestLeaf } from "../test/fixtures/mesh-pki.ts";
 import { namespaceName } from "./lib-discovery-model.ts";
 
-interface Usage { rss: number; peakRss: number; cpuUs: number; at: number; streams: number; flushes: number; pushes: number }
+interface Usage { rss: number; peakRss: number; cpuUs: number; at: number; streams: number; flushes: number; flushSecondsSum: number; pushes: number }
 interface Collected { applied: Record<string, number[]>; updates: number; nacks: number; rss: number }
 
 function flag(args: string[], name: string, fallback: number): number {
@@ -163,6 +163,8 @@ export async function run(args: string[]): Promise<BenchReport> {
       ["change -> every proxy applied, p50", `${round(p50)} ms (${round(p50 - quietMs)} ms beyond the window)`],
       ["change -> every proxy applied, p99", `${round(p99)} ms (${round(p99 - quietMs)} ms beyond the window)`],
       ["change -> one proxy applied, p50 / p99", `${round(percentile(perProxy, 50))} / ${round(percentile(perProxy, 99))} ms`],
+      ["server fan-out per flush (compile + diff + write to every proxy), mean", `${round(((after.flushSecondsSum - before.flushSecondsSum) * 1000) / Math.max(1, after.flushes - before.flushes))} ms`],
+      ["server CPU per single-endpoint change", `${round((after.cpuUs - before.cpuUs) / 1000 / Math.max(1, changes))} ms`],
       ["changes timed / proxy applications missing", `${allApplied.length} / ${missing}`],
       ["burst: endpoint changes in 1 s -> pushes per proxy", `${burst} -> ${round(burstPushesPerProxy)} (server flushes: ${burstAfter.flushes - burstBefore.flushes})`],
       ["burst: last change applied everywhere after", `${round(burstSettleMs)} ms`],

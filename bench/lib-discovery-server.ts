@@ -58,6 +58,7 @@ async function handle(cmd: Command): Promise<void> {
         at: now(),
         streams: server?.stats().streams ?? 0,
         flushes: await metric("weft_discovery_flushes_total"),
+        flushSecondsSum: ((await registry.getSingleMetric("weft_discovery_flush_seconds")?.get())?.values ?? []).find((v) => (v as { metricName?: string }).metricName === "weft_discovery_flush_seconds_sum")?.value ?? 0,
         pushes: await metric("weft_discovery_pushes_total"),
       });
     }

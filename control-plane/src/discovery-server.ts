@@ -37,7 +37,7 @@ export interface DiscoveryServerOptions {
   debounce?: { quietMs?: number; maxDelayMs?: number };
   /** NACKs (valid or not) allowed per stream per window before the stream is closed. */
   nackStorm?: { count?: number; windowMs?: number };
-  /** Full snapshots being written at once (default 8); bounds memory when many proxies connect together. */
+  /** Full snapshots (and deltas over 64 KiB) being written at once (default 8); bounds memory when many proxies connect together. */
   maxFullInFlight?: number;
   historyDepth?: number;
   logger?: Logger;
@@ -71,6 +71,7 @@ interface Conn {
 }
 
 const MALFORMED = Symbol("malformed");
+const LARGE_MESSAGE_BYTES = 64 * 1024;
 
 export async function startDiscoveryServer(options: DiscoveryServerOptions): Promise<DiscoveryServer> {
   const logger = (options.logger ?? silentLogger()).child({ component: "discovery" });
@@ -166,7 +167,9 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
     prepared.encoded ??= encode(prepared.message);
     const bytes = prepared.encoded;
     metrics.pushes.inc({ kind: prepared.full ? "full" : "delta" });
-    if (!prepared.full) {
+    // Small deltas go straight out; full snapshots and large deltas (a burst that touched much of
+    // the mesh) take a slot, because each stream holds its own framed copy until the proxy reads it.
+    if (!prepared.full && bytes.length < LARGE_MESSAGE_BYTES) {
       conn.call.write(bytes);
       return;
     }
