@@ -23,7 +23,7 @@ import {
   type ControlPlanePorts,
 } from "./control-plane.ts";
 import { killGroupSync, registerEmergencyCleanup, stopProcess, type ManagedProcess } from "./processes.ts";
-import { startNode, type RunningNode } from "./node.ts";
+import { startNode, type NodeHost, type RunningNode } from "./node.ts";
 import { waitFor } from "./wait.ts";
 
 export { kubernetesBinariesAvailable, nodeBinariesAvailable } from "./binaries.ts";
@@ -36,6 +36,8 @@ export interface TestCluster {
   binDir: string;
   /** Name of the real node when started with { node: true }. */
   nodeName?: string;
+  /** Its bridge, node IP, cgroup root and containerd socket. */
+  nodeHost?: NodeHost;
   createNamespace(prefix: string, labels?: Record<string, string>): Promise<string>;
   kubeconfigFor(namespace: string, serviceAccount: string): Promise<string>;
   createNode(name: string, labels?: Record<string, string>): Promise<void>;
@@ -59,6 +61,7 @@ class Cluster implements TestCluster {
   server: string;
   binDir = kubernetesBinDir();
   nodeName?: string;
+  nodeHost?: NodeHost;
   private files: ControlPlaneFiles;
   private ports: ControlPlanePorts;
   private processes: ManagedProcess[] = [];
@@ -92,6 +95,7 @@ class Cluster implements TestCluster {
       const nodeOptions = { dir: this.files.dir, nodeName: NODE_NAME, kubeconfig: this.files.kubeletKubeconfig, kubeConfig: this.kubeConfig };
       await startNode(nodeOptions, (node) => (this.node = node));
       this.nodeName = NODE_NAME;
+      this.nodeHost = this.node;
     }
   }
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { get } from "node:http";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { kubernetesBinariesAvailable, nodeBinariesAvailable, startCluster, waitFor, type TestCluster } from "./cluster.ts";
-import { iptablesChains, pidsMentioning } from "./node-host.ts";
+import { iptablesChains, netnsInodes, pidsInCgroupRoot, pidsMentioning } from "./node-host.ts";
 import { BUSYBOX_IMAGE } from "./test-images.ts";
 
 interface HostState {
@@ -93,11 +93,22 @@ describe("test cluster: a real node (kubelet, containerd, CNI bridge)", function
 
   it("stops leaving no processes, mounts, bridges, cgroups, iptables chains or network namespaces behind", async () => {
     const c = cluster as TestCluster;
+    const host = c.nodeHost;
+    assert.ok(host);
     const dir = dirname(c.kubeconfigPath);
+    const podNetns = netnsInodes(pidsInCgroupRoot(host.cgroupRoot));
+    assert.notEqual(podNetns.size, 0, "the pod has a network namespace");
     await c.stop();
     cluster = undefined;
-    assert.deepEqual(pidsMentioning(dir), []);
-    assert.deepEqual(readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(dir)), []);
-    assert.deepEqual(hostState(), before0);
+    assert.deepEqual(pidsMentioning(dir), [], "no process names the cluster's folder");
+    assert.deepEqual(pidsInCgroupRoot(host.cgroupRoot), [], "no process is left in the node's cgroups");
+    assert.deepEqual(readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(dir)), [], "nothing is mounted");
+    const after = hostState();
+    assert.equal(after.links.includes(host.bridge), false, "the bridge is gone");
+    assert.equal(after.cgroups.includes(host.cgroupRoot.slice(1)), false, "the cgroup root is gone");
+    const leftNetns = readdirSync("/run/netns").filter((n) => podNetns.has(statSync(join("/run/netns", n)).ino));
+    assert.deepEqual(leftNetns, [], "the pod's network namespace is gone");
+    // Chains are shared by every kubelet on the machine: compare only when no other ran.
+    if (pidsMentioning("kubelet.yaml").length === 0 && before0?.chains.length === 0) assert.deepEqual(after.chains, [], "the kubelet's iptables chains are gone");
   });
 });

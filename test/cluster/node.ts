@@ -36,10 +36,16 @@ export interface NodeOptions {
   kubeConfig: KubeConfig;
 }
 
-export interface RunningNode {
+/** What the node occupies on the host, for tests that check it is given back. */
+export interface NodeHost {
   /** The bridge's gateway address: the node's InternalIP, reachable from pods. */
   nodeIP: string;
   containerdSocket: string;
+  bridge: string;
+  cgroupRoot: string;
+}
+
+export interface RunningNode extends NodeHost {
   stop(): Promise<void>;
   abortSync(): void;
 }
@@ -65,6 +71,8 @@ async function layoutFor(options: NodeOptions): Promise<NodeLayout> {
 class Node implements RunningNode {
   nodeIP: string;
   containerdSocket: string;
+  bridge: string;
+  cgroupRoot: string;
   private layout: NodeLayout;
   private containerd?: ManagedProcess;
   private kubelet?: ManagedProcess;
@@ -75,6 +83,8 @@ class Node implements RunningNode {
     this.layout = layout;
     this.nodeIP = gatewayIP(layout);
     this.containerdSocket = layout.containerdSocket;
+    this.bridge = layout.bridge;
+    this.cgroupRoot = layout.cgroupRoot;
   }
 
   async start(options: NodeOptions): Promise<void> {
