@@ -104,10 +104,13 @@ exporters:
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// Children still running when the test process exits (a crash, ctrl-C) are killed.
+// Children still running when the test process exits (a crash, ctrl-C) are
+// killed and their config directories removed.
 const running = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
 process.on("exit", () => {
   for (const child of running) child.kill("SIGKILL");
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 async function getJson(url: string): Promise<{ status: number; body: unknown }> {
@@ -125,6 +128,7 @@ async function getJson(url: string): Promise<{ status: number; body: unknown }> 
 async function startOnce(): Promise<Jaeger> {
   const ports = { grpc: await freePort(), http: await freePort(), queryHttp: await freePort(), queryGrpc: await freePort() };
   const dir = mkdtempSync(join(tmpdir(), "weft-jaeger-"));
+  tempDirs.add(dir);
   const configPath = join(dir, "config.yaml");
   writeFileSync(configPath, configYaml(ports));
 
@@ -148,6 +152,7 @@ async function startOnce(): Promise<Jaeger> {
       clearTimeout(t);
     }
     rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
   };
 
   // Ready when the query API answers and the OTLP/HTTP receiver accepts a POST.
