@@ -22,13 +22,19 @@ export interface TestWebhook {
 
 export async function startTestWebhook(options: { namespaces: NamespaceSource; config?: string; pollMs?: number; metricsPort?: number }): Promise<TestWebhook> {
   const dir = mkdtempSync(join(tmpdir(), "weft-webhook-"));
-  const tls = selfSignedCertificate("127.0.0.1");
   const certFile = join(dir, "tls.crt");
   const keyFile = join(dir, "tls.key");
   const configFile = join(dir, "config.yaml");
-  writeFileSync(certFile, tls.cert);
-  writeFileSync(keyFile, tls.key);
-  writeFileSync(configFile, options.config ?? "");
+  let tls: { cert: string; key: string };
+  try {
+    tls = selfSignedCertificate("127.0.0.1");
+    writeFileSync(certFile, tls.cert);
+    writeFileSync(keyFile, tls.key);
+    writeFileSync(configFile, options.config ?? "");
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const started = await runWebhook({
     tlsCertFile: certFile,
     tlsKeyFile: keyFile,
