@@ -80,7 +80,8 @@ describe("chart: install on a real node", function () {
     // Helm 4 deletes webhook configurations before everything else (its uninstall order).
     const r = kubeHelm(["uninstall", "weft", "-n", NS, "--timeout", "3m", "--debug"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    console.log(r.stderr.split("\n").filter((l) => /delet|MutatingWebhook|Deployment/i.test(l)).slice(0, 20).join("\n"));
+    const deletions = (r.stdout + r.stderr).split("\n").filter((l) => l.includes("starting delete resource"));
+    assert.match(deletions[0] ?? "", /kind=MutatingWebhookConfiguration/, `first deletion: ${deletions.join("\n")}`);
     const admission = cluster!.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
     const list = await admission.listMutatingWebhookConfiguration();
     assert.deepEqual(list.items.filter((w) => w.metadata?.name === "weft-injector"), []);
