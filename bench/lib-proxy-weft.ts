@@ -3,14 +3,39 @@
 // (--outbound-bind) stands in for capture, its one endpoint is dialled at the
 // server-side proxy's listener (--endpoint-dial), and the server-side proxy's
 // listener for the backend's port (--inbound-app) forwards to nginx.
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+// The proxies run from compiled JavaScript (dist/, as the weft-proxy image
+// does), built once per process: type stripping at start costs ~17 MB of RSS
+// that production never pays.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestLeaf, TestMesh } from "../test/fixtures/mesh-pki.ts";
 import { freePort, pinned, waitForPort } from "./lib-proxy-measure.ts";
 
-const MAIN = fileURLToPath(new URL("../sidecar/src/main.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const SOURCE_MAIN = join(ROOT, "sidecar/src/main.ts");
+const DIST_MAIN = join(ROOT, "dist/sidecar/src/main.js");
+let built: string | undefined;
+
+/**
+ * `npm run build` once per benchmark process; the compiled proxy's entry point.
+ * `WEFT_BENCH_PROXY_SOURCE=1` runs sidecar/src/main.ts instead (to compare).
+ */
+export function proxyEntry(): string {
+  if (process.env.WEFT_BENCH_PROXY_SOURCE === "1") return SOURCE_MAIN;
+  if (built) return built;
+  const started = Date.now();
+  const tsc = join(ROOT, "node_modules/.bin/tsc");
+  const r = spawnSync(tsc, ["-p", join(ROOT, "tsconfig.build.json")], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  // Type errors elsewhere in the tree do not stop tsc from emitting; a fresh main.js is what counts.
+  if (!existsSync(DIST_MAIN) || statSync(DIST_MAIN).mtimeMs < started - 1000) {
+    throw new Error(`npm run build did not produce ${DIST_MAIN}:\n${r.stdout}${r.stderr}`);
+  }
+  if (r.status !== 0) console.error(`[bench proxy] tsc reported errors (emitted anyway):\n${r.stdout.slice(0, 2000)}`);
+  built = DIST_MAIN;
+  return built;
+}
 /** The Service address in the snapshot: on loopback, so a misrouted connection can never leave the machine. */
 const SERVICE_IP = "127.0.0.3";
 const SERVICE_PORT = 80;
@@ -55,7 +80,7 @@ export function benchSnapshot(backendPort: number, serverIdentity: string): unkn
 }
 
 function startProxy(label: string, args: string[], cpus: string, nodeFlags: string[]): { child: ChildProcess; output: () => string } {
-  const [command, argv] = pinned(cpus, [process.execPath, ...nodeFlags, MAIN, ...args]);
+  const [command, argv] = pinned(cpus, [process.execPath, ...nodeFlags, proxyEntry(), ...args]);
   const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const keep = (d: string) => { out = (out + d).slice(-8000); };
