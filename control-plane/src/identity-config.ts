@@ -22,6 +22,10 @@ export interface ControlPlaneConfig {
   host: string;
   identityPort: number;
   adminPort: number;
+  /** Discovery gRPC port (mTLS: proxies present their workload certificate). */
+  discoveryPort: number;
+  /** Local mode: the service registry YAML (undefined: registry.yaml in the issuer dir). */
+  registryFile: string | undefined;
   leafLifetimeMs: number;
   kubeconfig: string | undefined;
   localTokenKeyFile: string | undefined;
@@ -41,6 +45,8 @@ export const CONTROL_PLANE_USAGE = `usage: weft-control-plane --issuer-dir DIR [
   --host ADDR               listen address (default 0.0.0.0)
   --identity-port N         identity gRPC port (default 8080; 0 picks one); --port N is the same flag
   --admin-port N            /metrics /live /ready (default 9990; 0 picks one)
+  --discovery-port N        discovery gRPC port, mTLS (default 8087; 0 picks one)
+  --registry FILE           local mode: the service registry YAML (default DIR/registry.yaml)
   --leaf-lifetime D         workload certificate lifetime (default 24h)
   --kubeconfig FILE         kubernetes mode: API server credentials (default in-cluster / $KUBECONFIG)
   --local-token-key FILE    local mode: token signing key (default DIR/local-token.key)
@@ -68,6 +74,8 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
         "identity-port": { type: "string" },
         port: { type: "string" },
         "admin-port": { type: "string", default: "9990" },
+        "discovery-port": { type: "string", default: "8087" },
+        registry: { type: "string" },
         "leaf-lifetime": { type: "string", default: "24h" },
         kubeconfig: { type: "string" },
         "local-token-key": { type: "string" },
@@ -96,6 +104,9 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
   if (!identityPort.ok) return identityPort;
   const adminPort = port("admin-port", v("admin-port"));
   if (!adminPort.ok) return adminPort;
+  const discoveryPort = port("discovery-port", v("discovery-port"));
+  if (!discoveryPort.ok) return discoveryPort;
+  if (values.registry !== undefined && mode !== "local") return fail("bad-flag", "--registry is for --mode local");
   const leaf = parseDuration(v("leaf-lifetime"));
   if (!leaf.ok) return fail(leaf.code, `--leaf-lifetime: ${leaf.message}`);
   const poll = parseDuration(v("ca-poll"));
@@ -110,6 +121,8 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
     host: v("host"),
     identityPort: identityPort.value,
     adminPort: adminPort.value,
+    discoveryPort: discoveryPort.value,
+    registryFile: values.registry,
     leafLifetimeMs: leaf.value,
     kubeconfig: values.kubeconfig,
     localTokenKeyFile: values["local-token-key"],

@@ -9,6 +9,8 @@ import { fail, ok, type Result } from "../../lib/result.ts";
 import { Shutdown } from "../../lib/shutdown.ts";
 import { ServingCertificate, servingCredentials } from "./ca-serving-cert.ts";
 import { CaWatcher } from "./ca-watcher.ts";
+import type { DiscoveryServer } from "./discovery-server.ts";
+import { startDiscovery } from "./discovery-wiring.ts";
 import { CONTROL_PLANE_USAGE, parseControlPlaneFlags, type ControlPlaneConfig } from "./identity-config.ts";
 import { startIdentityServer, type IdentityServer } from "./identity-server.ts";
 import type { IdentityVerifier } from "./identity-verifier.ts";
@@ -23,6 +25,7 @@ export interface ControlPlane {
   /** The control plane's own certificate; other gRPC services serve with servingCredentials(serving, true). */
   serving: ServingCertificate;
   identity: IdentityServer;
+  discovery: DiscoveryServer;
   admin: AdminServer;
 }
 
@@ -95,10 +98,17 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
   });
   shutdown.add("identity", () => identity.stop(config.drainMs));
 
-  // Further services go here, e.g. discovery:
-  //   startDiscoveryServer({ tls: servingCredentials(serving, true), registry: metrics.registry, ... })
-  logger.info({ mode: config.mode, identityPort: identity.port, adminPort: admin.port, trustDomain: config.trustDomain }, "control plane started");
-  return ok({ config, metrics, watcher, serving, identity, admin });
+  const discovery = await startDiscovery({
+    config,
+    credentials: servingCredentials(serving, true),
+    registry: metrics.registry,
+    logger,
+    shutdown,
+    kubeConfig: () => kubeConfigFor(config),
+  });
+  if (!discovery.ok) return discovery;
+  logger.info({ mode: config.mode, identityPort: identity.port, discoveryPort: discovery.value.port, adminPort: admin.port, trustDomain: config.trustDomain }, "control plane started");
+  return ok({ config, metrics, watcher, serving, identity, discovery: discovery.value, admin });
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -35,8 +35,10 @@ export async function startControlPlaneMode(c: ProxyConfig, view: MeshView, logg
   const renewer = new IdentityRenewer({ certifier: identity, store, token: tokenFromFile(c.identityTokenFile), spiffeId, logger });
   await renewer.start();
   const credentials = fromCredentialStore(store);
+  // The control plane serves discovery on its own port (client certificates
+  // required, unlike Certify); WEFT_DISCOVERY_ADDRESS names it when it differs.
   const discovery = new DiscoveryClient({
-    address,
+    address: process.env.WEFT_DISCOVERY_ADDRESS || address,
     tls: () => {
       const cur = store.current();
       return { keyPem: cur?.key ?? "", certChainPem: cur?.certChain ?? "", anchorsPem: cur?.trustAnchors ?? anchorsPem };

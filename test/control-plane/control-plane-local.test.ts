@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as net from "node:net";
+import { fileURLToPath } from "node:url";
+import { startHttpEcho, type EchoApp } from "../fixtures/apps/http-echo.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const CP = join(ROOT, "control-plane/src/main.ts");
+const CLI = join(ROOT, "cli/src/main.ts");
+const PROXY = join(ROOT, "sidecar/src/main.ts");
+const TD = "example.org";
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function poll<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe("local mode: control plane (identity + discovery from the registry file) and two proxies in control-plane mode", function () {
+  this.timeout(120_000);
+  let dir: string;
+  let app: EchoApp;
+  const children: ChildProcess[] = [];
+  const logs = new Map<string, string>();
+
+  const start = (name: string, args: string[], env: Record<string, string> = {}): ChildProcess => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    logs.set(name, "");
+    const keep = (d: Buffer): void => void logs.set(name, ((logs.get(name) ?? "") + d.toString()).slice(-20_000));
+    child.stdout!.on("data", keep);
+    child.stderr!.on("data", keep);
+    children.push(child);
+    return child;
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "weft-local-"));
+    app = await startHttpEcho(0, "127.0.0.1", "echo");
+  });
+  after(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    app.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === "failed") for (const [name, log] of logs) console.error(`--- ${name}\n${log}`);
+  });
+
+  it("carries an HTTP request client → proxy A → mTLS → proxy B → app, which sees A's SPIFFE id", async () => {
+    const ca = join(dir, "ca");
+    const init = spawnSync(process.execPath, [CLI, "identity", "init", "--dir", ca, "--local", "--trust-domain", TD], { encoding: "utf8" });
+    assert.equal(init.status, 0, init.stderr);
+    const token = (sa: string): string => {
+      const r = spawnSync(process.execPath, [CLI, "identity", "token", "--dir", ca, "--namespace", "demo", "--service-account", sa], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      const file = join(dir, `${sa}.token`);
+      writeFileSync(file, r.stdout.trim());
+      return file;
+    };
+    const [bInbound, aOut, aAdmin, bAdmin] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const registry = join(dir, "registry.yaml");
+    writeFileSync(registry, [
+      `trustDomain: ${TD}`,
+      "services:",
+      "  - namespace: demo",
+      "    name: echo",
+      "    clusterIps: [10.96.0.10]",
+      "    ports: [{ name: http, port: 80, appProtocol: http }]",
+      "    endpoints:",
+      `      - { address: 10.0.0.2, ports: { http: ${app.port} }, meshed: true, serviceAccount: echo }`,
+      "",
+    ].join("\n"));
+
+    const cp = start("control-plane", [CP, "--mode", "local", "--issuer-dir", ca, "--registry", registry, "--trust-domain", TD, "--host", "127.0.0.1", "--identity-port", "0", "--discovery-port", "0", "--admin-port", "0", "--drain", "2s"]);
+    const started = await poll("control plane start", async () => {
+      assert.equal(cp.exitCode, null, "control plane exited");
+      const line = (logs.get("control-plane") ?? "").split("\n").find((l) => l.includes('"control plane started"'));
+      return line ? (JSON.parse(line) as { identityPort: number; discoveryPort: number; adminPort: number }) : undefined;
+    });
+    assert.ok(started.discoveryPort > 0);
+
+    const common = (sa: string, admin: number): string[] => [
+      PROXY, "--control-plane", `127.0.0.1:${started.identityPort}`, "--identity-token-file", token(sa), "--trust-anchors", join(ca, "ca.crt"),
+      "--trust-domain", TD, "--listen-host", "127.0.0.1", "--inbound-port", "0", "--outbound-port", "0", "--admin-port", String(admin), "--log-level", "warn",
+    ];
+    const env = (sa: string): Record<string, string> => ({
+      WEFT_POD_NAMESPACE: "demo", WEFT_SERVICE_ACCOUNT: sa, WEFT_DISCOVERY_ADDRESS: `127.0.0.1:${started.discoveryPort}`,
+    });
+    const proxyB = start("proxy-b", [...common("echo", bAdmin), "--inbound-app", `${bInbound}=${app.port}`], env("echo"));
+    const proxyA = start("proxy-a", [...common("client", aAdmin), "--outbound-bind", `${aOut}=10.96.0.10:80`, "--endpoint-dial", `10.0.0.2:${app.port}=127.0.0.1:${bInbound}`], env("client"));
+
+    for (const admin of [aAdmin, bAdmin]) {
+      await poll(`proxy on admin ${admin} ready`, async () => ((await fetch(`http://127.0.0.1:${admin}/ready`)).status === 200 ? true : undefined));
+    }
+    const res = await fetch(`http://127.0.0.1:${aOut}/through-the-mesh`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { app: string; headers: Record<string, string> };
+    assert.equal(body.app, "echo");
+    assert.equal(body.headers["weft-client-id"], `spiffe://${TD}/ns/demo/sa/client`);
+
+    const cpMetrics = await (await fetch(`http://127.0.0.1:${started.adminPort}/metrics`)).text();
+    assert.match(cpMetrics, /^weft_discovery_streams 2$/m);
+    assert.match(cpMetrics, /^weft_identity_certificates_issued_total 2$/m);
+
+    for (const child of [proxyA, proxyB, cp]) {
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0);
+    }
+  });
+});
+
+describe("control plane flags for discovery", () => {
+  it("defaults the discovery port to 8087 and the registry to the issuer dir", async () => {
+    const { parseControlPlaneFlags } = await import("../../control-plane/src/identity-config.ts");
+    const { registryPathFor } = await import("../../control-plane/src/discovery-wiring.ts");
+    const c = parseControlPlaneFlags(["--mode", "local", "--issuer-dir", "/state"]);
+    assert.ok(c.ok);
+    assert.equal(c.value.discoveryPort, 8087);
+    assert.equal(registryPathFor(c.value), "/state/registry.yaml");
+    const given = parseControlPlaneFlags(["--mode", "local", "--issuer-dir", "/state", "--registry", "/etc/mesh.yaml", "--discovery-port", "0"]);
+    assert.ok(given.ok);
+    assert.equal(given.value.discoveryPort, 0);
+    assert.equal(registryPathFor(given.value), "/etc/mesh.yaml");
+  });
+
+  it("refuses a bad discovery port and --registry outside local mode", async () => {
+    const { parseControlPlaneFlags } = await import("../../control-plane/src/identity-config.ts");
+    const port = parseControlPlaneFlags(["--issuer-dir", "/s", "--discovery-port", "70000"]);
+    assert.equal(port.ok ? "" : port.code, "bad-port");
+    const reg = parseControlPlaneFlags(["--issuer-dir", "/s", "--registry", "r.yaml"]);
+    assert.equal(reg.ok ? "" : reg.message, "--registry is for --mode local");
+  });
+
+  it("refuses to start on a malformed registry file with its line number", function () {
+    this.timeout(60_000);
+    const dir = mkdtempSync(join(tmpdir(), "weft-local-bad-"));
+    try {
+      const init = spawnSync(process.execPath, [CLI, "identity", "init", "--dir", dir, "--local"], { encoding: "utf8" });
+      assert.equal(init.status, 0, init.stderr);
+      writeFileSync(join(dir, "registry.yaml"), "services:\n  - namespace: demo\n    nmae: web\n");
+      const r = spawnSync(process.execPath, [CP, "--mode", "local", "--issuer-dir", dir, "--host", "127.0.0.1", "--identity-port", "0", "--discovery-port", "0", "--admin-port", "0"], { encoding: "utf8", timeout: 50_000 });
+      assert.equal(r.status, 1);
+      assert.match(r.stdout + r.stderr, /registry file: .*registry\.yaml:3/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
