@@ -1,0 +1,69 @@
+// The demo's mesh, as data: three workloads, their loopback ports, the
+// registry file describing them, and each sidecar's local-mode mappings
+// (outbound binds to the services it calls, inbound to its app, and where each
+// endpoint's proxy listens). Pure: ports in, YAML and argv out.
+import { stringify } from "yaml";
+
+export const DEMO_NAMESPACE = "demo";
+
+export interface DemoWorkload {
+  name: string;
+  app: string;
+  clusterIp: string;
+  endpointIp: string;
+  port: number;
+  portName: string;
+  appProtocol: "http" | "grpc";
+  calls: string[];
+}
+
+export const DEMO_WORKLOADS: DemoWorkload[] = [
+  { name: "frontend", app: "frontend.ts", clusterIp: "10.96.0.10", endpointIp: "10.0.0.10", port: 80, portName: "http", appProtocol: "http", calls: ["catalog", "prices"] },
+  { name: "catalog", app: "catalog.ts", clusterIp: "10.96.0.11", endpointIp: "10.0.0.11", port: 80, portName: "http", appProtocol: "http", calls: [] },
+  { name: "prices", app: "prices.ts", clusterIp: "10.96.0.12", endpointIp: "10.0.0.12", port: 50051, portName: "grpc", appProtocol: "grpc", calls: [] },
+];
+
+export interface WorkloadPorts {
+  app: number;
+  inbound: number;
+  admin: number;
+  /** Per called service: the loopback port its outbound bind listens on. */
+  outbound: Record<string, number>;
+}
+
+export function registryYaml(workloads: DemoWorkload[], ports: Record<string, WorkloadPorts>): string {
+  return stringify({
+    defaults: {
+      retry: { enabled: true, maxRetries: 3, httpStatuses: [502, 503, 504], grpcStatuses: ["UNAVAILABLE"], budgetRatio: 0.5, budgetMinPerSecond: 20 },
+    },
+    services: workloads.map((w) => ({
+      namespace: DEMO_NAMESPACE,
+      name: w.name,
+      clusterIps: [w.clusterIp],
+      ports: [{ name: w.portName, port: w.port, appProtocol: w.appProtocol }],
+      endpoints: [{ address: w.endpointIp, ports: { [w.portName]: ports[w.name]!.app }, meshed: true, serviceAccount: w.name, pod: `${DEMO_NAMESPACE}/${w.name}-0` }],
+    })),
+  });
+}
+
+export function proxyArgs(w: DemoWorkload, workloads: DemoWorkload[], ports: Record<string, WorkloadPorts>): string[] {
+  const own = ports[w.name]!;
+  const args = ["--workload", `${w.name}-0`, "--listen-host", "127.0.0.1", "--inbound-port", "0", "--outbound-port", "0", "--admin-port", String(own.admin)];
+  args.push("--inbound-app", `${own.inbound}=${own.app}`);
+  for (const callee of w.calls) {
+    const target = workloads.find((x) => x.name === callee)!;
+    args.push("--outbound-bind", `${own.outbound[callee]}=${target.clusterIp}:${target.port}`);
+  }
+  for (const other of workloads) {
+    if (other.name === w.name) continue;
+    args.push("--endpoint-dial", `${other.endpointIp}:${ports[other.name]!.app}=127.0.0.1:${ports[other.name]!.inbound}`);
+  }
+  return args;
+}
+
+export function appArgs(w: DemoWorkload, ports: Record<string, WorkloadPorts>): string[] {
+  const own = ports[w.name]!;
+  const args = ["--port", String(own.app)];
+  for (const callee of w.calls) args.push(`--${callee}`, `127.0.0.1:${own.outbound[callee]}`);
+  return args;
+}

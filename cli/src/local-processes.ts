@@ -1,0 +1,80 @@
+// Child processes of local mode (control plane, apps, sidecars): each in its
+// own process group so stopping one also stops anything it started; output is
+// kept as a short tail for error messages. stopAll() sends SIGTERM to every
+// group, waits, then SIGKILLs what is left, so nothing outlives the command.
+import { spawn, type ChildProcess } from "node:child_process";
+import * as net from "node:net";
+
+export interface LocalChild {
+  name: string;
+  proc: ChildProcess;
+  pid: number;
+  output(): string;
+  exited(): boolean;
+}
+
+export class LocalProcesses {
+  readonly children: LocalChild[] = [];
+
+  start(name: string, args: string[], env: Record<string, string> = {}, onLine?: (line: string) => void): LocalChild {
+    const proc = spawn(process.execPath, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    let tail = "";
+    let partial = "";
+    let done = false;
+    proc.once("exit", () => (done = true));
+    proc.once("error", () => (done = true));
+    const keep = (d: Buffer): void => {
+      tail = (tail + d.toString()).slice(-8_000);
+      if (!onLine) return;
+      partial += d.toString();
+      const lines = partial.split("\n");
+      partial = lines.pop() ?? "";
+      for (const l of lines) onLine(l);
+    };
+    proc.stdout!.on("data", keep);
+    proc.stderr!.on("data", keep);
+    const child: LocalChild = { name, proc, pid: proc.pid ?? -1, output: () => tail, exited: () => done || proc.exitCode !== null || proc.signalCode !== null };
+    this.children.push(child);
+    return child;
+  }
+
+  /** The first child that has exited, if any (a demo cannot run with one missing). */
+  firstExited(): LocalChild | undefined {
+    return this.children.find((c) => c.exited());
+  }
+
+  async stopAll(graceMs = 8_000): Promise<void> {
+    const signal = (c: LocalChild, sig: NodeJS.Signals): void => {
+      try {
+        process.kill(-c.pid, sig);
+      } catch {
+        // already gone
+      }
+    };
+    for (const c of this.children) if (!c.exited()) signal(c, "SIGTERM");
+    const deadline = Date.now() + graceMs;
+    while (this.children.some((c) => !c.exited()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // Also the groups of children that exited: anything they started goes too.
+    for (const c of this.children) signal(c, "SIGKILL");
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", resolve);
+  });
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
