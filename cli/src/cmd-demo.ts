@@ -107,7 +107,7 @@ async function run(o: DemoOptions): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   const load = new LoadGenerator(`http://127.0.0.1:${ports.frontend!.app}/`, o.rate);
-  const say = (line: string): void => void (o.json || !process.stdout.isTTY ? console.log(line) : undefined);
+  const say = (line: string): void => console.log(line);
   let summary: Record<string, unknown> | undefined;
   try {
     let started: { identityPort: number; discoveryPort: number; adminPort: number } | undefined;
@@ -125,7 +125,8 @@ async function run(o: DemoOptions): Promise<number> {
         "--trust-anchors", join(caDir, "ca.crt"), "--log-level", "warn", ...proxyArgs(w, DEMO_WORKLOADS, ports),
       ], { WEFT_POD_NAMESPACE: DEMO_NAMESPACE, WEFT_SERVICE_ACCOUNT: w.name, WEFT_DISCOVERY_ADDRESS: `127.0.0.1:${started!.discoveryPort}` });
     }
-    say("loopback mode: each app listens on its own 127.0.0.1 port and reaches the others through its sidecar's outbound ports (no network namespaces: not requested)");
+    say("starting the frontend, catalog and prices apps and their sidecars…");
+    say("loopback mode: each app listens on its own 127.0.0.1 port and reaches the others through its sidecar's outbound ports (needs no root; the network-namespace mode with transparent capture is not part of the demo yet)");
     for (const w of DEMO_WORKLOADS) {
       await waitUntil(`the ${w.name} sidecar to be ready`, children, async () => (await fetch(`http://127.0.0.1:${ports[w.name]!.admin}/ready`)).status === 200, 120_000, () => stopping);
     }

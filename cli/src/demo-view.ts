@@ -13,8 +13,8 @@ export interface ViewState {
 }
 
 export function renderTable(s: ViewState): string {
-  const head = `weft demo — ${s.elapsedS.toFixed(0)}s — ${s.phase}   (Ctrl-C stops everything)`;
-  const cols = ["edge", "rps", "success", "p50 ms", "p95 ms", "p99 ms", "retries/s", "mTLS identities"];
+  const head = `weft demo — ${s.elapsedS.toFixed(0)}s — ${s.phase}   (figures per 1 s; Ctrl-C stops everything)`;
+  const cols = ["edge", "rps", "success", "p50 ms", "p95 ms", "p99 ms", "retries", "mTLS identities"];
   const rows = s.edges.map((e) => [
     `${e.from} → ${e.to}`,
     e.rps.toFixed(1),
