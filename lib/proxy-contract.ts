@@ -61,6 +61,13 @@ export const PROXY_ENV = {
   inboundPort: "WEFT_INBOUND_PORT",
   outboundPort: "WEFT_OUTBOUND_PORT",
   adminPort: "WEFT_ADMIN_PORT",
+  // Tracing (lib/tracing-config.ts TRACING_ENV): no endpoint, no tracing.
+  tracingEndpoint: "WEFT_TRACING_ENDPOINT",
+  tracingProtocol: "WEFT_TRACING_PROTOCOL",
+  tracingSamplingRatio: "WEFT_TRACING_SAMPLING_RATIO",
+  tracingPropagation: "WEFT_TRACING_PROPAGATION",
+  tracingMaxQueueSize: "WEFT_TRACING_MAX_QUEUE_SIZE",
+  tracingServiceName: "WEFT_TRACING_SERVICE_NAME",
 } as const;
 
 /**

@@ -156,10 +156,11 @@ export class InboundProxy {
       headers,
     });
     const out = toH2Request(ds.method, ds.path, ds.authority, headers, { [WEFT_CLIENT_ID]: peer.identity });
-    scope?.onAttempt?.({ attempt: 1, endpoint: `${this.#o.appHost}:${peer.appPort}`, headers: out });
+    const attemptScope = scope?.onAttempt?.({ attempt: 1, endpoint: `${this.#o.appHost}:${peer.appPort}`, headers: out });
     this.#o.app.forward(peer.appPort, proto, out, ds, (result) => {
       this.#o.metrics.requests.inc({ direction: "inbound", peer_service: "", status_class: result.error && result.status >= 500 ? "5xx" : statusClass(result.status), grpc_status: result.grpcStatus === undefined ? "" : String(result.grpcStatus) });
       this.#o.metrics.requestSeconds.observe({ direction: "inbound", peer_service: "" }, (this.#o.now() - started) / 1000);
+      attemptScope?.onEnd?.(result);
       scope?.onEnd?.(result);
     });
   }

@@ -1,6 +1,7 @@
 // weft-proxy: flags, wiring and signals. Static mode reads a snapshot and
 // credentials from files; control-plane mode gets both from the control plane
 // and keeps serving with what it has while the control plane is unreachable.
+import "./main-flags.ts";
 import { createLogger } from "../../lib/log.ts";
 import type { LevelWithSilent } from "pino";
 import { Shutdown } from "../../lib/shutdown.ts";
@@ -9,6 +10,8 @@ import { MeshView } from "./mesh-view.ts";
 import { USAGE, loadConfig } from "./proxy-config.ts";
 import { startProxy } from "./proxy.ts";
 import { getOriginalDestination } from "./original-dst.ts";
+import { proxyTracingFromEnv } from "./tracing-setup.ts";
+import { registerTracingMetrics } from "../../lib/tracing-metrics.ts";
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -23,6 +26,11 @@ async function main(): Promise<number> {
   }
   const c = config.value;
   const logger = createLogger({ component: "proxy", level: c.logLevel as LevelWithSilent });
+  const tracing = proxyTracingFromEnv(process.env, logger);
+  if (!tracing.ok) {
+    logger.error({ code: tracing.code }, tracing.message);
+    return 2;
+  }
   const view = new MeshView(c.endpointDial);
   let credentials = new CredentialsHolder();
   if (c.staticSnapshot) {
@@ -69,10 +77,14 @@ async function main(): Promise<number> {
     appHost: c.appHost,
     appProbes: c.appProbes,
     detectTimeoutMs: c.detectTimeoutMs,
+    // Disabled tracing yields NO_OBSERVER: the request path pays nothing.
+    observer: tracing.value.observer,
   });
+  registerTracingMetrics(proxy.metrics.registry, tracing.value.tracing, "weft_proxy_");
   logger.info({ ports: Object.fromEntries(proxy.ports), identity: credentials.current()?.spiffeId }, "proxy started");
   const shutdown = new Shutdown({ logger });
   shutdown.add("proxy", () => proxy.drain(20_000));
+  shutdown.add("tracing", () => tracing.value.tracing.shutdown());
   shutdown.listen();
   return -1;
 }

@@ -106,7 +106,7 @@ export function forwardOutbound(ctx: OutboundHttpContext, ds: Downstream, call: 
     attempt += 1;
     tried.add(endpoint.key);
     const headers: OutgoingHttpHeaders = toH2Request(ds.method, ds.path, ds.authority, ds.headers, { [WEFT_PROTO]: ds.proto });
-    const attemptScope = call.scope?.onAttempt?.({ attempt, endpoint: endpoint.key, headers });
+    const attemptScope = call.scope?.onAttempt?.({ attempt, endpoint: endpoint.key, peerIdentity: endpoint.target.identity || undefined, headers });
     const session = ctx.pool.session(endpoint.target);
     const attemptStart = ctx.now();
     ctx.state.start(endpoint.key);

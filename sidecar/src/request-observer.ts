@@ -21,6 +21,8 @@ export interface ObservedRequest {
 export interface ObservedAttempt {
   attempt: number;
   endpoint: string;
+  /** SPIFFE id the upstream must present (outbound mTLS), when known. */
+  peerIdentity?: string;
   /** Mutable: the headers sent upstream for this attempt. */
   headers: OutgoingHttpHeaders;
 }
@@ -30,6 +32,9 @@ export interface ObservedOutcome {
   grpcStatus?: number;
   /** Stable code when the proxy itself failed the request (e.g. "no-endpoint", "timeout", "upstream-reset"). */
   error?: string;
+  /** Body bytes sent upstream and relayed back, when the data plane counts them. */
+  requestBytes?: number;
+  responseBytes?: number;
 }
 
 export interface RequestScope {
