@@ -3,7 +3,7 @@
 // sends steady traffic, shows per-edge figures live, injects failures into the
 // catalog backend for a while and shows the retries keeping the success rate
 // up. Ctrl-C (or --duration) stops every child and removes the runtime files.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,8 @@ import { edgeCounters, edgeView, parsePrometheus, subtract, type EdgeCounters, t
 import { appArgs, DEMO_NAMESPACE, DEMO_WORKLOADS, proxyArgs, registryYaml, type WorkloadPorts } from "./demo-topology.ts";
 import { redraw, renderTable, summaryLine, type ViewState } from "./demo-view.ts";
 import { freePort, LocalProcesses, type LocalChild } from "./local-processes.ts";
+import { levelOf } from "./local-command.ts";
+import { ensureCa } from "./local-state.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const USAGE = `usage: weft demo [--duration 30s] [--rate 20] [--state-dir DIR] [--json]
@@ -43,13 +45,6 @@ function parse(args: string[]): DemoOptions {
   return { durationMs, rate, stateDir: values["state-dir"] ?? join(homedir(), ".weft", "demo"), json: values.json };
 }
 
-async function ensureCa(caDir: string): Promise<void> {
-  if (existsSync(join(caDir, "ca.crt")) && existsSync(join(caDir, "local-token.key"))) return;
-  const { command } = await import("./cmd-identity.ts");
-  const code = await command.run(["init", "--dir", caDir, "--local", "--force"]);
-  if (code !== 0) throw new DemoError(`could not create the CA in ${caDir}`);
-}
-
 async function waitUntil(what: string, children: LocalProcesses, check: () => Promise<boolean>, timeoutMs: number, stopped: () => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -67,8 +62,8 @@ function lastError(child: LocalChild): string {
   const lines = child.output().trim().split("\n").filter(Boolean);
   for (const l of lines.reverse()) {
     try {
-      const j = JSON.parse(l) as { level?: number; reason?: string; msg?: string };
-      if ((j.level ?? 0) >= 50) return j.reason ?? j.msg ?? l;
+      const j = JSON.parse(l) as { level?: number | string; reason?: string; msg?: string };
+      if (levelOf(j.level) >= 50) return j.reason ?? j.msg ?? l;
     } catch {
       if (l.trim()) return l.trim();
     }
@@ -84,7 +79,7 @@ async function run(o: DemoOptions): Promise<number> {
   const caDir = join(o.stateDir, "ca");
   const runDir = join(o.stateDir, "run");
   mkdirSync(runDir, { recursive: true });
-  await ensureCa(caDir);
+  if (!(await ensureCa(caDir))) throw new DemoError(`could not create the CA in ${caDir}`);
   const key = readLocalTokenKey(join(caDir, "local-token.key"));
   if (!key.ok) throw new DemoError(key.message);
 

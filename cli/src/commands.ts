@@ -11,6 +11,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./cmd-demo.ts")).command,
   identity: async () => (await import("./cmd-identity.ts")).command,
   inject: async () => (await import("./cmd-inject.ts")).command,
+  local: async () => (await import("./local-command.ts")).command,
 };
 
 function usage(): string {
