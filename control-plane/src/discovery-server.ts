@@ -5,6 +5,7 @@
 // coalesced by the debouncer; one encoded message is shared by every proxy of
 // a scope group holding the same version.
 import * as grpc from "@grpc/grpc-js";
+import type { Tracer } from "@opentelemetry/api";
 import { Registry } from "prom-client";
 import { loadProto } from "../../api/load.ts";
 import type { ProtoGrpcType } from "../../api/gen/discovery.ts";
@@ -45,6 +46,8 @@ export interface DiscoveryServerOptions {
   timers?: Timers;
   /** Fixed epoch (tests); default: derived from the start time. */
   epoch?: string;
+  /** A span per snapshot push (weft.discovery.push); without one, nothing is traced. */
+  tracer?: Tracer;
 }
 
 export interface DiscoveryServer {
@@ -167,14 +170,29 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
     prepared.encoded ??= encode(prepared.message);
     const bytes = prepared.encoded;
     metrics.pushes.inc({ kind: prepared.full ? "full" : "delta" });
+    // Ends when the bytes are handed to the stream (large ones: when a write slot frees and they flush).
+    const span = options.tracer?.startSpan("weft.discovery.push", {
+      attributes: {
+        "weft.snapshot.version": prepared.version,
+        "weft.snapshot.kind": prepared.full ? "full" : "delta",
+        "weft.snapshot.bytes": bytes.length,
+        "weft.proxy.namespace": conn.proxy.namespace,
+        "weft.proxy.service_account": conn.proxy.serviceAccount,
+        "weft.discovery.stream": conn.id,
+      },
+    });
     // Small deltas go straight out; full snapshots and large deltas (a burst that touched much of
     // the mesh) take a slot, because each stream holds its own framed copy until the proxy reads it.
     if (!prepared.full && bytes.length < LARGE_MESSAGE_BYTES) {
       conn.call.write(bytes);
+      span?.end();
       return;
     }
     acquireFull(() => {
-      if (conn.state.phase === "closed" || conn.call.cancelled) return releaseFull();
+      if (conn.state.phase === "closed" || conn.call.cancelled) {
+        span?.end();
+        return releaseFull();
+      }
       let released = false;
       // The slot is held until the bytes are flushed (HTTP/2 flow control), the stream dies, or,
       // for a proxy too slow to read, a deadline passes: it must not hold up everyone else.
@@ -184,6 +202,7 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
         if (released) return;
         released = true;
         clearTimeout(deadline);
+        span?.end();
         releaseFull();
       };
       conn.call.write(bytes, release);

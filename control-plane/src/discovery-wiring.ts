@@ -2,6 +2,7 @@
 // kubernetes mode, the registry file in local mode. The server shares the
 // control plane's serving certificate (client certificates required) and
 // metrics registry; its drains are registered on the control plane's Shutdown.
+import type { Tracer } from "@opentelemetry/api";
 import type { ServerCredentials } from "@grpc/grpc-js";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
@@ -27,6 +28,8 @@ export interface DiscoveryWiringOptions {
   shutdown: Shutdown;
   /** Kubernetes mode: builds the KubeConfig (kept out of here so local mode never loads one). */
   kubeConfig: () => KubeConfig;
+  /** Spans of snapshot pushes, when tracing is on. */
+  tracer?: Tracer;
 }
 
 export async function startDiscovery(options: DiscoveryWiringOptions): Promise<Result<DiscoveryServer>> {
@@ -50,6 +53,7 @@ export async function startDiscovery(options: DiscoveryWiringOptions): Promise<R
     trustDomain: config.trustDomain,
     registry: options.registry,
     logger: log,
+    tracer: options.tracer,
   });
   shutdown.add("discovery", () => server.stop(config.drainMs));
 

@@ -6,9 +6,12 @@ import { loadProto } from "../../api/load.ts";
 import type { ProtoGrpcType } from "../../api/gen/identity.ts";
 import type { CertifyRequest__Output } from "../../api/gen/weft/identity/v1/CertifyRequest.ts";
 import type { CertifyResponse } from "../../api/gen/weft/identity/v1/CertifyResponse.ts";
+import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "../../lib/log.ts";
+import type { Result } from "../../lib/result.ts";
+import { inSpan } from "../../lib/tracing.ts";
 import type { CaBundle } from "./ca-files.ts";
-import { certify, REFUSAL_STATUS, type CertifyRefusal } from "./identity-certify.ts";
+import { certify, REFUSAL_STATUS, type Certified, type CertifyInput, type CertifyRefusal } from "./identity-certify.ts";
 import type { IdentityMetrics } from "./identity-metrics.ts";
 import type { IdentityVerifier } from "./identity-verifier.ts";
 
@@ -24,6 +27,8 @@ export interface IdentityServiceOptions {
   metrics: IdentityMetrics;
   logger: Logger;
   maxRequestBytes?: number;
+  /** Spans for issuance (weft.identity.certify); without one, nothing is traced. */
+  tracer?: Tracer;
 }
 
 type Decoded = { request: CertifyRequest__Output } | { refusal: CertifyRefusal; message: string };
@@ -59,15 +64,32 @@ export function addIdentityService(server: grpc.Server, options: IdentityService
     logger.info({ peer, reason: refusal, detail: message }, "certify refused");
     callback({ code: toStatus(refusal), details: `${refusal}: ${message}` });
   };
+  const deps = { verifier: options.verifier, ca: options.ca, leafLifetimeMs: options.leafLifetimeMs };
+  const tracer = options.tracer;
+  const run = (input: CertifyInput, peer: string): Promise<Result<Certified, CertifyRefusal>> => {
+    if (!tracer) return certify(input, deps);
+    const attrs = { "rpc.system": "grpc", "rpc.service": "weft.identity.v1.Identity", "rpc.method": "Certify", "network.peer.address": peer };
+    return inSpan(tracer, "weft.identity.certify", attrs, async (span) => {
+      const result = await certify(input, deps);
+      if (result.ok) {
+        span.setAttributes({
+          "weft.certify.outcome": "issued",
+          "weft.spiffe_id": result.value.spiffeId,
+          "weft.certificate.serial": result.value.serialHex,
+          "weft.certificate.not_after": result.value.validUntil.toISOString(),
+        });
+      } else {
+        span.setAttribute("weft.certify.outcome", result.code);
+      }
+      return result;
+    });
+  };
   const handler: grpc.handleUnaryCall<Decoded, CertifyResponse> = (call, callback) => {
     const peer = call.getPeer();
     const decoded = call.request;
     if ("refusal" in decoded) return refuse(callback, peer, decoded.refusal, decoded.message);
     const req = decoded.request;
-    certify(
-      { identity: req.identity, token: req.token, csr: req.certificateSigningRequest },
-      { verifier: options.verifier, ca: options.ca, leafLifetimeMs: options.leafLifetimeMs },
-    ).then(
+    run({ identity: req.identity, token: req.token, csr: req.certificateSigningRequest }, peer).then(
       (result) => {
         if (!result.ok) return refuse(callback, peer, result.code, result.message);
         metrics.issued.inc();

@@ -17,6 +17,9 @@ import type { IdentityVerifier } from "./identity-verifier.ts";
 import { LocalTokenVerifier, readLocalTokenKey } from "./identity-verifier-local-token.ts";
 import { tokenReviewClient, TokenReviewVerifier } from "./identity-verifier-token-review.ts";
 import { createControlPlaneMetrics, startAdminServer, type AdminServer, type ControlPlaneMetrics } from "./metrics.ts";
+import type { Tracing } from "../../lib/tracing.ts";
+import { registerTracingMetrics } from "../../lib/tracing-metrics.ts";
+import { controlPlaneTracingFromEnv } from "./tracing-setup.ts";
 
 export interface ControlPlane {
   config: ControlPlaneConfig;
@@ -27,6 +30,8 @@ export interface ControlPlane {
   identity: IdentityServer;
   discovery: DiscoveryServer;
   admin: AdminServer;
+  /** Spans of issuance and pushes (a no-op without WEFT_TRACING_ENDPOINT). */
+  tracing: Tracing;
 }
 
 export function kubeConfigFor(config: ControlPlaneConfig): KubeConfig {
@@ -49,10 +54,21 @@ export function buildVerifier(config: ControlPlaneConfig): Result<IdentityVerifi
 }
 
 /** Starts every service; registers their drains on `shutdown` (last started, first drained). */
-export async function startControlPlane(config: ControlPlaneConfig, logger: Logger, shutdown: Shutdown): Promise<Result<ControlPlane>> {
+export async function startControlPlane(
+  config: ControlPlaneConfig,
+  logger: Logger,
+  shutdown: Shutdown,
+  env: Record<string, string | undefined> = process.env,
+): Promise<Result<ControlPlane>> {
   const verifier = buildVerifier(config);
   if (!verifier.ok) return verifier;
   const metrics = createControlPlaneMetrics();
+  const tracing = controlPlaneTracingFromEnv(env, config, logger);
+  if (!tracing.ok) return tracing;
+  // Registered first, drained last: spans of the other drains still get out.
+  shutdown.add("tracing", () => tracing.value.shutdown());
+  registerTracingMetrics(metrics.registry, tracing.value, "weft_control_plane_");
+  const tracer = tracing.value.enabled ? tracing.value.tracer : undefined;
 
   const watcher = new CaWatcher({
     source: { issuerDir: config.issuerDir, ...(config.anchorsFile ? { anchorsFile: config.anchorsFile } : {}) },
@@ -95,6 +111,7 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
     leafLifetimeMs: config.leafLifetimeMs,
     metrics: metrics.identity,
     logger: logger.child({ component: "identity" }),
+    tracer,
   });
   shutdown.add("identity", () => identity.stop(config.drainMs));
 
@@ -105,10 +122,11 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
     logger,
     shutdown,
     kubeConfig: () => kubeConfigFor(config),
+    tracer,
   });
   if (!discovery.ok) return discovery;
   logger.info({ mode: config.mode, identityPort: identity.port, discoveryPort: discovery.value.port, adminPort: admin.port, trustDomain: config.trustDomain }, "control plane started");
-  return ok({ config, metrics, watcher, serving, identity, discovery: discovery.value, admin });
+  return ok({ config, metrics, watcher, serving, identity, discovery: discovery.value, admin, tracing: tracing.value });
 }
 
 async function main(argv: string[]): Promise<void> {
