@@ -12,6 +12,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   identity: async () => (await import("./cmd-identity.ts")).command,
   inject: async () => (await import("./cmd-inject.ts")).command,
   local: async () => (await import("./local-command.ts")).command,
+  run: async () => (await import("./cmd-run.ts")).command,
 };
 
 function usage(): string {

@@ -1,12 +1,13 @@
 // `weft local`: the control plane in local mode, with its CA and service
 // registry in a state directory (CA generated on first start, a starter
 // registry written if there is none). Runs in the foreground until Ctrl-C.
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Command } from "./commands.ts";
-import { ensureCa, ensureRegistry, explainStartFailure, localState } from "./local-state.ts";
+import { ensureCa, ensureRegistry, explainStartFailure, localState, runtimeFile } from "./local-state.ts";
 import { LocalProcesses } from "./local-processes.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -47,6 +48,8 @@ async function run(args: string[]): Promise<number> {
       if (level >= 60) fatal = j.reason ?? j.msg ?? line;
       if (j.msg === "control plane started") {
         started = true;
+        mkdirSync(state.runDir, { recursive: true });
+        writeFileSync(runtimeFile(state), JSON.stringify({ pid: cp.pid, identityPort: j.identityPort, discoveryPort: j.discoveryPort, adminPort: j.adminPort }));
         console.log(`control plane (local mode) up: identity 127.0.0.1:${j.identityPort}, discovery 127.0.0.1:${j.discoveryPort}, admin http://127.0.0.1:${j.adminPort}/metrics`);
         console.log(`sidecars: --control-plane 127.0.0.1:${j.identityPort} --trust-anchors ${join(state.caDir, "ca.crt")} with WEFT_DISCOVERY_ADDRESS=127.0.0.1:${j.discoveryPort}; tokens: weft identity token --dir ${state.caDir} ...`);
         console.log("Ctrl-C stops it");
@@ -62,6 +65,7 @@ async function run(args: string[]): Promise<number> {
   });
   await stop;
   await children.stopAll();
+  rmSync(state.runDir, { recursive: true, force: true });
   if (!started || fatal) {
     console.error(`weft local: ${fatal ? explainStartFailure(fatal, ports) : `the control plane exited: ${cp.output().trim().split("\n").at(-1) ?? ""}`}`);
     return 1;

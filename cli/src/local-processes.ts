@@ -16,13 +16,16 @@ export interface LocalChild {
 export class LocalProcesses {
   readonly children: LocalChild[] = [];
 
+  /** A user's command: output goes to this terminal. */
+  startCommand(name: string, command: string, args: string[], env: Record<string, string> = {}): LocalChild {
+    const proc = spawn(command, args, { detached: true, stdio: "inherit", env: { ...process.env, ...env } });
+    return this.#track(name, proc, () => "");
+  }
+
   start(name: string, args: string[], env: Record<string, string> = {}, onLine?: (line: string) => void): LocalChild {
     const proc = spawn(process.execPath, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     let tail = "";
     let partial = "";
-    let done = false;
-    proc.once("exit", () => (done = true));
-    proc.once("error", () => (done = true));
     const keep = (d: Buffer): void => {
       tail = (tail + d.toString()).slice(-8_000);
       if (!onLine) return;
@@ -33,7 +36,18 @@ export class LocalProcesses {
     };
     proc.stdout!.on("data", keep);
     proc.stderr!.on("data", keep);
-    const child: LocalChild = { name, proc, pid: proc.pid ?? -1, output: () => tail, exited: () => done || proc.exitCode !== null || proc.signalCode !== null };
+    return this.#track(name, proc, () => tail);
+  }
+
+  #track(name: string, proc: ChildProcess, output: () => string): LocalChild {
+    let done = false;
+    proc.once("exit", () => (done = true));
+    // A command that cannot start (ENOENT) reports "error" and never "exit".
+    proc.once("error", () => {
+      done = true;
+      proc.emit("exit", 127, null);
+    });
+    const child: LocalChild = { name, proc, pid: proc.pid ?? -1, output, exited: () => done || proc.exitCode !== null || proc.signalCode !== null };
     this.children.push(child);
     return child;
   }
@@ -45,6 +59,7 @@ export class LocalProcesses {
 
   async stopAll(graceMs = 8_000): Promise<void> {
     const signal = (c: LocalChild, sig: NodeJS.Signals): void => {
+      if (!(c.pid > 1)) return; // never signal a group that is not ours (a child that failed to spawn has no pid)
       try {
         process.kill(-c.pid, sig);
       } catch {

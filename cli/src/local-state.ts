@@ -41,3 +41,8 @@ export function explainStartFailure(reason: string, flags: { identityPort: numbe
   if (reason.startsWith("registry file:")) return `${reason} — fix the file and start again`;
   return reason;
 }
+
+/** Where a running `weft local` records its ports for `weft run`. */
+export function runtimeFile(state: LocalState): string {
+  return join(state.runDir, "control-plane.json");
+}

@@ -1,0 +1,105 @@
+// `weft run`: one workload with its sidecar, against the control plane that
+// `weft local` runs. Loopback mode: the app listens on its own port and calls
+// other Services through ports of its sidecar (printed, and given to the app
+// as WEFT_SERVICE_<NAME>). The network-namespace mode with transparent capture
+// is not implemented yet; the output says so.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { mintLocalToken, readLocalTokenKey } from "../../control-plane/src/identity-verifier-local-token.ts";
+import { readRegistryFile } from "../../control-plane/src/source-registry-file.ts";
+import { DEFAULT_TRUST_DOMAIN, formatSpiffeId, validateIdentity } from "../../lib/spiffe.ts";
+import type { Command } from "./commands.ts";
+import { freePort, LocalProcesses } from "./local-processes.ts";
+import { planArgs, planEnv, planRun } from "./local-run-plan.ts";
+import { localState, runtimeFile } from "./local-state.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const USAGE = `usage: weft run --name SA [--namespace NS] --app-port N [--admin-port N] [--state-dir DIR] -- COMMAND [ARGS...]
+  Starts COMMAND with a sidecar, as identity spiffe://cluster.local/ns/NS/sa/SA (NS default "default"),
+  against the control plane of \`weft local\` (same --state-dir, default ~/.weft/local).
+  The registry's endpoints of this identity at 127.0.0.1 name the ports the sidecar listens on for
+  other sidecars; requests go to the app on --app-port.`;
+
+class RunError extends Error {}
+
+function whyLoopback(): string {
+  if (process.getuid?.() !== 0) return "not running as root, so no network namespace";
+  return "the network-namespace mode is not implemented yet";
+}
+
+async function run(args: string[]): Promise<number> {
+  const dash = args.indexOf("--");
+  const appCommand = dash >= 0 ? args.slice(dash + 1) : [];
+  const { values } = parseArgs({ args: dash >= 0 ? args.slice(0, dash) : args, strict: true, options: {
+    name: { type: "string" }, namespace: { type: "string", default: "default" }, "app-port": { type: "string" },
+    "admin-port": { type: "string", default: "0" }, "state-dir": { type: "string" },
+  } });
+  if (!values.name) throw new RunError("--name (the workload's service account) is required");
+  const appPort = Number(values["app-port"]);
+  if (!Number.isInteger(appPort) || appPort < 1 || appPort > 65535) throw new RunError(`--app-port: "${values["app-port"] ?? ""}" is not a port`);
+  if (appCommand.length === 0) throw new RunError("give the application's command after --");
+  const id = validateIdentity({ trustDomain: DEFAULT_TRUST_DOMAIN, namespace: values.namespace, serviceAccount: values.name });
+  if (!id.ok) throw new RunError(id.message);
+  const state = localState(values["state-dir"] ?? join(homedir(), ".weft", "local"));
+  if (!existsSync(runtimeFile(state))) throw new RunError(`no local control plane is running for ${state.dir}; start \`weft local --state-dir ${state.dir}\` first`);
+  const cp = JSON.parse(readFileSync(runtimeFile(state), "utf8")) as { identityPort: number; discoveryPort: number };
+  const model = await readRegistryFile(state.registry, DEFAULT_TRUST_DOMAIN);
+  if (!model.ok) throw new RunError(`${model.message} — fix the registry file`);
+  const identity = formatSpiffeId(id.value);
+  const plan = planRun(model.value, identity, appPort, () => 0);
+  for (const o of plan.outbound) o.listenPort = await freePort();
+  const key = readLocalTokenKey(join(state.caDir, "local-token.key"));
+  if (!key.ok) throw new RunError(key.message);
+  mkdirSync(state.runDir, { recursive: true });
+  const tokenFile = join(state.runDir, `${values.namespace}.${values.name}.${process.pid}.token`);
+  writeFileSync(tokenFile, mintLocalToken(key.value, { namespace: values.namespace, serviceAccount: values.name, ttlMs: 24 * 3_600_000 }), { mode: 0o600 });
+
+  console.log(`loopback mode (${whyLoopback()}): ${identity}`);
+  if (plan.inboundApp.length === 0) console.log(`no endpoint of ${identity} at 127.0.0.1 in ${state.registry}: other workloads cannot call this one`);
+  for (const i of plan.inboundApp) console.log(`inbound: sidecar 127.0.0.1:${i.listenPort} (mTLS) -> app 127.0.0.1:${i.appPort}`);
+  for (const o of plan.outbound) console.log(`reach ${o.service}${o.portName ? ` (${o.portName})` : ""} at 127.0.0.1:${o.listenPort}`);
+
+  const children = new LocalProcesses();
+  const sidecar = children.start("sidecar", [
+    join(ROOT, "sidecar/src/main.ts"), "--control-plane", `127.0.0.1:${cp.identityPort}`, "--identity-token-file", tokenFile,
+    "--trust-anchors", join(state.caDir, "ca.crt"), "--listen-host", "127.0.0.1", "--inbound-port", "0", "--outbound-port", "0",
+    "--admin-port", values["admin-port"], "--workload", values.name, "--log-level", "warn", ...planArgs(plan),
+  ], { WEFT_POD_NAMESPACE: values.namespace, WEFT_SERVICE_ACCOUNT: values.name, WEFT_DISCOVERY_ADDRESS: `127.0.0.1:${cp.discoveryPort}` });
+  const [cmd, ...rest] = appCommand;
+  const app = children.startCommand("app", cmd!, rest, planEnv(plan));
+  let code = 0;
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+    sidecar.proc.once("exit", () => {
+      console.error(`weft run: the sidecar exited: ${sidecar.output().trim().split("\n").at(-1) ?? ""}`);
+      code = 1;
+      resolve();
+    });
+    app.proc.once("exit", (c) => {
+      code = c ?? 0;
+      resolve();
+    });
+  });
+  await children.stopAll();
+  return code;
+}
+
+export const command: Command = {
+  summary: "run one workload with its sidecar against `weft local`",
+  async run(args: string[]): Promise<number> {
+    if (args.includes("--help") || args.includes("-h")) {
+      console.log(USAGE);
+      return 0;
+    }
+    try {
+      return await run(args);
+    } catch (err) {
+      console.error(`weft run: ${(err as Error).message}`);
+      return err instanceof RunError ? 2 : 1;
+    }
+  },
+};
