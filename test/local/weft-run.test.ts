@@ -87,5 +87,13 @@ describe("weft run against weft local (loopback mode)", function () {
     });
     assert.equal(body.headers["weft-client-id"], "spiffe://cluster.local/ns/shop/sa/web");
     assert.ok(JSON.parse(readFileSync(join(dir, "run", "control-plane.json"), "utf8")).discoveryPort > 0);
+
+    // Adding a workload to the registry reaches the running sidecars through discovery.
+    const registry = readFileSync(join(dir, "registry.yaml"), "utf8");
+    writeFileSync(join(dir, "registry.yaml"), `${registry}      - { address: 127.0.0.1, ports: { http: 1 }, meshed: true, serviceAccount: echo, pod: shop/echo-2 }\n`);
+    await poll("the new endpoint in web's sidecar", async () => {
+      const config = (await (await fetch(`http://127.0.0.1:${webAdmin}/config`)).json()) as { snapshot: { services: { name: string; endpoints: unknown[] }[] } };
+      return config.snapshot.services.find((s) => s.name === "echo")?.endpoints.length === 2 ? true : undefined;
+    }, 30_000);
   });
 });
