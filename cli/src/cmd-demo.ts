@@ -6,7 +6,6 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parseDuration } from "../../control-plane/src/identity-config.ts";
 import { mintLocalToken, readLocalTokenKey } from "../../control-plane/src/identity-verifier-local-token.ts";
@@ -15,11 +14,10 @@ import { LoadGenerator } from "./demo-load.ts";
 import { edgeCounters, edgeView, parsePrometheus, subtract, type EdgeCounters, type EdgeView } from "./demo-metrics.ts";
 import { appArgs, DEMO_NAMESPACE, DEMO_WORKLOADS, proxyArgs, registryYaml, type WorkloadPorts } from "./demo-topology.ts";
 import { redraw, renderTable, summaryLine, type ViewState } from "./demo-view.ts";
-import { freePort, LocalProcesses, type LocalChild } from "./local-processes.ts";
+import { freePort, LocalProcesses, projectModule, type LocalChild } from "./local-processes.ts";
 import { levelOf } from "./local-command.ts";
 import { ensureCa } from "./local-state.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const USAGE = `usage: weft demo [--duration 30s] [--rate 20] [--state-dir DIR] [--json]
   Runs the control plane in local mode and three services (frontend -> catalog over HTTP,
   frontend -> prices over gRPC), each with its sidecar on loopback ports.
@@ -106,7 +104,7 @@ async function run(o: DemoOptions): Promise<number> {
   let summary: Record<string, unknown> | undefined;
   try {
     let started: { identityPort: number; discoveryPort: number; adminPort: number } | undefined;
-    const cp = children.start("control plane", [join(ROOT, "control-plane/src/main.ts"), "--mode", "local", "--issuer-dir", caDir, "--registry", registry, "--host", "127.0.0.1", "--identity-port", "0", "--discovery-port", "0", "--admin-port", "0", "--drain", "2s"], {}, (line) => {
+    const cp = children.start("control plane", [projectModule("control-plane/src/main"), "--mode", "local", "--issuer-dir", caDir, "--registry", registry, "--host", "127.0.0.1", "--identity-port", "0", "--discovery-port", "0", "--admin-port", "0", "--drain", "2s"], {}, (line) => {
       if (line.includes('"control plane started"')) started = JSON.parse(line) as typeof started;
     });
     say(`control plane starting (pid ${cp.pid}); state in ${o.stateDir}`);
@@ -114,9 +112,9 @@ async function run(o: DemoOptions): Promise<number> {
     for (const w of DEMO_WORKLOADS) {
       const tokenFile = join(runDir, `${w.name}.token`);
       writeFileSync(tokenFile, mintLocalToken(key.value, { namespace: DEMO_NAMESPACE, serviceAccount: w.name, ttlMs: 24 * 3_600_000 }), { mode: 0o600 });
-      children.start(`${w.name} app`, [join(ROOT, "cli/src/demo-apps", w.app), ...appArgs(w, ports)]);
+      children.start(`${w.name} app`, [projectModule(`cli/src/demo-apps/${w.app}`), ...appArgs(w, ports)]);
       children.start(`${w.name} sidecar`, [
-        join(ROOT, "sidecar/src/main.ts"), "--control-plane", `127.0.0.1:${started!.identityPort}`, "--identity-token-file", tokenFile,
+        projectModule("sidecar/src/main"), "--control-plane", `127.0.0.1:${started!.identityPort}`, "--identity-token-file", tokenFile,
         "--trust-anchors", join(caDir, "ca.crt"), "--log-level", "warn", ...proxyArgs(w, DEMO_WORKLOADS, ports),
       ], { WEFT_POD_NAMESPACE: DEMO_NAMESPACE, WEFT_SERVICE_ACCOUNT: w.name, WEFT_DISCOVERY_ADDRESS: `127.0.0.1:${started!.discoveryPort}` });
     }

@@ -6,17 +6,15 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { mintLocalToken, readLocalTokenKey } from "../../control-plane/src/identity-verifier-local-token.ts";
 import { readRegistryFile } from "../../control-plane/src/source-registry-file.ts";
 import { DEFAULT_TRUST_DOMAIN, formatSpiffeId, validateIdentity } from "../../lib/spiffe.ts";
 import type { Command } from "./commands.ts";
-import { freePort, LocalProcesses } from "./local-processes.ts";
+import { freePort, LocalProcesses, projectModule } from "./local-processes.ts";
 import { planArgs, planEnv, planRun } from "./local-run-plan.ts";
 import { localState, runtimeFile } from "./local-state.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const USAGE = `usage: weft run --name SA [--namespace NS] --app-port N [--admin-port N] [--state-dir DIR] -- COMMAND [ARGS...]
   Starts COMMAND with a sidecar, as identity spiffe://cluster.local/ns/NS/sa/SA (NS default "default"),
   against the control plane of \`weft local\` (same --state-dir, default ~/.weft/local).
@@ -64,7 +62,7 @@ async function run(args: string[]): Promise<number> {
 
   const children = new LocalProcesses();
   const sidecar = children.start("sidecar", [
-    join(ROOT, "sidecar/src/main.ts"), "--control-plane", `127.0.0.1:${cp.identityPort}`, "--identity-token-file", tokenFile,
+    projectModule("sidecar/src/main"), "--control-plane", `127.0.0.1:${cp.identityPort}`, "--identity-token-file", tokenFile,
     "--trust-anchors", join(state.caDir, "ca.crt"), "--listen-host", "127.0.0.1", "--inbound-port", "0", "--outbound-port", "0",
     "--admin-port", values["admin-port"], "--workload", values.name, "--log-level", "warn", ...planArgs(plan),
   ], { WEFT_POD_NAMESPACE: values.namespace, WEFT_SERVICE_ACCOUNT: values.name, WEFT_DISCOVERY_ADDRESS: `127.0.0.1:${cp.discoveryPort}` });

@@ -18,9 +18,9 @@ export interface DemoWorkload {
 }
 
 export const DEMO_WORKLOADS: DemoWorkload[] = [
-  { name: "frontend", app: "frontend.ts", clusterIp: "10.96.0.10", endpointIp: "10.0.0.10", port: 80, portName: "http", appProtocol: "http", calls: ["catalog", "prices"] },
-  { name: "catalog", app: "catalog.ts", clusterIp: "10.96.0.11", endpointIp: "10.0.0.11", port: 80, portName: "http", appProtocol: "http", calls: [] },
-  { name: "prices", app: "prices.ts", clusterIp: "10.96.0.12", endpointIp: "10.0.0.12", port: 50051, portName: "grpc", appProtocol: "grpc", calls: [] },
+  { name: "frontend", app: "frontend", clusterIp: "10.96.0.10", endpointIp: "10.0.0.10", port: 80, portName: "http", appProtocol: "http", calls: ["catalog", "prices"] },
+  { name: "catalog", app: "catalog", clusterIp: "10.96.0.11", endpointIp: "10.0.0.11", port: 80, portName: "http", appProtocol: "http", calls: [] },
+  { name: "prices", app: "prices", clusterIp: "10.96.0.12", endpointIp: "10.0.0.12", port: 50051, portName: "grpc", appProtocol: "grpc", calls: [] },
 ];
 
 export interface WorkloadPorts {

@@ -4,13 +4,11 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Command } from "./commands.ts";
 import { ensureCa, ensureRegistry, explainStartFailure, localState, runtimeFile } from "./local-state.ts";
-import { LocalProcesses } from "./local-processes.ts";
+import { LocalProcesses, projectModule } from "./local-processes.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const USAGE = `usage: weft local [--state-dir DIR] [--identity-port 8086] [--discovery-port 8087] [--admin-port 9990]
   Runs the control plane in local mode. DIR (default ~/.weft/local) holds ca/ (generated on
   first start) and registry.yaml (the services; edits are picked up while running).`;
@@ -39,7 +37,7 @@ async function run(args: string[]): Promise<number> {
   let fatal = "";
   let started = false;
   const cp = children.start("control plane", [
-    join(ROOT, "control-plane/src/main.ts"), "--mode", "local", "--issuer-dir", state.caDir, "--registry", state.registry, "--host", "127.0.0.1",
+    projectModule("control-plane/src/main"), "--mode", "local", "--issuer-dir", state.caDir, "--registry", state.registry, "--host", "127.0.0.1",
     "--identity-port", String(ports.identityPort), "--discovery-port", String(ports.discoveryPort), "--admin-port", String(ports.adminPort),
   ], {}, (line) => {
     try {

@@ -4,6 +4,16 @@
 // group, waits, then SIGKILLs what is left, so nothing outlives the command.
 import { spawn, type ChildProcess } from "node:child_process";
 import * as net from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+
+/** A module of this project by its source path without extension (works from a clone and from the built dist/). */
+export function projectModule(path: string): string {
+  return join(ROOT, `${path}${EXT}`);
+}
 
 export interface LocalChild {
   name: string;
