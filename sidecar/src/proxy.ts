@@ -12,6 +12,7 @@ import { EndpointState } from "./endpoint-state.ts";
 import { InboundProxy } from "./inbound-listener.ts";
 import type { MeshView } from "./mesh-view.ts";
 import { createMetrics, type ProxyMetrics } from "./metrics.ts";
+import { registerStateMetrics } from "./metrics-state.ts";
 import { OutboundProxy, type Destination } from "./outbound-listener.ts";
 import { PeerPool } from "./peer-pool.ts";
 import { NO_OBSERVER, type RequestObserver } from "./request-observer.ts";
@@ -62,6 +63,7 @@ function listen(server: net.Server, host: string, port: number): Promise<number>
 
 export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   const metrics = o.metrics ?? createMetrics();
+  registerStateMetrics(metrics.registry, o.credentials, o.view);
   const state = new EndpointState({ breaker: o.breaker, onEject: (service) => metrics.ejections.inc({ peer_service: service }) });
   o.view.onUpdate(() => state.retain(o.view.endpointKeys()));
   const pool = new PeerPool({ credentials: o.credentials, connectTimeoutMs: 1_000, metrics, logger: o.logger, idleTimeoutMs: 90_000 });

@@ -130,6 +130,11 @@ describe("proxy /metrics against the traffic sent", function () {
     // One connection per request (agent: false), plus none for the scrapes (admin port is not a listener of the mesh).
     assert.equal(sum(client, "weft_proxy_tcp_connections_total", { direction: "outbound" }), total);
     assert.equal(sum(client, "weft_proxy_tls_handshake_failures_total"), 0);
+    // State: the snapshot in use and the certificate's remaining life.
+    assert.equal(sum(client, "weft_proxy_snapshot_info", { version: "test.1" }), 1);
+    const age = sum(client, "weft_proxy_snapshot_age_seconds");
+    assert.ok(age >= 0 && age < 600, `snapshot age ${age}`);
+    assert.ok(sum(client, "weft_proxy_certificate_expiry_seconds") > 60);
 
     // The servers saw every attempt, the retried ones included; the flaky first attempts are 5xx there.
     const servers = await serversText(mesh.servers);
