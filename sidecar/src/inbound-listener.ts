@@ -13,7 +13,7 @@ import type { CredentialsSource } from "./credentials-source.ts";
 import { H2Downstream } from "./downstream.ts";
 import { detectFirstBytes, splice } from "./first-bytes.ts";
 import { WEFT_CLIENT_ID, WEFT_PROTO, isGrpc, toH2Request } from "./http-headers.ts";
-import { statusClass, type ProxyMetrics } from "./metrics.ts";
+import { recordRequest, statusClass, type ProxyMetrics } from "./metrics.ts";
 import { ALPN_H2, ALPN_OPAQUE, classifyTlsError } from "./peer-pool.ts";
 import type { RequestObserver } from "./request-observer.ts";
 
@@ -158,8 +158,7 @@ export class InboundProxy {
     const out = toH2Request(ds.method, ds.path, ds.authority, headers, { [WEFT_CLIENT_ID]: peer.identity });
     const attemptScope = scope?.onAttempt?.({ attempt: 1, endpoint: `${this.#o.appHost}:${peer.appPort}`, headers: out });
     this.#o.app.forward(peer.appPort, proto, out, ds, (result) => {
-      this.#o.metrics.requests.inc({ direction: "inbound", peer_service: "", status_class: result.error && result.status >= 500 ? "5xx" : statusClass(result.status), grpc_status: result.grpcStatus === undefined ? "" : String(result.grpcStatus) });
-      this.#o.metrics.requestSeconds.observe({ direction: "inbound", peer_service: "" }, (this.#o.now() - started) / 1000);
+      recordRequest(this.#o.metrics, "inbound", "", result.error && result.status >= 500 ? "5xx" : statusClass(result.status), result.grpcStatus, (this.#o.now() - started) / 1000);
       attemptScope?.onEnd?.(result);
       scope?.onEnd?.(result);
     });

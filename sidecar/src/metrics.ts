@@ -51,3 +51,34 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Proxy
 export function statusClass(status: number): string {
   return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : "error";
 }
+
+interface RequestSeries {
+  count: { inc(): void };
+  seconds: { observe(value: number): void };
+}
+
+// prom-client hashes the label object on every inc()/observe(); the hot path
+// keeps the child series per label set instead (a handful per proxy: direction
+// × peer Service × status class × gRPC status).
+const seriesCache = new WeakMap<ProxyMetrics, Map<string, RequestSeries>>();
+
+/** Counts one finished request and observes its duration. */
+export function recordRequest(metrics: ProxyMetrics, direction: string, peerService: string, statusClassLabel: string, grpcStatus: number | undefined, seconds: number): void {
+  let cache = seriesCache.get(metrics);
+  if (!cache) {
+    cache = new Map();
+    seriesCache.set(metrics, cache);
+  }
+  const grpc = grpcStatus === undefined ? "" : String(grpcStatus);
+  const key = `${direction}\u0000${peerService}\u0000${statusClassLabel}\u0000${grpc}`;
+  let series = cache.get(key);
+  if (!series) {
+    series = {
+      count: metrics.requests.labels(direction, peerService, statusClassLabel, grpc),
+      seconds: metrics.requestSeconds.labels(direction, peerService),
+    };
+    cache.set(key, series);
+  }
+  series.count.inc();
+  series.seconds.observe(seconds);
+}

@@ -16,7 +16,7 @@ import { ReplayBody } from "./replay-body.ts";
 import { recordRequest, tryWithdraw } from "./retry-budget.ts";
 import { isRetryableOutcome, shouldRetry, type AttemptOutcome } from "./retry-policy.ts";
 import type { RequestScope } from "./request-observer.ts";
-import { statusClass } from "./metrics.ts";
+import { recordRequest as recordRequestMetrics, statusClass } from "./metrics.ts";
 
 export interface MeshEndpointChoice extends BalancerEndpoint {
   target: PeerTarget;
@@ -78,9 +78,7 @@ export function forwardOutbound(ctx: OutboundHttpContext, ds: Downstream, call: 
     if (done) return;
     done = true;
     if (timer) clearTimeout(timer);
-    const labels = { direction: "outbound", peer_service: call.service };
-    ctx.metrics.requests.inc({ ...labels, status_class: result.error && !ds.responded ? "error" : statusClass(result.status), grpc_status: result.grpcStatus === undefined ? "" : String(result.grpcStatus) });
-    ctx.metrics.requestSeconds.observe(labels, (ctx.now() - started) / 1000);
+    recordRequestMetrics(ctx.metrics, "outbound", call.service, result.error && !ds.responded ? "error" : statusClass(result.status), result.grpcStatus, (ctx.now() - started) / 1000);
     call.scope?.onEnd?.(result);
   };
 
