@@ -8,7 +8,7 @@
 // --max-seconds N (default 10), --qps N (1000), --connections N (16),
 // --only direct,nginx,weft, --weft-node-flags "--max-semi-space-size=16" (Node
 // flags for both Weft proxies, to try tunings), --proxy-cpus 1 --load-cpus 0
-// (taskset lists)
+// (taskset lists); --tracing runs the tracing-cost rows instead (bench/proxy-tracing.ts).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,6 +83,8 @@ function combine(path: Path, rounds: { load: LoadResult; usage: Map<number, Proc
 }
 
 export async function run(args: string[]): Promise<BenchReport> {
+  // `npm run bench -- proxy --tracing`: the cost of tracing (bench/proxy-tracing.ts).
+  if (args.includes("--tracing")) return (await import("./proxy-tracing.ts")).run(args.filter((a) => a !== "--tracing"));
   const { values } = parseArgs({
     args,
     options: {
