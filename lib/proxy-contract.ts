@@ -53,6 +53,8 @@ export const PROXY_ENV = {
   podIp: "WEFT_POD_IP",
   zone: "WEFT_ZONE",
   controlPlaneAddress: "WEFT_CONTROL_PLANE_ADDRESS",
+  /** host:port of the discovery service (its own port: it requires client certificates, Certify cannot). */
+  discoveryAddress: "WEFT_DISCOVERY_ADDRESS",
   identityTokenFile: "WEFT_IDENTITY_TOKEN_FILE",
   trustAnchorsFile: "WEFT_TRUST_ANCHORS_FILE",
   trustDomain: "WEFT_TRUST_DOMAIN",

@@ -38,7 +38,7 @@ export async function startControlPlaneMode(c: ProxyConfig, view: MeshView, logg
   // The control plane serves discovery on its own port (client certificates
   // required, unlike Certify); WEFT_DISCOVERY_ADDRESS names it when it differs.
   const discovery = new DiscoveryClient({
-    address: process.env.WEFT_DISCOVERY_ADDRESS || address,
+    address: process.env[PROXY_ENV.discoveryAddress] || address,
     tls: () => {
       const cur = store.current();
       return { keyPem: cur?.key ?? "", certChainPem: cur?.certChain ?? "", anchorsPem: cur?.trustAnchors ?? anchorsPem };

@@ -44,8 +44,10 @@ export interface InjectorConfig {
     resources: ResourceSpec;
   };
   controlPlane: {
-    /** host:port of the identity and discovery services, as the proxy dials it. */
+    /** host:port of the identity service, as the proxy dials it. */
     address: string;
+    /** host:port of the discovery service (a port of its own: it requires client certificates). */
+    discoveryAddress: string;
     namespace: string;
     trustDomain: string;
     /** PEM of the trust anchors, given to the proxy inline (empty: not set). */
@@ -79,6 +81,7 @@ export const DEFAULT_INJECTOR_CONFIG: InjectorConfig = {
   },
   controlPlane: {
     address: "weft-control-plane.weft-system.svc:8086",
+    discoveryAddress: "weft-control-plane.weft-system.svc:8087",
     namespace: "weft-system",
     trustDomain: DEFAULT_TRUST_DOMAIN,
     trustAnchorsPem: "",
@@ -205,6 +208,7 @@ export function validateInjectorConfig(doc: unknown): Result<InjectorConfig> {
     },
     controlPlane: {
       address: r.string("controlPlane.address", cp.address, d.controlPlane.address, true),
+      discoveryAddress: r.string("controlPlane.discoveryAddress", cp.discoveryAddress, d.controlPlane.discoveryAddress, true),
       namespace: r.string("controlPlane.namespace", cp.namespace, d.controlPlane.namespace, true),
       trustDomain: r.string("controlPlane.trustDomain", cp.trustDomain, d.controlPlane.trustDomain, true),
       trustAnchorsPem: r.string("controlPlane.trustAnchorsPem", cp.trustAnchorsPem, d.controlPlane.trustAnchorsPem),

@@ -64,6 +64,7 @@ function env(config: InjectorConfig, settings: ProxySettings, appProbes: AppProb
     field(PROXY_ENV.podIp, "status.podIP"),
     field(PROXY_ENV.zone, ZONE_FIELD),
     { name: PROXY_ENV.controlPlaneAddress, value: config.controlPlane.address },
+    { name: PROXY_ENV.discoveryAddress, value: config.controlPlane.discoveryAddress },
     { name: PROXY_ENV.trustDomain, value: config.controlPlane.trustDomain },
     { name: PROXY_ENV.identityTokenFile, value: `${TOKEN_VOLUME.mountPath}/${TOKEN_VOLUME.file}` },
     { name: PROXY_ENV.logLevel, value: settings.logLevel },

@@ -47,6 +47,12 @@ limits:
 {{- .Values.controlPlane.address | default (printf "weft-control-plane.%s.svc:%d" .Release.Namespace (int .Values.controlPlane.port)) -}}
 {{- end -}}
 
+{{/* The discovery service: the same host as the identity service, on its own port. */}}
+{{- define "weft.discoveryAddress" -}}
+{{- $host := (include "weft.controlPlaneAddress" .) | splitList ":" | first -}}
+{{- .Values.controlPlane.discoveryAddress | default (printf "%s:%d" $host (int .Values.controlPlane.discoveryPort)) -}}
+{{- end -}}
+
 {{/* Non-root, nothing writable but mounted volumes, no capabilities. */}}
 {{- define "weft.podSecurityContext" -}}
 runAsNonRoot: true
