@@ -17,7 +17,7 @@ export function kubernetesBinDir(): string {
 }
 
 const CONTROL_PLANE = ["etcd", "kube-apiserver", "kube-controller-manager"];
-const NODE = ["kube-scheduler", "kubelet"];
+const NODE = ["kube-scheduler", "kubelet", "kube-proxy"];
 
 function allExecutable(names: string[]): boolean {
   const dir = kubernetesBinDir();
@@ -37,10 +37,13 @@ export function nodeBinariesAvailable(): boolean {
   );
 }
 
-/** A complete build leaves a version-keyed stamp next to the binaries. */
+/**
+ * A complete build leaves a version-keyed stamp next to the binaries; builds from before
+ * kube-proxy joined them have a stamp without the suffix, so build.sh adds just that.
+ */
 export function kubernetesBuildComplete(): boolean {
   const dir = kubernetesBinDir();
-  return existsSync(dir) && readdirSync(dir).some((f) => f.startsWith(`.complete-${KUBERNETES_VERSION}-`));
+  return existsSync(dir) && readdirSync(dir).some((f) => f.startsWith(`.complete-${KUBERNETES_VERSION}-`) && f.endsWith("-kube-proxy"));
 }
 
 export function binary(name: string): string {

@@ -11,7 +11,7 @@ ETCD_VERSION="${WEFT_ETCD_VERSION:-v3.6.4}"
 HELM_VERSION="${WEFT_HELM_VERSION:-v4.3.1}"
 CACHE="${WEFT_CACHE_DIR:-$HOME/.cache/weft}/kubernetes/${KUBE_VERSION}"
 BIN="$CACHE/bin"
-STAMP="$BIN/.complete-${KUBE_VERSION}-etcd-${ETCD_VERSION}-helm-${HELM_VERSION}"
+STAMP="$BIN/.complete-${KUBE_VERSION}-etcd-${ETCD_VERSION}-helm-${HELM_VERSION}-kube-proxy"
 
 if [[ -f "$STAMP" ]]; then
   echo "[k8s-build] binaries for ${KUBE_VERSION} already built in $BIN"
@@ -47,7 +47,7 @@ fi
 # them with ./staging, so `go install` fails; a wrapper module replaces each of them with
 # its published v0.<minor>.<patch> tag instead.
 K8S_SRC="$CACHE/src/kubernetes"
-K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl kube-proxy)
 need_k8s=false
 for c in "${K8S_CMDS[@]}"; do [[ -x "$BIN/$c" ]] || need_k8s=true; done
 if $need_k8s; then
@@ -74,6 +74,15 @@ if $need_k8s; then
     go mod tidy
     touch .resolved
   fi
+  # A cache resolved before a command joined K8S_CMDS lacks its import: add it and let
+  # tidy pull in only that command's extra dependencies.
+  for c in "${K8S_CMDS[@]}"; do
+    if ! grep -q "k8s.io/kubernetes/cmd/$c\"" tools.go; then
+      say "kubernetes: adding $c to the resolved modules"
+      sed -i "s#^)\$#\t_ \"k8s.io/kubernetes/cmd/$c\"\n)#" tools.go
+      go mod tidy
+    fi
+  done
   minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
   LD=""
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -99,8 +108,8 @@ if [[ ! -x "$BIN/helm" ]]; then
 fi
 
 "$BIN/kube-apiserver" --version
-"$BIN/kubectl" version --client 2>/dev/null | head -1
+"$BIN/kubectl" version --client 2>/dev/null | head -1 || true # head may close the pipe early
 "$BIN/helm" version --short 2>/dev/null || true
-"$BIN/etcd" --version | head -1
+"$BIN/etcd" --version | head -1 || true
 touch "$STAMP"
 say "all binaries built in $BIN"

@@ -19,15 +19,18 @@ import {
   waitForFile,
   waitReady,
   writeCredentials,
+  writeServingCert,
   type ControlPlaneFiles,
   type ControlPlanePorts,
 } from "./control-plane.ts";
 import { killGroupSync, registerEmergencyCleanup, stopProcess, type ManagedProcess } from "./processes.ts";
 import { startNode, type NodeHost, type RunningNode } from "./node.ts";
+import { pickSubnetPrefix } from "./node-host.ts";
 import { waitFor } from "./wait.ts";
 
 export { kubernetesBinariesAvailable, nodeBinariesAvailable } from "./binaries.ts";
 export { waitFor } from "./wait.ts";
+export { KUBERNETES_SERVICE_IP } from "./control-plane.ts";
 
 export interface TestCluster {
   kubeconfigPath: string;
@@ -49,7 +52,10 @@ export interface TestCluster {
 }
 
 export interface ClusterOptions {
-  /** Also start kube-scheduler and one node (kubelet, containerd, CNI bridge). */
+  /**
+   * Also start kube-scheduler and one node (kubelet, kube-proxy, containerd, CNI bridge);
+   * pods then reach ClusterIP Services and the apiserver (`kubernetes` Service).
+   */
   node?: boolean;
 }
 
@@ -67,6 +73,8 @@ class Cluster implements TestCluster {
   private processes: ManagedProcess[] = [];
   private apiserver?: ManagedProcess;
   private node?: RunningNode;
+  private subnetPrefix?: string;
+  private advertiseAddress?: string;
   private unregister: () => void;
   private stopped = false;
   private counter = 0;
@@ -81,6 +89,12 @@ class Cluster implements TestCluster {
   }
 
   async start(options: ClusterOptions): Promise<void> {
+    if (options.node === true) {
+      // The node's subnet is chosen first: the apiserver advertises its gateway to pods.
+      this.subnetPrefix = pickSubnetPrefix();
+      this.advertiseAddress = `${this.subnetPrefix}.1`;
+      writeServingCert(this.files, this.advertiseAddress);
+    }
     this.processes.push(startEtcd(this.files, this.ports));
     await this.startApiserver();
     writeFileSync(this.files.adminKubeconfig, kubeconfigYaml(this.server, servingCertFile(this.files), "admin", this.files.adminToken));
@@ -92,7 +106,13 @@ class Cluster implements TestCluster {
         kubeconfigYaml(this.server, servingCertFile(this.files), `system:node:${NODE_NAME}`, this.files.kubeletToken),
       );
       this.processes.push(startScheduler(this.files));
-      const nodeOptions = { dir: this.files.dir, nodeName: NODE_NAME, kubeconfig: this.files.kubeletKubeconfig, kubeConfig: this.kubeConfig };
+      const nodeOptions = {
+        dir: this.files.dir,
+        nodeName: NODE_NAME,
+        kubeconfig: this.files.kubeletKubeconfig,
+        kubeConfig: this.kubeConfig,
+        subnetPrefix: this.subnetPrefix,
+      };
       await startNode(nodeOptions, (node) => (this.node = node));
       this.nodeName = NODE_NAME;
       this.nodeHost = this.node;
@@ -100,7 +120,7 @@ class Cluster implements TestCluster {
   }
 
   async startApiserver(): Promise<void> {
-    const proc = startApiserverProcess(this.files, this.ports);
+    const proc = startApiserverProcess(this.files, this.ports, this.advertiseAddress);
     this.apiserver = proc;
     this.processes.push(proc);
     await waitForFile(servingCertFile(this.files), proc);

@@ -1,6 +1,7 @@
 // The control-plane processes of a test cluster on loopback: etcd, kube-apiserver,
 // kube-controller-manager and (with a node) kube-scheduler. Credentials are static
 // tokens from a token file, which keeps kubeconfigs trivial.
+import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { writeFileSync, mkdirSync, readFileSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
@@ -121,14 +122,43 @@ export function startEtcd(files: ControlPlaneFiles, ports: ControlPlanePorts): M
   ], join(files.dir, "etcd.log"));
 }
 
-export function startApiserverProcess(files: ControlPlaneFiles, ports: ControlPlanePorts): ManagedProcess {
+/** The `kubernetes` Service's ClusterIP: the first address of the service range. */
+export const SERVICE_CIDR = "10.96.0.0/16";
+export const KUBERNETES_SERVICE_IP = "10.96.0.1";
+
+/**
+ * With a node, pods reach the apiserver through the `kubernetes` Service, which points at
+ * the advertised address (the node bridge's gateway): the serving certificate must name
+ * it, the Service IP and loopback. The apiserver reuses a certificate it finds in
+ * --cert-dir, so writing one there replaces the one it would generate.
+ */
+export function writeServingCert(files: ControlPlaneFiles, advertiseAddress: string): void {
+  const sans = [
+    `IP:127.0.0.1`, `IP:${advertiseAddress}`, `IP:${KUBERNETES_SERVICE_IP}`, "DNS:localhost",
+    "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local",
+  ];
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-subj", "/CN=kube-apiserver", "-addext", `subjectAltName=${sans.join(",")}`,
+    "-days", "7", "-keyout", join(files.certDir, "apiserver.key"), "-out", servingCertFile(files),
+  ], { stdio: "ignore" });
+}
+
+/**
+ * `advertiseAddress` (with a node): listen on every address so pods can connect, and let
+ * the lease reconciler point the `kubernetes` Service there. Without one, loopback only
+ * and no endpoints, since a loopback address is not a valid endpoint.
+ */
+export function startApiserverProcess(files: ControlPlaneFiles, ports: ControlPlanePorts, advertiseAddress?: string): ManagedProcess {
+  const network = advertiseAddress === undefined
+    ? ["--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--endpoint-reconciler-type", "none"]
+    : ["--bind-address", "0.0.0.0", "--advertise-address", advertiseAddress, "--endpoint-reconciler-type", "lease"];
   return startProcess("kube-apiserver", binary("kube-apiserver"), [
     "--etcd-servers", `http://127.0.0.1:${ports.etcdClient}`,
     "--cert-dir", files.certDir,
     "--secure-port", String(ports.apiserver),
-    "--bind-address", "127.0.0.1",
-    "--advertise-address", "127.0.0.1",
-    "--service-cluster-ip-range", "10.96.0.0/16",
+    ...network,
+    "--service-cluster-ip-range", SERVICE_CIDR,
     "--authorization-mode", "RBAC",
     "--token-auth-file", files.tokenFile,
     "--enable-admission-plugins", "NamespaceLifecycle,ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
@@ -139,7 +169,6 @@ export function startApiserverProcess(files: ControlPlaneFiles, ports: ControlPl
     "--allow-privileged=true",
     "--enable-aggregator-routing=true",
     "--kubelet-preferred-address-types", "InternalIP",
-    "--endpoint-reconciler-type", "none",
     "--profiling=false",
   ], join(files.dir, "kube-apiserver.log"));
 }

@@ -2,6 +2,8 @@
 // the node's layout so that several test nodes can coexist on one machine: each has its
 // own socket, state folders, bridge, subnet, cgroup root and ports.
 
+import { SERVICE_CIDR } from "./control-plane.ts";
+
 export interface NodeLayout {
   dir: string;
   nodeName: string;
@@ -84,6 +86,9 @@ export function cniConflist(layout: NodeLayout): string {
             type: "host-local",
             dataDir: `${layout.dir}/cni-ipam`,
             ranges: [[{ subnet: `${layout.subnetPrefix}.0/24`, gateway: gatewayIP(layout) }]],
+            // Only the Service range goes through the gateway (to kube-proxy's rules):
+            // no default route, so nothing a pod sends can leave the machine.
+            routes: [{ dst: SERVICE_CIDR }],
           },
         },
         { type: "portmap", capabilities: { portMappings: true } },

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { get } from "node:http";
 import { dirname, join } from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
-import { kubernetesBinariesAvailable, nodeBinariesAvailable, startCluster, waitFor, type TestCluster } from "./cluster.ts";
+import { KUBERNETES_SERVICE_IP, kubernetesBinariesAvailable, nodeBinariesAvailable, startCluster, waitFor, type TestCluster } from "./cluster.ts";
 import { iptablesChains, netnsInodes, pidsInCgroupRoot, pidsMentioning } from "./node-host.ts";
 import { BUSYBOX_IMAGE } from "./test-images.ts";
 
@@ -91,6 +91,43 @@ describe("test cluster: a real node (kubelet, containerd, CNI bridge)", function
     assert.equal(res.body, "hello from a weft test pod\n");
   });
 
+  it("routes a pod's requests to a ClusterIP Service of another pod and to the apiserver through the kubernetes Service", async () => {
+    const c = cluster as TestCluster;
+    const core = c.kubeConfig.makeApiClient(CoreV1Api);
+    const ns = (await core.listNamespace()).items.map((n) => n.metadata?.name ?? "").find((n) => n.startsWith("node-"));
+    assert.ok(ns, "the httpd pod's namespace from the previous test");
+    const svc = await core.createNamespacedService({
+      namespace: ns,
+      body: { metadata: { name: "httpd" }, spec: { selector: { app: "httpd" }, ports: [{ port: 80, targetPort: 8080 }] } },
+    });
+    const clusterIP = svc.spec?.clusterIP ?? "";
+    // Retried inside the pod: kube-proxy writes the new Service's rules a moment later.
+    // nc, since the static busybox's wget crashes in its resolver.
+    const script = [
+      `for i in $(seq 60); do printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${clusterIP} 80 | grep hello && break; sleep 1; done`,
+      `for i in $(seq 60); do nc -w 2 ${KUBERNETES_SERVICE_IP} 443 </dev/null && echo apiserver-reachable && break; sleep 1; done`,
+    ].join("; ");
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: "client" },
+        spec: {
+          restartPolicy: "Never",
+          terminationGracePeriodSeconds: 1,
+          automountServiceAccountToken: false,
+          containers: [{ name: "client", image: BUSYBOX_IMAGE, imagePullPolicy: "Never", command: ["/bin/sh", "-c", script] }],
+        },
+      },
+    });
+    await waitFor("the client pod to finish", async () => {
+      const phase = (await core.readNamespacedPod({ name: "client", namespace: ns })).status?.phase;
+      return phase === "Succeeded" || phase === "Failed";
+    }, 150000, 500);
+    const logs = await c.kubectl(["logs", "-n", ns, "client"]);
+    assert.match(logs.stdout, /hello from a weft test pod/, `the Service answered (logs: ${logs.stdout}${logs.stderr})`);
+    assert.match(logs.stdout, /apiserver-reachable/, `the kubernetes Service connected (logs: ${logs.stdout}${logs.stderr})`);
+  });
+
   it("stops leaving no processes, mounts, bridges, cgroups, iptables chains or network namespaces behind", async () => {
     const c = cluster as TestCluster;
     const host = c.nodeHost;
@@ -109,6 +146,6 @@ describe("test cluster: a real node (kubelet, containerd, CNI bridge)", function
     const leftNetns = readdirSync("/run/netns").filter((n) => podNetns.has(statSync(join("/run/netns", n)).ino));
     assert.deepEqual(leftNetns, [], "the pod's network namespace is gone");
     // Chains are shared by every kubelet on the machine: compare only when no other ran.
-    if (pidsMentioning("kubelet.yaml").length === 0 && before0?.chains.length === 0) assert.deepEqual(after.chains, [], "the kubelet's iptables chains are gone");
+    if (pidsMentioning("kubelet.yaml").length === 0 && before0?.chains.length === 0) assert.deepEqual(after.chains, [], "the kubelet's and kube-proxy's iptables chains are gone");
   });
 });

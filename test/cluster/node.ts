@@ -34,6 +34,8 @@ export interface NodeOptions {
   nodeName: string;
   kubeconfig: string;
   kubeConfig: KubeConfig;
+  /** The bridge subnet's first three octets; picked here when absent. */
+  subnetPrefix?: string;
 }
 
 /** What the node occupies on the host, for tests that check it is given back. */
@@ -58,7 +60,7 @@ async function layoutFor(options: NodeOptions): Promise<NodeLayout> {
     nodeName: options.nodeName,
     id,
     bridge: `weft${id}`,
-    subnetPrefix: pickSubnetPrefix(),
+    subnetPrefix: options.subnetPrefix ?? pickSubnetPrefix(),
     containerdSocket: join(dir, "containerd.sock"),
     cniConfDir: join(dir, "cni"),
     cgroupRoot: `/weft-${id}`,
@@ -76,6 +78,7 @@ class Node implements RunningNode {
   private layout: NodeLayout;
   private containerd?: ManagedProcess;
   private kubelet?: ManagedProcess;
+  private kubeProxy?: ManagedProcess;
   private chainsBefore = { v4: iptablesChains("iptables"), v6: iptablesChains("ip6tables") };
   private torn = false;
 
@@ -125,18 +128,29 @@ class Node implements RunningNode {
       const tainted = (node.spec?.taints ?? []).some((t) => t.key === "node.kubernetes.io/not-ready");
       return ready && !tainted;
     }, 120000, 250);
+    const proxyPorts = [await freePort(), await freePort()] as const;
+    this.kubeProxy = startProcess("kube-proxy", binary("kube-proxy"), kubeProxyArgs(l, options.kubeconfig, proxyPorts), join(l.dir, "kube-proxy.log"));
+    // Its iptables rules exist once the `kubernetes` Service's chain is written.
+    await waitFor("kube-proxy to sync its rules", () => {
+      if (!isRunning(this.kubeProxy)) throw new Error(`kube-proxy exited:\n${this.kubeProxy ? logTail(this.kubeProxy) : ""}`);
+      return iptablesChains("iptables").get("nat")?.has("KUBE-SERVICES") === true &&
+        execFileSync("iptables", ["-t", "nat", "-S", "KUBE-SERVICES"], { encoding: "utf8" }).includes("default/kubernetes:https");
+    }, 60000, 250);
   }
 
   async stop(): Promise<void> {
     if (this.torn) return;
-    // The kubelet goes first so that it does not restart what is being killed.
+    // The kubelet goes first so that it does not restart what is being killed; kube-proxy
+    // before the chains it would otherwise rewrite are removed.
     await stopProcess(this.kubelet, 5000);
+    await stopProcess(this.kubeProxy, 2000);
     this.teardownSync();
   }
 
   abortSync(): void {
     if (this.torn) return;
     killGroupSync(this.kubelet);
+    killGroupSync(this.kubeProxy);
     this.teardownSync();
   }
 
@@ -157,6 +171,29 @@ class Node implements RunningNode {
     removeNewChains("ip6tables", this.chainsBefore.v6);
     removeCniCache(networkName(l));
   }
+}
+
+/**
+ * kube-proxy in iptables mode for the node's pod subnet. Flags that would change host-wide
+ * settings (conntrack table size and timeouts, route_localnet for localhost NodePorts) are
+ * off, and NodePorts answer only on the bridge's gateway.
+ */
+function kubeProxyArgs(l: NodeLayout, kubeconfig: string, [metricsPort, healthzPort]: readonly [number, number]): string[] {
+  return [
+    "--kubeconfig", kubeconfig,
+    "--hostname-override", l.nodeName,
+    "--bind-address", "127.0.0.1",
+    "--cluster-cidr", `${l.subnetPrefix}.0/24`,
+    "--proxy-mode", "iptables",
+    "--metrics-bind-address", `127.0.0.1:${metricsPort}`,
+    "--healthz-bind-address", `127.0.0.1:${healthzPort}`,
+    "--conntrack-max-per-core", "0",
+    "--conntrack-tcp-timeout-established", "0",
+    "--conntrack-tcp-timeout-close-wait", "0",
+    "--iptables-localhost-nodeports=false",
+    "--nodeport-addresses", `${l.subnetPrefix}.0/24`,
+    "--v", "1",
+  ];
 }
 
 /** `created` hears of the node before it starts, so an interrupt mid-start still tears it down. */
