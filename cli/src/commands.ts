@@ -8,6 +8,7 @@ export interface Command {
 
 export const commands: Record<string, () => Promise<Command>> = {
   capture: async () => (await import("./cmd-capture.ts")).command,
+  check: async () => (await import("./cmd-check.ts")).command,
   demo: async () => (await import("./cmd-demo.ts")).command,
   identity: async () => (await import("./cmd-identity.ts")).command,
   inject: async () => (await import("./cmd-inject.ts")).command,
