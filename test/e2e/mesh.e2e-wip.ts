@@ -1,0 +1,147 @@
+// WORK IN PROGRESS (not picked up by mocha: see the report in docs/testing.md). First
+// steps of issue 10's end-to-end test: install the chart on a real node, point the
+// proxies at the control plane's ClusterIP (no DNS in the test cluster; kube-proxy routes
+// it), `weft check` passes, a client and a server get native sidecars and the server sees
+// the client's SPIFFE id, helm upgrade of the log level, helm uninstall. Still to do: the
+// capture on the node's bridge proving only TLS passes between the two pods.
+// Run: npx mocha --no-config --extension ts --timeout 20000 --exit test/e2e/mesh.e2e-wip.ts
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
+import { DEFAULT_ARCHIVE, importImages } from "../../images/import.ts";
+import { kubernetesBinariesAvailable, nodeBinariesAvailable, startCluster, waitFor, type TestCluster } from "../cluster/cluster.ts";
+import { CHART, helm, helmBinary } from "../chart/helm.ts";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const NS = "weft-system";
+
+function weft(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [join(root, "cli", "src", "main.ts"), ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      done({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr });
+    });
+  });
+}
+
+describe("e2e (wip): Weft on a real node", function () {
+  this.timeout(30 * 60_000);
+  let cluster: TestCluster | undefined;
+  let kubeHelm: (args: string[]) => ReturnType<typeof helm>;
+  let mesh = "";
+
+  before(async function () {
+    if (!kubernetesBinariesAvailable() || !nodeBinariesAvailable() || helmBinary() === undefined || process.getuid?.() !== 0) this.skip();
+    if (!existsSync(DEFAULT_ARCHIVE)) execFileSync(process.execPath, [join(root, "images", "build.ts")], { cwd: root, stdio: "inherit" });
+    cluster = await startCluster({ node: true });
+    await importImages(join(dirname(cluster.kubeconfigPath), "node", "containerd.sock"));
+    const kubeconfig = cluster.kubeconfigPath;
+    kubeHelm = (args) => helm([...args, "--kubeconfig", kubeconfig]);
+  });
+  after(async function () {
+    this.timeout(180_000);
+    await cluster?.stop();
+  });
+
+  it("installs, points proxies at the control plane's ClusterIP, and weft check passes", async () => {
+    const r = kubeHelm(["install", "weft", CHART, "-n", NS, "--create-namespace", "--set", "image.pullPolicy=Never"]);
+    assert.equal(r.code, 0, r.stderr);
+    const core = cluster!.kubeConfig.makeApiClient(CoreV1Api);
+    const svc = await core.readNamespacedService({ name: "weft-control-plane", namespace: NS });
+    const port = svc.spec?.ports?.find((p) => p.port === 8086)?.port ?? 8086;
+    const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", `controlPlane.address=${svc.spec?.clusterIP ?? ""}:${port}`]);
+    assert.equal(up.code, 0, up.stderr);
+    const apps = cluster!.kubeConfig.makeApiClient(AppsV1Api);
+    for (const name of ["weft-control-plane", "weft-webhook"]) {
+      await waitFor(`${name} ready`, async () => {
+        const d = await apps.readNamespacedDeployment({ name, namespace: NS });
+        return (d.status?.readyReplicas ?? 0) >= (d.spec?.replicas ?? 1);
+      }, 300_000, 1000);
+    }
+    const check = await weft(["check", "--kubeconfig", cluster!.kubeconfigPath, "-n", NS]);
+    console.log(check.stdout.replace(/^/gm, "      "));
+    assert.equal(check.code, 0, check.stdout + check.stderr);
+  });
+
+  it("injects native sidecars into a client and a server, and the server sees the client's SPIFFE id", async () => {
+    const c = cluster!;
+    const ns = await c.createNamespace("mesh", { "weft.io/inject": "enabled" });
+    const core = c.kubeConfig.makeApiClient(CoreV1Api);
+    const app = (name: string, sa: string, args: string[]) => ({
+      metadata: { name, labels: { app: name } },
+      spec: {
+        serviceAccountName: sa,
+        terminationGracePeriodSeconds: 2,
+        containers: [{ name: "app", image: "weft.test/apps:0.1.0", imagePullPolicy: "Never", args }],
+      },
+    });
+    for (const sa of ["client", "server"]) await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: sa } } });
+    await core.createNamespacedPod({ namespace: ns, body: app("server", "server", ["test/fixtures/apps/http-echo.ts", "--port", "8080", "--host", "0.0.0.0"]) });
+    const svc = await core.createNamespacedService({
+      namespace: ns,
+      body: { metadata: { name: "server" }, spec: { selector: { app: "server" }, ports: [{ name: "http", port: 8080 }] } },
+    });
+    const url = `http://${svc.spec?.clusterIP ?? ""}:8080/`;
+    await core.createNamespacedPod({ namespace: ns, body: app("client", "client", ["test/images/apps/http-get.ts", url, "--every", "1000"]) });
+    for (const name of ["server", "client"]) {
+      await waitFor(`${name} Ready`, async () => {
+        const pod = await core.readNamespacedPod({ name, namespace: ns });
+        return pod.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True") === true;
+      }, 300_000, 1000);
+      const pod = await core.readNamespacedPod({ name, namespace: ns });
+      const sidecar = pod.spec?.initContainers?.find((x) => x.restartPolicy === "Always");
+      assert.ok(sidecar, `${name} has a native sidecar: ${JSON.stringify(pod.spec?.initContainers?.map((x) => x.name))}`);
+    }
+    let body = "";
+    await waitFor("a request through the mesh", async () => {
+      const r = await c.kubectl(["exec", "-n", ns, "client", "-c", "app", "--", "node", "-e",
+        `fetch(${JSON.stringify(url)}).then((r) => r.text()).then((t) => console.log(t), (e) => console.log(String(e)))`]);
+      body = r.stdout + r.stderr;
+      return body.includes("weft-client-id");
+    }, 120_000, 2000).catch((err: unknown) => {
+      throw new Error(`${String(err)}; last answer: ${body}`);
+    });
+    assert.match(body, new RegExp(`spiffe://cluster\\.local/ns/${ns}/sa/client`));
+    mesh = ns;
+  });
+
+  it("helm upgrade of the proxy's log level reaches newly created pods", async () => {
+    const c = cluster!;
+    const core = c.kubeConfig.makeApiClient(CoreV1Api);
+    const sidecarOf = async (name: string) =>
+      JSON.stringify((await core.readNamespacedPod({ name, namespace: mesh })).spec?.initContainers?.find((x) => x.restartPolicy === "Always"));
+    assert.doesNotMatch(await sidecarOf("server"), /"debug"/);
+    const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", "proxy.logLevel=debug"]);
+    assert.equal(up.code, 0, up.stderr);
+    const roll = await c.kubectl(["rollout", "status", "-n", NS, "deployment/weft-webhook", "--timeout", "180s"]);
+    assert.equal(roll.code, 0, roll.stderr);
+    await waitFor("a new pod injected with the debug level", async () => {
+      await core.deleteNamespacedPod({ name: "later", namespace: mesh }).catch(() => undefined);
+      await waitFor("old pod gone", async () => (await core.listNamespacedPod({ namespace: mesh, fieldSelector: "metadata.name=later" })).items.length === 0, 60_000, 500);
+      await core.createNamespacedPod({
+        namespace: mesh,
+        body: { metadata: { name: "later" }, spec: { containers: [{ name: "app", image: "weft.test/apps:0.1.0", imagePullPolicy: "Never", args: ["test/fixtures/apps/http-echo.ts", "--port", "8080"] }] } },
+      });
+      return /"debug"/.test(await sidecarOf("later"));
+    }, 120_000, 2000);
+  });
+
+  it("helm uninstall leaves no Weft object behind, and new pods in the labelled namespace still start", async () => {
+    const c = cluster!;
+    const r = kubeHelm(["uninstall", "weft", "-n", NS, "--timeout", "3m"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const left = await c.kubectl(["get", "deploy,svc,cm,secret,sa,clusterrole,clusterrolebinding,mutatingwebhookconfiguration", "-A", "-l", "app.kubernetes.io/instance=weft", "-o", "name"]);
+    assert.equal(left.stdout.trim(), "", `left behind: ${left.stdout}${left.stderr}`);
+    const core = c.kubeConfig.makeApiClient(CoreV1Api);
+    await core.createNamespacedPod({
+      namespace: mesh,
+      body: { metadata: { name: "after-uninstall" }, spec: { containers: [{ name: "app", image: "weft.test/apps:0.1.0", imagePullPolicy: "Never", args: ["test/fixtures/apps/http-echo.ts", "--port", "8080"] }] } },
+    });
+    await waitFor("the pod Running without a sidecar", async () => {
+      const pod = await core.readNamespacedPod({ name: "after-uninstall", namespace: mesh });
+      return pod.status?.phase === "Running" && (pod.spec?.initContainers ?? []).length === 0;
+    }, 120_000, 1000);
+  });
+});
