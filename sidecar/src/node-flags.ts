@@ -5,6 +5,9 @@
 // grows to 160-280 MB; with 2 MB it stays near 100 MB at a similar CPU cost
 // per request (docs/decisions.md, "Proxy: transport and heap").
 
+import { existsSync } from "node:fs";
+import { isAbsolute } from "node:path";
+
 /** Node flags the proxy runs with unless the operator already set that flag. */
 export const PROXY_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=2", "--max-old-space-size=64"];
 
@@ -28,6 +31,9 @@ export function reexecWithProxyFlags(): void {
   const missing = missingNodeFlags(process.execArgv, process.env.NODE_OPTIONS, process.env);
   const script = process.argv[1];
   if (missing.length === 0 || !script || typeof process.execve !== "function") return;
+  // Without /proc (a chroot, some sandboxes) Node cannot resolve its own binary and
+  // execPath is a bare "node"; a failed execve aborts the process instead of throwing.
+  if (!isAbsolute(process.execPath) || !existsSync(process.execPath)) return;
   try {
     process.execve(process.execPath, [process.execPath, ...missing, ...process.execArgv, script, ...process.argv.slice(2)], { ...process.env, [REEXEC_ENV]: "0" });
   } catch {
