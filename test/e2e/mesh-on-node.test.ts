@@ -1,10 +1,9 @@
-// WORK IN PROGRESS (not picked up by mocha: see the report in docs/testing.md). First
-// steps of issue 10's end-to-end test: install the chart on a real node, point the
+// Issue 10's end-to-end test: install the chart on a real node, point the
 // proxies at the control plane's ClusterIP (no DNS in the test cluster; kube-proxy routes
 // it), `weft check` passes, a client and a server get native sidecars and the server sees
 // the client's SPIFFE id while a capture on the node's bridge sees only TLS between the
 // two pods, helm upgrade of the log level, helm uninstall.
-// Run: npx mocha --no-config --extension ts --timeout 20000 --exit test/e2e/mesh.e2e-wip.ts
+// Run: npx mocha --no-config --extension ts --timeout 20000 --exit test/e2e/mesh-on-node.test.ts
 import assert from "node:assert/strict";
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -27,7 +26,7 @@ function weft(args: string[]): Promise<{ code: number; stdout: string; stderr: s
   });
 }
 
-describe("e2e (wip): Weft on a real node", function () {
+describe("e2e: Weft on a real node", function () {
   this.timeout(30 * 60_000);
   let cluster: TestCluster | undefined;
   let kubeHelm: (args: string[]) => ReturnType<typeof helm>;
