@@ -3,33 +3,9 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as net from "node:net";
-import { fileURLToPath } from "node:url";
 import { startHttpEcho, type EchoApp } from "../fixtures/apps/http-echo.ts";
+import { CLI, CP, freePort, poll, PROXY, TD } from "./local-process-harness.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CP = join(ROOT, "control-plane/src/main.ts");
-const CLI = join(ROOT, "cli/src/main.ts");
-const PROXY = join(ROOT, "sidecar/src/main.ts");
-const TD = "example.org";
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function poll<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe("local mode: control plane (identity + discovery from the registry file) and two proxies in control-plane mode", function () {
   this.timeout(120_000);
