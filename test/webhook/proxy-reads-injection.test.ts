@@ -4,9 +4,13 @@
 // and rewritten app probes.
 import assert from "node:assert/strict";
 import type { V1Container } from "@kubernetes/client-node";
+import { silentLogger } from "../../lib/log.ts";
+import { parseTracingConfig, rawTracingConfigFromEnv } from "../../lib/tracing-config.ts";
 import { loadConfig } from "../../sidecar/src/proxy-config.ts";
+import { proxyTracingFromEnv } from "../../sidecar/src/tracing-setup.ts";
 import { injectPod } from "../../webhook/src/injector.ts";
 import { parsePortList } from "../../webhook/src/port-list.ts";
+import { TRACING_SAMPLING_ANNOTATION } from "../../webhook/src/tracing-injection.ts";
 import { goldenPods } from "./golden-cases.ts";
 
 // What the kubelet would put in the downward-API variables.
@@ -32,7 +36,7 @@ describe("the proxy reads what the injector writes", () => {
   for (const g of goldenPods()) {
     const { pod, decision } = injectPod(g.pod, g.namespace, g.config);
     if (!decision.inject) continue;
-    it(`for ${g.caseName}/${g.pod.metadata?.name}`, () => {
+    it(`for ${g.caseName}/${g.pod.metadata?.name ?? g.pod.metadata?.generateName}`, async () => {
       const proxy = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === "weft-proxy");
       assert.ok(proxy);
       const env = environment(proxy);
@@ -56,6 +60,25 @@ describe("the proxy reads what the injector writes", () => {
           const path = probe?.httpGet?.path;
           if (path?.startsWith("/app-health/")) assert.ok(c.appProbes[path], `${path} unknown to the proxy`);
         }
+      }
+      // Tracing: the proxy's own start-up accepts the variables, and traces exactly when the mesh does.
+      const tracing = proxyTracingFromEnv(env, silentLogger());
+      assert.ok(tracing.ok, tracing.ok ? "" : tracing.message);
+      try {
+        assert.equal(tracing.value.tracing.enabled, g.config.tracing !== undefined);
+      } finally {
+        await tracing.value.tracing.shutdown();
+      }
+      const t = parseTracingConfig(rawTracingConfigFromEnv(env));
+      assert.ok(t.ok, t.ok ? "" : t.message);
+      if (g.config.tracing) {
+        assert.equal(t.value.export?.protocol, g.config.tracing.protocol);
+        assert.equal(t.value.export?.maxQueueSize, g.config.tracing.maxQueueSize);
+        assert.deepStrictEqual(t.value.propagation, g.config.tracing.propagation);
+        const asked = Number(g.pod.metadata?.annotations?.[TRACING_SAMPLING_ANNOTATION]);
+        assert.equal(t.value.samplingRatio, Number.isFinite(asked) ? asked : g.config.tracing.samplingRatio);
+      } else {
+        assert.equal(t.value.export, undefined);
       }
     });
   }

@@ -7,6 +7,7 @@ import { parse as parseYaml } from "yaml";
 import { DEFAULT_PROXY_PORTS, DEFAULT_PROXY_UID } from "../../lib/proxy-contract.ts";
 import { DEFAULT_TRUST_DOMAIN } from "../../lib/spiffe.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
+import { parseTracingConfig, PROPAGATION_FORMATS, TRACING_DEFAULTS, type OtlpProtocol, type PropagationFormat } from "../../lib/tracing-config.ts";
 import { parsePortList } from "./port-list.ts";
 import { isQuantity, quantityValue } from "./quantity.ts";
 
@@ -21,6 +22,16 @@ export type PullPolicy = "Always" | "IfNotPresent" | "Never";
 export type FailurePolicy = "Ignore" | "Fail";
 /** `auto`: native sidecar when the apiserver is 1.29 or newer (decided by main.ts at start). */
 export type NativeSidecarMode = "auto" | "on" | "off";
+
+/** What every injected proxy is told about tracing (lib/tracing-config.ts validates the same keys). */
+export interface InjectorTracing {
+  /** OTLP collector as the operator wrote it (host:port or URL); the proxy normalizes it. */
+  endpoint: string;
+  protocol: OtlpProtocol;
+  samplingRatio: number;
+  propagation: PropagationFormat[];
+  maxQueueSize: number;
+}
 
 export interface InjectorConfig {
   /** Written into weft.io/injected-by with the config's hash. */
@@ -59,6 +70,12 @@ export interface InjectorConfig {
   opaquePorts: string;
   skipInboundPorts: string;
   skipOutboundPorts: string;
+  /**
+   * Absent when tracing is off (no endpoint). Absent rather than empty so a
+   * configuration without tracing hashes as it did before tracing existed, and
+   * pods injected from it are not reported as injected from another config.
+   */
+  tracing?: InjectorTracing;
 }
 
 export const DEFAULT_INJECTOR_CONFIG: InjectorConfig = {
@@ -95,6 +112,7 @@ export const DEFAULT_INJECTOR_CONFIG: InjectorConfig = {
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 const PULL_POLICIES: readonly string[] = ["Always", "IfNotPresent", "Never"];
+const TRACING_KEYS = ["endpoint", "protocol", "samplingRatio", "propagation", "maxQueueSize"] as const;
 
 type Json = Record<string, unknown>;
 
@@ -161,6 +179,35 @@ class Reader {
   }
 }
 
+/**
+ * The `tracing` mapping. Every key is checked even when the endpoint is empty,
+ * so a mistake is caught when it is written, not when tracing is turned on.
+ * With an endpoint, the proxy's own parser must accept the result too: a value
+ * it would refuse would crash every injected proxy at start.
+ */
+function readTracing(r: Reader, value: unknown): InjectorTracing | undefined {
+  const t = r.object("tracing", value, TRACING_KEYS);
+  const d = TRACING_DEFAULTS;
+  const propagationRaw = typeof t.propagation === "string" ? t.propagation.split(",").map((s) => s.trim()).filter(Boolean) : t.propagation;
+  const tracing: InjectorTracing = {
+    endpoint: r.string("tracing.endpoint", t.endpoint, "").trim(),
+    protocol: r.oneOf("tracing.protocol", t.protocol, d.protocol, ["grpc", "http"]),
+    samplingRatio: r.check("tracing.samplingRatio", t.samplingRatio, d.samplingRatio, (v): v is number => typeof v === "number" && v >= 0 && v <= 1, "a number from 0 to 1"),
+    propagation: r.check(
+      "tracing.propagation",
+      propagationRaw,
+      [...d.propagation],
+      (v): v is PropagationFormat[] => Array.isArray(v) && v.length > 0 && v.every((f) => PROPAGATION_FORMATS.includes(f as PropagationFormat)),
+      `a non-empty list of ${PROPAGATION_FORMATS.join(", ")}`,
+    ),
+    maxQueueSize: r.check("tracing.maxQueueSize", t.maxQueueSize, d.maxQueueSize, (v): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 1_000_000, "an integer from 1 to 1000000"),
+  };
+  if (tracing.endpoint === "") return undefined;
+  const proxySees = parseTracingConfig({ ...tracing, propagation: tracing.propagation.join(",") });
+  if (!proxySees.ok) r.error ??= `tracing: ${proxySees.message}`;
+  return { ...tracing, propagation: [...new Set(tracing.propagation)] };
+}
+
 /** A reason when a request exceeds its limit (the apiserver would refuse the pod). */
 export function requestOverLimit(spec: ResourceSpec): string | undefined {
   for (const key of ["cpu", "memory"] as const) {
@@ -178,7 +225,7 @@ export function validateInjectorConfig(doc: unknown): Result<InjectorConfig> {
   if (!isObject(doc)) return fail("bad-config", "configuration must be a mapping");
   const d = DEFAULT_INJECTOR_CONFIG;
   const r = new Reader();
-  r.object("", doc, Object.keys(d));
+  r.object("", doc, [...Object.keys(d), "tracing"]);
   const proxy = r.object("proxy", doc.proxy, Object.keys(d.proxy));
   const ports = r.object("proxy.ports", proxy.ports, Object.keys(d.proxy.ports));
   const init = r.object("init", doc.init, Object.keys(d.init));
@@ -222,6 +269,8 @@ export function validateInjectorConfig(doc: unknown): Result<InjectorConfig> {
     skipInboundPorts: r.ports("skipInboundPorts", doc.skipInboundPorts, d.skipInboundPorts),
     skipOutboundPorts: r.ports("skipOutboundPorts", doc.skipOutboundPorts, d.skipOutboundPorts),
   };
+  const tracing = readTracing(r, doc.tracing);
+  if (tracing) config.tracing = tracing;
   if (r.error) return fail("bad-config", r.error);
   const p = config.proxy.ports;
   if (new Set([p.outbound, p.inbound, p.admin]).size !== 3) return fail("bad-config", "proxy.ports: outbound, inbound and admin must differ");

@@ -6,6 +6,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { ANNOTATIONS } from "../../lib/proxy-contract.ts";
 import { isQuantity, LOG_LEVELS, requestOverLimit, type InjectorConfig, type ResourceSpec } from "./injector-config.ts";
 import { formatPortList, parsePortList, type PortRange } from "./port-list.ts";
+import { podTracing, type PodTracing } from "./tracing-injection.ts";
 
 export interface ProxySettings {
   resources: ResourceSpec;
@@ -13,6 +14,8 @@ export interface ProxySettings {
   skipInbound: PortRange[];
   skipOutbound: PortRange[];
   opaque: PortRange[];
+  /** Undefined when tracing is off in the configuration. */
+  tracing: PodTracing | undefined;
 }
 
 export interface Overrides {
@@ -69,6 +72,7 @@ export function podOverrides(pod: V1Pod, config: InjectorConfig): Overrides {
       skipInbound: merge(ports(ANNOTATIONS.skipInboundPorts, config.skipInboundPorts), [{ from: config.proxy.ports.admin, to: config.proxy.ports.admin }]),
       skipOutbound: ports(ANNOTATIONS.skipOutboundPorts, config.skipOutboundPorts),
       opaque: ports(ANNOTATIONS.opaquePorts, config.opaquePorts),
+      tracing: podTracing(pod, config.tracing, warnings),
     },
     warnings,
   };

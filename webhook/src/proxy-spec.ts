@@ -7,6 +7,7 @@ import type { InjectorConfig, ResourceSpec } from "./injector-config.ts";
 import type { ProxySettings } from "./pod-overrides.ts";
 import { formatPortList } from "./port-list.ts";
 import type { AppProbes } from "./probe-rewrite.ts";
+import { tracingEnv } from "./tracing-injection.ts";
 
 /** Token lifetime: the kubelet refreshes it at 80%; the identity service only needs it at start and renewal. */
 const TOKEN_EXPIRATION_SECONDS = 86_400;
@@ -73,6 +74,7 @@ function env(config: InjectorConfig, settings: ProxySettings, appProbes: AppProb
     { name: PROXY_ENV.outboundPort, value: String(p.outbound) },
     { name: PROXY_ENV.adminPort, value: String(p.admin) },
   ];
+  if (config.tracing && settings.tracing) out.push(...tracingEnv(config.tracing, settings.tracing));
   if (config.controlPlane.trustAnchorsPem) out.push({ name: PROXY_ENV_INJECTOR.trustAnchorsPem, value: config.controlPlane.trustAnchorsPem });
   if (Object.keys(appProbes).length > 0) out.push({ name: PROXY_ENV_INJECTOR.appProbes, value: JSON.stringify(appProbes) });
   return out;
