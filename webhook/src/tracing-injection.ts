@@ -20,6 +20,8 @@ export interface PodTracing {
   serviceName: string | undefined;
 }
 
+const DECIMAL = /^\s*(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
+
 // Recommended label first, then the older convention most charts still use.
 const NAME_LABELS = ["app.kubernetes.io/name", "app"] as const;
 
@@ -51,7 +53,8 @@ export function podTracing(pod: V1Pod, tracing: InjectorTracing | undefined, war
   }
   let samplingRatio = tracing.samplingRatio;
   if (annotation !== undefined) {
-    const n = annotation.trim() === "" ? NaN : Number(annotation);
+    // Decimal only: Number() alone would also take "0x1" or "".
+    const n = DECIMAL.test(annotation) ? Number(annotation) : NaN;
     if (Number.isFinite(n) && n >= 0 && n <= 1) samplingRatio = n;
     else warnings.push(`weft: annotation ${TRACING_SAMPLING_ANNOTATION}="${annotation}" is not a number from 0 to 1; using ${samplingRatio}`);
   }
