@@ -1,8 +1,7 @@
 // The I/O edge of `weft check`: reads the cluster with the user's kubeconfig and turns
 // what it finds into the pure verdicts of check-results.ts.
 import { X509Certificate } from "node:crypto";
-import type {
-  KubeConfig} from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import {
   AdmissionregistrationV1Api,
   AppsV1Api,
@@ -10,17 +9,23 @@ import {
   CoreV1Api,
   VersionApi,
 } from "@kubernetes/client-node";
+import { COMPONENT_PERMISSIONS, type ComponentPermissions } from "./check-component-permissions.ts";
+import { discoveryFact, meshedPodFacts } from "./check-gather-proxies.ts";
 import {
   checkAccess,
   checkApiServer,
+  checkComponentAccess,
   checkDeployment,
   checkExpiry,
+  checkProxies,
   checkWebhookCaBundle,
   type AccessFact,
+  type CaBundleFact,
   type CertFact,
   type CheckResult,
   type DeploymentFact,
 } from "./check-results.ts";
+import { servedCertificate } from "./check-webhook-tls.ts";
 
 /** What `helm install` of the chart creates, cluster-wide and in the release namespace. */
 function installPermissions(ns: string): Omit<AccessFact, "allowed">[] {
@@ -67,28 +72,94 @@ function certFact(pem: string): CertFact {
   return { subject: cert.subject.replace(/\n/g, ", "), notAfter: new Date(cert.validTo) };
 }
 
-async function caBundle(kc: KubeConfig, ns: string): Promise<Parameters<typeof checkWebhookCaBundle>[0]> {
+async function caBundle(kc: KubeConfig, ns: string): Promise<CaBundleFact> {
+  const unreached: CaBundleFact["served"] = { reached: false, address: "", detail: "" };
+  const none = { matches: false, detail: "" };
   let bundle: string | undefined;
+  let service: { namespace?: string; name: string; port?: number } | undefined;
   try {
     const mwc = await kc.makeApiClient(AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: "weft-injector" });
     bundle = mwc.webhooks?.[0]?.clientConfig.caBundle;
+    service = mwc.webhooks?.[0]?.clientConfig.service;
   } catch {
-    return { found: false, caBundleValid: false, servingMatches: false, detail: "" };
+    return { found: false, caBundleValid: false, detail: "", served: unreached, secret: none };
   }
   let ca: X509Certificate;
   try {
     ca = new X509Certificate(Buffer.from(bundle ?? "", "base64"));
   } catch (err) {
-    return { found: true, caBundleValid: false, servingMatches: false, detail: errorOf(err).message };
+    return { found: true, caBundleValid: false, detail: errorOf(err).message, served: unreached, secret: none };
   }
+  const served = await servedByWebhook(kc, service, ca.toString());
+  return { found: true, caBundleValid: true, detail: "", served, secret: await secretVerifies(kc, ns, ca) };
+}
+
+/** The handshake with the Service the webhook configuration names, at its ClusterIP. */
+async function servedByWebhook(kc: KubeConfig, ref: { namespace?: string; name: string; port?: number } | undefined, caPem: string): Promise<CaBundleFact["served"]> {
+  if (ref?.namespace === undefined) return { reached: false, address: "(no service in clientConfig)", detail: "the webhook is not called through a Service" };
+  const port = ref.port ?? 443;
+  let ip = "";
+  try {
+    const svc = await kc.makeApiClient(CoreV1Api).readNamespacedService({ name: ref.name, namespace: ref.namespace });
+    ip = svc.spec?.clusterIP ?? "";
+  } catch (err) {
+    return { reached: false, address: `${ref.name}.${ref.namespace}.svc:${port}`, detail: `cannot read the Service: ${errorOf(err).message}` };
+  }
+  if (ip === "" || ip === "None") return { reached: false, address: `${ref.name}.${ref.namespace}.svc:${port}`, detail: "the Service has no ClusterIP" };
+  return servedCertificate({ host: ip, port, servername: `${ref.name}.${ref.namespace}.svc`, caPem });
+}
+
+async function secretVerifies(kc: KubeConfig, ns: string, ca: X509Certificate): Promise<CaBundleFact["secret"]> {
   try {
     const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: "weft-webhook-tls", namespace: ns });
     const leaf = new X509Certificate(Buffer.from(secret.data?.["tls.crt"] ?? "", "base64"));
     const ok = leaf.checkIssued(ca) && leaf.verify(ca.publicKey);
-    return { found: true, caBundleValid: true, servingMatches: ok, detail: ok ? "" : `serving certificate ${leaf.subject} is not issued by ${ca.subject}` };
+    return { matches: ok, detail: ok ? "" : `serving certificate ${leaf.subject} is not issued by ${ca.subject}` };
   } catch (err) {
-    return { found: true, caBundleValid: true, servingMatches: false, detail: `cannot read Secret weft-webhook-tls: ${errorOf(err).message}` };
+    return { matches: false, detail: `cannot read Secret weft-webhook-tls: ${errorOf(err).message}` };
   }
+}
+
+/** What a component's ServiceAccount may do, asked of the apiserver as that ServiceAccount would be. */
+async function componentAccess(kc: KubeConfig, ns: string, component: ComponentPermissions): Promise<AccessFact[] | Error> {
+  const authz = kc.makeApiClient(AuthorizationV1Api);
+  const user = `system:serviceaccount:${ns}:${component.serviceAccount}`;
+  // The groups the apiserver gives a ServiceAccount's token, so bindings to them count too.
+  const groups = ["system:serviceaccounts", `system:serviceaccounts:${ns}`, "system:authenticated"];
+  try {
+    return await Promise.all(
+      component.permissions.map(async (p) => {
+        const r = await authz.createSubjectAccessReview({
+          body: { spec: { user, groups, resourceAttributes: { verb: p.verb, group: p.group, resource: p.resource } } },
+        });
+        return { ...p, allowed: r.status?.allowed === true };
+      }),
+    );
+  } catch (err) {
+    return errorOf(err);
+  }
+}
+
+export interface ProxiesRetry {
+  attempts: number;
+  intervalMs: number;
+}
+
+/**
+ * Read again while the verdict fails: right after a change every stream is behind until
+ * its proxy ACKs, and a pod that just started connects within a second or two.
+ */
+async function proxies(kc: KubeConfig, ns: string, retry: ProxiesRetry): Promise<CheckResult> {
+  let result: CheckResult | undefined;
+  for (let attempt = 1; attempt <= retry.attempts; attempt++) {
+    const [cp, pods] = await Promise.all([discoveryFact(kc, ns), meshedPodFacts(kc)]);
+    result = pods instanceof Error
+      ? { name: "proxies", ok: false, message: `cannot list meshed pods: ${pods.message}`, hint: "weft check needs list pods cluster-wide" }
+      : checkProxies(cp, pods, ns);
+    if (result.ok) return result;
+    if (attempt < retry.attempts) await new Promise((r) => setTimeout(r, retry.intervalMs));
+  }
+  return result as CheckResult;
 }
 
 async function identity(kc: KubeConfig, ns: string, key: "ca.crt" | "issuer.crt"): Promise<CertFact | Error> {
@@ -101,7 +172,12 @@ async function identity(kc: KubeConfig, ns: string, key: "ca.crt" | "issuer.crt"
   }
 }
 
-export async function runChecks(kc: KubeConfig, ns: string, pre: boolean, now = new Date()): Promise<CheckResult[]> {
+export interface CheckOptions {
+  now?: Date;
+  proxiesRetry?: ProxiesRetry;
+}
+
+export async function runChecks(kc: KubeConfig, ns: string, pre: boolean, options: CheckOptions = {}): Promise<CheckResult[]> {
   let version: Awaited<ReturnType<VersionApi["getCode"]>> | Error;
   try {
     version = await kc.makeApiClient(VersionApi).getCode();
@@ -114,10 +190,16 @@ export async function runChecks(kc: KubeConfig, ns: string, pre: boolean, now = 
     results.push(checkAccess("rbac-install", await access(kc, installPermissions(ns))));
     return results;
   }
+  const now = options.now ?? new Date();
   results.push(checkDeployment("control-plane", await deployment(kc, ns, "weft-control-plane")));
   results.push(checkDeployment("webhook", await deployment(kc, ns, "weft-webhook")));
+  for (const component of COMPONENT_PERMISSIONS) {
+    const subject = { serviceAccount: component.serviceAccount, namespace: ns, clusterRole: component.clusterRole };
+    results.push(checkComponentAccess(component.check, subject, await componentAccess(kc, ns, component)));
+  }
   results.push(checkWebhookCaBundle(await caBundle(kc, ns)));
   results.push(checkExpiry("trust-anchor", await identity(kc, ns, "ca.crt"), now));
   results.push(checkExpiry("issuer", await identity(kc, ns, "issuer.crt"), now));
+  results.push(await proxies(kc, ns, options.proxiesRetry ?? { attempts: 3, intervalMs: 2000 }));
   return results;
 }

@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export interface DiscoveryMetrics {
   streams: Gauge;
+  streamsBehind: Gauge;
   pushes: Counter<"kind">;
   acks: Counter;
   nacks: Counter;
@@ -13,10 +14,24 @@ export interface DiscoveryMetrics {
   flushSeconds: Histogram;
 }
 
-export function createDiscoveryMetrics(registry: Registry): DiscoveryMetrics {
+/**
+ * `countBehind` is called at scrape time only (never on the push path): it counts the
+ * streams whose proxy does not hold its group's current version, which `weft check`
+ * compares with the meshed pods. A moment after a change every stream is behind until
+ * it ACKs; a stream behind across scrapes is a proxy that is stuck or refusing.
+ */
+export function createDiscoveryMetrics(registry: Registry, countBehind: () => number = () => 0): DiscoveryMetrics {
   const registers = [registry];
   return {
     streams: new Gauge({ name: "weft_discovery_streams", help: "Open proxy discovery streams", registers }),
+    streamsBehind: new Gauge({
+      name: "weft_discovery_streams_behind",
+      help: "Open streams whose proxy does not hold (has not ACKed) its current version, counted at scrape time",
+      registers,
+      collect() {
+        this.set(countBehind());
+      },
+    }),
     pushes: new Counter({ name: "weft_discovery_pushes_total", help: "Snapshots sent to proxies", labelNames: ["kind"], registers }),
     acks: new Counter({ name: "weft_discovery_acks_total", help: "Versions ACKed by proxies", registers }),
     nacks: new Counter({ name: "weft_discovery_nacks_total", help: "Versions NACKed by proxies (they keep their last good version)", registers }),

@@ -78,7 +78,13 @@ const LARGE_MESSAGE_BYTES = 64 * 1024;
 
 export async function startDiscoveryServer(options: DiscoveryServerOptions): Promise<DiscoveryServer> {
   const logger = (options.logger ?? silentLogger()).child({ component: "discovery" });
-  const metrics = createDiscoveryMetrics(options.registry ?? new Registry());
+  // Scrape-time only; `subscribed` guarantees the group exists, so counting creates nothing.
+  const streamsBehind = (): number => {
+    let behind = 0;
+    for (const conn of conns.values()) if (!conn.subscribed || conn.state.held !== versions?.currentVersion(conn.group)) behind++;
+    return behind;
+  };
+  const metrics = createDiscoveryMetrics(options.registry ?? new Registry(), streamsBehind);
   const timers = options.timers ?? realTimers;
   const nackStormCount = options.nackStorm?.count ?? 20;
   const nackStormWindowMs = options.nackStorm?.windowMs ?? 10_000;
