@@ -6,8 +6,10 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { V1Deployment, V1MutatingWebhookConfiguration, V1PodSpec, V1ClusterRole } from "@kubernetes/client-node";
-import { parseInjectorConfig } from "../../webhook/src/injector-config.ts";
+import type { V1Deployment, V1MutatingWebhookConfiguration, V1PodSpec, V1ClusterRole, V1Pod } from "@kubernetes/client-node";
+import { parseTracingConfig, rawTracingConfigFromEnv, TRACING_DEFAULTS } from "../../lib/tracing-config.ts";
+import { parseInjectorConfig, type InjectorConfig } from "../../webhook/src/injector-config.ts";
+import { injectPod } from "../../webhook/src/injector.ts";
 import { mutatingWebhookConfiguration, WEBHOOK_CONFIGURATION_NAME } from "../../webhook/src/webhook-configuration.ts";
 import { caBundleFromPem } from "../../control-plane/src/ca-files.ts";
 import { createIssuer, createTrustAnchor } from "../../lib/pki.ts";
@@ -21,6 +23,23 @@ const podSpec = (o: K8sObject): V1PodSpec => {
   return spec;
 };
 const injectorConfigText = (objects: K8sObject[]): string => (find(objects, "ConfigMap", "weft-injector").data as Record<string, string>)["config.yaml"] ?? "";
+const injectorConfig = (objects: K8sObject[]): InjectorConfig => {
+  const parsed = parseInjectorConfig(injectorConfigText(objects));
+  assert.ok(parsed.ok, parsed.ok ? "" : parsed.message);
+  return parsed.value;
+};
+/** WEFT_TRACING_* of a container, as name -> value. */
+const tracingEnv = (env: { name: string; value?: string }[] | undefined): Record<string, string | undefined> =>
+  Object.fromEntries((env ?? []).filter((e) => e.name.startsWith("WEFT_TRACING_")).map((e) => [e.name, e.value]));
+const controlPlaneTracingEnv = (objects: K8sObject[]) => tracingEnv(podSpec(find(objects, "Deployment", "weft-control-plane")).containers[0]?.env);
+/** The proxy the webhook would inject into a Deployment's pod, from the rendered injector config. */
+const injectedProxyTracingEnv = (objects: K8sObject[]) => {
+  const pod: V1Pod = { metadata: { namespace: "shop", labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } };
+  const out = injectPod(pod, { name: "shop", labels: { "weft.io/inject": "enabled" } }, injectorConfig(objects)).pod;
+  const proxy = [...(out.spec?.initContainers ?? []), ...(out.spec?.containers ?? [])].find((c) => c.name === "weft-proxy");
+  assert.ok(proxy, "a proxy is injected");
+  return tracingEnv(proxy.env);
+};
 
 describe("chart: rendering", function () {
   this.timeout(120_000);
@@ -145,6 +164,57 @@ describe("chart: rendering", function () {
       const serving = new X509Certificate(tls["tls.crt"] ?? "");
       assert.ok(serving.verify(ca.publicKey), "serving certificate is signed by the caBundle");
       assert.match(serving.subjectAltName ?? "", /DNS:weft-webhook\.weft-system\.svc\b/);
+    });
+  });
+
+  describe("tracing", () => {
+    it("is off by default: no tracing for the control plane or the injected proxies", () => {
+      const objects = render();
+      assert.equal(injectorConfig(objects).tracing, undefined);
+      assert.deepEqual(controlPlaneTracingEnv(objects), {});
+      assert.deepEqual(injectedProxyTracingEnv(objects), {});
+    });
+
+    it("turns on with tracing.endpoint alone, with the same defaults the proxy and control plane have", () => {
+      const objects = render(["--set", "tracing.endpoint=otel-collector.observability:4317"]);
+      assert.deepEqual(injectorConfig(objects).tracing, {
+        endpoint: "otel-collector.observability:4317",
+        protocol: TRACING_DEFAULTS.protocol,
+        samplingRatio: TRACING_DEFAULTS.samplingRatio,
+        propagation: TRACING_DEFAULTS.propagation,
+        maxQueueSize: TRACING_DEFAULTS.maxQueueSize,
+      });
+      assert.deepEqual(controlPlaneTracingEnv(objects), {
+        WEFT_TRACING_ENDPOINT: "otel-collector.observability:4317",
+        WEFT_TRACING_PROTOCOL: "grpc",
+        WEFT_TRACING_SAMPLING_RATIO: "0.01",
+        WEFT_TRACING_PROPAGATION: "tracecontext,b3multi",
+        WEFT_TRACING_MAX_QUEUE_SIZE: "2048",
+      });
+    });
+
+    it("gives the control plane and every injected proxy the same settings from one tracing block", () => {
+      const objects = render([
+        "--set",
+        "tracing.endpoint=http://collector.observability:4318,tracing.protocol=http,tracing.samplingRatio=0.25,tracing.maxQueueSize=4096",
+        "--set",
+        "tracing.propagation={b3,tracecontext}",
+      ]);
+      const cp = controlPlaneTracingEnv(objects);
+      const proxy = injectedProxyTracingEnv(objects);
+      assert.equal(proxy.WEFT_TRACING_SERVICE_NAME, "web");
+      delete proxy.WEFT_TRACING_SERVICE_NAME;
+      assert.deepEqual(proxy, cp);
+      // And what both processes' parser makes of it.
+      const parsed = parseTracingConfig(rawTracingConfigFromEnv(cp));
+      assert.ok(parsed.ok, parsed.ok ? "" : parsed.message);
+      assert.deepEqual(parsed.value.export && { endpoint: parsed.value.export.endpoint, protocol: parsed.value.export.protocol, maxQueueSize: parsed.value.export.maxQueueSize }, {
+        endpoint: "http://collector.observability:4318/v1/traces",
+        protocol: "http",
+        maxQueueSize: 4096,
+      });
+      assert.equal(parsed.value.samplingRatio, 0.25);
+      assert.deepEqual(parsed.value.propagation, ["b3", "tracecontext"]);
     });
   });
 

@@ -36,6 +36,25 @@ describe("chart: values schema", function () {
     assert.match(refusal(["--set", "proxy.opaquePorts=mysql"]), /\/proxy\/opaquePorts/);
   });
 
+  it("refuses a sampling ratio outside 0..1 and an unknown protocol or propagation format", () => {
+    assert.match(refusal(["--set", "tracing.samplingRatio=2"]), /\/tracing\/samplingRatio': maximum: got 2, want 1/);
+    // --set hands decimals over as strings: those are checked by pattern.
+    assert.match(refusal(["--set", "tracing.samplingRatio=1.5"]), /\/tracing\/samplingRatio': '1\.5' does not match/);
+    assert.match(refusal(["--set", "tracing.samplingRatio=-0.1"]), /\/tracing\/samplingRatio': '-0\.1' does not match/);
+    assert.match(refusal(["--set", "tracing.protocol=thrift"]), /\/tracing\/protocol': value must be one of 'grpc', 'http'/);
+    assert.match(refusal(["--set", "tracing.propagation={w3c}"]), /\/tracing\/propagation\/0': value must be one of 'tracecontext', 'b3', 'b3multi'/);
+    assert.match(refusal(["--set", "tracing.maxQueueSize=0"]), /\/tracing\/maxQueueSize/);
+    // A collector without a port would be dialled on port 80.
+    assert.match(refusal(["--set", "tracing.endpoint=otel-collector"]), /\/tracing\/endpoint': 'otel-collector' does not match/);
+  });
+
+  it("accepts tracing settings as --set gives them", () => {
+    for (const set of ["tracing.samplingRatio=0.5", "tracing.samplingRatio=1", "tracing.samplingRatio=0", "tracing.endpoint=http://collector.obs:4318/v1/traces,tracing.protocol=http", "tracing.propagation={tracecontext,b3}"]) {
+      const r = helm(["template", "weft", CHART, "--set", `tracing.endpoint=otel-collector.observability:4317,${set}`]);
+      assert.equal(r.code, 0, `${set}: ${r.stderr}`);
+    }
+  });
+
   it("accepts the defaults and sensible overrides", () => {
     const r = helm(["template", "weft", CHART, "--set", "proxy.resources.cpu=0.5,proxy.resources.memoryLimit=1Gi,webhook.failurePolicy=Fail"]);
     assert.equal(r.code, 0, r.stderr);

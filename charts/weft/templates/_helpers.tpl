@@ -103,3 +103,49 @@ Returns JSON {anchors, cert, key, secretName, generated}.
   {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+The injector config's tracing block: the tracing values as given (keys set to
+null are left out, so the injector's defaults apply), the queue size as an
+integer (values.yaml numbers arrive as floats) and the ratio as a number
+(`--set` passes decimals as strings).
+*/}}
+{{- define "weft.tracingConfig" -}}
+{{- $out := dict -}}
+{{- range $k, $v := .Values.tracing -}}
+{{- if not (kindIs "invalid" $v) -}}
+{{- if eq $k "maxQueueSize" }}{{ $v = int64 $v }}{{ else if eq $k "samplingRatio" }}{{ $v = float64 $v }}{{ end -}}
+{{- $_ := set $out $k $v -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{/*
+WEFT_TRACING_* for a Weft process's own container (the control plane), from the
+same values the injected proxies get through the injector config; nothing when
+tracing.endpoint is empty.
+*/}}
+{{- define "weft.tracingEnv" -}}
+{{- $t := .Values.tracing -}}
+{{- if $t.endpoint -}}
+- name: WEFT_TRACING_ENDPOINT
+  value: {{ $t.endpoint | quote }}
+{{- with $t.protocol }}
+- name: WEFT_TRACING_PROTOCOL
+  value: {{ . | quote }}
+{{- end }}
+{{- if not (kindIs "invalid" $t.samplingRatio) }}
+- name: WEFT_TRACING_SAMPLING_RATIO
+  value: {{ $t.samplingRatio | toString | quote }}
+{{- end }}
+{{- with $t.propagation }}
+- name: WEFT_TRACING_PROPAGATION
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- with $t.maxQueueSize }}
+- name: WEFT_TRACING_MAX_QUEUE_SIZE
+  value: {{ int64 . | toString | quote }}
+{{- end }}
+{{- end -}}
+{{- end -}}
