@@ -14,6 +14,15 @@ export interface HandshakeTarget {
   timeoutMs?: number;
 }
 
+const NOT_FROM_BUNDLE = new Set(["DEPTH_ZERO_SELF_SIGNED_CERT", "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "UNABLE_TO_GET_ISSUER_CERT", "CERT_SIGNATURE_FAILURE"]);
+
+function explain(code: string, servername: string): string {
+  if (NOT_FROM_BUNDLE.has(code)) return `not issued by the caBundle's CA (${code})`;
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return `does not name ${servername} (${code})`;
+  if (code === "CERT_HAS_EXPIRED") return "expired";
+  return code;
+}
+
 export function servedCertificate(target: HandshakeTarget): Promise<ServedCertFact> {
   const address = `${target.host}:${target.port}`;
   return new Promise((done) => {
@@ -39,8 +48,10 @@ export function servedCertificate(target: HandshakeTarget): Promise<ServedCertFa
     socket.once("secureConnect", () => {
       const peer: PeerCertificate = socket.getPeerCertificate();
       if (!socket.authorized) {
-        const why = socket.authorizationError instanceof Error ? socket.authorizationError.message : String(socket.authorizationError);
-        finish({ reached: true, address, verified: false, detail: `${why} (served: ${peer.subject?.CN ?? "?"}, issued by ${peer.issuer?.CN ?? "?"})` });
+        // Node reports an OpenSSL code here (typed as an Error, a string at run time).
+        const code = String(socket.authorizationError instanceof Error ? socket.authorizationError.message : socket.authorizationError);
+        const why = explain(code, target.servername);
+        finish({ reached: true, address, verified: false, detail: `${why} (served: CN=${peer.subject?.CN ?? "?"}, issued by CN=${peer.issuer?.CN ?? "?"})` });
         return;
       }
       const nameError = checkServerIdentity(target.servername, peer);
