@@ -1,26 +1,36 @@
 // `weft demo` (`npm start`): local mode with three demo services, each with
-// its sidecar in control-plane mode, on loopback ports (no root needed). It
-// sends steady traffic, shows per-edge figures live, injects failures into the
-// catalog backend for a while and shows the retries keeping the success rate
-// up. Ctrl-C (or --duration) stops every child and removes the runtime files.
+// its sidecar in control-plane mode. As root with `ip netns` working, every
+// service runs in its own network namespace with iptables capture
+// (demo-world-netns.ts); otherwise on loopback ports (demo-world.ts); the
+// first lines say which and why. It sends steady traffic, shows per-edge
+// figures live, injects failures into the catalog backend for a while and
+// shows the retries keeping the success rate up. Ctrl-C (or --duration) stops
+// every child and removes the runtime files and namespaces.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseDuration } from "../../control-plane/src/identity-config.ts";
 import { mintLocalToken, readLocalTokenKey } from "../../control-plane/src/identity-verifier-local-token.ts";
+import { ok } from "../../lib/result.ts";
 import type { Command } from "./commands.ts";
 import { LoadGenerator } from "./demo-load.ts";
 import { edgeCounters, edgeView, parsePrometheus, subtract, type EdgeCounters, type EdgeView } from "./demo-metrics.ts";
-import { appArgs, DEMO_NAMESPACE, DEMO_WORKLOADS, proxyArgs, registryYaml, type WorkloadPorts } from "./demo-topology.ts";
+import { DEMO_NAMESPACE, DEMO_WORKLOADS } from "./demo-topology.ts";
 import { redraw, renderTable, summaryLine, type ViewState } from "./demo-view.ts";
-import { freePort, LocalProcesses, projectModule, type LocalChild } from "./local-processes.ts";
+import { loopbackWorld, type ControlPlaneAt, type DemoWorld } from "./demo-world.ts";
+import { httpRequest, type HttpTarget } from "./local-http.ts";
+import { chooseMode, parseModeFlag, type ModeRequest } from "./local-mode.ts";
+import { probeNetns } from "./local-netns.ts";
+import { LocalProcesses, projectModule, type LocalChild } from "./local-processes.ts";
 import { levelOf } from "./local-command.ts";
 import { ensureCa } from "./local-state.ts";
 
-const USAGE = `usage: weft demo [--duration 30s] [--rate 20] [--state-dir DIR] [--json]
+const USAGE = `usage: weft demo [--mode auto|netns|loopback] [--duration 30s] [--rate 20] [--state-dir DIR] [--json]
   Runs the control plane in local mode and three services (frontend -> catalog over HTTP,
-  frontend -> prices over gRPC), each with its sidecar on loopback ports.
+  frontend -> prices over gRPC), each with its sidecar.
+  --mode M       netns: each service in its own network namespace with iptables capture (root);
+                 loopback: sidecars on loopback ports (no root); auto (default): netns when possible
   --duration D   stop after D of traffic (default: until Ctrl-C)
   --rate N       requests per second sent to the frontend (default 20)
   --state-dir    CA and registry (default ~/.weft/demo); runtime files go in DIR/run and are removed on exit
@@ -28,10 +38,12 @@ const USAGE = `usage: weft demo [--duration 30s] [--rate 20] [--state-dir DIR] [
 
 class DemoError extends Error {}
 
-interface DemoOptions { durationMs: number | undefined; rate: number; stateDir: string; json: boolean }
+interface DemoOptions { durationMs: number | undefined; rate: number; stateDir: string; json: boolean; mode: ModeRequest }
 
 function parse(args: string[]): DemoOptions {
-  const { values } = parseArgs({ args, strict: true, options: { duration: { type: "string" }, rate: { type: "string", default: "20" }, "state-dir": { type: "string" }, json: { type: "boolean", default: false } } });
+  const { values } = parseArgs({ args, strict: true, options: { duration: { type: "string" }, rate: { type: "string", default: "20" }, "state-dir": { type: "string" }, json: { type: "boolean", default: false }, mode: { type: "string" } } });
+  const mode = parseModeFlag(values.mode);
+  if (!mode.ok) throw new DemoError(mode.message);
   let durationMs: number | undefined;
   if (values.duration) {
     const d = parseDuration(values.duration);
@@ -40,7 +52,7 @@ function parse(args: string[]): DemoOptions {
   }
   const rate = Number(values.rate);
   if (!(rate > 0 && rate <= 1000)) throw new DemoError(`--rate: "${values.rate}" must be a number of requests per second (1-1000)`);
-  return { durationMs, rate, stateDir: values["state-dir"] ?? join(homedir(), ".weft", "demo"), json: values.json };
+  return { durationMs, rate, stateDir: values["state-dir"] ?? join(homedir(), ".weft", "demo"), json: values.json, mode: mode.value };
 }
 
 async function waitUntil(what: string, children: LocalProcesses, check: () => Promise<boolean>, timeoutMs: number, stopped: () => boolean): Promise<void> {
@@ -69,8 +81,19 @@ function lastError(child: LocalChild): string {
   return "no output";
 }
 
-async function getJson<T>(url: string): Promise<T> {
-  return (await (await fetch(url, { signal: AbortSignal.timeout(3_000) })).json()) as T;
+async function getJson<T>(target: HttpTarget, path: string): Promise<T> {
+  return JSON.parse((await httpRequest(target, path)).body) as T;
+}
+
+async function openWorld(o: DemoOptions, anchors: string, runDir: string, say: (line: string) => void): Promise<DemoWorld> {
+  const choice = chooseMode(o.mode, o.mode === "loopback" ? ok(undefined) : probeNetns());
+  if (!choice.ok) throw new DemoError(choice.message);
+  const options = { workloads: DEMO_WORKLOADS, runDir, anchors, why: choice.value.why };
+  if (choice.value.mode === "loopback") return loopbackWorld(options);
+  const { netnsWorld } = await import("./demo-world-netns.ts");
+  const world = await netnsWorld(options, say);
+  if (!world.ok) throw new DemoError(`${world.message} (or use --mode loopback)`);
+  return world.value;
 }
 
 async function run(o: DemoOptions): Promise<number> {
@@ -80,15 +103,11 @@ async function run(o: DemoOptions): Promise<number> {
   if (!(await ensureCa(caDir))) throw new DemoError(`could not create the CA in ${caDir}`);
   const key = readLocalTokenKey(join(caDir, "local-token.key"));
   if (!key.ok) throw new DemoError(key.message);
+  const say = (line: string): void => console.log(line);
 
-  const ports: Record<string, WorkloadPorts> = {};
-  for (const w of DEMO_WORKLOADS) {
-    const outbound: Record<string, number> = {};
-    for (const c of w.calls) outbound[c] = await freePort();
-    ports[w.name] = { app: await freePort(), inbound: await freePort(), admin: await freePort(), outbound };
-  }
+  const world = await openWorld(o, join(caDir, "ca.crt"), runDir, say);
   const registry = join(o.stateDir, "registry.yaml");
-  writeFileSync(registry, `# Written by \`weft demo\` at each start (its ports change); edit while it runs to see sidecars update.\n${registryYaml(DEMO_WORKLOADS, ports)}`);
+  writeFileSync(registry, `# Written by \`weft demo\` at each start (its ports change); edit while it runs to see sidecars update.\n${world.registryYaml}`);
 
   const children = new LocalProcesses();
   let stopping = false;
@@ -99,33 +118,26 @@ async function run(o: DemoOptions): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const load = new LoadGenerator(`http://127.0.0.1:${ports.frontend!.app}/`, o.rate);
-  const say = (line: string): void => console.log(line);
+  const load = new LoadGenerator(world.app("frontend"), o.rate);
   let summary: Record<string, unknown> | undefined;
   try {
-    let started: { identityPort: number; discoveryPort: number; adminPort: number } | undefined;
-    const cp = children.start("control plane", [projectModule("control-plane/src/main"), "--mode", "local", "--issuer-dir", caDir, "--registry", registry, "--host", "127.0.0.1", "--identity-port", "0", "--discovery-port", "0", "--admin-port", "0", "--drain", "2s"], {}, (line) => {
-      if (line.includes('"control plane started"')) started = JSON.parse(line) as typeof started;
+    for (const line of world.intro) say(line);
+    let started: ControlPlaneAt | undefined;
+    world.startControlPlane(children, [projectModule("control-plane/src/main"), "--mode", "local", "--issuer-dir", caDir, "--registry", registry, "--host", world.controlPlaneHost, "--identity-port", "0", "--discovery-port", "0", "--admin-port", "0", "--drain", "2s"], (line) => {
+      if (line.includes('"control plane started"')) started = JSON.parse(line) as ControlPlaneAt;
     });
-    say(`control plane starting (pid ${cp.pid}); state in ${o.stateDir}`);
+    say(`control plane starting; state in ${o.stateDir}`);
     await waitUntil("the control plane", children, async () => started !== undefined, 60_000, () => stopping);
     for (const w of DEMO_WORKLOADS) {
-      const tokenFile = join(runDir, `${w.name}.token`);
-      writeFileSync(tokenFile, mintLocalToken(key.value, { namespace: DEMO_NAMESPACE, serviceAccount: w.name, ttlMs: 24 * 3_600_000 }), { mode: 0o600 });
-      children.start(`${w.name} app`, [projectModule(`cli/src/demo-apps/${w.app}`), ...appArgs(w, ports)]);
-      children.start(`${w.name} sidecar`, [
-        projectModule("sidecar/src/main"), "--control-plane", `127.0.0.1:${started!.identityPort}`, "--identity-token-file", tokenFile,
-        "--trust-anchors", join(caDir, "ca.crt"), "--log-level", "warn", ...proxyArgs(w, DEMO_WORKLOADS, ports),
-      ], { WEFT_POD_NAMESPACE: DEMO_NAMESPACE, WEFT_SERVICE_ACCOUNT: w.name, WEFT_DISCOVERY_ADDRESS: `127.0.0.1:${started!.discoveryPort}` });
+      world.startWorkload(children, w, started!, mintLocalToken(key.value, { namespace: DEMO_NAMESPACE, serviceAccount: w.name, ttlMs: 24 * 3_600_000 }));
     }
     say("starting the frontend, catalog and prices apps and their sidecars…");
-    say("loopback mode: each app listens on its own 127.0.0.1 port and reaches the others through its sidecar's outbound ports (needs no root; the network-namespace mode with transparent capture is not part of the demo yet)");
     for (const w of DEMO_WORKLOADS) {
-      await waitUntil(`the ${w.name} sidecar to be ready`, children, async () => (await fetch(`http://127.0.0.1:${ports[w.name]!.admin}/ready`)).status === 200, 120_000, () => stopping);
+      await waitUntil(`the ${w.name} sidecar to be ready`, children, async () => (await httpRequest(world.admin(w.name), "/ready")).status === 200, 120_000, () => stopping);
     }
     const ids: Record<string, string> = {};
     for (const w of DEMO_WORKLOADS) {
-      ids[w.name] = (await getJson<{ certificate: { spiffeId: string } | null }>(`http://127.0.0.1:${ports[w.name]!.admin}/config`)).certificate?.spiffeId ?? "";
+      ids[w.name] = (await getJson<{ certificate: { spiffeId: string } | null }>(world.admin(w.name), "/config")).certificate?.spiffeId ?? "";
     }
 
     load.start();
@@ -134,7 +146,7 @@ async function run(o: DemoOptions): Promise<number> {
     const failWindow = (elapsed: number): boolean => (total !== undefined ? elapsed >= total * 0.25 && elapsed < total * 0.6 : elapsed % 30_000 >= 10_000 && elapsed % 30_000 < 20_000);
     let failing = false;
     const callees = DEMO_WORKLOADS.find((w) => w.name === "frontend")!.calls;
-    const scrape = async (name: string): Promise<ReturnType<typeof parsePrometheus>> => parsePrometheus(await (await fetch(`http://127.0.0.1:${ports[name]!.admin}/metrics`, { signal: AbortSignal.timeout(3_000) })).text());
+    const scrape = async (name: string): Promise<ReturnType<typeof parsePrometheus>> => parsePrometheus((await httpRequest(world.admin(name), "/metrics")).body);
     const inboundCount = (samples: ReturnType<typeof parsePrometheus>): number => samples.filter((s) => s.name === "weft_proxy_requests_total" && s.labels.direction === "inbound").reduce((a, s) => a + s.value, 0);
     const prev = new Map<string, EdgeCounters>();
     let prevLoad = { ...load.counts };
@@ -152,7 +164,7 @@ async function run(o: DemoOptions): Promise<number> {
       const now = Date.now();
       const shouldFail = failWindow(now - t0);
       if (shouldFail !== failing) {
-        await fetch(`http://127.0.0.1:${ports.catalog!.app}/_demo/fail?rate=${shouldFail ? 0.3 : 0}`, { method: "POST" }).catch(() => undefined);
+        await httpRequest(world.app("catalog"), `/_demo/fail?rate=${shouldFail ? 0.3 : 0}`, { method: "POST" }).catch(() => undefined);
         failing = shouldFail;
       }
       const frontend = await scrape("frontend").catch(() => []);
@@ -184,7 +196,8 @@ async function run(o: DemoOptions): Promise<number> {
     const cumulative = Object.fromEntries(callees.map((c) => [c, prev.get(c)]));
     summary = {
       ok: true,
-      mode: "loopback",
+      mode: world.mode,
+      ...world.details(),
       seconds: (Date.now() - t0) / 1000,
       load: { ...load.counts },
       edges: callees.map((c) => ({ from: "frontend", to: c, requests: cumulative[c]?.requests ?? 0, successes: cumulative[c]?.successes ?? 0, retries: cumulative[c]?.retries ?? 0, mtls: edges.find((e) => e.to === c)?.mtls ?? false, clientId: ids.frontend, serverId: ids[c] })),
@@ -197,6 +210,7 @@ async function run(o: DemoOptions): Promise<number> {
     process.off("SIGTERM", onSignal);
     if (!o.json && process.stdout.isTTY) process.stdout.write("\nstopping…\n");
     await children.stopAll();
+    await world.close();
     rmSync(runDir, { recursive: true, force: true });
   }
   if (o.json) console.log(JSON.stringify({ summary }));

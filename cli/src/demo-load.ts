@@ -1,7 +1,9 @@
 // The demo's steady traffic: GET requests to the frontend at a fixed rate,
 // counted by outcome. Requests in flight are bounded so a stalled frontend
-// cannot pile up sockets.
+// cannot pile up sockets. The frontend is reached over TCP (loopback mode) or
+// a unix socket relayed into its namespace (network-namespace mode).
 import * as http from "node:http";
+import type { HttpTarget } from "./local-http.ts";
 
 export interface LoadCounts { sent: number; ok: number; failed: number }
 
@@ -10,11 +12,11 @@ export class LoadGenerator {
   #timer: NodeJS.Timeout | null = null;
   #inFlight = 0;
   readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  readonly #url: string;
+  readonly #target: HttpTarget;
   readonly #rate: number;
 
-  constructor(url: string, ratePerSecond: number) {
-    this.#url = url;
+  constructor(target: HttpTarget, ratePerSecond: number) {
+    this.#target = target;
     this.#rate = ratePerSecond;
   }
 
@@ -38,7 +40,8 @@ export class LoadGenerator {
       if (ok) this.counts.ok += 1;
       else this.counts.failed += 1;
     };
-    const req = http.get(this.#url, { agent: this.#agent, timeout: 5_000 }, (res) => {
+    const where = "socketPath" in this.#target ? { socketPath: this.#target.socketPath } : { host: this.#target.host, port: this.#target.port };
+    const req = http.get({ ...where, path: "/", agent: this.#agent, timeout: 5_000 }, (res) => {
       res.resume();
       res.on("end", () => finish(res.statusCode === 200));
       res.on("error", () => finish(false));

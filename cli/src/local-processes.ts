@@ -32,8 +32,15 @@ export class LocalProcesses {
     return this.#track(name, proc, () => "");
   }
 
+  /** A Node module of this project (args[0]) with its output kept. */
   start(name: string, args: string[], env: Record<string, string> = {}, onLine?: (line: string) => void): LocalChild {
-    const proc = spawn(process.execPath, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    return this.startProgram(name, [process.execPath, ...args], env, onLine);
+  }
+
+  /** Any program (argv[0]), e.g. `ip netns exec …`, with its output kept. */
+  startProgram(name: string, argv: string[], env: Record<string, string> = {}, onLine?: (line: string) => void): LocalChild {
+    const [command, ...args] = argv;
+    const proc = spawn(command!, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     let tail = "";
     let partial = "";
     const keep = (d: Buffer): void => {
