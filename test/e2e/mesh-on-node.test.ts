@@ -26,6 +26,16 @@ function weft(args: string[]): Promise<{ code: number; stdout: string; stderr: s
   });
 }
 
+/** `weft check -o json`, printed for the log; asserts it passed (exit 0, every check ok). */
+async function weftCheck(kubeconfig: string): Promise<{ name: string; ok: boolean; message: string }[]> {
+  const check = await weft(["check", "--kubeconfig", kubeconfig, "-n", NS, "-o", "json"]);
+  const out = JSON.parse(check.stdout) as { ok: boolean; checks: { name: string; ok: boolean; message: string }[] };
+  for (const c of out.checks) console.log(`      ${c.ok ? "✔" : "✘"} ${c.name}: ${c.message}`);
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+  assert.equal(out.ok, true);
+  return out.checks;
+}
+
 describe("e2e: Weft on a real node", function () {
   this.timeout(30 * 60_000);
   let cluster: TestCluster | undefined;
@@ -60,9 +70,13 @@ describe("e2e: Weft on a real node", function () {
         return (d.status?.readyReplicas ?? 0) >= (d.spec?.replicas ?? 1);
       }, 300_000, 1000);
     }
-    const check = await weft(["check", "--kubeconfig", cluster!.kubeconfigPath, "-n", NS]);
-    console.log(check.stdout.replace(/^/gm, "      "));
-    assert.equal(check.code, 0, check.stdout + check.stderr);
+    const checks = await weftCheck(cluster!.kubeconfigPath);
+    assert.deepEqual(checks.map((c) => c.name), [
+      "kubernetes-api", "control-plane", "webhook", "rbac-control-plane", "rbac-webhook", "webhook-ca-bundle", "trust-anchor", "issuer", "proxies",
+    ]);
+    // From the node's host the ClusterIP is routed (kube-proxy), so the served certificate itself is checked.
+    assert.match(checks.find((c) => c.name === "webhook-ca-bundle")?.message ?? "", /verifies the certificate the webhook serves at \d+\.\d+\.\d+\.\d+:443$/);
+    assert.match(checks.find((c) => c.name === "proxies")?.message ?? "", /^no meshed pods running yet/);
   });
 
   it("injects native sidecars into a client and a server, and the server sees the client's SPIFFE id", async () => {
@@ -122,6 +136,17 @@ describe("e2e: Weft on a real node", function () {
     const flows = analyzeCapture(pcap).filter((f) => f.flow.includes(`${clientIP}:`));
     assert.ok(flows.length >= 2, `both directions captured between ${clientIP} and ${serverIP}: ${JSON.stringify(flows)}`);
     for (const f of flows) assert.equal(f.isTls, true, `${f.flow} is TLS: ${f.reason ?? ""}`);
+  });
+
+  it("weft check sees the client's and the server's proxies connected and on their current version", async () => {
+    let checks: { name: string; ok: boolean; message: string }[] = [];
+    const proxies = () => checks.find((c) => c.name === "proxies")?.message ?? "";
+    await waitFor("weft check to count both meshed pods", async () => {
+      checks = await weftCheck(cluster!.kubeconfigPath);
+      return /^2 meshed pods/.test(proxies());
+    }, 120_000, 2000);
+    assert.match(proxies(), /^2 meshed pods, ([2-9]|\d\d+) discovery streams, all on their current version$/);
+    assert.doesNotMatch(proxies(), /could not read/, "both proxies' /metrics were read through the apiserver");
   });
 
   it("helm upgrade of the proxy's log level reaches newly created pods", async () => {
