@@ -91,7 +91,7 @@ export async function run(args: string[]): Promise<BenchReport> {
     tlsByNamespace[namespaceName(n)] = { keyPem: leaf.keyPem, certChainPem: leaf.certChainPem, anchorsPem: leaf.anchorsPem };
   }
 
-  const server = new Child("./lib-discovery-server.ts");
+  const server = new Child("./lib-discovery-server.ts", (process.env.WEFT_BENCH_SERVER_FLAGS ?? "").split(" ").filter(Boolean));
   const clients = Array.from({ length: clientProcs }, () => new Child("./lib-discovery-clients.ts", ["--max-old-space-size=12000"]));
   const changedAt = new Map<number, number>();
   server.listeners.push((m) => {

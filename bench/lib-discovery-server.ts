@@ -1,5 +1,7 @@
 // Child process of the discovery benchmark: the control plane's discovery
 // server alone, driven over IPC, reporting its own RSS and CPU.
+import { readFileSync } from "node:fs";
+import { getHeapSpaceStatistics } from "node:v8";
 import { Registry } from "prom-client";
 import { startDiscoveryServer, type DiscoveryServer } from "../control-plane/src/discovery-server.ts";
 import type { MeshModel } from "../control-plane/src/mesh-state.ts";
@@ -34,7 +36,11 @@ async function handle(cmd: Command): Promise<void> {
       if (process.env.WEFT_BENCH_DEBUG) {
         setInterval(() => {
           const m = process.memoryUsage();
-          console.error(JSON.stringify({ ...server?.stats(), rssMb: Math.round(m.rss / 1048576), heapMb: Math.round(m.heapUsed / 1048576), externalMb: Math.round(m.external / 1048576) }));
+          const mib = (n: number) => Math.round(n / 1048576);
+          const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name.replace(/_space$/, ""), `${mib(s.space_used_size)}/${mib(s.space_size)}`]));
+          const maps = readFileSync("/proc/self/maps", "utf8").split("\n").map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 5 && f[0]?.includes("-"));
+          const maps256k = maps.filter((f) => { const [a, b] = (f[0] ?? "").split("-"); return parseInt(b ?? "0", 16) - parseInt(a ?? "0", 16) === 262144; }).length;
+          console.error(JSON.stringify({ ...server?.stats(), maps256k, rssMb: mib(m.rss), heapMb: `${mib(m.heapUsed)}/${mib(m.heapTotal)}`, externalMb: mib(m.external), arrayBuffersMb: mib(m.arrayBuffers), spaces }));
         }, 5000).unref();
       }
       return reply({ type: "started", port: server.port });

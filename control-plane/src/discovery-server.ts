@@ -173,7 +173,6 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
     if (!versions) return;
     const prepared: PreparedSnapshot = versions.prepare(conn.group, held);
     step(conn, { type: "sent", version: prepared.version, full: prepared.full });
-    prepared.encoded ??= encode(prepared.message);
     const bytes = prepared.encoded;
     metrics.pushes.inc({ kind: prepared.full ? "full" : "delta" });
     // Ends when the bytes are handed to the stream (large ones: when a write slot frees and they flush).

@@ -2,9 +2,10 @@
 // deltas between them out. No I/O, no clocks; tested exhaustively in
 // test/control-plane/snapshot-builder.test.ts.
 //
-// Services are compiled once per model change into wire messages with a
-// fingerprint; a compiled Service whose fingerprint did not change is reused
-// by identity, so views share objects and diffs compare references.
+// Services are compiled once per model change into wire messages and their
+// encoded bytes (snapshot-encode.ts); a compiled Service whose bytes did not
+// change is reused by identity, so views share objects, diffs compare
+// references, and every snapshot is assembled from bytes encoded once.
 import type { ClientPolicy } from "../../api/gen/weft/discovery/v1/ClientPolicy.ts";
 import type { Endpoint } from "../../api/gen/weft/discovery/v1/Endpoint.ts";
 import type { ProxyPolicy } from "../../api/gen/weft/discovery/v1/ProxyPolicy.ts";
@@ -12,6 +13,7 @@ import type { Service } from "../../api/gen/weft/discovery/v1/Service.ts";
 import type { MeshModel, NamespaceModel, ServiceModel } from "./mesh-state.ts";
 import { serviceKey } from "./mesh-state.ts";
 import { DEFAULT_CLIENT_SETTINGS, DEFAULT_INBOUND_MODE, isEmptyOverride, mergeClient, type ClientSettings } from "./policy-defaults.ts";
+import { encodeService } from "./snapshot-encode.ts";
 import { isMeshWide } from "./snapshot-scope.ts";
 
 export interface CompiledService {
@@ -20,8 +22,9 @@ export interface CompiledService {
   source: ServiceModel;
   namespace: string;
   meshWide: boolean;
-  fingerprint: string;
   message: Service;
+  /** The message's wire bytes: also its fingerprint (the encoding is deterministic, map keys sorted). */
+  encoded: Buffer;
 }
 
 export interface CompiledMesh {
@@ -39,6 +42,8 @@ export interface ProxyView {
 
 export interface ViewDelta {
   services: Service[];
+  /** The same Services, compiled (with their encoded bytes), in the same order. */
+  compiled: CompiledService[];
   removed: string[];
   /** Set when the proxy's policy changed (always set for a full snapshot). */
   policy: ProxyPolicy | null;
@@ -60,8 +65,8 @@ export function compileMesh(model: MeshModel, previous?: CompiledMesh): Compiled
       continue;
     }
     const message = toServiceMessage(svc, clientDefaults);
-    const fingerprint = JSON.stringify(message);
-    services.set(key, old && old.fingerprint === fingerprint && old.meshWide === meshWide ? { ...old, source: svc } : { key, source: svc, namespace: svc.namespace, meshWide, fingerprint, message });
+    const encoded = encodeService(message);
+    services.set(key, old && old.meshWide === meshWide && old.encoded.equals(encoded) ? { ...old, source: svc } : { key, source: svc, namespace: svc.namespace, meshWide, message, encoded });
   }
   return { services, namespaces: model.namespaces, clientDefaults, clientDefaultsFingerprint };
 }
@@ -78,29 +83,33 @@ export function buildView(mesh: CompiledMesh, proxyNamespace: string): ProxyView
 export function sameView(a: ProxyView, b: ProxyView): boolean {
   if (a.policyFingerprint !== b.policyFingerprint || a.services.size !== b.services.size) return false;
   for (const [key, svc] of b.services) {
-    const old = a.services.get(key);
-    if (old !== svc && old?.fingerprint !== svc.fingerprint) return false;
+    if (!sameService(a.services.get(key), svc)) return false;
   }
   return true;
+}
+
+function sameService(old: CompiledService | undefined, svc: CompiledService): boolean {
+  return old === svc || (old !== undefined && old.encoded.equals(svc.encoded));
 }
 
 /** What turns `from` into `to`; `from` null means a full snapshot. */
 export function diffViews(from: ProxyView | null, to: ProxyView): ViewDelta {
   if (!from) {
-    return { services: sortedMessages([...to.services.values()]), removed: [], policy: to.policy };
+    const compiled = sorted([...to.services.values()]);
+    return { services: compiled.map((s) => s.message), compiled, removed: [], policy: to.policy };
   }
   const changed: CompiledService[] = [];
   for (const [key, svc] of to.services) {
-    const old = from.services.get(key);
-    if (old !== svc && old?.fingerprint !== svc.fingerprint) changed.push(svc);
+    if (!sameService(from.services.get(key), svc)) changed.push(svc);
   }
   const removed = [...from.services.keys()].filter((k) => !to.services.has(k)).sort();
   const policy = from.policyFingerprint === to.policyFingerprint ? null : to.policy;
-  return { services: sortedMessages(changed), removed, policy };
+  const compiled = sorted(changed);
+  return { services: compiled.map((s) => s.message), compiled, removed, policy };
 }
 
-function sortedMessages(services: CompiledService[]): Service[] {
-  return services.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((s) => s.message);
+function sorted(services: CompiledService[]): CompiledService[] {
+  return services.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 export function proxyPolicy(mesh: CompiledMesh, proxyNamespace: string): ProxyPolicy {

@@ -8,14 +8,15 @@
 import type { Snapshot } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
 import type { MeshModel } from "./mesh-state.ts";
 import { buildView, compileMesh, diffViews, sameView, type CompiledMesh, type ProxyView } from "./snapshot-builder.ts";
+import { encodePolicy, encodeSnapshot } from "./snapshot-encode.ts";
 
 export interface PreparedSnapshot {
   version: string;
   full: boolean;
   baseVersion: string;
   message: Snapshot;
-  /** Filled by the transport once, then shared by every stream that sends it. */
-  encoded?: Buffer;
+  /** The message's wire bytes, assembled once from the Services' own bytes and shared by every stream that sends it. */
+  encoded: Buffer;
 }
 
 interface GroupState {
@@ -113,7 +114,15 @@ export class SnapshotVersions {
       removedServices: delta.removed,
       policy: delta.policy,
     };
-    const prepared: PreparedSnapshot = { version, full: base === null, baseVersion, message };
+    const encoded = encodeSnapshot({
+      version,
+      full: base === null,
+      baseVersion,
+      services: delta.compiled.map((s) => s.encoded),
+      removedServices: delta.removed,
+      policy: delta.policy ? encodePolicy(delta.policy) : null,
+    });
+    const prepared: PreparedSnapshot = { version, full: base === null, baseVersion, message, encoded };
     this.#prepared.set(cacheKey, prepared);
     return prepared;
   }
