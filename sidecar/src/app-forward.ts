@@ -1,21 +1,20 @@
 // The last hop inbound: a request that arrived from a peer proxy as an HTTP/2
 // stream goes to the app on localhost in the protocol the original client
-// spoke (HTTP/1.1 over keep-alive connections, or HTTP/2 over one session).
-import * as http from "node:http";
+// spoke (HTTP/1.1 over pooled keep-alive connections framed by Weft itself,
+// or HTTP/2 over one session).
 import * as http2 from "node:http2";
+import { AppH1Pool } from "./app-h1-pool.ts";
 import type { Downstream } from "./downstream.ts";
-import { responseHeaders } from "./http-headers.ts";
 import { relayResponse, type RelayResult } from "./relay-response.ts";
-
-const HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "te"]);
 
 export class AppForwarder {
   readonly #host: string;
-  readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, noDelay: true } as http.AgentOptions);
+  readonly #h1: AppH1Pool;
   readonly #sessions = new Map<number, http2.ClientHttp2Session>();
 
   constructor(host = "127.0.0.1") {
     this.#host = host;
+    this.#h1 = new AppH1Pool(host);
   }
 
   #session(port: number): http2.ClientHttp2Session {
@@ -37,7 +36,7 @@ export class AppForwarder {
   /** `headers` are HTTP/2 request headers (pseudo-headers included) with Weft's own already replaced. */
   forward(port: number, proto: "h1" | "h2", headers: http2.OutgoingHttpHeaders, ds: Downstream, done: (result: RelayResult) => void): void {
     if (proto === "h2") this.#forwardH2(port, headers, ds, done);
-    else this.#forwardH1(port, headers, ds, done);
+    else this.#h1.forward(port, headers, ds, done);
   }
 
   #forwardH2(port: number, headers: http2.OutgoingHttpHeaders, ds: Downstream, done: (result: RelayResult) => void): void {
@@ -60,40 +59,8 @@ export class AppForwarder {
     });
   }
 
-  #forwardH1(port: number, h2headers: http2.OutgoingHttpHeaders, ds: Downstream, done: (result: RelayResult) => void): void {
-    const headers: http.OutgoingHttpHeaders = {};
-    for (const name in h2headers) if (name.charCodeAt(0) !== 58) headers[name] = h2headers[name];
-    headers.host = String(h2headers[":authority"] ?? "");
-    const req = http.request({ host: this.#host, port, method: String(h2headers[":method"]), path: String(h2headers[":path"]), headers, agent: this.#agent });
-    let responded = false;
-    req.on("error", () => {
-      if (!responded) done(appError(ds));
-      else ds.abort();
-    });
-    req.on("response", (res: http.IncomingMessage) => {
-      responded = true;
-      const status = res.statusCode ?? 502;
-      const out: http.OutgoingHttpHeaders = {};
-      for (const name in res.headers) if (!HOP.has(name)) out[name] = res.headers[name];
-      ds.respond(status, out, false);
-      res.pipe(ds.sink, { end: false });
-      res.on("end", () => {
-        const trailers = Object.keys(res.trailers).length > 0 ? responseHeaders(res.trailers) : undefined;
-        ds.finish(trailers);
-        done({ status });
-      });
-      res.on("error", () => ds.abort());
-      ds.onAbort(() => res.destroy());
-    });
-    if (ds.hasBody) ds.body.pipe(req);
-    else req.end();
-    ds.onAbort(() => {
-      if (!responded) req.destroy();
-    });
-  }
-
   close(): void {
-    this.#agent.destroy();
+    this.#h1.close();
     for (const session of this.#sessions.values()) session.close();
     this.#sessions.clear();
   }

@@ -9,6 +9,9 @@ export interface RelayResult {
   grpcStatus?: number;
   /** Set when the upstream broke off mid-response. */
   error?: string;
+  /** Body bytes sent upstream and relayed back, where the path counts them (request spans). */
+  requestBytes?: number;
+  responseBytes?: number;
 }
 
 export function relayResponse(

@@ -1,0 +1,192 @@
+import { strict as assert } from "node:assert";
+import type { IncomingHttpHeaders } from "node:http";
+import { BodyReader, headerLines, parseRequestHead, parseResponseHead, type Framing } from "../../sidecar/src/http1-framer.ts";
+
+const LIMIT = 16 * 1024;
+const b = (s: string): Buffer => Buffer.from(s, "latin1");
+
+/** Feeds `pieces` to a BodyReader as a stream would; returns the body, trailers, leftover and error. */
+function readBody(framing: Framing, pieces: Buffer[]): { body: string; done: boolean; trailers?: IncomingHttpHeaders; rest: string; error?: string } {
+  const reader = new BodyReader(framing, 1024);
+  const data: Buffer[] = [];
+  let rest = "";
+  let trailers: IncomingHttpHeaders | undefined;
+  for (const piece of pieces) {
+    if (reader.done) {
+      rest += piece.toString("latin1");
+      continue;
+    }
+    const step = reader.push(piece, (chunk) => data.push(chunk));
+    if (step.error) return { body: Buffer.concat(data).toString("latin1"), done: true, rest, error: step.error };
+    if (step.trailers) trailers = step.trailers;
+    rest += piece.subarray(step.consumed).toString("latin1");
+  }
+  return { body: Buffer.concat(data).toString("latin1"), done: reader.done, trailers, rest };
+}
+
+/** Every way of cutting `wire` in two. */
+function splits(wire: Buffer): Buffer[][] {
+  const out: Buffer[][] = [];
+  for (let i = 0; i <= wire.length; i++) out.push([wire.subarray(0, i), wire.subarray(i)]);
+  return out;
+}
+
+describe("HTTP/1.1 framer: request heads", () => {
+  it("parses a request line and headers into Node's header shape", () => {
+    const wire = b("GET /a?b=1 HTTP/1.1\r\nHost: x\r\nSet-Cookie: a\r\nset-cookie: b\r\nAccept: 1\r\naccept: 2\r\nX-Pad:  v  \r\n\r\nrest");
+    const r = parseRequestHead(wire, LIMIT);
+    assert.equal(r.kind, "head");
+    if (r.kind !== "head") return;
+    assert.equal(r.head.method, "GET");
+    assert.equal(r.head.target, "/a?b=1");
+    assert.equal(r.head.minor, 1);
+    assert.deepEqual(r.head.headers, { host: "x", "set-cookie": ["a", "b"], accept: "1, 2", "x-pad": "v" });
+    assert.deepEqual(r.head.framing, { kind: "none" });
+    assert.equal(r.head.keepAlive, true);
+    assert.equal(r.head.unusual, false);
+    assert.equal(r.consumed, wire.length - 4);
+  });
+
+  it("is incomplete until the blank line, at every cut", () => {
+    const wire = b("POST /p HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n\r\n");
+    for (let i = 0; i < wire.length; i++) assert.equal(parseRequestHead(wire.subarray(0, i), LIMIT).kind, "incomplete", `cut at ${i}`);
+    const r = parseRequestHead(wire, LIMIT);
+    assert.ok(r.kind === "head" && r.consumed === wire.length && r.head.framing.kind === "length");
+  });
+
+  it("decides keep-alive from version and Connection, and flags Expect and Upgrade as unusual", () => {
+    const head = (s: string) => {
+      const r = parseRequestHead(b(s), LIMIT);
+      assert.equal(r.kind, "head");
+      return r.kind === "head" ? r.head : undefined;
+    };
+    assert.equal(head("GET / HTTP/1.1\r\nconnection: close\r\n\r\n")?.keepAlive, false);
+    assert.equal(head("GET / HTTP/1.0\r\n\r\n")?.keepAlive, false);
+    assert.equal(head("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")?.keepAlive, true);
+    assert.equal(head("PUT / HTTP/1.1\r\nexpect: 100-continue\r\ncontent-length: 1\r\n\r\n")?.unusual, true);
+    assert.equal(head("GET / HTTP/1.1\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\r\n")?.unusual, true);
+  });
+
+  const refused: [string, string][] = [
+    ["both Content-Length and Transfer-Encoding (smuggling)", "POST / HTTP/1.1\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n"],
+    ["conflicting Content-Length values", "POST / HTTP/1.1\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n"],
+    ["a non-numeric Content-Length", "POST / HTTP/1.1\r\ncontent-length: +5\r\n\r\n"],
+    ["a Transfer-Encoding other than chunked", "POST / HTTP/1.1\r\ntransfer-encoding: gzip\r\n\r\n"],
+    ["chunked not last", "POST / HTTP/1.1\r\ntransfer-encoding: chunked, gzip\r\n\r\n"],
+    ["obs-fold", "GET / HTTP/1.1\r\nx-a: 1\r\n  folded\r\n\r\n"],
+    ["a bare LF", "GET / HTTP/1.1\nhost: x\r\n\r\n"],
+    ["a NUL byte in a value", "GET / HTTP/1.1\r\nx-a: a\u0000b\r\n\r\n"],
+    ["a space before the colon", "GET / HTTP/1.1\r\nhost : x\r\n\r\n"],
+    ["a header without a colon", "GET / HTTP/1.1\r\nhost\r\n\r\n"],
+    ["a control character in a value", "GET / HTTP/1.1\r\nx-a: a\u0001b\r\n\r\n"],
+    ["HTTP/2.0 in the request line", "GET / HTTP/2.0\r\n\r\n"],
+    ["a space in the target", "GET /a b HTTP/1.1\r\n\r\n"],
+    ["a bad method", "G(T / HTTP/1.1\r\n\r\n"],
+    ["a missing version", "GET /\r\n\r\n"],
+  ];
+  for (const [what, wire] of refused) {
+    it(`refuses ${what}`, () => assert.equal(parseRequestHead(b(wire), LIMIT).kind, "error"));
+  }
+
+  it("refuses a head over the size limit, complete or not", () => {
+    const big = `GET / HTTP/1.1\r\nx-big: ${"a".repeat(LIMIT)}\r\n`;
+    assert.deepEqual(parseRequestHead(b(big), LIMIT), { kind: "error", reason: "header-overflow" });
+    assert.deepEqual(parseRequestHead(b(`${big}\r\n`), LIMIT), { kind: "error", reason: "header-overflow" });
+  });
+});
+
+describe("HTTP/1.1 framer: response heads", () => {
+  it("frames a response by Content-Length, chunked, or to close; HEAD, 204 and 304 have no body", () => {
+    const framing = (s: string, method = "GET") => {
+      const r = parseResponseHead(b(s), LIMIT, method);
+      return r.kind === "head" ? r.head.framing.kind : r.kind;
+    };
+    assert.equal(framing("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n"), "length");
+    assert.equal(framing("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"), "chunked");
+    assert.equal(framing("HTTP/1.1 200 OK\r\n\r\n"), "close");
+    assert.equal(framing("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n", "HEAD"), "none");
+    assert.equal(framing("HTTP/1.1 204 No Content\r\n\r\n"), "none");
+    assert.equal(framing("HTTP/1.1 304 Not Modified\r\ncontent-length: 5\r\n\r\n"), "none");
+    assert.equal(framing("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 5\r\n\r\n"), "error");
+    assert.equal(framing("HTTP/1.1 20 OK\r\n\r\n"), "error");
+  });
+
+  it("keeps a connection only when the response says so and is not close-delimited", () => {
+    const keep = (s: string) => {
+      const r = parseResponseHead(b(s), LIMIT, "GET");
+      return r.kind === "head" ? r.head.keepAlive : undefined;
+    };
+    assert.equal(keep("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"), true);
+    assert.equal(keep("HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"), false);
+    assert.equal(keep("HTTP/1.1 200 OK\r\n\r\n"), false);
+    assert.equal(keep("HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n"), false);
+    assert.equal(keep("HTTP/1.1 200\r\ncontent-length: 0\r\n\r\n"), true);
+  });
+});
+
+describe("HTTP/1.1 framer: bodies", () => {
+  it("cuts a Content-Length body and leaves the next message's bytes, at every cut", () => {
+    for (const pieces of splits(b("hello worldGET /"))) {
+      assert.deepEqual(readBody({ kind: "length", length: 11 }, pieces), { body: "hello world", done: true, trailers: undefined, rest: "GET /" });
+    }
+  });
+
+  it("hands out slices of the input, never copies", () => {
+    const wire = b("abcdef");
+    const reader = new BodyReader({ kind: "length", length: 4 });
+    const seen: Buffer[] = [];
+    reader.push(wire, (c) => seen.push(c));
+    assert.equal(seen[0]?.buffer, wire.buffer);
+  });
+
+  it("decodes chunked with extensions and trailers, at every cut", () => {
+    const wire = b("5;name=value\r\nhello\r\n6 ; x\r\n world\r\n0\r\nx-sum: 1\r\nX-Other: 2\r\n\r\nNEXT");
+    for (const pieces of splits(wire)) {
+      assert.deepEqual(readBody({ kind: "chunked" }, pieces), { body: "hello world", done: true, trailers: { "x-sum": "1", "x-other": "2" }, rest: "NEXT" });
+    }
+  });
+
+  it("decodes chunked fed one byte at a time", () => {
+    const wire = b("a\r\n0123456789\r\nA\r\nabcdefghij\r\n0\r\n\r\n");
+    const pieces = [...wire].map((x) => Buffer.from([x]));
+    assert.deepEqual(readBody({ kind: "chunked" }, pieces), { body: "0123456789abcdefghij", done: true, trailers: undefined, rest: "" });
+  });
+
+  const bad: [string, string, string][] = [
+    ["a non-hex chunk size", "zz\r\nhello\r\n0\r\n\r\n", "bad-chunk"],
+    ["a negative chunk size", "-5\r\nhello\r\n0\r\n\r\n", "bad-chunk"],
+    ["an empty chunk size", "\r\nhello\r\n0\r\n\r\n", "bad-chunk"],
+    ["an oversized chunk size", "fffffffffffffffff\r\n", "bad-chunk"],
+    ["data longer than its size", "3\r\nhello\r\n0\r\n\r\n", "bad-chunk"],
+    ["a bare LF after the size", "5\nhello\r\n0\r\n\r\n", "bare-lf"],
+    ["a bare LF after the data", "5\r\nhello\n0\r\n\r\n", "bare-lf"],
+    ["a NUL in an extension", "5;a\u0000\r\nhello\r\n0\r\n\r\n", "nul"],
+    ["an obs-folded trailer", "0\r\nx-a: 1\r\n b\r\n\r\n", "obs-fold"],
+    ["a size line past the limit", `5;${"e".repeat(2000)}\r\nhello\r\n0\r\n\r\n`, "bad-chunk"],
+    ["trailers past the limit", `0\r\n${"x-a: aaaaaaaaaa\r\n".repeat(100)}\r\n`, "trailer-overflow"],
+  ];
+  for (const [what, wire, reason] of bad) {
+    it(`refuses ${what}, at every cut`, () => {
+      for (const pieces of splits(b(wire))) assert.equal(readBody({ kind: "chunked" }, pieces).error, reason, `cut at ${pieces[0]?.length}`);
+    });
+  }
+
+  it("runs a close-delimited body to the end of the stream; other bodies cut short are an error", () => {
+    const reader = new BodyReader({ kind: "close" });
+    let body = "";
+    reader.push(b("abc"), (c) => (body += c.toString()));
+    assert.equal(reader.end().done, true);
+    assert.equal(body, "abc");
+    const short = new BodyReader({ kind: "length", length: 5 });
+    short.push(b("abc"), () => {});
+    assert.equal(short.end().error, "bad-chunk");
+  });
+});
+
+describe("HTTP/1.1 framer: writing header lines", () => {
+  it("writes headers and refuses CR/LF injection", () => {
+    assert.equal(headerLines({ ":status": 200, a: "1", "set-cookie": ["x", "y"], skip: "z" }, new Set(["skip"])), "a: 1\r\nset-cookie: x\r\nset-cookie: y\r\n");
+    assert.equal(headerLines({ a: "1\r\nx-injected: 1" }, new Set()), undefined);
+    assert.equal(headerLines({ "bad name": "1" }, new Set()), undefined);
+  });
+});
