@@ -58,7 +58,7 @@ describe("tracing injection", () => {
     assert.equal(ratio("1e-3"), 0.001);
     assert.deepStrictEqual(warnings, []);
     for (const bad of ["1.5", "-0.1", "half", "", "0x1", "Infinity", "."]) {
-      const count = warnings.length;
+      const count: number = warnings.length;
       assert.equal(ratio(bad), 0.1, bad);
       assert.equal(warnings.length, count + 1, bad);
       assert.match(warnings.at(-1) ?? "", /is not a number from 0 to 1; using 0\.1/);
