@@ -60,10 +60,10 @@ export async function discoveryFact(kc: KubeConfig, ns: string): Promise<Discove
     const samples = parseMetricsText(text);
     const streams = metricSum(samples, "weft_discovery_streams");
     if (streams === undefined) return new Error(`${pod.metadata?.name ?? ""} exports no weft_discovery_streams (not a Weft control plane?)`);
+    // An older control plane (the CLI upgraded first) lacks it: the verdict notes that rather than failing.
     const behind = metricSum(samples, "weft_discovery_streams_behind");
-    if (behind === undefined) return new Error(`${pod.metadata?.name ?? ""} exports no weft_discovery_streams_behind (a control plane older than this weft?)`);
     fact.streams += streams;
-    fact.behind += behind;
+    fact.behind = behind === undefined || fact.behind === null ? null : fact.behind + behind;
   }
   return fact;
 }

@@ -117,8 +117,8 @@ export function checkExpiry(name: string, cert: CertFact | Error, now: Date): Ch
 /** Summed over every control-plane pod: each proxy streams from one replica. */
 export interface DiscoveryFact {
   streams: number;
-  /** Streams whose proxy does not hold its current version (weft_discovery_streams_behind). */
-  behind: number;
+  /** Streams whose proxy does not hold its current version (weft_discovery_streams_behind); null from a control plane too old to say. */
+  behind: number | null;
   replicas: number;
 }
 
@@ -159,13 +159,15 @@ export function checkProxies(cp: DiscoveryFact | Error, pods: MeshedPodFact[], c
     problems.push(`${pods.length} meshed pods running but only ${cp.streams} discovery streams open`);
     if (hint === "") hint = `${cpLogs}; the weft-proxy logs of the meshed pods say why they are not connected`;
   }
-  if (cp.behind > 0) {
+  if (cp.behind !== null && cp.behind > 0) {
     problems.push(`${cp.behind} of ${cp.streams} streams have not ACKed their current version`);
     if (hint === "") hint = `${cpLogs} | grep "proxy refused version"`;
   }
-  const note = unread.length > 0 ? ` (could not read the proxies of ${podList(unread)}: ${(unread[0]?.proxy as Error).message})` : "";
+  let note = unread.length > 0 ? ` (could not read the proxies of ${podList(unread)}: ${(unread[0]?.proxy as Error).message})` : "";
+  if (cp.behind === null) note += " (version lag not checked: the control plane predates weft_discovery_streams_behind)";
   if (problems.length > 0) return failed(name, problems.join("; ") + note, hint);
-  return pass(name, `${pods.length} meshed pods, ${cp.streams} discovery streams, all on their current version${note}`);
+  const current = cp.behind === null ? "each proxy holding a snapshot" : "all on their current version";
+  return pass(name, `${pods.length} meshed pods, ${cp.streams} discovery streams, ${current}${note}`);
 }
 
 export function formatResults(results: CheckResult[]): string {

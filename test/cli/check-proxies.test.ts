@@ -103,6 +103,10 @@ describe("weft check: proxies through the apiserver's pods proxy", function () {
     assert.equal(failing.message,
       `proxies of pods ${meshNs}/server hold no snapshot (no working discovery stream); 2 meshed pods running but only 1 discovery streams open; 1 of 1 streams have not ACKed their current version`);
     assert.equal(failing.hint, `kubectl logs -n ${meshNs} server -c weft-proxy`);
+
+    // A control plane older than weft_discovery_streams_behind: its streams still count.
+    bodies.set(cpPort, "weft_discovery_streams 2\n");
+    assert.deepEqual(await discoveryFact(c.kubeConfig, weftNs), { streams: 2, behind: null, replicas: 1 });
   });
 
   it("reports a control plane without a running pod as an error, not a crash", async () => {

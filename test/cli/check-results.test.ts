@@ -147,6 +147,13 @@ describe("weft check: verdicts from gathered facts", () => {
       assert.match(checkProxies(cp(0), many, "weft-system").message, /shop\/p4 and 2 more hold no snapshot/);
     });
 
+    it("says, without failing, that version lag went unchecked with a control plane that predates the metric", () => {
+      const r = checkProxies({ streams: 2, behind: null, replicas: 1 }, [pod("a", "e.4"), pod("b", "e.4")], "weft-system");
+      assert.equal(r.ok, true);
+      assert.equal(r.message, "2 meshed pods, 2 discovery streams, each proxy holding a snapshot (version lag not checked: the control plane predates weft_discovery_streams_behind)");
+      assert.equal(checkProxies({ streams: 1, behind: null, replicas: 1 }, [pod("a", "e.4"), pod("b", "e.4")], "weft-system").ok, false);
+    });
+
     it("fails when the control plane's metrics cannot be read", () => {
       const r = checkProxies(new Error("no running control-plane pod in weft-system"), [pod("a", "e.4")], "weft-system");
       assert.equal(r.ok, false);
