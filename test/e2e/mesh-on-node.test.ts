@@ -70,13 +70,19 @@ describe("e2e: Weft on a real node", function () {
         return (d.status?.readyReplicas ?? 0) >= (d.spec?.replicas ?? 1);
       }, 300_000, 1000);
     }
-    const checks = await weftCheck(cluster!.kubeconfigPath);
+    let checks: { name: string; ok: boolean; message: string }[] = [];
+    const message = (name: string) => checks.find((c) => c.name === name)?.message ?? "";
+    // From the node's host the ClusterIP is routed (kube-proxy), so the served certificate itself
+    // is checked; polled because kube-proxy writes the webhook Service's rules a moment after it is ready.
+    await waitFor("weft check to pass, with a handshake with the webhook", async () => {
+      checks = await weftCheck(cluster!.kubeconfigPath);
+      return /the webhook serves at/.test(message("webhook-ca-bundle"));
+    }, 60_000, 2000);
     assert.deepEqual(checks.map((c) => c.name), [
       "kubernetes-api", "control-plane", "webhook", "rbac-control-plane", "rbac-webhook", "webhook-ca-bundle", "trust-anchor", "issuer", "proxies",
     ]);
-    // From the node's host the ClusterIP is routed (kube-proxy), so the served certificate itself is checked.
-    assert.match(checks.find((c) => c.name === "webhook-ca-bundle")?.message ?? "", /verifies the certificate the webhook serves at \d+\.\d+\.\d+\.\d+:443$/);
-    assert.match(checks.find((c) => c.name === "proxies")?.message ?? "", /^no meshed pods running yet/);
+    assert.match(message("webhook-ca-bundle"), /verifies the certificate the webhook serves at \d+\.\d+\.\d+\.\d+:443$/);
+    assert.match(message("proxies"), /^no meshed pods running yet/);
   });
 
   it("injects native sidecars into a client and a server, and the server sees the client's SPIFFE id", async () => {
