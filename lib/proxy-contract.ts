@@ -26,6 +26,8 @@ export const ANNOTATIONS = {
   skipOutboundPorts: "config.weft.io/skip-outbound-ports",
   opaquePorts: "config.weft.io/opaque-ports",
   logLevel: "config.weft.io/proxy-log-level",
+  /** tracing.samplingRatio for this pod's proxy (read by the injector; the proxy sees WEFT_TRACING_SAMPLING_RATIO). */
+  tracingSamplingRatio: "config.weft.io/tracing-sampling-ratio",
   /** Set by the injector: the proxy version and the config hash it injected from. */
   injectedBy: "weft.io/injected-by",
 } as const;

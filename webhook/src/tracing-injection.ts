@@ -3,15 +3,11 @@
 // and the name its spans carry. Nothing at all when tracing is off, so the
 // proxy starts its no-op tracer exactly as before tracing was configurable.
 import type { V1EnvVar, V1Pod } from "@kubernetes/client-node";
-import { PROXY_ENV } from "../../lib/proxy-contract.ts";
+import { ANNOTATIONS, PROXY_ENV } from "../../lib/proxy-contract.ts";
 import type { InjectorTracing } from "./injector-config.ts";
 
-/**
- * Per-pod override of tracing.samplingRatio. Kept here rather than in
- * lib/proxy-contract.ts ANNOTATIONS because only the injector reads it: the
- * proxy sees the result as WEFT_TRACING_SAMPLING_RATIO.
- */
-export const TRACING_SAMPLING_ANNOTATION = "config.weft.io/tracing-sampling-ratio";
+/** Per-pod override of tracing.samplingRatio. */
+export const TRACING_SAMPLING_ANNOTATION = ANNOTATIONS.tracingSamplingRatio;
 
 /** The pod's share of the tracing settings; undefined when tracing is off. */
 export interface PodTracing {
