@@ -32,9 +32,16 @@ export const command: Command = {
       return 2;
     }
     const kc = new KubeConfig();
-    if (values.kubeconfig !== undefined) kc.loadFromFile(values.kubeconfig);
-    else kc.loadFromDefault();
-    const results = await runChecks(kc, values.namespace, values.pre);
+    let results;
+    try {
+      if (values.kubeconfig !== undefined) kc.loadFromFile(values.kubeconfig);
+      else kc.loadFromDefault();
+      results = await runChecks(kc, values.namespace, values.pre);
+    } catch (err) {
+      // A check that could not even be asked (unreadable kubeconfig, a review refused): a message and exit 1, not a stack.
+      console.error(`weft check: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+      return 1;
+    }
     console.log(values.output === "json" ? JSON.stringify({ ok: exitCode(results) === 0, checks: results }, null, 2) : formatResults(results));
     return exitCode(results);
   },

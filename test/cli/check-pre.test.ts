@@ -31,6 +31,13 @@ describe("weft check --pre on a real apiserver", function () {
     assert.deepEqual(out.checks.map((c) => [c.name, c.ok]), [["kubernetes-api", true], ["rbac-install", true]]);
   });
 
+  it("says in one line, and exits 1, when the kubeconfig cannot be read", async () => {
+    const r = await weft(["check", "--kubeconfig", "/nonexistent/kubeconfig"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^weft check: ENOENT: no such file or directory, open '\/nonexistent\/kubeconfig'\n$/);
+  });
+
   it("fails RBAC for a ServiceAccount without permissions, naming what is missing, and exits 1", async () => {
     const ns = await cluster().createNamespace("check");
     const kubeconfig = await cluster().kubeconfigFor(ns, "restricted");
