@@ -20,7 +20,7 @@ import { DEMO_NAMESPACE, DEMO_WORKLOADS } from "./demo-topology.ts";
 import { redraw, renderTable, summaryLine, type ViewState } from "./demo-view.ts";
 import { loopbackWorld, type ControlPlaneAt, type DemoWorld } from "./demo-world.ts";
 import { httpRequest, type HttpTarget } from "./local-http.ts";
-import { chooseMode, parseModeFlag, type ModeRequest } from "./local-mode.ts";
+import { chooseMode, parseModeFlag, type ModeChoice, type ModeRequest } from "./local-mode.ts";
 import { probeNetns } from "./local-netns.ts";
 import { LocalProcesses, projectModule, type LocalChild } from "./local-processes.ts";
 import { levelOf } from "./local-command.ts";
@@ -85,11 +85,9 @@ async function getJson<T>(target: HttpTarget, path: string): Promise<T> {
   return JSON.parse((await httpRequest(target, path)).body) as T;
 }
 
-async function openWorld(o: DemoOptions, anchors: string, runDir: string, say: (line: string) => void): Promise<DemoWorld> {
-  const choice = chooseMode(o.mode, o.mode === "loopback" ? ok(undefined) : probeNetns());
-  if (!choice.ok) throw new DemoError(choice.message);
-  const options = { workloads: DEMO_WORKLOADS, runDir, anchors, why: choice.value.why };
-  if (choice.value.mode === "loopback") return loopbackWorld(options);
+async function openWorld(choice: ModeChoice, anchors: string, runDir: string, say: (line: string) => void): Promise<DemoWorld> {
+  const options = { workloads: DEMO_WORKLOADS, runDir, anchors, why: choice.why };
+  if (choice.mode === "loopback") return loopbackWorld(options);
   const { netnsWorld } = await import("./demo-world-netns.ts");
   const world = await netnsWorld(options, say);
   if (!world.ok) throw new DemoError(`${world.message} (or use --mode loopback)`);
@@ -97,6 +95,9 @@ async function openWorld(o: DemoOptions, anchors: string, runDir: string, say: (
 }
 
 async function run(o: DemoOptions): Promise<number> {
+  // First, so a forced mode that cannot work fails before anything is created.
+  const choice = chooseMode(o.mode, o.mode === "loopback" ? ok(undefined) : probeNetns());
+  if (!choice.ok) throw new DemoError(choice.message);
   const caDir = join(o.stateDir, "ca");
   const runDir = join(o.stateDir, "run");
   mkdirSync(runDir, { recursive: true });
@@ -105,7 +106,7 @@ async function run(o: DemoOptions): Promise<number> {
   if (!key.ok) throw new DemoError(key.message);
   const say = (line: string): void => console.log(line);
 
-  const world = await openWorld(o, join(caDir, "ca.crt"), runDir, say);
+  const world = await openWorld(choice.value, join(caDir, "ca.crt"), runDir, say);
   const registry = join(o.stateDir, "registry.yaml");
   writeFileSync(registry, `# Written by \`weft demo\` at each start (its ports change); edit while it runs to see sidecars update.\n${world.registryYaml}`);
 

@@ -1,8 +1,10 @@
 // `weft run`: one workload with its sidecar, against the control plane that
-// `weft local` runs. Loopback mode: the app listens on its own port and calls
+// `weft local` runs, in the same mode as `weft local` (recorded in its
+// runtime file). Network-namespace mode (local-run-netns.ts): the command runs
+// in its own namespace on the hub with iptables capture and calls Services at
+// their ClusterIPs. Loopback mode: the app listens on its own port and calls
 // other Services through ports of its sidecar (printed, and given to the app
-// as WEFT_SERVICE_<NAME>). The network-namespace mode with transparent capture
-// is not implemented yet; the output says so.
+// as WEFT_SERVICE_<NAME>). The first line says which mode and why.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -12,50 +14,79 @@ import { readRegistryFile } from "../../control-plane/src/source-registry-file.t
 import { DEFAULT_TRUST_DOMAIN, formatSpiffeId, validateIdentity } from "../../lib/spiffe.ts";
 import type { Command } from "./commands.ts";
 import { freePort, LocalProcesses, projectModule } from "./local-processes.ts";
+import { chooseRunMode, netnsUnavailableHint, parseModeFlag } from "./local-mode.ts";
+import { probeNetns } from "./local-netns.ts";
 import { planArgs, planEnv, planRun } from "./local-run-plan.ts";
-import { localState, runtimeFile } from "./local-state.ts";
+import { localState, parseRuntime, runtimeFile } from "./local-state.ts";
 
-const USAGE = `usage: weft run --name SA [--namespace NS] --app-port N [--admin-port N] [--state-dir DIR] -- COMMAND [ARGS...]
+const USAGE = `usage: weft run --name SA [--namespace NS] [--mode auto|netns|loopback] [--app-port N] [--admin-port N]
+                [--address IP] [--state-dir DIR] -- COMMAND [ARGS...]
   Starts COMMAND with a sidecar, as identity spiffe://cluster.local/ns/NS/sa/SA (NS default "default"),
-  against the control plane of \`weft local\` (same --state-dir, default ~/.weft/local).
-  The registry's endpoints of this identity at 127.0.0.1 name the ports the sidecar listens on for
-  other sidecars; requests go to the app on --app-port.`;
+  against the control plane of \`weft local\` (same --state-dir, default ~/.weft/local), in its mode.
+  Network-namespace mode (weft local runs in it; root): COMMAND runs in its own namespace at the
+  registry endpoint address of this identity (or --address), calls Services at their ClusterIPs,
+  and is called on its own ports; capture does the rest.
+  Loopback mode: the registry's endpoints of this identity at 127.0.0.1 name the ports the sidecar
+  listens on for other sidecars; requests go to the app on --app-port (required).`;
 
 class RunError extends Error {}
-
-function whyLoopback(): string {
-  if (process.getuid?.() !== 0) return "not running as root, so no network namespace";
-  return "the network-namespace mode is not implemented yet";
-}
 
 async function run(args: string[]): Promise<number> {
   const dash = args.indexOf("--");
   const appCommand = dash >= 0 ? args.slice(dash + 1) : [];
   const { values } = parseArgs({ args: dash >= 0 ? args.slice(0, dash) : args, strict: true, options: {
     name: { type: "string" }, namespace: { type: "string", default: "default" }, "app-port": { type: "string" },
-    "admin-port": { type: "string", default: "0" }, "state-dir": { type: "string" },
+    "admin-port": { type: "string", default: "0" }, "state-dir": { type: "string" }, mode: { type: "string" }, address: { type: "string" },
   } });
   if (!values.name) throw new RunError("--name (the workload's service account) is required");
-  const appPort = Number(values["app-port"]);
-  if (!Number.isInteger(appPort) || appPort < 1 || appPort > 65535) throw new RunError(`--app-port: "${values["app-port"] ?? ""}" is not a port`);
   if (appCommand.length === 0) throw new RunError("give the application's command after --");
+  const request = parseModeFlag(values.mode);
+  if (!request.ok) throw new RunError(request.message);
+  // Before anything else: forcing netns without its privileges is the user's first problem to fix.
+  let probed: ReturnType<typeof probeNetns> | undefined;
+  const probe = (): ReturnType<typeof probeNetns> => (probed ??= probeNetns());
+  if (request.value === "netns" && !probe().ok) {
+    const p = probe();
+    if (!p.ok) throw new RunError(netnsUnavailableHint(p.code, p.message));
+  }
   const id = validateIdentity({ trustDomain: DEFAULT_TRUST_DOMAIN, namespace: values.namespace, serviceAccount: values.name });
   if (!id.ok) throw new RunError(id.message);
   const state = localState(values["state-dir"] ?? join(homedir(), ".weft", "local"));
-  if (!existsSync(runtimeFile(state))) throw new RunError(`no local control plane is running for ${state.dir}; start \`weft local --state-dir ${state.dir}\` first`);
-  const cp = JSON.parse(readFileSync(runtimeFile(state), "utf8")) as { identityPort: number; discoveryPort: number };
+  const runtime = existsSync(runtimeFile(state)) ? parseRuntime(readFileSync(runtimeFile(state), "utf8")) : undefined;
+  if (!runtime) throw new RunError(`no local control plane is running for ${state.dir}; start \`weft local --state-dir ${state.dir}\` first`);
+  const choice = chooseRunMode(request.value, runtime.mode, probe);
+  if (!choice.ok) throw new RunError(choice.message);
   const model = await readRegistryFile(state.registry, DEFAULT_TRUST_DOMAIN);
   if (!model.ok) throw new RunError(`${model.message} — fix the registry file`);
   const identity = formatSpiffeId(id.value);
-  const plan = planRun(model.value, identity, appPort, () => 0);
-  for (const o of plan.outbound) o.listenPort = await freePort();
   const key = readLocalTokenKey(join(state.caDir, "local-token.key"));
   if (!key.ok) throw new RunError(key.message);
+  const token = mintLocalToken(key.value, { namespace: values.namespace, serviceAccount: values.name, ttlMs: 24 * 3_600_000 });
+  if (choice.value.mode === "netns") {
+    const { runNetns, NetnsRunError } = await import("./local-run-netns.ts");
+    try {
+      return await runNetns({
+        runtime, model: model.value, identity, namespace: values.namespace, serviceAccount: values.name, why: choice.value.why, address: values.address,
+        anchorsFile: join(state.caDir, "ca.crt"), token, registryPath: state.registry, command: appCommand,
+      });
+    } catch (err) {
+      if (err instanceof NetnsRunError) {
+        if (err.message === "stopped") return 0;
+        throw new RunError(err.message);
+      }
+      throw err;
+    }
+  }
+  const cp = runtime;
+  const appPort = Number(values["app-port"]);
+  if (!Number.isInteger(appPort) || appPort < 1 || appPort > 65535) throw new RunError(`--app-port: "${values["app-port"] ?? ""}" is not a port (loopback mode needs the app's port)`);
+  const plan = planRun(model.value, identity, appPort, () => 0);
+  for (const o of plan.outbound) o.listenPort = await freePort();
   mkdirSync(state.runDir, { recursive: true });
   const tokenFile = join(state.runDir, `${values.namespace}.${values.name}.${process.pid}.token`);
-  writeFileSync(tokenFile, mintLocalToken(key.value, { namespace: values.namespace, serviceAccount: values.name, ttlMs: 24 * 3_600_000 }), { mode: 0o600 });
+  writeFileSync(tokenFile, token, { mode: 0o600 });
 
-  console.log(`loopback mode (${whyLoopback()}): ${identity}`);
+  console.log(`loopback mode (${choice.value.why}): ${identity}`);
   if (plan.inboundApp.length === 0) console.log(`no endpoint of ${identity} at 127.0.0.1 in ${state.registry}: other workloads cannot call this one`);
   for (const i of plan.inboundApp) console.log(`inbound: sidecar 127.0.0.1:${i.listenPort} (mTLS) -> app 127.0.0.1:${i.appPort}`);
   for (const o of plan.outbound) console.log(`reach ${o.service}${o.portName ? ` (${o.portName})` : ""} at 127.0.0.1:${o.listenPort}`);
@@ -69,15 +100,23 @@ async function run(args: string[]): Promise<number> {
   const [cmd, ...rest] = appCommand;
   const app = children.startCommand("app", cmd!, rest, planEnv(plan));
   let code = 0;
+  let settled = false;
   await new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
+    const stop = (): void => {
+      settled = true;
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
     sidecar.proc.once("exit", () => {
+      if (settled) return; // stopped by us after the command ended
+      settled = true;
       console.error(`weft run: the sidecar exited: ${sidecar.output().trim().split("\n").at(-1) ?? ""}`);
       code = 1;
       resolve();
     });
     app.proc.once("exit", (c) => {
+      settled = true;
       code = c ?? 0;
       resolve();
     });

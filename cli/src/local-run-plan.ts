@@ -49,3 +49,43 @@ export function planEnv(plan: RunPlan): Record<string, string> {
   }
   return env;
 }
+
+/**
+ * `weft run` in network-namespace mode, as data: the workload's address on the
+ * hub (asked for, else its registry endpoint not already in use, else a free
+ * one that the registry does not name), the app ports other workloads reach it
+ * on, and the Services it may call at their ClusterIPs. No port mappings:
+ * capture keeps every original destination.
+ */
+export interface NetnsRunPlan {
+  address: string;
+  /** False when no registry endpoint of this identity has this address: nobody can call the workload. */
+  registered: boolean;
+  inboundPorts: number[];
+  outbound: { service: string; portName: string; clusterIp: string; port: number }[];
+}
+
+export function planNetnsRun(model: MeshModel, identity: string, inUse: string[], isWorkloadAddress: (a: string) => boolean, freeAddress: (taken: string[]) => string | undefined, requested?: string): NetnsRunPlan | string {
+  const own = new Map<string, Set<number>>();
+  const named: string[] = [];
+  for (const svc of model.services.values()) {
+    for (const ep of svc.endpoints) {
+      const at = ep.address ?? "";
+      named.push(at);
+      if (ep.identity !== identity || !isWorkloadAddress(at)) continue;
+      const ports = own.get(at) ?? new Set<number>();
+      for (const p of Object.values(ep.ports ?? {})) ports.add(p);
+      own.set(at, ports);
+    }
+  }
+  let address = requested;
+  if (address !== undefined) {
+    if (!isWorkloadAddress(address)) return `--address ${address} is not a workload address of the hub's subnet`;
+    if (inUse.includes(address)) return `--address ${address} is already used by another workload`;
+  } else {
+    address = [...own.keys()].find((a) => !inUse.includes(a)) ?? freeAddress([...inUse, ...named]);
+    if (address === undefined) return "no free workload address left on the hub";
+  }
+  const outbound = planRun(model, identity, 0, () => 0).outbound.map(({ listenPort: _unused, ...o }) => o);
+  return { address, registered: own.has(address), inboundPorts: [...(own.get(address) ?? [])].sort((a, b) => a - b), outbound };
+}

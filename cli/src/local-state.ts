@@ -42,6 +42,30 @@ export function explainStartFailure(reason: string, flags: { identityPort: numbe
   return reason;
 }
 
+/** What a running `weft local` records for `weft run`: its mode, where its control plane listens, and (netns) its hub namespace. */
+export interface LocalRuntime {
+  pid: number;
+  mode: "loopback" | "netns";
+  host: string;
+  identityPort: number;
+  discoveryPort: number;
+  adminPort: number;
+  hub?: string;
+}
+
+/** The runtime file's contents; files of older versions (no mode) are loopback. */
+export function parseRuntime(text: string): LocalRuntime | undefined {
+  try {
+    const j = JSON.parse(text) as Partial<LocalRuntime>;
+    if (typeof j.identityPort !== "number" || typeof j.discoveryPort !== "number") return undefined;
+    const mode = j.mode === "netns" ? "netns" : "loopback";
+    if (mode === "netns" && typeof j.hub !== "string") return undefined;
+    return { pid: j.pid ?? 0, mode, host: j.host ?? "127.0.0.1", identityPort: j.identityPort, discoveryPort: j.discoveryPort, adminPort: j.adminPort ?? 0, ...(j.hub ? { hub: j.hub } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Where a running `weft local` records its ports for `weft run`. */
 export function runtimeFile(state: LocalState): string {
   return join(state.runDir, "control-plane.json");

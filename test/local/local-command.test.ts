@@ -10,7 +10,7 @@ const CLI = join(fileURLToPath(new URL("../../", import.meta.url)), "cli/src/mai
 
 function runLocal(args: string[], onOut?: (out: string, stop: () => void) => void): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, "local", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, "local", "--mode", "loopback", ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout!.on("data", (d: Buffer) => {

@@ -73,7 +73,7 @@ describe("weft run against weft local (loopback mode)", function () {
       `      - { address: 127.0.0.1, ports: { http: ${echoIn} }, meshed: true, serviceAccount: echo }`,
       "",
     ].join("\n"));
-    const local = start("local", ["local", "--state-dir", dir, "--identity-port", "0", "--discovery-port", "0", "--admin-port", "0"]);
+    const local = start("local", ["local", "--mode", "loopback", "--state-dir", dir, "--identity-port", "0", "--discovery-port", "0", "--admin-port", "0"]);
     await poll("weft local", () => (local.out.includes("local mode) up") && existsSync(join(dir, "run", "control-plane.json")) ? true : undefined));
     const [echoAdmin, webAdmin] = await Promise.all([freePort(), freePort()]);
     start("echo", ["run", "--name", "echo", "--namespace", "shop", "--app-port", String(echoApp), "--admin-port", String(echoAdmin), "--state-dir", dir, "--", process.execPath, ECHO, "--port", String(echoApp)]);
