@@ -296,6 +296,10 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
     "grpc.keepalive_timeout_ms": 20_000,
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.max_receive_message_length": 64 * 1024,
+    // Nothing reads channelz; it keeps call counters and a trace per connection (1,000 proxies: 1,000 of them).
+    "grpc.enable_channelz": 0,
+    // A proxy opens one stream; more on one connection is a misbehaving client.
+    "grpc.max_concurrent_streams": 4,
   });
   server.addService(service, { Stream: handleStream });
   const credentials = options.tls instanceof grpc.ServerCredentials

@@ -2,6 +2,7 @@
 // weft-control-plane: flags, wiring and signals. The identity service (CA) runs
 // here; further services (discovery) are wired in startControlPlane next to it
 // and share the serving certificate, the metrics registry and the drains.
+import "./main-flags.ts";
 import { KubeConfig } from "@kubernetes/client-node";
 import { join } from "node:path";
 import { createLogger, type Logger } from "../../lib/log.ts";
