@@ -13,7 +13,7 @@
 // socket served by local-netns-relay.ts inside the namespace (a path on disk is
 // reachable from every namespace). Deleting a namespace removes its veths and
 // iptables rules with it; processes still inside are stopped first.
-import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -79,10 +79,14 @@ export function probeNetns(): Result<void> {
   return ok(undefined);
 }
 
-/** Removes namespaces (and the processes in them) left by runs that were killed. Returns their names. */
+/** Removes namespaces (and the processes in them) and sidecar files left by runs that were killed. Returns the namespaces' names. */
 export async function sweepStale(): Promise<string[]> {
   const stale = staleNamespaces(sh(["ip", "netns", "list"]).stdout, isAlive);
   for (const ns of stale) await removeNamespace(ns);
+  for (const name of readdirSync(tmpdir())) {
+    const m = /^weft-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
+    if (m && !isAlive(Number(m[1]))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
   return stale;
 }
 

@@ -41,9 +41,9 @@ async function until(check: () => Promise<boolean>, dead: () => LocalChild | und
 
 export async function runNetns(o: NetnsRunOptions): Promise<number> {
   const hubNs = o.runtime.hub ?? "";
-  if (!namespaceExists(hubNs)) throw new NetnsRunError(`the hub namespace ${hubNs} of weft local is gone; restart \`weft local\``);
   const swept = await sweepStale();
   if (swept.length > 0) console.log(`removed namespaces left by a previous run that was killed: ${swept.join(", ")}`);
+  if (!namespaceExists(hubNs)) throw new NetnsRunError(`the hub namespace ${hubNs} of weft local is gone (was it killed?); restart \`weft local\``);
   const plan = planNetnsRun(o.model, o.identity, addressesInUse(), isWorkloadAddress, (taken) => freeAddress(taken), o.address);
   if (typeof plan === "string") throw new NetnsRunError(plan);
 
