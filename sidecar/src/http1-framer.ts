@@ -48,6 +48,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^\x00-\x20\x7f]+) HTTP\/1\.([01])$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/;
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+const BAD_TARGET = /[\x00-\x20\x7f]/;
 /* eslint-enable no-control-regex */
 const DIGITS = /^\d{1,15}$/;
 const HEX = /^[0-9a-fA-F]{1,15}$/;
@@ -305,4 +306,21 @@ export function headerLines(headers: Readonly<Record<string, string | string[] |
     }
   }
   return out;
+}
+
+/** Request headers never copied onto an HTTP/1.1 hop built from HTTP/2-style headers (framing and Host are set here). */
+const SKIP_REQUEST = new Set(["host", "connection", "keep-alive", "transfer-encoding", "upgrade", "te", "proxy-connection", "http2-settings", "expect"]);
+
+/**
+ * An HTTP/1.1 request head from HTTP/2-style headers (pseudo-headers included).
+ * A body of unknown length goes chunked. Undefined when a header cannot go on the wire.
+ */
+export function requestHeadFromH2(headers: Readonly<Record<string, string | string[] | number | undefined>>, hasBody: boolean): { head: string; chunked: boolean } | undefined {
+  const lines = headerLines(headers, SKIP_REQUEST);
+  const method = String(headers[":method"] ?? "GET");
+  const path = String(headers[":path"] ?? "/");
+  const authority = String(headers[":authority"] ?? "");
+  if (lines === undefined || !TOKEN.test(method) || BAD_TARGET.test(path) || BAD_VALUE.test(authority)) return undefined;
+  const chunked = hasBody && headers["content-length"] === undefined;
+  return { head: `${method} ${path} HTTP/1.1\r\nhost: ${authority}\r\n${lines}${chunked ? "transfer-encoding: chunked\r\n" : ""}\r\n`, chunked };
 }

@@ -10,6 +10,7 @@ import type { Result } from "../../lib/result.ts";
 import { pick } from "./balancer-p2c-ewma.ts";
 import { H1Downstream, H2Downstream, type Downstream } from "./downstream.ts";
 import { detectFirstBytes, splice } from "./first-bytes.ts";
+import { FramedH1Connection } from "./h1-framed-connection.ts";
 import { forwardOutbound, sendProxyError, type OutboundHttpContext } from "./outbound-http.ts";
 import { isGrpc } from "./http-headers.ts";
 import type { MeshView, MeshCall } from "./mesh-view.ts";
@@ -44,6 +45,7 @@ export class OutboundProxy {
   #pendingDestination: Destination | undefined;
   readonly #sockets = new Set<net.Socket>();
   readonly #sessions = new Set<http2.ServerHttp2Session>();
+  readonly #framed = new Set<FramedH1Connection>();
 
   constructor(options: OutboundOptions) {
     this.#o = options;
@@ -96,11 +98,7 @@ export class OutboundProxy {
     detectFirstBytes(socket, this.#o.detectTimeoutMs, (protocol) => {
       this.#o.metrics.tcpConnections.inc({ direction: "outbound", protocol });
       if (protocol === "closed") return;
-      if (protocol === "http1") {
-        this.#destinations.set(socket, dest);
-        this.#h1.emit("connection", socket);
-        socket.resume();
-      } else if (protocol === "h2") {
+      if (protocol === "http1") this.#framedHttp1(socket, dest); else if (protocol === "h2") {
         this.#pendingDestination = dest;
         this.#h2.emit("connection", socket);
         this.#pendingDestination = undefined;
@@ -108,6 +106,25 @@ export class OutboundProxy {
         this.#opaque(socket, call, undefined);
       }
     });
+  }
+
+  /** HTTP/1.1 through the framer; node:http takes over the connections it will not frame. */
+  #framedHttp1(socket: net.Socket, dest: Destination): void {
+    const o = this.#o;
+    const conn = new FramedH1Connection(socket, {
+      maxHeaderBytes: o.maxHeaderBytes,
+      idleTimeoutMs: o.idleTimeoutMs,
+      isDraining: o.isDraining,
+      onRequest: (ds) => this.#http(ds, dest),
+      fallback: (s) => {
+        this.#framed.delete(conn);
+        this.#destinations.set(s, dest);
+        this.#h1.emit("connection", s);
+        s.resume();
+      },
+    });
+    this.#framed.add(conn);
+    socket.once("close", () => this.#framed.delete(conn));
   }
 
   #passthrough(socket: net.Socket, dest: Destination): void {
@@ -188,6 +205,7 @@ export class OutboundProxy {
   /** Stop taking new requests on kept-alive connections; in-flight ones finish. */
   drain(): void {
     this.#h1.closeIdleConnections();
+    for (const conn of this.#framed) conn.closeIfIdle();
     for (const session of this.#sessions) if (!session.closed) session.close();
   }
 
