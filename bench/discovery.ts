@@ -4,17 +4,27 @@
 // server in its own process. Measures the time from an endpoint change to its
 // application by every proxy, and the server's RSS and CPU.
 //
+// Each timed change waits until every proxy applied the previous one (plus
+// --interval), so one change's figure never includes another's backlog. The
+// simulated proxies share the machine with the server: their CPU is reported
+// next to the server's, and the server's own part (change -> delta handed to
+// every stream) is reported apart from the end-to-end figure.
+//
 // Flags: --proxies N --services N --endpoints N --namespaces N --changes N
 //        --interval MS --client-procs N --quiet MS --max-delay MS --burst N
+//        --server-node-defaults 1 (run the server without the control plane's
+//        own Node flags and allocator settings, control-plane/src/node-flags.ts)
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { cpus, setPriority } from "node:os";
 import type { BenchReport } from "./report.ts";
 import { createTestMesh, issueTestLeaf } from "../test/fixtures/mesh-pki.ts";
 import { namespaceName } from "./lib-discovery-model.ts";
+import { CONTROL_PLANE_NODE_ENV, CONTROL_PLANE_NODE_FLAGS } from "../control-plane/src/node-flags.ts";
 
 interface Usage { rss: number; peakRss: number; cpuUs: number; at: number; streams: number; flushes: number; flushSecondsSum: number; pushes: number }
-interface Collected { applied: Record<string, number[]>; updates: number; nacks: number; rss: number }
+interface Collected { applied: Record<string, number[]>; updates: number; nacks: number; rss: number; cpuUs: number; at: number }
+interface Cpu { cpuUs: number; at: number }
 
 function flag(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(`--${name}`);
@@ -32,8 +42,8 @@ class Child {
   readonly proc: ChildProcess;
   readonly #waiters: { type: string; resolve: (m: Record<string, unknown>) => void }[] = [];
   readonly listeners: ((m: Record<string, unknown>) => void)[] = [];
-  constructor(script: string, execArgv: string[] = []) {
-    this.proc = fork(fileURLToPath(new URL(script, import.meta.url)), [], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  constructor(script: string, execArgv: string[] = [], env: NodeJS.ProcessEnv = process.env) {
+    this.proc = fork(fileURLToPath(new URL(script, import.meta.url)), [], { execArgv, env, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     // As the proxy suite does: nice -10 for every process of the bench, so a shared machine's other work steals less.
     try {
       if (this.proc.pid) setPriority(this.proc.pid, -10);
@@ -77,8 +87,9 @@ export async function run(args: string[]): Promise<BenchReport> {
   const endpoints = flag(args, "endpoints", 10_000);
   const namespaces = flag(args, "namespaces", 10);
   const changes = flag(args, "changes", 40);
-  const interval = flag(args, "interval", 500);
-  const clientProcs = flag(args, "client-procs", 2);
+  const interval = flag(args, "interval", 300);
+  const clientProcs = flag(args, "client-procs", 4);
+  const serverDefaults = flag(args, "server-node-defaults", 0) === 1;
   const quietMs = flag(args, "quiet", 100);
   const maxDelayMs = flag(args, "max-delay", 1000);
   const burst = flag(args, "burst", 500);
@@ -91,12 +102,27 @@ export async function run(args: string[]): Promise<BenchReport> {
     tlsByNamespace[namespaceName(n)] = { keyPem: leaf.keyPem, certChainPem: leaf.certChainPem, anchorsPem: leaf.anchorsPem };
   }
 
-  const server = new Child("./lib-discovery-server.ts", (process.env.WEFT_BENCH_SERVER_FLAGS ?? "").split(" ").filter(Boolean));
+  const server = serverDefaults
+    ? new Child("./lib-discovery-server.ts")
+    : new Child("./lib-discovery-server.ts", [...CONTROL_PLANE_NODE_FLAGS], { ...process.env, ...CONTROL_PLANE_NODE_ENV });
   const clients = Array.from({ length: clientProcs }, () => new Child("./lib-discovery-clients.ts", ["--max-old-space-size=12000"]));
   const changedAt = new Map<number, number>();
+  const flushedAt = new Map<number, number>();
   server.listeners.push((m) => {
     if (m.type === "changed") changedAt.set(m.id as number, m.at as number);
+    if (m.type === "flushed") for (const id of m.ids as number[]) flushedAt.set(id, m.at as number);
   });
+  const appliedBy = new Map<number, number>();
+  for (const c of clients) {
+    c.listeners.push((m) => {
+      if (m.type === "applied") appliedBy.set(m.id as number, (appliedBy.get(m.id as number) ?? 0) + 1);
+    });
+  }
+  const everyProcessApplied = async (id: number, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while ((appliedBy.get(id) ?? 0) < clientProcs && Date.now() < deadline) await sleep(5);
+  };
+  const clientCpu = () => Promise.all(clients.map((c) => c.request<Cpu>({ type: "cpu" }, "cpu")));
   try {
     server.send({ type: "start", tls: { keyPem: serverLeaf.keyPem, certChainPem: serverLeaf.certChainPem, anchorsPem: serverLeaf.anchorsPem }, trustDomain: pki.trustDomain, mesh: { namespaces, services, endpoints }, quietMs, maxDelayMs });
     const { port } = await server.next<{ port: number }>("started");
@@ -114,18 +140,22 @@ export async function run(args: string[]): Promise<BenchReport> {
     const afterConnect = await server.request<Usage>({ type: "usage" }, "usage");
     await sleep(1000);
 
-    // Single endpoint changes, each given time to settle.
+    // Single endpoint changes, each once every proxy applied the one before (or 10 s passed).
     const before = await server.request<Usage>({ type: "usage" }, "usage");
+    const clientsBefore = await clientCpu();
     for (let id = 1; id <= changes; id++) {
       server.send({ type: "change", id });
+      await everyProcessApplied(id, 10_000);
       await sleep(interval);
     }
+    const clientsAfter = await clientCpu();
     await sleep(Math.max(2000, maxDelayMs * 2));
     const after = await server.request<Usage>({ type: "usage" }, "usage");
     const collected = await Promise.all(clients.map((c) => c.request<Collected>({ type: "collect" }, "collected")));
 
     const perProxy: number[] = [];
     const allApplied: number[] = [];
+    const fannedOut: number[] = [];
     let missing = 0;
     for (let id = 1; id <= changes; id++) {
       const t0 = changedAt.get(id);
@@ -134,7 +164,12 @@ export async function run(args: string[]): Promise<BenchReport> {
       if (t0 === undefined || times.length === 0) continue;
       for (const t of times) perProxy.push(t - t0);
       allApplied.push(Math.max(...times) - t0);
+      const f = flushedAt.get(id);
+      if (f !== undefined) fannedOut.push(f - t0);
     }
+    const phaseMs = (clientsAfter[0]?.at ?? 0) - (clientsBefore[0]?.at ?? 0);
+    const clientCpuMs = clientsAfter.map((c, i) => (c.cpuUs - (clientsBefore[i]?.cpuUs ?? 0)) / 1000);
+    const clientCpuTotalMs = clientCpuMs.reduce((a, b) => a + b, 0);
 
     // A rolling restart: `burst` endpoint changes over one second.
     const burstBase = 1_000_000;
@@ -163,6 +198,9 @@ export async function run(args: string[]): Promise<BenchReport> {
       ["change -> every proxy applied, p50", `${round(p50)} ms (${round(p50 - quietMs)} ms beyond the window)`],
       ["change -> every proxy applied, p99", `${round(p99)} ms (${round(p99 - quietMs)} ms beyond the window)`],
       ["change -> one proxy applied, p50 / p99", `${round(percentile(perProxy, 50))} / ${round(percentile(perProxy, 99))} ms`],
+      ["server: change -> delta handed to every stream (debounce + fan-out), p50 / p99", `${round(percentile(fannedOut, 50))} / ${round(percentile(fannedOut, 99))} ms (${round(percentile(fannedOut, 99) - quietMs)} ms beyond the window)`],
+      ["client processes: CPU per change, all proxies (per proxy)", `${round(clientCpuTotalMs / Math.max(1, changes))} ms (${round((clientCpuTotalMs * 1000) / Math.max(1, changes * proxies))} µs)`],
+      ["client processes: CPU during the change phase, each (% of a core)", clientCpuMs.map((ms) => `${round((ms / Math.max(1, phaseMs)) * 100)}`).join(" / ")],
       ["server fan-out per flush (compile + diff + write to every proxy), mean", `${round(((after.flushSecondsSum - before.flushSecondsSum) * 1000) / Math.max(1, after.flushes - before.flushes))} ms`],
       ["server CPU per single-endpoint change", `${round((after.cpuUs - before.cpuUs) / 1000 / Math.max(1, changes))} ms`],
       ["changes timed / proxy applications missing", `${allApplied.length} / ${missing}`],
@@ -174,14 +212,14 @@ export async function run(args: string[]): Promise<BenchReport> {
     ];
     return {
       suite: "discovery",
-      description: `${proxies} DiscoveryClients in ${clientProcs} processes (own mTLS connection each) against the discovery server in its own process, ${namespaces} scope groups; ${changes} single-endpoint changes ${interval} ms apart, then ${burst} changes in 1 s. Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, everything on one host.`,
+      description: `${proxies} DiscoveryClients in ${clientProcs} processes (own mTLS connection each) against the discovery server in its own process (${serverDefaults ? "Node defaults" : "the control plane's Node flags"}), ${namespaces} scope groups; ${changes} single-endpoint changes, each ${interval} ms after every proxy applied the last, then ${burst} changes in 1 s. Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, everything on one host.`,
       columns: ["measure", "result"],
       rows,
       targets: {
         "p99 change-to-all-applied beyond the debounce window": { target: "<= 100 ms", measured: `${round(p99 - quietMs)} ms`, met: p99 - quietMs <= 100 && missing === 0 },
         "server RSS (peak)": { target: "<= 300 MB", measured: `${mb(burstAfter.peakRss)} MB`, met: burstAfter.peakRss <= 300 * 1024 * 1024 },
       },
-      data: { proxies, services, endpoints, namespaces, quietMs, maxDelayMs, connectMs, allApplied, perProxyP50: percentile(perProxy, 50), perProxyP99: percentile(perProxy, 99), idle, afterConnect, before, after, burstBefore, burstAfter, burstPushesPerProxy, burstSettleMs, missing },
+      data: { proxies, services, endpoints, namespaces, quietMs, maxDelayMs, connectMs, allApplied, fannedOut, clientCpuMs, phaseMs, serverDefaults, perProxyP50: percentile(perProxy, 50), perProxyP99: percentile(perProxy, 99), idle, afterConnect, before, after, burstBefore, burstAfter, burstPushesPerProxy, burstSettleMs, missing },
     };
   } finally {
     for (const c of clients) c.kill();

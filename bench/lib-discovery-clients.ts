@@ -11,6 +11,7 @@ import { changeIdOfZone } from "./lib-discovery-model.ts";
 type Command =
   | { type: "start"; address: string; tlsByNamespace: Record<string, ClientTls>; proxies: { namespace: string; name: string }[]; expectServices: number }
   | { type: "collect" }
+  | { type: "cpu" }
   | { type: "stop" };
 
 const clients: DiscoveryClient[] = [];
@@ -39,6 +40,10 @@ const applied = new Map<number, number[]>();
 let updates = 0;
 let nacks = 0;
 const now = () => Date.now();
+const cpuUs = () => {
+  const u = process.resourceUsage();
+  return u.userCPUTime + u.systemCPUTime;
+};
 const reply = (m: object): void => {
   process.send?.(m);
 };
@@ -73,6 +78,8 @@ process.on("message", (raw: unknown) => {
                 const list = applied.get(id);
                 if (list) list.push(at);
                 else applied.set(id, [at]);
+                // Tell the bench when every proxy of this process holds the change, so it can space changes.
+                if ((list?.length ?? 1) === clients.length) reply({ type: "applied", id, at });
               }
             }
           }
@@ -89,8 +96,11 @@ process.on("message", (raw: unknown) => {
       return;
     }
     case "collect":
-      reply({ type: "collected", applied: Object.fromEntries(applied), updates, nacks, rss: process.memoryUsage().rss });
+      reply({ type: "collected", applied: Object.fromEntries(applied), updates, nacks, rss: process.memoryUsage().rss, cpuUs: cpuUs(), at: now() });
       applied.clear();
+      return;
+    case "cpu":
+      reply({ type: "cpu", cpuUs: cpuUs(), at: now() });
       return;
     case "stop":
       for (const c of clients) c.stop();

@@ -16,6 +16,8 @@ type Command =
 let server: DiscoveryServer | null = null;
 let model: MeshModel | null = null;
 let peakRss = 0;
+/** Changes published since the last flush. */
+const pendingIds: number[] = [];
 const registry = new Registry();
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
 
@@ -44,12 +46,21 @@ async function handle(cmd: Command): Promise<void> {
         }, 5000).unref();
       }
       return reply({ type: "started", port: server.port });
-    case "change":
+    case "change": {
       if (!server || !model) return;
       model = withChange(model, cmd.id);
       reply({ type: "changed", id: cmd.id, at: now() });
-      server.publish(model);
+      pendingIds.push(cmd.id);
+      const next = model;
+      // Called when the debounce window closes; the fan-out (compile, diff, a write to every
+      // subscribed stream) runs synchronously right after it, so the immediate marks its end.
+      server.publish(() => {
+        const ids = pendingIds.splice(0);
+        setImmediate(() => reply({ type: "flushed", ids, at: now() }));
+        return next;
+      });
       return;
+    }
     case "usage": {
       const usage = process.resourceUsage();
       const metric = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values.reduce((a, v) => a + v.value, 0) ?? 0;
