@@ -183,6 +183,7 @@ async function run(o: DemoOptions): Promise<number> {
       const l = { ...load.counts };
       const done = l.ok + l.failed - prevLoad.ok - prevLoad.failed;
       const state: ViewState = {
+        mode: world.intro[0],
         elapsedS: (now - t0) / 1000,
         phase: failing ? "injecting 503s into catalog (30%)" : tick > 0 && !failing && (edges.some((e) => e.retries > 0)) ? "recovering" : "steady",
         edges,

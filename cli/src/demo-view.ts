@@ -10,6 +10,8 @@ export interface ViewState {
   phase: string;
   edges: EdgeView[];
   load: { rps: number; successRate: number | undefined };
+  /** Which mode the demo runs in and why, kept on screen (the intro scrolls away). */
+  mode?: string;
 }
 
 export function renderTable(s: ViewState): string {
@@ -28,7 +30,7 @@ export function renderTable(s: ViewState): string {
   rows.unshift(["client → frontend", s.load.rps.toFixed(1), pct(s.load.successRate), "", "", "", "", "plaintext (load generator, outside the mesh)"]);
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-  return [head, "", line(cols), ...rows.map(line)].join("\n");
+  return [head, ...(s.mode ? [s.mode] : []), "", line(cols), ...rows.map(line)].join("\n");
 }
 
 export function redraw(text: string): string {
