@@ -106,10 +106,6 @@ async function run(o: DemoOptions): Promise<number> {
   if (!key.ok) throw new DemoError(key.message);
   const say = (line: string): void => console.log(line);
 
-  const world = await openWorld(choice.value, join(caDir, "ca.crt"), runDir, say);
-  const registry = join(o.stateDir, "registry.yaml");
-  writeFileSync(registry, `# Written by \`weft demo\` at each start (its ports change); edit while it runs to see sidecars update.\n${world.registryYaml}`);
-
   const children = new LocalProcesses();
   let stopping = false;
   let wake: () => void = () => undefined;
@@ -117,8 +113,19 @@ async function run(o: DemoOptions): Promise<number> {
     stopping = true;
     wake();
   };
+  // Before the world is built: a Ctrl-C while namespaces are being created must still remove them.
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  let world: DemoWorld;
+  try {
+    world = await openWorld(choice.value, join(caDir, "ca.crt"), runDir, say);
+  } catch (err) {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    throw err;
+  }
+  const registry = join(o.stateDir, "registry.yaml");
+  writeFileSync(registry, `# Written by \`weft demo\` at each start (its ports change); edit while it runs to see sidecars update.\n${world.registryYaml}`);
   const load = new LoadGenerator(world.app("frontend"), o.rate);
   let summary: Record<string, unknown> | undefined;
   try {

@@ -22,7 +22,3 @@ export function httpRequest(target: HttpTarget, path: string, options: { method?
     req.end();
   });
 }
-
-export function describeTarget(target: HttpTarget): string {
-  return "socketPath" in target ? `unix:${target.socketPath}` : `${target.host}:${target.port}`;
-}
