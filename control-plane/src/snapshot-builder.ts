@@ -14,11 +14,12 @@ import type { MeshModel, NamespaceModel, ServiceModel } from "./mesh-state.ts";
 import { serviceKey } from "./mesh-state.ts";
 import { DEFAULT_CLIENT_SETTINGS, DEFAULT_INBOUND_MODE, isEmptyOverride, mergeClient, type ClientSettings } from "./policy-defaults.ts";
 import { encodeService } from "./snapshot-encode.ts";
+import { ScopedServices, type ServiceMap } from "./snapshot-scoped-services.ts";
 import { isMeshWide } from "./snapshot-scope.ts";
 
 export interface CompiledService {
   key: string;
-  /** The model object it was compiled from: an identical object next time is not recompiled. */
+  /** The model object it was last compiled from: an identical object next time is not recompiled. */
   source: ServiceModel;
   namespace: string;
   meshWide: boolean;
@@ -29,13 +30,17 @@ export interface CompiledService {
 
 export interface CompiledMesh {
   services: ReadonlyMap<string, CompiledService>;
+  /** The mesh-wide Services: the previous mesh's map object itself when none of them changed. */
+  meshWide: ServiceMap;
+  /** Namespace -> its Services that are not mesh-wide (reused the same way). */
+  local: ReadonlyMap<string, ServiceMap>;
   namespaces: ReadonlyMap<string, NamespaceModel>;
   clientDefaults: ClientSettings;
   clientDefaultsFingerprint: string;
 }
 
 export interface ProxyView {
-  services: ReadonlyMap<string, CompiledService>;
+  services: ScopedServices;
   policy: ProxyPolicy;
   policyFingerprint: string;
 }
@@ -66,24 +71,64 @@ export function compileMesh(model: MeshModel, previous?: CompiledMesh): Compiled
     }
     const message = toServiceMessage(svc, clientDefaults);
     const encoded = encodeService(message);
-    services.set(key, old && old.meshWide === meshWide && old.encoded.equals(encoded) ? { ...old, source: svc } : { key, source: svc, namespace: svc.namespace, meshWide, message, encoded });
+    if (old && old.meshWide === meshWide && old.encoded.equals(encoded)) {
+      // Same bytes from a new model object (a source that rebuilds its model): keep the compiled
+      // object itself, so views and history keep sharing it, and remember the new source.
+      old.source = svc;
+      services.set(key, old);
+    } else services.set(key, { key, source: svc, namespace: svc.namespace, meshWide, message, encoded });
   }
-  return { services, namespaces: model.namespaces, clientDefaults, clientDefaultsFingerprint };
+  const meshWide = new Map<string, CompiledService>();
+  const local = new Map<string, Map<string, CompiledService>>();
+  for (const svc of services.values()) {
+    if (svc.meshWide) meshWide.set(svc.key, svc);
+    else {
+      let own = local.get(svc.namespace);
+      if (!own) local.set(svc.namespace, (own = new Map()));
+      own.set(svc.key, svc);
+    }
+  }
+  return {
+    services,
+    meshWide: reuseIfSame(previous?.meshWide, meshWide),
+    local: new Map([...local].map(([ns, own]) => [ns, reuseIfSame(previous?.local.get(ns), own)])),
+    namespaces: model.namespaces,
+    clientDefaults,
+    clientDefaultsFingerprint,
+  };
+}
+
+/** The old map when it holds exactly the same compiled objects, so views and history share it. */
+function reuseIfSame(old: ServiceMap | undefined, fresh: ServiceMap): ServiceMap {
+  if (!old || old.size !== fresh.size) return fresh;
+  for (const [key, svc] of fresh) if (old.get(key) !== svc) return fresh;
+  return old;
 }
 
 export function buildView(mesh: CompiledMesh, proxyNamespace: string): ProxyView {
-  const services = new Map<string, CompiledService>();
-  for (const svc of mesh.services.values()) {
-    if (svc.meshWide || svc.namespace === proxyNamespace) services.set(svc.key, svc);
-  }
   const policy = proxyPolicy(mesh, proxyNamespace);
-  return { services, policy, policyFingerprint: JSON.stringify(policy) };
+  return { services: new ScopedServices(mesh.meshWide, mesh.local.get(proxyNamespace)), policy, policyFingerprint: JSON.stringify(policy) };
+}
+
+/** The parts of `to` that are not the very map objects `from` has (only these can differ). */
+function changedParts(from: ScopedServices, to: ScopedServices): { fromParts: ServiceMap[]; toParts: ServiceMap[] } {
+  const fromParts: ServiceMap[] = [];
+  const toParts: ServiceMap[] = [];
+  if (from.meshWide !== to.meshWide) {
+    fromParts.push(from.meshWide);
+    toParts.push(to.meshWide);
+  }
+  if (from.local !== to.local) {
+    fromParts.push(from.local);
+    toParts.push(to.local);
+  }
+  return { fromParts, toParts };
 }
 
 export function sameView(a: ProxyView, b: ProxyView): boolean {
   if (a.policyFingerprint !== b.policyFingerprint || a.services.size !== b.services.size) return false;
-  for (const [key, svc] of b.services) {
-    if (!sameService(a.services.get(key), svc)) return false;
+  for (const part of changedParts(a.services, b.services).toParts) {
+    for (const [key, svc] of part) if (!sameService(a.services.get(key), svc)) return false;
   }
   return true;
 }
@@ -98,11 +143,12 @@ export function diffViews(from: ProxyView | null, to: ProxyView): ViewDelta {
     const compiled = sorted([...to.services.values()]);
     return { services: compiled.map((s) => s.message), compiled, removed: [], policy: to.policy };
   }
+  const { fromParts, toParts } = changedParts(from.services, to.services);
   const changed: CompiledService[] = [];
-  for (const [key, svc] of to.services) {
-    if (!sameService(from.services.get(key), svc)) changed.push(svc);
+  for (const part of toParts) {
+    for (const [key, svc] of part) if (!sameService(from.services.get(key), svc)) changed.push(svc);
   }
-  const removed = [...from.services.keys()].filter((k) => !to.services.has(k)).sort();
+  const removed = fromParts.flatMap((part) => [...part.keys()].filter((k) => !to.services.has(k))).sort();
   const policy = from.policyFingerprint === to.policyFingerprint ? null : to.policy;
   const compiled = sorted(changed);
   return { services: compiled.map((s) => s.message), compiled, removed, policy };
