@@ -60,6 +60,8 @@ export interface WeftPairOptions {
   serverLeaf: TestLeaf;
   /** Extra Node flags for the proxies (e.g. --max-semi-space-size=16). */
   nodeFlags?: string[];
+  /** Extra proxy flags for both proxies (e.g. --peer-transport h1). */
+  proxyArgs?: string[];
 }
 
 export function benchSnapshot(backendPort: number, serverIdentity: string): unknown {
@@ -97,7 +99,7 @@ export async function startWeftPair(o: WeftPairOptions): Promise<ProxyPair> {
   const anchors = write("anchors.pem", o.mesh.anchorPem);
   const creds = (leaf: TestLeaf, who: string) => ["--cert", write(`${who}.pem`, leaf.certChainPem), "--key", write(`${who}.key`, leaf.keyPem), "--trust-anchors", anchors];
   const [serverIn, clientOut, serverAdmin, clientAdmin] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const common = ["--static-snapshot", snapshot, "--log-level", "warn", "--inbound-port", "0", "--outbound-port", "0", "--listen-host", "127.0.0.1"];
+  const common = ["--static-snapshot", snapshot, "--log-level", "warn", "--inbound-port", "0", "--outbound-port", "0", "--listen-host", "127.0.0.1", ...(o.proxyArgs ?? [])];
   const nodeFlags = o.nodeFlags ?? [];
   const server = startProxy("server", [...common, ...creds(o.serverLeaf, "server"), "--admin-port", String(serverAdmin), "--inbound-app", `${serverIn}=${o.backendPort}`], o.proxyCpus, nodeFlags);
   const client = startProxy("client", [...common, ...creds(o.clientLeaf, "client"), "--admin-port", String(clientAdmin), "--outbound-bind", `${clientOut}=${SERVICE_IP}:${SERVICE_PORT}`, "--endpoint-dial", `${ENDPOINT_IP}:${o.backendPort}=127.0.0.1:${serverIn}`], o.proxyCpus, nodeFlags);

@@ -7,7 +7,8 @@
 // Flags: --seconds N (latency phase per round, default 20), --rounds N (3),
 // --max-seconds N (default 10), --qps N (1000), --connections N (16),
 // --only direct,nginx,weft, --weft-node-flags "--max-semi-space-size=16" (Node
-// flags for both Weft proxies, to try tunings), --proxy-cpus 1 --load-cpus 0
+// flags for both Weft proxies, to try tunings), --weft-args "--peer-transport h1"
+// (proxy flags for both), --proxy-cpus 1 --load-cpus 0
 // (taskset lists); --tracing runs the tracing-cost rows instead (bench/proxy-tracing.ts).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
@@ -95,6 +96,7 @@ export async function run(args: string[]): Promise<BenchReport> {
       only: { type: "string", default: "direct,nginx,weft" },
       rounds: { type: "string", default: "3" },
       "weft-node-flags": { type: "string", default: "" },
+      "weft-args": { type: "string", default: "" },
       "proxy-cpus": { type: "string" },
       "load-cpus": { type: "string" },
     },
@@ -145,7 +147,8 @@ export async function run(args: string[]): Promise<BenchReport> {
     }
     if (only.has("weft")) {
       const nodeFlags = (values["weft-node-flags"] ?? "").split(" ").filter(Boolean);
-      weft = await startWeftPair({ dir: join(dir, "weft"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags });
+      const proxyArgs = (values["weft-args"] ?? "").split(" ").filter(Boolean);
+      weft = await startWeftPair({ dir: join(dir, "weft"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags, proxyArgs });
       paths.push({ name: "weft pair", url: weft.url, proxies: weft.pids });
     }
     // Warm-up (connections, TLS sessions, JIT), then the fixed-rate phase in

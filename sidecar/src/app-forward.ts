@@ -47,12 +47,18 @@ export class AppForwarder {
       done(appError(ds));
       return;
     }
-    if (ds.hasBody) ds.body.pipe(stream);
+    let requestBytes = 0;
+    if (ds.hasBody) {
+      ds.body.on("data", (chunk: Buffer) => {
+        requestBytes += chunk.length;
+      });
+      ds.body.pipe(stream);
+    }
     let responded = false;
     stream.on("error", () => {});
     stream.on("response", (h: http2.IncomingHttpHeaders, flags: number) => {
       responded = true;
-      relayResponse(stream, h, (flags & 1) === 1, ds, done);
+      relayResponse(stream, h, (flags & 1) === 1, ds, (result) => done({ ...result, requestBytes }));
     });
     stream.on("close", () => {
       if (!responded) done(appError(ds));

@@ -40,10 +40,6 @@ export class FramedH1Downstream implements Downstream {
   #complete = false;
   #abortListeners: (() => void)[] = [];
   #pendingFinish: { trailers: OutgoingHttpHeaders | undefined } | undefined;
-  /** Body bytes relayed back to the client. */
-  responseBytes = 0;
-  /** Body bytes read from the client. */
-  requestBytes = 0;
 
   constructor(head: RequestHead, conn: FramedConnectionHooks) {
     this.method = head.method;
@@ -63,7 +59,6 @@ export class FramedH1Downstream implements Downstream {
 
   /** Request body data from the connection; false asks it to stop reading. */
   pushBody(chunk: Buffer): boolean {
-    this.requestBytes += chunk.length;
     return this.body.push(chunk);
   }
 
@@ -130,7 +125,6 @@ export class FramedH1Downstream implements Downstream {
   #writeBody(chunk: Buffer): boolean {
     if (this.#complete || this.#conn.socket.destroyed) return true;
     if (this.#noBody || chunk.length === 0) return true;
-    this.responseBytes += chunk.length;
     if (!this.#chunked) return this.#write(chunk);
     this.#write(`${chunk.length.toString(16)}\r\n`);
     this.#write(chunk);

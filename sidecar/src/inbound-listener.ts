@@ -10,11 +10,12 @@ import { spiffeIdOfSan } from "./peer-identity.ts";
 import type { InboundPolicy__Output } from "../../api/gen/weft/discovery/v1/InboundPolicy.ts";
 import type { AppForwarder } from "./app-forward.ts";
 import type { CredentialsSource } from "./credentials-source.ts";
-import { H2Downstream } from "./downstream.ts";
+import { H2Downstream, type Downstream } from "./downstream.ts";
+import { FramedH1Connection } from "./h1-framed-connection.ts";
 import { detectFirstBytes, splice } from "./first-bytes.ts";
 import { WEFT_CLIENT_ID, WEFT_PROTO, isGrpc, toH2Request } from "./http-headers.ts";
 import { recordRequest, statusClass, type ProxyMetrics } from "./metrics.ts";
-import { ALPN_H2, ALPN_OPAQUE, classifyTlsError } from "./peer-pool.ts";
+import { ALPN_H1, ALPN_H2, ALPN_OPAQUE, classifyTlsError } from "./peer-pool.ts";
 import type { RequestObserver } from "./request-observer.ts";
 
 export interface InboundOptions {
@@ -46,13 +47,15 @@ export class InboundProxy {
   #pendingPeer: Peer | undefined;
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   readonly #sockets = new Set<net.Socket>();
+  readonly #framed = new Set<FramedH1Connection>();
+  #draining = false;
 
   constructor(options: InboundOptions) {
     this.#o = options;
     this.#tls = tls.createServer({
       requestCert: true,
       rejectUnauthorized: true,
-      ALPNProtocols: [ALPN_H2, ALPN_OPAQUE],
+      ALPNProtocols: [ALPN_H2, ALPN_H1, ALPN_OPAQUE],
       handshakeTimeout: options.handshakeTimeoutMs,
       minVersion: "TLSv1.2",
     });
@@ -128,6 +131,19 @@ export class InboundProxy {
       splice(socket, net.connect({ host: this.#o.appHost, port: appPort, noDelay: true }));
       return;
     }
+    if (socket.alpnProtocol === ALPN_H1) {
+      const conn = new FramedH1Connection(socket, {
+        maxHeaderBytes: this.#o.maxHeaderBytes,
+        idleTimeoutMs: this.#o.idleTimeoutMs,
+        isDraining: () => this.#draining,
+        onRequest: (ds) => this.#request(ds, peer, ds.headers[WEFT_PROTO] === "h2" ? "h2" : "h1"),
+        // Peer proxies send only plain requests; anything else is not a Weft peer.
+        fallback: (s) => s.destroy(),
+      });
+      this.#framed.add(conn);
+      socket.once("close", () => this.#framed.delete(conn));
+      return;
+    }
     this.#pendingPeer = peer;
     this.#h2.emit("connection", socket);
     this.#pendingPeer = undefined;
@@ -140,9 +156,13 @@ export class InboundProxy {
       stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
+    this.#request(new H2Downstream(stream, headers), peer, headers[WEFT_PROTO] === "h2" ? "h2" : "h1");
+  }
+
+  /** One request from a peer proxy, whichever transport carried it, to the app. */
+  #request(ds: Downstream, peer: Peer, proto: "h1" | "h2"): void {
     const started = this.#o.now();
-    const ds = new H2Downstream(stream, headers);
-    const proto = headers[WEFT_PROTO] === "h2" ? "h2" : "h1";
+    const headers = ds.headers;
     const grpc = isGrpc(headers);
     const scope = this.#o.observer.onRequest({
       direction: "inbound",
@@ -166,7 +186,9 @@ export class InboundProxy {
 
   /** GOAWAY to every peer session: they open new connections elsewhere; streams in flight finish. */
   drain(): void {
+    this.#draining = true;
     for (const session of this.#sessions) session.close();
+    for (const conn of this.#framed) conn.closeIfIdle();
   }
 
   destroyAll(): void {

@@ -77,6 +77,7 @@ async function main(): Promise<number> {
     appHost: c.appHost,
     appProbes: c.appProbes,
     detectTimeoutMs: c.detectTimeoutMs,
+    peerTransport: c.peerTransport,
     // Disabled tracing yields NO_OBSERVER: the request path pays nothing.
     observer: tracing.value.observer,
   });

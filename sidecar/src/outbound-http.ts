@@ -12,6 +12,7 @@ import { WEFT_PROTO, grpcStatusOf, isGrpc, toH2Request } from "./http-headers.ts
 import type { ProxyMetrics } from "./metrics.ts";
 import type { PeerPool, PeerTarget } from "./peer-pool.ts";
 import { relayResponse, type RelayResult } from "./relay-response.ts";
+import { attemptH1 } from "./outbound-attempt-h1.ts";
 import { ReplayBody } from "./replay-body.ts";
 import { recordRequest, tryWithdraw } from "./retry-budget.ts";
 import { isRetryableOutcome, shouldRetry, type AttemptOutcome } from "./retry-policy.ts";
@@ -31,6 +32,8 @@ export interface OutboundHttpContext {
   minZoneEndpoints: number;
   rng: () => number;
   now: () => number;
+  /** How HTTP/1.1 requests travel to the peer proxy: streams on one HTTP/2 session, or pooled framed HTTP/1.1 connections. */
+  peerTransport?: "h2" | "h1";
 }
 
 export interface OutboundCall {
@@ -70,11 +73,13 @@ export function forwardOutbound(ctx: OutboundHttpContext, ds: Downstream, call: 
   const body = ds.hasBody ? new ReplayBody(ds.body, retryPolicy.maxBufferedBodyBytes) : undefined;
   const tried = new Set<string>();
   let attempt = 0;
-  let current: http2.ClientHttp2Stream | undefined;
+  /** Cancels the attempt in flight (timeout, client gone, retry). */
+  let cancel: (() => void) | undefined;
   let done = false;
   let timer: NodeJS.Timeout | undefined;
 
   const finish = (result: RelayResult): void => {
+    cancel = undefined;
     if (done) return;
     done = true;
     if (timer) clearTimeout(timer);
@@ -85,12 +90,12 @@ export function forwardOutbound(ctx: OutboundHttpContext, ds: Downstream, call: 
   if (call.policy.requestTimeoutMs > 0) {
     timer = setTimeout(() => {
       if (done) return;
-      if (current && !current.destroyed) current.close(NGHTTP2_CANCEL);
+      cancel?.();
       finish(sendProxyError(ds, grpc, 504, "timeout"));
     }, call.policy.requestTimeoutMs);
   }
   ds.onAbort(() => {
-    if (current && !current.destroyed) current.close(NGHTTP2_CANCEL);
+    cancel?.();
     finish({ status: 499, error: "client-gone" });
   });
 
@@ -105,9 +110,13 @@ export function forwardOutbound(ctx: OutboundHttpContext, ds: Downstream, call: 
     tried.add(endpoint.key);
     const headers: OutgoingHttpHeaders = toH2Request(ds.method, ds.path, ds.authority, ds.headers, { [WEFT_PROTO]: ds.proto });
     const attemptScope = call.scope?.onAttempt?.({ attempt, endpoint: endpoint.key, peerIdentity: endpoint.target.identity || undefined, headers });
-    const session = ctx.pool.session(endpoint.target);
     const attemptStart = ctx.now();
     ctx.state.start(endpoint.key);
+    if (ctx.peerTransport === "h1" && ds.proto === "h1") {
+      cancel = attemptH1({ ctx, ds, call, endpoint, headers, body, attempt, attemptStart, attemptScope, grpc, retry, onFailure, finish });
+      return;
+    }
+    const session = ctx.pool.session(endpoint.target);
     let settled = false;
     let stream: http2.ClientHttp2Stream;
     try {
@@ -118,7 +127,9 @@ export function forwardOutbound(ctx: OutboundHttpContext, ds: Downstream, call: 
       onFailure({ kind: "connect-failure" }, endpoint);
       return;
     }
-    current = stream;
+    cancel = () => {
+      if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
+    };
     if (body && !body.attach(stream, attempt === 1)) {
       stream.close(NGHTTP2_CANCEL);
       finish(sendProxyError(ds, grpc, 502, "body-not-replayable"));
@@ -141,6 +152,7 @@ export function forwardOutbound(ctx: OutboundHttpContext, ds: Downstream, call: 
       }
       body?.commit();
       relayResponse(stream, resHeaders, endStream, ds, (result) => {
+        result.requestBytes = body ? body.bytes : 0;
         attemptScope?.onEnd?.(result);
         finish(result);
       });

@@ -3,6 +3,7 @@
 // endpoint (every HTTP request rides it as a stream), and separate TLS
 // connections with ALPN weft.opaque/1 for opaque TCP and upgraded HTTP.
 import * as http2 from "node:http2";
+import { H1ClientConnection, IdleConnections } from "./h1-client-connection.ts";
 import * as tls from "node:tls";
 import type { PeerCertificate } from "node:tls";
 import type { Logger } from "../../lib/log.ts";
@@ -12,6 +13,8 @@ import type { ProxyMetrics } from "./metrics.ts";
 
 export const ALPN_H2 = "h2";
 export const ALPN_OPAQUE = "weft.opaque/1";
+/** HTTP/1.1 requests framed by Weft, one at a time per pooled connection (docs/decisions.md, "Proxy: transport"). */
+export const ALPN_H1 = "weft.h1/1";
 
 export interface PeerTarget {
   /** Endpoint key (address:port as the snapshot names it). */
@@ -54,6 +57,9 @@ export class PeerPool {
   readonly #options: PeerPoolOptions;
   readonly #sessions = new Map<string, http2.ClientHttp2Session>();
   readonly #connected = new WeakSet<http2.ClientHttp2Session>();
+  readonly #h1Idle = new IdleConnections<string>(64);
+  readonly #h1All = new Set<H1ClientConnection>();
+  readonly #h1Secured = new WeakSet<H1ClientConnection>();
   #closing = false;
 
   constructor(options: PeerPoolOptions) {
@@ -112,6 +118,26 @@ export class PeerPool {
     if (this.#sessions.get(key) === session) this.#sessions.delete(key);
   }
 
+  /** A pooled HTTP/1.1 connection to `target` (idle, or new and still connecting). */
+  h1(target: PeerTarget): H1ClientConnection {
+    const idle = this.#h1Idle.take(target.key);
+    if (idle) return idle;
+    const socket = this.#connectTls(target, ALPN_H1);
+    const conn = new H1ClientConnection(socket, (c) => (this.#closing ? c.socket.destroy() : this.#h1Idle.put(target.key, c)), this.#options.idleTimeoutMs ?? 90_000);
+    this.#h1All.add(conn);
+    socket.once("secureConnect", () => this.#h1Secured.add(conn));
+    socket.once("close", () => {
+      this.#h1All.delete(conn);
+      this.#h1Idle.forget(target.key, conn);
+    });
+    return conn;
+  }
+
+  /** Whether the connection ever completed its handshake (a request failing before that never reached the peer). */
+  h1Connected(conn: H1ClientConnection): boolean {
+    return this.#h1Secured.has(conn);
+  }
+
   /** A fresh TLS connection for one opaque stream. */
   opaque(target: PeerTarget): tls.TLSSocket {
     return this.#connectTls(target, ALPN_OPAQUE);
@@ -120,6 +146,7 @@ export class PeerPool {
   /** Graceful close: GOAWAY on every session; open streams finish. */
   async close(): Promise<void> {
     this.#closing = true;
+    this.#h1Idle.destroyAll();
     const sessions = [...this.#sessions.values()];
     this.#sessions.clear();
     await Promise.all(sessions.map((s) => new Promise<void>((resolve) => (s.closed ? resolve() : s.close(() => resolve())))));

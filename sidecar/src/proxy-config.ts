@@ -27,6 +27,7 @@ export interface ProxyConfig {
   appHost: string;
   detectTimeoutMs: number;
   appProbes: Record<string, AppProbe>;
+  peerTransport: "h2" | "h1";
 }
 
 export const USAGE = `weft-proxy: the Weft sidecar proxy
@@ -43,6 +44,8 @@ Ports and behaviour:
   --listen-host <ip>              address for the inbound and admin listeners (default 0.0.0.0)
   --zone <zone>                   for zone-aware balancing
   --opaque-ports <list>           e.g. 25,3306,8000-8010: no protocol detection
+  --peer-transport h1|h2          HTTP/1.1 requests to peer proxies: pooled HTTP/1.1 (default) or
+                                  HTTP/2 streams (for peers older than weft.h1/1)
   --log-level <level>
   --detect-timeout-ms N           give up detecting after N ms (default 300)
 Local mode (no iptables):
@@ -103,7 +106,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   const parsed = parseArgs(argv);
   if (!parsed.ok) return parsed;
   const flags = parsed.value;
-  const known = new Set(["static-snapshot", "cert", "key", "trust-anchors", "control-plane", "control-plane-identity", "identity-token-file", "trust-domain", "workload", "inbound-port", "outbound-port", "admin-port", "listen-host", "zone", "opaque-ports", "log-level", "outbound-bind", "inbound-app", "endpoint-dial", "app-host", "detect-timeout-ms"]);
+  const known = new Set(["static-snapshot", "cert", "key", "trust-anchors", "control-plane", "control-plane-identity", "identity-token-file", "trust-domain", "workload", "inbound-port", "outbound-port", "admin-port", "listen-host", "zone", "opaque-ports", "log-level", "outbound-bind", "inbound-app", "endpoint-dial", "app-host", "detect-timeout-ms", "peer-transport"]);
   for (const name of flags.keys()) if (!known.has(name)) return fail("bad-flag", `unknown flag --${name}`);
   const one = (name: string, envName?: string): string | undefined => flags.get(name)?.at(-1) ?? (envName ? env[envName] : undefined) ?? undefined;
 
@@ -159,6 +162,9 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   const detect = Number(one("detect-timeout-ms") ?? "300");
   if (!Number.isFinite(detect) || detect <= 0) return fail("bad-flag", "--detect-timeout-ms must be positive");
 
+  const transport = one("peer-transport") ?? "h1";
+  if (transport !== "h2" && transport !== "h1") return fail("bad-flag", "--peer-transport must be h2 or h1");
+
   const config: ProxyConfig = {
     staticSnapshot: one("static-snapshot"),
     cert: one("cert"),
@@ -182,6 +188,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     appHost: one("app-host") ?? "127.0.0.1",
     detectTimeoutMs: detect,
     appProbes,
+    peerTransport: transport,
   };
   if (!config.staticSnapshot && !config.controlPlane) return fail("bad-config", "either --static-snapshot or --control-plane is required");
   if (config.staticSnapshot && (!config.cert || !config.key || !config.trustAnchors)) return fail("bad-config", "--static-snapshot needs --cert, --key and --trust-anchors");

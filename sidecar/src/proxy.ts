@@ -41,6 +41,8 @@ export interface ProxyOptions {
   metrics?: ProxyMetrics;
   breaker?: BreakerConfig;
   rng?: () => number;
+  /** How HTTP/1.1 requests travel to peer proxies (default h1: pooled framed connections; docs/decisions.md). */
+  peerTransport?: "h2" | "h1";
 }
 
 export interface RunningProxy {
@@ -82,7 +84,7 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
     headersTimeoutMs: o.headersTimeoutMs ?? 10_000,
     idleTimeoutMs: 60_000,
     isDraining: () => draining,
-    http: { pool, state, metrics, logger: o.logger, zone: o.zone ?? "", minZoneEndpoints: 2, rng, now: () => performance.now() },
+    http: { pool, state, metrics, logger: o.logger, zone: o.zone ?? "", minZoneEndpoints: 2, rng, now: () => performance.now(), peerTransport: o.peerTransport ?? "h1" },
   });
   const app = new AppForwarder(appHost);
   const inbound = new InboundProxy({

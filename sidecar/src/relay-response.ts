@@ -25,11 +25,15 @@ export function relayResponse(
   const headGrpc = grpcStatusOf(headers);
   downstream.respond(status, responseHeaders(headers), endStream);
   if (endStream) {
-    done({ status, grpcStatus: headGrpc });
+    done({ status, grpcStatus: headGrpc, responseBytes: 0 });
     return;
   }
   let trailers: http2.IncomingHttpHeaders | undefined;
   let finished = false;
+  let responseBytes = 0;
+  upstream.on("data", (chunk: Buffer) => {
+    responseBytes += chunk.length;
+  });
   upstream.on("trailers", (t: http2.IncomingHttpHeaders) => {
     trailers = t;
   });
@@ -38,14 +42,14 @@ export function relayResponse(
     if (finished) return;
     finished = true;
     downstream.finish(trailers ? responseHeaders(trailers) : undefined);
-    done({ status, grpcStatus: grpcStatusOf(trailers) ?? headGrpc });
+    done({ status, grpcStatus: grpcStatusOf(trailers) ?? headGrpc, responseBytes });
   });
   upstream.on("close", () => {
     if (finished) return;
     finished = true;
     upstream.unpipe(downstream.sink);
     downstream.abort();
-    done({ status, error: "upstream-reset" });
+    done({ status, error: "upstream-reset", responseBytes });
   });
   downstream.onAbort(() => {
     if (!upstream.destroyed) upstream.close(8 /* NGHTTP2_CANCEL */);

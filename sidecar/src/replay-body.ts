@@ -9,6 +9,7 @@ export class ReplayBody {
   readonly #limit: number;
   #chunks: Buffer[] = [];
   #bytes = 0;
+  #total = 0;
   #ended = false;
   #replayable = true;
   #sink: Writable | undefined;
@@ -29,7 +30,13 @@ export class ReplayBody {
     return this.#replayable;
   }
 
+  /** Body bytes read from the client so far. */
+  get bytes(): number {
+    return this.#total;
+  }
+
   #onData(chunk: Buffer): void {
+    this.#total += chunk.length;
     if (this.#replayable) {
       this.#bytes += chunk.length;
       if (this.#bytes > this.#limit) {

@@ -68,6 +68,11 @@ export interface Mesh {
   stop(): Promise<void>;
 }
 
+function peerTransportFromEnv(): "h1" | "h2" | undefined {
+  const t = process.env.WEFT_TEST_PEER_TRANSPORT;
+  return t === "h1" || t === "h2" ? t : undefined;
+}
+
 export async function startMesh(options: {
   backends: Backend[];
   appProtocol?: string;
@@ -77,6 +82,8 @@ export async function startMesh(options: {
   opaquePorts?: number[];
   headersTimeoutMs?: number;
   observer?: RequestObserver;
+  /** Default: WEFT_TEST_PEER_TRANSPORT (so the whole suite can run over either transport), else the proxy's default. */
+  peerTransport?: "h2" | "h1";
 }): Promise<Mesh> {
   const pki = await testPki();
   const servers: RunningProxy[] = [];
@@ -115,6 +122,7 @@ export async function startMesh(options: {
     opaquePorts: new Set(options.opaquePorts ?? []),
     headersTimeoutMs: options.headersTimeoutMs,
     observer: options.observer,
+    peerTransport: options.peerTransport ?? peerTransportFromEnv(),
   });
   return {
     client,

@@ -60,6 +60,37 @@ describe("proxy lifecycle, timeouts and hooks", function () {
     }
   });
 
+  for (const peerTransport of ["h1", "h2"] as const) {
+    it(`reports request and response body bytes to the observer (peer transport ${peerTransport})`, async () => {
+      const ends: ObservedOutcome[] = [];
+      const attemptEnds: ObservedOutcome[] = [];
+      const observer: RequestObserver = {
+        onRequest: () => ({ onAttempt: () => ({ onEnd: (o) => attemptEnds.push(o) }), onEnd: (o) => ends.push(o) }),
+      };
+      const mesh = await startMesh({ backends: [{ appPort: app.port }], observer, peerTransport });
+      try {
+        const body = await new Promise<Buffer>((resolve, reject) => {
+          const req = http.request({ host: "127.0.0.1", port: mesh.port, method: "POST", path: "/upload", agent: false }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => resolve(Buffer.concat(chunks)));
+          });
+          req.on("error", reject);
+          req.end("hello world");
+        });
+        await get(mesh.port, "/big/5000");
+        assert.equal(ends.length, 2);
+        assert.equal(ends[0]?.requestBytes, 11);
+        assert.equal(ends[0]?.responseBytes, body.length);
+        assert.equal(ends[1]?.requestBytes, 0);
+        assert.equal(ends[1]?.responseBytes, 5000);
+        assert.deepEqual(attemptEnds.map((o) => [o.requestBytes, o.responseBytes]), ends.map((o) => [o.requestBytes, o.responseBytes]));
+      } finally {
+        await mesh.stop();
+      }
+    });
+  }
+
   it("on drain finishes in-flight requests, tells HTTP/1.1 clients to close, and stops accepting", async () => {
     const mesh = await startMesh({ backends: [{ appPort: app.port }] });
     const inflight = get(mesh.port, "/slow/800");
