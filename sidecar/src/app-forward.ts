@@ -3,6 +3,7 @@
 // spoke (HTTP/1.1 over pooled keep-alive connections framed by Weft itself,
 // or HTTP/2 over one session).
 import * as http2 from "node:http2";
+import * as net from "node:net";
 import { AppH1Pool } from "./app-h1-pool.ts";
 import type { Downstream } from "./downstream.ts";
 import { relayResponse, type RelayResult } from "./relay-response.ts";
@@ -20,7 +21,11 @@ export class AppForwarder {
   #session(port: number): http2.ClientHttp2Session {
     const existing = this.#sessions.get(port);
     if (existing && !existing.closed && !existing.destroyed) return existing;
-    const session = http2.connect(`http://${this.#host}:${port}`, { settings: { initialWindowSize: 1 << 20, enablePush: false } });
+    const session = http2.connect(`http://${this.#host}:${port}`, {
+      settings: { initialWindowSize: 1 << 20, enablePush: false },
+      // Nagle on this socket would hold the second write of a request for a delayed ACK (~40 ms).
+      createConnection: () => net.connect({ host: this.#host, port, noDelay: true }),
+    });
     session.on("error", () => {});
     session.on("connect", () => session.setLocalWindowSize(8 << 20));
     const forget = (): void => {
