@@ -71,6 +71,8 @@ interface Conn {
   group: string;
   state: StreamState;
   subscribed: boolean;
+  /** Queued for a write slot (full snapshot or large delta); the message is prepared when the slot frees. */
+  waitingForSlot: boolean;
 }
 
 const MALFORMED = Symbol("malformed");
@@ -172,10 +174,40 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
   const send = (conn: Conn, held: string | null) => {
     if (!versions) return;
     const prepared: PreparedSnapshot = versions.prepare(conn.group, held);
+    // Small deltas go straight out; full snapshots and large deltas (a burst that touched much of
+    // the mesh) take a slot, because each stream holds its own framed copy until the proxy reads it.
+    if (!prepared.full && prepared.encoded.length < LARGE_MESSAGE_BYTES) {
+      write(conn, prepared);
+      return;
+    }
+    // A stream waits for its slot holding no message: when the slot frees it gets what brings it
+    // to its group's version at that moment (later changes of a burst ride along instead of
+    // following as more large deltas), and a thousand waiting streams keep no stale bytes alive.
+    if (conn.waitingForSlot) return;
+    conn.waitingForSlot = true;
+    acquireFull(() => {
+      conn.waitingForSlot = false;
+      if (conn.state.phase === "closed" || conn.call.cancelled || !versions) return releaseFull();
+      let released = false;
+      // The slot is held until the bytes are flushed (HTTP/2 flow control), the stream dies, or,
+      // for a proxy too slow to read, a deadline passes: it must not hold up everyone else.
+      const deadline = setTimeout(() => release(), 30_000);
+      deadline.unref();
+      const release = () => {
+        if (released) return;
+        released = true;
+        clearTimeout(deadline);
+        releaseFull();
+      };
+      write(conn, versions.prepare(conn.group, held), release);
+    });
+  };
+
+  const write = (conn: Conn, prepared: PreparedSnapshot, flushed?: () => void) => {
     step(conn, { type: "sent", version: prepared.version, full: prepared.full });
     const bytes = prepared.encoded;
     metrics.pushes.inc({ kind: prepared.full ? "full" : "delta" });
-    // Ends when the bytes are handed to the stream (large ones: when a write slot frees and they flush).
+    // Ends when the bytes are handed to the stream (large ones: when they flush).
     const span = options.tracer?.startSpan("weft.discovery.push", {
       attributes: {
         "weft.snapshot.version": prepared.version,
@@ -186,35 +218,21 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
         "weft.discovery.stream": conn.id,
       },
     });
-    // Small deltas go straight out; full snapshots and large deltas (a burst that touched much of
-    // the mesh) take a slot, because each stream holds its own framed copy until the proxy reads it.
-    if (!prepared.full && bytes.length < LARGE_MESSAGE_BYTES) {
+    if (!flushed) {
       conn.call.write(bytes);
       span?.end();
       return;
     }
-    acquireFull(() => {
-      if (conn.state.phase === "closed" || conn.call.cancelled) {
-        span?.end();
-        return releaseFull();
-      }
-      let released = false;
-      // The slot is held until the bytes are flushed (HTTP/2 flow control), the stream dies, or,
-      // for a proxy too slow to read, a deadline passes: it must not hold up everyone else.
-      const deadline = setTimeout(() => release(), 30_000);
-      deadline.unref();
-      const release = () => {
-        if (released) return;
-        released = true;
-        clearTimeout(deadline);
-        span?.end();
-        releaseFull();
-      };
-      conn.call.write(bytes, release);
-      conn.call.once("close", release);
-      conn.call.once("cancelled", release);
-      conn.call.once("error", release);
-    });
+    let ended = false;
+    const done = () => {
+      if (!ended) span?.end();
+      ended = true;
+      flushed();
+    };
+    conn.call.write(bytes, done);
+    conn.call.once("close", done);
+    conn.call.once("cancelled", done);
+    conn.call.once("error", done);
   };
 
   const applyModel = () => {
@@ -259,7 +277,7 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
       return;
     }
     const proxy: ProxyIdentity = { namespace: identity.value.namespace, serviceAccount: identity.value.serviceAccount };
-    const conn: Conn = { id: nextId++, call: call as Conn["call"], proxy, group: scopeGroupKey(proxy), state: initialStreamState(), subscribed: false };
+    const conn: Conn = { id: nextId++, call: call as Conn["call"], proxy, group: scopeGroupKey(proxy), state: initialStreamState(), subscribed: false, waitingForSlot: false };
     conns.set(conn.id, conn);
     metrics.streams.inc();
     let closed = false;
