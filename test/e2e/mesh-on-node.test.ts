@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
-import { DEFAULT_ARCHIVE, importImages } from "../../images/import.ts";
+import { archiveOutdated, importImages } from "../../images/import.ts";
 import { kubernetesBinariesAvailable, nodeBinariesAvailable, startCluster, waitFor, type TestCluster } from "../cluster/cluster.ts";
 import { CHART, helm, helmBinary } from "../chart/helm.ts";
 import { analyzeCapture } from "../netns/pcap.ts";
@@ -44,7 +44,11 @@ describe("e2e: Weft on a real node", function () {
 
   before(async function () {
     if (!kubernetesBinariesAvailable() || !nodeBinariesAvailable() || helmBinary() === undefined || process.getuid?.() !== 0) this.skip();
-    if (!existsSync(DEFAULT_ARCHIVE)) execFileSync(process.execPath, [join(root, "images", "build.ts")], { cwd: root, stdio: "inherit" });
+    const outdated = archiveOutdated(root);
+    if (outdated) {
+      console.log(`  building images: ${outdated}`);
+      execFileSync(process.execPath, [join(root, "images", "build.ts")], { cwd: root, stdio: "inherit" });
+    }
     cluster = await startCluster({ node: true });
     await importImages(join(dirname(cluster.kubeconfigPath), "node", "containerd.sock"));
     const kubeconfig = cluster.kubeconfigPath;
