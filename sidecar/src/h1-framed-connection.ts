@@ -15,6 +15,8 @@ export interface FramedConnectionOptions {
   onRequest: (ds: FramedH1Downstream) => void;
   /** Takes the socket over (paused, unread bytes unshifted). */
   fallback: (socket: Socket) => void;
+  /** Keep reading a head that is not complete yet (peer connections: a head can span TLS records) instead of handing over. */
+  waitForHead?: boolean;
 }
 
 export class FramedH1Connection implements FramedConnectionHooks {
@@ -75,6 +77,7 @@ export class FramedH1Connection implements FramedConnectionHooks {
     const buf = this.#buffered;
     if (!buf || buf.length === 0 || this.#handedOver) return;
     const parsed = parseRequestHead(buf, this.#o.maxHeaderBytes);
+    if (parsed.kind === "incomplete" && this.#o.waitForHead) return;
     if (parsed.kind !== "head" || parsed.head.unusual || parsed.head.minor === 0) {
       this.#handOver();
       return;

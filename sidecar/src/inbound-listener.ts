@@ -133,12 +133,14 @@ export class InboundProxy {
     }
     if (socket.alpnProtocol === ALPN_H1) {
       const conn = new FramedH1Connection(socket, {
-        maxHeaderBytes: this.#o.maxHeaderBytes,
+        // Room for what the client-side proxy adds to a head the app sent at the limit (weft-proto, trace headers).
+        maxHeaderBytes: this.#o.maxHeaderBytes + 4096,
         idleTimeoutMs: this.#o.idleTimeoutMs,
         isDraining: () => this.#draining,
         onRequest: (ds) => this.#request(ds, peer, ds.headers[WEFT_PROTO] === "h2" ? "h2" : "h1"),
         // Peer proxies send only plain requests; anything else is not a Weft peer.
         fallback: (s) => s.destroy(),
+        waitForHead: true,
       });
       this.#framed.add(conn);
       socket.once("close", () => this.#framed.delete(conn));

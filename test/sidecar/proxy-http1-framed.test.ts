@@ -91,6 +91,13 @@ describe("HTTP/1.1 through the proxy's own framer (and its hand-over to node:htt
     assert.ok(!text.includes('"url":"/h"'));
   });
 
+  it("carries a request head near the 16 KB limit through both proxies", async () => {
+    const big = "v".repeat(16_000);
+    const text = await exchange(mesh.port, `GET /big-head HTTP/1.1\r\nhost: echo\r\nx-big: ${big}\r\n\r\n`, (t) => t.includes('"url":"/big-head"'));
+    assert.match(text, /^HTTP\/1\.1 200/);
+    assert.ok(text.includes(big), "the app saw the whole header");
+  });
+
   it("refuses request smuggling (Content-Length with Transfer-Encoding) with 400", async () => {
     const text = await exchange(mesh.port, "POST /s HTTP/1.1\r\nhost: echo\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nhost: echo\r\n\r\n");
     assert.match(text, /^HTTP\/1\.1 400/);
