@@ -190,3 +190,37 @@ describe("HTTP/1.1 framer: writing header lines", () => {
     assert.equal(headerLines({ "bad name": "1" }, new Set()), undefined);
   });
 });
+
+describe("HTTP/1.1 framer: arbitrary bytes", () => {
+  it("never throws on random or mutated input, whatever the framing", () => {
+    // Deterministic pseudo-random bytes (xorshift), so a failure reproduces.
+    let x = 0x9e3779b9;
+    const rnd = (n: number): number => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+    const seeds = [
+      "POST /p HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nx-t: 1\r\n\r\n",
+      "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+      "GET / HTTP/1.1\r\n\r\n",
+    ];
+    for (let round = 0; round < 3000; round++) {
+      const seed = b(seeds[round % seeds.length] as string);
+      const buf = round % 4 === 0 ? Buffer.from(Array.from({ length: rnd(200) }, () => rnd(256))) : Buffer.from(seed);
+      for (let m = rnd(6); m > 0 && buf.length > 0; m--) buf[rnd(buf.length)] = [0, 10, 13, 32, 58, 59, rnd(256)][rnd(7)] as number;
+      const req = parseRequestHead(buf, 256);
+      parseResponseHead(buf, 256, round % 2 ? "GET" : "HEAD");
+      const at = req.kind === "head" ? req.consumed : 0;
+      for (const framing of [{ kind: "chunked" }, { kind: "length", length: rnd(50) }, { kind: "close" }] as Framing[]) {
+        const reader = new BodyReader(framing, 64);
+        const cut = at + rnd(Math.max(1, buf.length - at));
+        const first = reader.push(buf.subarray(at, cut), () => {});
+        if (!first.done) reader.push(buf.subarray(cut), () => {});
+        reader.end();
+      }
+    }
+  });
+});
+
