@@ -28,6 +28,12 @@ interface GroupState {
 export interface SnapshotVersionsOptions {
   epoch: string;
   historyDepth?: number;
+  /**
+   * Bytes of deltas kept for reuse at the current version (default 8 MiB). Full snapshots are always
+   * kept (one per group). After a burst, streams of one group hold many different versions and each
+   * base needs its own large delta: without a bound, 10 groups × 9 bases × 600 KB stayed alive.
+   */
+  deltaCacheBytes?: number;
   /** Groups without subscribers are kept this many model updates, then forgotten. */
   idleGroupUpdates?: number;
 }
@@ -40,10 +46,13 @@ export class SnapshotVersions {
   #mesh: CompiledMesh;
   readonly #groups = new Map<string, GroupState>();
   #prepared = new Map<string, PreparedSnapshot>();
+  #preparedDeltaBytes = 0;
+  readonly #deltaCacheBytes: number;
 
   constructor(model: MeshModel, options: SnapshotVersionsOptions) {
     this.epoch = options.epoch;
     this.#historyDepth = options.historyDepth ?? 32;
+    this.#deltaCacheBytes = options.deltaCacheBytes ?? 8 * 1024 * 1024;
     this.#idleGroupUpdates = options.idleGroupUpdates ?? 600;
     this.#mesh = compileMesh(model);
   }
@@ -76,7 +85,10 @@ export class SnapshotVersions {
     // Every update takes a new sequence number, even when no group changed, so a
     // group created later never reuses a number some earlier view was known by.
     this.#seq = seq;
-    if (changed.length > 0) this.#prepared = new Map();
+    if (changed.length > 0) {
+      this.#prepared = new Map();
+      this.#preparedDeltaBytes = 0;
+    }
     return changed;
   }
 
@@ -123,7 +135,11 @@ export class SnapshotVersions {
       policy: delta.policy ? encodePolicy(delta.policy) : null,
     });
     const prepared: PreparedSnapshot = { version, full: base === null, baseVersion, message, encoded };
-    this.#prepared.set(cacheKey, prepared);
+    if (prepared.full) this.#prepared.set(cacheKey, prepared);
+    else if (this.#preparedDeltaBytes + encoded.length <= this.#deltaCacheBytes) {
+      this.#prepared.set(cacheKey, prepared);
+      this.#preparedDeltaBytes += encoded.length;
+    }
     return prepared;
   }
 

@@ -43,6 +43,17 @@ describe("snapshot wire encoding from pre-encoded Services", () => {
     assert.equal(decode(bytes).services[0]?.endpoints.length, 12_000);
   });
 
+  it("keeps deltas for reuse only within a byte budget, and full snapshots always", () => {
+    const v = new SnapshotVersions(many(3, 2), { epoch: "e", deltaCacheBytes: 1 });
+    v.subscribe("shop");
+    const first = v.prepare("shop", null);
+    v.update(mesh([service("shop", "svc-0", [meshedEndpoint("10.9.9.9", "shop", "svc-0")])], [namespace("shop", true)]));
+    const delta = v.prepare("shop", first.version);
+    assert.notEqual(v.prepare("shop", first.version), delta, "over the budget: prepared again");
+    assert.deepEqual(decode(v.prepare("shop", first.version).encoded), decode(delta.encoded));
+    assert.equal(v.prepare("shop", null), v.prepare("shop", null));
+  });
+
   it("prepares the bytes once per group and base: every stream writes the same Buffer", () => {
     const v = new SnapshotVersions(many(3, 2), { epoch: "e" });
     v.subscribe("shop");
