@@ -13,7 +13,7 @@ import { mintLocalToken, readLocalTokenKey } from "../../control-plane/src/ident
 import { readRegistryFile } from "../../control-plane/src/source-registry-file.ts";
 import { DEFAULT_TRUST_DOMAIN, formatSpiffeId, validateIdentity } from "../../lib/spiffe.ts";
 import type { Command } from "./commands.ts";
-import { freePort, LocalProcesses, projectModule } from "./local-processes.ts";
+import { freePort, LocalProcesses, projectModule, untilWorkloadEnds } from "./local-processes.ts";
 import { chooseRunMode, netnsUnavailableHint, parseModeFlag } from "./local-mode.ts";
 import { probeNetns } from "./local-netns.ts";
 import { planArgs, planEnv, planRun } from "./local-run-plan.ts";
@@ -99,27 +99,9 @@ async function run(args: string[]): Promise<number> {
   ], { WEFT_POD_NAMESPACE: values.namespace, WEFT_SERVICE_ACCOUNT: values.name, WEFT_DISCOVERY_ADDRESS: `127.0.0.1:${cp.discoveryPort}` });
   const [cmd, ...rest] = appCommand;
   const app = children.startCommand("app", cmd!, rest, planEnv(plan));
-  let code = 0;
-  let settled = false;
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      settled = true;
-      resolve();
-    };
+  const code = await untilWorkloadEnds(sidecar, app, (stop) => {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
-    sidecar.proc.once("exit", () => {
-      if (settled) return; // stopped by us after the command ended
-      settled = true;
-      console.error(`weft run: the sidecar exited: ${sidecar.output().trim().split("\n").at(-1) ?? ""}`);
-      code = 1;
-      resolve();
-    });
-    app.proc.once("exit", (c) => {
-      settled = true;
-      code = c ?? 0;
-      resolve();
-    });
   });
   await children.stopAll();
   return code;

@@ -91,6 +91,29 @@ export class LocalProcesses {
   }
 }
 
+/**
+ * How `weft run` waits on its workload, in either mode: the app's exit code when
+ * it ends, 1 when the sidecar dies first (its last line on stderr), 0 when the
+ * caller stops it through the function handed to `onStop`.
+ */
+export function untilWorkloadEnds(sidecar: LocalChild, app: LocalChild, onStop: (stop: () => void) => void): Promise<number> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (code: number): void => {
+      if (settled) return;
+      settled = true;
+      resolve(code);
+    };
+    onStop(() => settle(0));
+    sidecar.proc.once("exit", () => {
+      if (settled) return; // stopped by us after the command ended
+      console.error(`weft run: the sidecar exited: ${sidecar.output().trim().split("\n").at(-1) ?? ""}`);
+      settle(1);
+    });
+    app.proc.once("exit", (c) => settle(c ?? 0));
+  });
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -7,7 +7,7 @@ import type { MeshModel } from "../../control-plane/src/mesh-state.ts";
 import { httpRequest } from "./local-http.ts";
 import { addressesInUse, LocalNetns, namespaceExists, PROXY_UID, SidecarFiles, sweepStale } from "./local-netns.ts";
 import { freeAddress, inNamespace, isWorkloadAddress } from "./local-netns-plan.ts";
-import { LocalProcesses, projectModule, type LocalChild } from "./local-processes.ts";
+import { LocalProcesses, projectModule, untilWorkloadEnds, type LocalChild } from "./local-processes.ts";
 import { planNetnsRun } from "./local-run-plan.ts";
 import type { LocalRuntime } from "./local-state.ts";
 
@@ -79,26 +79,9 @@ export async function runNetns(o: NetnsRunOptions): Promise<number> {
     const [cmd, ...rest] = o.command;
     const [ip, ...ipArgs] = inNamespace(ns, cmd!, rest);
     const app = children.startCommand("app", ip!, ipArgs);
-    let code = 0;
-    let settled = false;
-    await new Promise<void>((resolve) => {
-      wake = () => {
-        settled = true;
-        resolve();
-      };
-      if (stopping) wake();
-      sidecar.proc.once("exit", () => {
-        if (settled) return; // stopped by us after the command ended
-        settled = true;
-        console.error(`weft run: the sidecar exited: ${sidecar.output().trim().split("\n").at(-1) ?? ""}`);
-        code = 1;
-        resolve();
-      });
-      app.proc.once("exit", (c) => {
-        settled = true;
-        code = c ?? 0;
-        resolve();
-      });
+    const code = await untilWorkloadEnds(sidecar, app, (stop) => {
+      wake = stop;
+      if (stopping) stop();
     });
     return code;
   } finally {
