@@ -4,15 +4,15 @@
 // anything, so a bad snapshot is NACKed and the last good state is kept.
 import { isIP } from "node:net";
 import { readFile } from "node:fs/promises";
-import { loadSync } from "@grpc/proto-loader";
-import { fileURLToPath } from "node:url";
-import { protoLoaderOptions } from "../../api/load.ts";
 import type { Endpoint__Output } from "../../api/gen/weft/discovery/v1/Endpoint.ts";
 import type { ProxyPolicy__Output } from "../../api/gen/weft/discovery/v1/ProxyPolicy.ts";
 import type { Service__Output } from "../../api/gen/weft/discovery/v1/Service.ts";
 import type { Snapshot, Snapshot__Output } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
 import { parseSpiffeId } from "../../lib/spiffe.ts";
+import { snapshotFromJson } from "./snapshot-json.ts";
+
+export { snapshotFromJson };
 
 export type MeshService = Service__Output;
 export type MeshEndpoint = Endpoint__Output;
@@ -87,20 +87,6 @@ function validateEndpoint(key: string, e: MeshEndpoint): Result<MeshEndpoint, Ap
     return fail("bad-endpoint", `service ${key}: meshed endpoint ${e.address} has no valid identity ("${e.identity}")`);
   }
   return ok(e);
-}
-
-const snapshotType = loadSync(fileURLToPath(new URL("../../api/discovery.proto", import.meta.url)), protoLoaderOptions)["weft.discovery.v1.Snapshot"] as unknown as {
-  serialize(value: Snapshot): Buffer;
-  deserialize(bytes: Buffer): Snapshot__Output;
-};
-
-/** Normalizes a snapshot written as JSON (proto field names in camelCase) the way the wire would: unset fields get defaults. */
-export function snapshotFromJson(value: unknown): Result<Snapshot__Output, "bad-json"> {
-  try {
-    return ok(snapshotType.deserialize(snapshotType.serialize(value as Snapshot)));
-  } catch (err) {
-    return fail("bad-json", `not a weft.discovery.v1.Snapshot: ${(err as Error).message}`);
-  }
 }
 
 /** The state as a full Snapshot object (JSON-serializable), the format loadMeshStateFile reads. */
