@@ -1,6 +1,7 @@
 // One outbound HTTP request to a meshed Service: pick an endpoint, send the
-// request as a stream on the pooled HTTP/2 session to its proxy, and retry on
-// another endpoint when the policy, the attempt count and the budget allow.
+// request to its proxy (on a pooled HTTP/1.1 connection, outbound-attempt-h1.ts,
+// or as a stream on the pooled HTTP/2 session), and retry on another endpoint
+// when the policy, the attempt count and the budget allow.
 import type { OutgoingHttpHeaders } from "node:http";
 import type * as http2 from "node:http2";
 import type { Logger } from "../../lib/log.ts";

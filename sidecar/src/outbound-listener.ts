@@ -1,6 +1,6 @@
 // The outbound side: connections the app opens (captured by iptables, or sent
 // to a fixed local listener) are matched to a Service, then proxied as HTTP
-// (balanced, retried, over mTLS HTTP/2 to the peer's proxy), as opaque TCP over
+// (balanced, retried, over mTLS to the peer's proxy), as opaque TCP over
 // mTLS, or passed through as plain TCP when the destination is not meshed.
 import * as http from "node:http";
 import * as http2 from "node:http2";

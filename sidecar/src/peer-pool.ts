@@ -1,7 +1,8 @@
 // Connections from this proxy to other proxies: mTLS with the peer's SPIFFE id
-// checked against the one the snapshot names, one pooled HTTP/2 session per
-// endpoint (every HTTP request rides it as a stream), and separate TLS
-// connections with ALPN weft.opaque/1 for opaque TCP and upgraded HTTP.
+// checked against the one the snapshot names: pooled keep-alive HTTP/1.1
+// connections per endpoint (ALPN weft.h1/1) for HTTP/1.1 callers, one HTTP/2
+// session per endpoint for HTTP/2 and gRPC callers (every request a stream),
+// and separate connections with ALPN weft.opaque/1 for opaque TCP and upgrades.
 import * as http2 from "node:http2";
 import { H1ClientConnection, IdleConnections } from "./h1-client-connection.ts";
 import * as tls from "node:tls";
