@@ -7,8 +7,8 @@
 // Flags: --seconds N (latency phase per round, default 20), --rounds N (3),
 // --max-seconds N (default 10), --qps N (1000), --connections N (16),
 // --only direct,nginx,weft, --weft-node-flags "--max-semi-space-size=16" (Node
-// flags for both Weft proxies, to try tunings), --weft-args "--peer-transport h1"
-// (proxy flags for both), --proxy-cpus 1 --load-cpus 0
+// flags for both Weft proxies, to try tunings), "--weft-args=--peer-transport h2"
+// (proxy flags for both; the = form, as the value starts with a dash), --proxy-cpus 1 --load-cpus 0
 // (taskset lists); --tracing runs the tracing-cost rows instead (bench/proxy-tracing.ts).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
