@@ -14,6 +14,7 @@
 //        --interval MS --client-procs N --quiet MS --max-delay MS --burst N
 //        --server-node-defaults 1 (run the server without the control plane's
 //        own Node flags and allocator settings, control-plane/src/node-flags.ts)
+//        --server-node-flags "<flags>" (instead of the control plane's Node flags)
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { cpus, setPriority } from "node:os";
@@ -30,6 +31,11 @@ function flag(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(`--${name}`);
   const v = i >= 0 ? Number(args[i + 1]) : NaN;
   return Number.isFinite(v) ? v : fallback;
+}
+
+function stringFlag(args: string[], name: string): string | null {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? (args[i + 1] ?? null) : null;
 }
 
 function percentile(values: number[], p: number): number {
@@ -91,6 +97,7 @@ export async function run(args: string[]): Promise<BenchReport> {
   const interval = flag(args, "interval", 300);
   const clientProcs = flag(args, "client-procs", 4);
   const serverDefaults = flag(args, "server-node-defaults", 0) === 1;
+  const serverFlags = stringFlag(args, "server-node-flags")?.split(" ").filter(Boolean) ?? [...CONTROL_PLANE_NODE_FLAGS];
   const quietMs = flag(args, "quiet", 100);
   const maxDelayMs = flag(args, "max-delay", 1000);
   const burst = flag(args, "burst", 500);
@@ -105,7 +112,7 @@ export async function run(args: string[]): Promise<BenchReport> {
 
   const server = serverDefaults
     ? new Child("./lib-discovery-server.ts")
-    : new Child("./lib-discovery-server.ts", [...CONTROL_PLANE_NODE_FLAGS], { ...process.env, ...CONTROL_PLANE_NODE_ENV });
+    : new Child("./lib-discovery-server.ts", serverFlags, { ...process.env, ...CONTROL_PLANE_NODE_ENV });
   const clients = Array.from({ length: clientProcs }, () => new Child("./lib-discovery-clients.ts", ["--max-old-space-size=12000"], process.env, -5));
   const changedAt = new Map<number, number>();
   const flushedAt = new Map<number, number>();
@@ -215,7 +222,7 @@ export async function run(args: string[]): Promise<BenchReport> {
     ];
     return {
       suite: "discovery",
-      description: `${proxies} DiscoveryClients in ${clientProcs} processes (own mTLS connection each) against the discovery server in its own process (${serverDefaults ? "Node defaults" : "the control plane's Node flags"}), ${namespaces} scope groups; ${changes} single-endpoint changes, each ${interval} ms after every proxy applied the last, then ${burst} changes in 1 s. Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, everything on one host.`,
+      description: `${proxies} DiscoveryClients in ${clientProcs} processes (own mTLS connection each) against the discovery server in its own process (${serverDefaults ? "Node defaults" : `Node flags: ${serverFlags.join(" ")}`}), ${namespaces} scope groups; ${changes} single-endpoint changes, each ${interval} ms after every proxy applied the last, then ${burst} changes in 1 s. Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, everything on one host.`,
       columns: ["measure", "result"],
       rows,
       targets: {
