@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { connect, type ClientHttp2Session } from "node:http2";
+import { Registry } from "prom-client";
+import { loadProto } from "../../api/load.ts";
+import type { ProtoGrpcType } from "../../api/gen/discovery.ts";
+import type { Snapshot__Output } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
+import { startDiscoveryServer, type DiscoveryServer } from "../../control-plane/src/discovery-server.ts";
+import type { MeshModel } from "../../control-plane/src/mesh-state.ts";
+import { DiscoveryClient } from "../../sidecar/src/discovery-client.ts";
+import { createTestMesh, issueTestLeaf, type TestLeaf } from "../fixtures/mesh-pki.ts";
+import { mesh, meshedEndpoint, namespace, service } from "./discovery-helpers.ts";
+
+const stream = loadProto<ProtoGrpcType>("discovery.proto").weft.discovery.v1.Discovery.service.Stream;
+
+/** A mesh whose full snapshot is far over the 64 KiB a proxy's HTTP/2 window takes before it reads. */
+function bigModel(marker: string): MeshModel {
+  const eps = Array.from({ length: 2000 }, (_, i) => meshedEndpoint(`10.1.${i >> 8}.${i & 255}`, "shop", "web", { zone: i === 0 ? marker : "z1" }));
+  return mesh([service("shop", "web", eps)], [namespace("shop", true)]);
+}
+
+/** A proxy that says Hello and then never reads: its full snapshot cannot flush, so it keeps its write slot. */
+function stalledProxy(port: number, leaf: TestLeaf): ClientHttp2Session {
+  const session = connect(`https://127.0.0.1:${port}`, {
+    ca: leaf.anchorsPem,
+    key: leaf.keyPem,
+    cert: leaf.certChainPem,
+    servername: "discovery.weft.internal",
+    checkServerIdentity: () => undefined,
+  });
+  session.on("error", () => undefined);
+  const call = session.request({ ":method": "POST", ":path": stream.path, "content-type": "application/grpc", te: "trailers" });
+  call.on("error", () => undefined);
+  const hello = stream.requestSerialize({ hello: { workload: "stalled", heldVersion: "" } });
+  const frame = Buffer.alloc(5 + hello.length);
+  frame.writeUInt32BE(hello.length, 1);
+  hello.copy(frame, 5);
+  call.write(frame);
+  call.pause();
+  return session;
+}
+
+describe("discovery write slots", function () {
+  this.timeout(60_000);
+  let server: DiscoveryServer;
+  let stalled: ClientHttp2Session | null = null;
+  let client: DiscoveryClient | null = null;
+
+  afterEach(async () => {
+    client?.stop();
+    stalled?.destroy();
+    await server.stop(500);
+  });
+
+  it("a proxy that waited for a write slot gets the version current when the slot frees, not the one it was queued with", async () => {
+    const pki = await createTestMesh();
+    const serverLeaf = await issueTestLeaf(pki, { namespace: "weft-system", serviceAccount: "weft-control-plane" });
+    const shopLeaf = await issueTestLeaf(pki, { namespace: "shop", serviceAccount: "web" });
+    const registry = new Registry();
+    server = await startDiscoveryServer({ host: "127.0.0.1", tls: serverLeaf, trustDomain: pki.trustDomain, initialModel: bigModel("first"), maxFullInFlight: 1, registry });
+
+    stalled = stalledProxy(server.port, shopLeaf);
+    await waitUntil(() => server.stats().fullInFlight === 1);
+    client = new DiscoveryClient({ address: `127.0.0.1:${server.port}`, tls: shopLeaf, backoff: { baseMs: 100, maxMs: 500 } });
+    const received: Snapshot__Output[] = [];
+    client.on("update", (_state, snapshot) => received.push(snapshot));
+    client.start();
+    await waitUntil(() => server.stats().fullWaiting === 1);
+
+    server.publish(bigModel("second"));
+    server.flushNow();
+    stalled.destroy();
+    stalled = null;
+
+    const state = await client.waitFor((s) => s.services.size > 0);
+    assert.equal(state.services.get("shop/web")?.endpoints.find((e) => e.address === "10.1.0.0")?.zone, "second");
+    assert.equal(received.length, 1, "one full snapshot at the new version, no delta after a stale one");
+    assert.equal(received[0]?.full, true);
+  });
+});
+
+async function waitUntil(predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
