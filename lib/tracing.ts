@@ -14,18 +14,14 @@ import {
   type TextMapPropagator,
   type Tracer,
 } from "@opentelemetry/api";
-import { OTLPTraceExporter as OtlpGrpcExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
-import { OTLPTraceExporter as OtlpHttpExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanExporter } from "@opentelemetry/sdk-trace-base";
-import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { silentLogger, type Logger } from "./log.ts";
-import { CountingBatchProcessor, CountingExporter, type ExportStats } from "./tracing-export.ts";
-import type { TracingConfig, TracingExportConfig, TracingResource } from "./tracing-config.ts";
+import type { ExportStats } from "./tracing-export.ts";
+import type { TracingConfig } from "./tracing-config.ts";
 import { WeftPropagator } from "./tracing-propagator.ts";
 
 export * from "./tracing-config.ts";
-export type { ExportStats } from "./tracing-export.ts";
+export type { ExportStats };
 
 // Incubating semantic conventions are copied, not imported, as the
 // semantic-conventions package recommends for unstable names.
@@ -54,31 +50,19 @@ export interface TracingOptions {
   exporter?: SpanExporter;
 }
 
-function resourceAttributes(r: TracingResource): Attributes {
-  const attrs: Attributes = { ...r.attributes, [ATTR_SERVICE_NAME]: r.serviceName };
-  if (r.namespace) attrs[ATTR_K8S_NAMESPACE_NAME] = r.namespace;
-  if (r.podName) attrs[ATTR_K8S_POD_NAME] = r.podName;
-  return attrs;
-}
-
-function otlpExporter(e: TracingExportConfig): SpanExporter {
-  // A small concurrency limit keeps memory bounded when the backend hangs:
-  // at most this many batches wait on the network besides the queue.
-  const common = { url: e.endpoint, timeoutMillis: e.exportTimeoutMillis, concurrencyLimit: 2 };
-  return e.protocol === "grpc" ? new OtlpGrpcExporter(common) : new OtlpHttpExporter(common);
-}
-
 const ZERO_STATS: ExportStats = { queued: 0, inFlight: 0, exported: 0, droppedQueueFull: 0, droppedExportFailed: 0 };
 
-export function createTracing(config: TracingConfig, options: TracingOptions = {}): Tracing {
-  const log = (options.logger ?? silentLogger()).child({ subsystem: "tracing" });
-  const scope = options.scope ?? "weft";
+/**
+ * Tracing from its configuration. Off (no endpoint, no exporter): the API's
+ * no-op tracer, and none of the SDK is loaded: it and the OTLP exporters cost
+ * a proxy about 15 MB of RSS, which the default (off) should not pay.
+ */
+export async function createTracing(config: TracingConfig, options: TracingOptions = {}): Promise<Tracing> {
   const propagator = new WeftPropagator(config.propagation);
-
   if (!config.export && !options.exporter) {
     // A fresh ProxyTracerProvider without a delegate hands out the API's no-op
     // tracer, independent of any global registration.
-    const tracer = new ProxyTracerProvider().getTracer(scope);
+    const tracer = new ProxyTracerProvider().getTracer(options.scope ?? "weft");
     return {
       enabled: false,
       tracer,
@@ -89,57 +73,8 @@ export function createTracing(config: TracingConfig, options: TracingOptions = {
       shutdown: () => Promise.resolve(),
     };
   }
-
-  const exportConfig: TracingExportConfig = config.export ?? {
-    endpoint: "",
-    protocol: "grpc",
-    maxQueueSize: 2048,
-    maxExportBatchSize: 512,
-    scheduledDelayMillis: 1000,
-    exportTimeoutMillis: 10_000,
-  };
-  const exporter = new CountingExporter(options.exporter ?? otlpExporter(exportConfig), log);
-  const processor = new CountingBatchProcessor(exporter, {
-    maxQueueSize: exportConfig.maxQueueSize,
-    maxExportBatchSize: exportConfig.maxExportBatchSize,
-    scheduledDelayMillis: exportConfig.scheduledDelayMillis,
-    // The processor gives up slightly after the exporter's own deadline.
-    exportTimeoutMillis: exportConfig.exportTimeoutMillis + 1000,
-  });
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes(resourceAttributes(config.resource)),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.samplingRatio) }),
-    spanProcessors: [processor],
-  });
-  const tracer = provider.getTracer(scope);
-  if (!options.exporter) {
-    // The OTLP exporters load their transport (grpc-js, protobuf, http agents)
-    // on the first export, blocking the event loop for a noticeable moment;
-    // an empty export now pays that at start-up instead of on the request path,
-    // and logs early when the backend is unreachable.
-    exporter.export([], () => undefined);
-  }
-  let shutdownPromise: Promise<void> | undefined;
-  log.info(
-    { endpoint: exportConfig.endpoint, protocol: exportConfig.protocol, samplingRatio: config.samplingRatio, propagation: config.propagation },
-    "tracing enabled",
-  );
-
-  return {
-    enabled: true,
-    tracer,
-    propagator,
-    droppedSpans: () => {
-      const s = processor.stats();
-      return s.droppedQueueFull + s.droppedExportFailed;
-    },
-    stats: () => processor.stats(),
-    forceFlush: () => provider.forceFlush().catch((err: unknown) => log.warn({ err: String(err) }, "trace flush failed")),
-    shutdown: () => {
-      shutdownPromise ??= provider.shutdown().catch((err: unknown) => log.warn({ err: String(err) }, "trace shutdown failed"));
-      return shutdownPromise;
-    },
-  };
+  const { createSdkTracing } = await import("./tracing-sdk.ts");
+  return createSdkTracing(config, propagator, options.logger ?? silentLogger(), options.scope ?? "weft", options.exporter);
 }
 
 /**

@@ -64,7 +64,7 @@ export async function startControlPlane(
   const verifier = buildVerifier(config);
   if (!verifier.ok) return verifier;
   const metrics = createControlPlaneMetrics();
-  const tracing = controlPlaneTracingFromEnv(env, config, logger);
+  const tracing = await controlPlaneTracingFromEnv(env, config, logger);
   if (!tracing.ok) return tracing;
   // Registered first, drained last: spans of the other drains still get out.
   shutdown.add("tracing", () => tracing.value.shutdown());

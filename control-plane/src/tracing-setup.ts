@@ -5,11 +5,11 @@ import type { Logger } from "../../lib/log.ts";
 import { ok, type Result } from "../../lib/result.ts";
 import { createTracing, parseTracingConfig, rawTracingConfigFromEnv, type Tracing } from "../../lib/tracing.ts";
 
-export function controlPlaneTracingFromEnv(
+export async function controlPlaneTracingFromEnv(
   env: Record<string, string | undefined>,
   identity: { namespace: string; serviceAccount: string },
   logger: Logger,
-): Result<Tracing, "tracing.invalid"> {
+): Promise<Result<Tracing, "tracing.invalid">> {
   const raw = rawTracingConfigFromEnv(env);
   const parsed = parseTracingConfig({
     ...raw,
@@ -18,5 +18,5 @@ export function controlPlaneTracingFromEnv(
     podName: env["WEFT_POD_NAME"] || env["HOSTNAME"],
   });
   if (!parsed.ok) return parsed;
-  return ok(createTracing(parsed.value, { logger, scope: "weft-control-plane" }));
+  return ok(await createTracing(parsed.value, { logger, scope: "weft-control-plane" }));
 }

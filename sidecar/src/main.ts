@@ -26,7 +26,7 @@ async function main(): Promise<number> {
   }
   const c = config.value;
   const logger = createLogger({ component: "proxy", level: c.logLevel as LevelWithSilent });
-  const tracing = proxyTracingFromEnv(process.env, logger);
+  const tracing = await proxyTracingFromEnv(process.env, logger);
   if (!tracing.ok) {
     logger.error({ code: tracing.code }, tracing.message);
     return 2;

@@ -14,7 +14,7 @@ export interface ProxyTracing {
   observer: RequestObserver;
 }
 
-export function proxyTracingFromEnv(env: Record<string, string | undefined>, logger: Logger): Result<ProxyTracing, "tracing.invalid"> {
+export async function proxyTracingFromEnv(env: Record<string, string | undefined>, logger: Logger): Promise<Result<ProxyTracing, "tracing.invalid">> {
   const raw = rawTracingConfigFromEnv(env);
   const parsed = parseTracingConfig({
     ...raw,
@@ -24,6 +24,6 @@ export function proxyTracingFromEnv(env: Record<string, string | undefined>, log
     resourceAttributes: env[PROXY_ENV.nodeName] ? { "k8s.node.name": env[PROXY_ENV.nodeName] } : undefined,
   });
   if (!parsed.ok) return fail(parsed.code, parsed.message);
-  const tracing = createTracing(parsed.value, { logger, scope: "weft-proxy" });
+  const tracing = await createTracing(parsed.value, { logger, scope: "weft-proxy" });
   return ok({ tracing, observer: tracingObserver(tracing) });
 }

@@ -102,7 +102,7 @@ describe("tracing: a backend that is down", function () {
 
   it("heap stays bounded over 20,000 spans with the backend down, and every span is counted", async () => {
     backend = await blackHole();
-    const tracing = hopTracing(SPECS[0] ?? { service: "x", namespace: "x", pod: "x", identity: "x" }, {
+    const tracing = await hopTracing(SPECS[0] ?? { service: "x", namespace: "x", pod: "x", identity: "x" }, {
       endpoint: backend.endpoint,
       samplingRatio: 1,
       maxQueueSize: 512,

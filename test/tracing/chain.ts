@@ -58,7 +58,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** Tracing config for one hop, exporting to `endpoint` (undefined: tracing off). */
-export function hopTracing(spec: HopSpec, raw: Record<string, unknown>): Tracing {
+export function hopTracing(spec: HopSpec, raw: Record<string, unknown>): Promise<Tracing> {
   const parsed = parseTracingConfig({ ...raw, serviceName: spec.service, namespace: spec.namespace, podName: spec.pod });
   if (!parsed.ok) throw new Error(parsed.message);
   return createTracing(parsed.value, { scope: "weft-test-hop" });
@@ -71,7 +71,7 @@ export async function startChain(specs: HopSpec[], tracingRaw: Record<string, un
 
   for (let i = specs.length - 1; i >= 0; i--) {
     const spec = specs[i] as HopSpec;
-    const tracing = hopTracing(spec, tracingRaw);
+    const tracing = await hopTracing(spec, tracingRaw);
     const next = hops[0];
     const hop: Hop = { spec, port: 0, tracing };
     const index = i;

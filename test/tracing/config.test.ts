@@ -8,7 +8,7 @@ describe("tracing configuration", () => {
     const parsed = parseTracingConfig({ serviceName: "web" });
     assert.ok(parsed.ok);
     assert.equal(parsed.value.export, undefined);
-    const tracing = createTracing(parsed.value);
+    const tracing = await createTracing(parsed.value);
     assert.equal(tracing.enabled, false);
     const span = tracing.tracer.startSpan("x");
     assert.equal(span.isRecording(), false);

@@ -28,16 +28,16 @@ interface Pair { a: RunningProxy; b: RunningProxy; port: number; tracings: Traci
 
 async function startPair(mode: string, ratio: number | undefined): Promise<Pair> {
   const tracings: Tracing[] = [];
-  const tracingFor = (pod: string) => {
+  const tracingFor = async (pod: string) => {
     const parsed = parseTracingConfig({ endpoint: ratio === undefined ? undefined : jaeger.otlpGrpcEndpoint, samplingRatio: ratio ?? 0, serviceName: `cost-${mode}-${pod}`, namespace: "bench", podName: `${pod}-0` });
     if (!parsed.ok) throw new Error(parsed.message);
-    const t = createTracing(parsed.value);
+    const t = await createTracing(parsed.value);
     tracings.push(t);
     return tracingObserver(t);
   };
   const viewB = new MeshView();
   viewB.update(meshState({}));
-  const b = await startProxy({ view: viewB, credentials: holder(pki.server), logger: silentLogger(), listenHost: "127.0.0.1", inboundApps: [{ listenPort: 0, appPort }], observer: tracingFor("b") });
+  const b = await startProxy({ view: viewB, credentials: holder(pki.server), logger: silentLogger(), listenHost: "127.0.0.1", inboundApps: [{ listenPort: 0, appPort }], observer: await tracingFor("b") });
   const viewA = new MeshView(new Map([[`10.0.9.1:${appPort}`, { host: "127.0.0.1", port: b.ports.get("inbound:0") ?? 0 }]]));
   viewA.update(meshState({
     services: [{
@@ -45,7 +45,7 @@ async function startPair(mode: string, ratio: number | undefined): Promise<Pair>
       endpoints: [{ address: "10.0.9.1", ports: { http: appPort }, zone: "", ready: true, serving: true, terminating: false, meshed: true, identity: pki.server.spiffeId }],
     }],
   }));
-  const a = await startProxy({ view: viewA, credentials: holder(pki.client), logger: silentLogger(), listenHost: "127.0.0.1", outboundBinds: [{ listenPort: 0, address: "10.96.9.1", port: 80 }], observer: tracingFor("a") });
+  const a = await startProxy({ view: viewA, credentials: holder(pki.client), logger: silentLogger(), listenHost: "127.0.0.1", outboundBinds: [{ listenPort: 0, address: "10.96.9.1", port: 80 }], observer: await tracingFor("a") });
   return { a, b, port: a.ports.get("outbound:0") ?? 0, tracings };
 }
 

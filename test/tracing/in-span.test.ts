@@ -3,13 +3,16 @@
 import assert from "node:assert/strict";
 import { ROOT_CONTEXT, SpanStatusCode, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
-import { createTracing, inSpan, parseTracingConfig } from "../../lib/tracing.ts";
+import { createTracing, inSpan, parseTracingConfig, type Tracing } from "../../lib/tracing.ts";
 
 describe("tracing the control plane's work", () => {
   const exporter = new InMemorySpanExporter();
   const parsed = parseTracingConfig({ serviceName: "weft-control-plane", namespace: "weft-system", podName: "cp-0", samplingRatio: 1 });
   if (!parsed.ok) throw new Error(parsed.message);
-  const tracing = createTracing(parsed.value, { exporter, scope: "weft-control-plane" });
+  let tracing: Tracing;
+  before(async () => {
+    tracing = await createTracing(parsed.value, { exporter, scope: "weft-control-plane" });
+  });
   after(() => tracing.shutdown());
 
   it("a successful operation is one span with its attributes, and nested work is its child", async () => {

@@ -66,10 +66,10 @@ describe("tracing: three meshed hops through real proxies", function () {
     const pki = await testPki();
     const leaves: Record<string, TestLeaf> = {};
     for (const sa of ["a", "b", "c"]) leaves[sa] = await issueTestLeaf(pki.mesh, { namespace: "shop", serviceAccount: sa });
-    const tracingFor = (pod: string): Tracing => {
+    const tracingFor = async (pod: string): Promise<Tracing> => {
       const parsed = parseTracingConfig({ endpoint: jaeger?.otlpGrpcEndpoint, samplingRatio: 1, scheduledDelayMillis: 100, serviceName: `mesh-${pod}`, namespace: "shop", podName: `${pod}-0` });
       if (!parsed.ok) throw new Error(parsed.message);
-      const t = createTracing(parsed.value, { scope: "weft-proxy" });
+      const t = await createTracing(parsed.value, { scope: "weft-proxy" });
       tracings.push(t);
       return t;
     };
@@ -102,7 +102,7 @@ describe("tracing: three meshed hops through real proxies", function () {
     viewC.update(meshState({}));
     const proxyC = await startProxy({
       view: viewC, credentials: holder(leaves["c"] as TestLeaf), logger: silentLogger(), listenHost: "127.0.0.1",
-      inboundApps: [{ listenPort: 0, appPort: appCPort }], observer: tracingObserver(tracingFor("c")),
+      inboundApps: [{ listenPort: 0, appPort: appCPort }], observer: tracingObserver(await tracingFor("c")),
     });
     proxies.push(proxyC);
     // Pod B: inbound for app B, outbound to Service C.
@@ -111,7 +111,7 @@ describe("tracing: three meshed hops through real proxies", function () {
     const proxyB = await startProxy({
       view: viewB, credentials: holder(leaves["b"] as TestLeaf), logger: silentLogger(), listenHost: "127.0.0.1",
       inboundApps: [{ listenPort: 0, appPort: appBPort }], outboundBinds: [{ listenPort: 0, address: "10.96.0.3", port: 80 }],
-      observer: tracingObserver(tracingFor("b")),
+      observer: tracingObserver(await tracingFor("b")),
     });
     proxies.push(proxyB);
     proxyBOutbound = proxyB.ports.get("outbound:0") ?? 0;
@@ -120,7 +120,7 @@ describe("tracing: three meshed hops through real proxies", function () {
     viewA.update(meshState({ services: [service("b", "10.96.0.2", "10.0.2.1", appBPort, (leaves["b"] as TestLeaf).spiffeId)] }));
     const proxyA = await startProxy({
       view: viewA, credentials: holder(leaves["a"] as TestLeaf), logger: silentLogger(), listenHost: "127.0.0.1",
-      outboundBinds: [{ listenPort: 0, address: "10.96.0.2", port: 80 }], observer: tracingObserver(tracingFor("a")),
+      outboundBinds: [{ listenPort: 0, address: "10.96.0.2", port: 80 }], observer: tracingObserver(await tracingFor("a")),
     });
     proxies.push(proxyA);
 

@@ -6,10 +6,10 @@ import { InMemorySpanExporter, type SpanExporter } from "@opentelemetry/sdk-trac
 import { createTracing, parseTracingConfig } from "../../lib/tracing.ts";
 import { registerTracingMetrics } from "../../lib/tracing-metrics.ts";
 
-function setup(exporter: SpanExporter) {
+async function setup(exporter: SpanExporter) {
   const parsed = parseTracingConfig({ serviceName: "web", samplingRatio: 1, endpoint: "127.0.0.1:1", maxQueueSize: 5, scheduledDelayMillis: 60_000 });
   if (!parsed.ok) throw new Error(parsed.message);
-  const tracing = createTracing(parsed.value, { exporter });
+  const tracing = await createTracing(parsed.value, { exporter });
   const registry = new Registry();
   registerTracingMetrics(registry, tracing, "weft_proxy_");
   return { tracing, registry };
@@ -18,7 +18,7 @@ function setup(exporter: SpanExporter) {
 describe("tracing metrics", () => {
   it("a hung backend: one batch on the wire, a full queue, the rest dropped and counted", async () => {
     const hung: SpanExporter = { export: () => undefined, shutdown: () => Promise.resolve() };
-    const { tracing, registry } = setup(hung);
+    const { tracing, registry } = await setup(hung);
     for (let i = 0; i < 13; i++) tracing.tracer.startSpan("x").end();
     const text = await registry.metrics();
     assert.match(text, /weft_proxy_trace_spans_total\{outcome="dropped_queue_full"\} 3\n/);
@@ -28,7 +28,7 @@ describe("tracing metrics", () => {
   });
 
   it("a healthy backend: exported spans are counted", async () => {
-    const { tracing, registry } = setup(new InMemorySpanExporter());
+    const { tracing, registry } = await setup(new InMemorySpanExporter());
     for (let i = 0; i < 4; i++) tracing.tracer.startSpan("x").end();
     await tracing.forceFlush();
     const text = await registry.metrics();

@@ -14,23 +14,23 @@ import { silentLogger } from "../../lib/log.ts";
 const T = "4bf92f3577b34da6a3ce929d0e0e4736";
 const S = "00f067aa0ba902b7";
 
-function setup() {
+async function setup() {
   const exporter = new InMemorySpanExporter();
   const parsed = parseTracingConfig({ serviceName: "web", samplingRatio: 1 });
   if (!parsed.ok) throw new Error(parsed.message);
-  const tracing = createTracing(parsed.value, { exporter });
+  const tracing = await createTracing(parsed.value, { exporter });
   return { exporter, tracing, observer: tracingObserver(tracing) };
 }
 
 describe("tracing observer (the proxy's seam)", () => {
-  it("tracing disabled: the no-op observer, headers untouched", () => {
+  it("tracing disabled: the no-op observer, headers untouched", async () => {
     const parsed = parseTracingConfig({ serviceName: "web" });
     assert.ok(parsed.ok);
-    assert.equal(tracingObserver(createTracing(parsed.value)), NO_OBSERVER);
+    assert.equal(tracingObserver(await createTracing(parsed.value)), NO_OBSERVER);
   });
 
   it("an outbound request with a retry: one server span, two attempt spans, each attempt's headers carry its own span", async () => {
-    const { exporter, tracing, observer } = setup();
+    const { exporter, tracing, observer } = await setup();
     const scope = observer.onRequest({
       direction: "outbound",
       method: "GET",
@@ -78,7 +78,7 @@ describe("tracing observer (the proxy's seam)", () => {
   });
 
   it("an inbound request whose attempt end is not reported: the attempt closes with the request", async () => {
-    const { exporter, tracing, observer } = setup();
+    const { exporter, tracing, observer } = await setup();
     const scope = observer.onRequest({
       direction: "inbound",
       method: "POST",
@@ -104,13 +104,13 @@ describe("tracing observer (the proxy's seam)", () => {
   });
 
   it("the proxy's environment: no endpoint disables tracing, a bad value refuses to start", async () => {
-    const off = proxyTracingFromEnv({ WEFT_POD_NAME: "web-1" }, silentLogger());
+    const off = await proxyTracingFromEnv({ WEFT_POD_NAME: "web-1" }, silentLogger());
     assert.ok(off.ok);
     assert.equal(off.value.tracing.enabled, false);
     assert.equal(off.value.observer, NO_OBSERVER);
-    const bad = proxyTracingFromEnv({ WEFT_TRACING_ENDPOINT: "c:4317", WEFT_TRACING_SAMPLING_RATIO: "5" }, silentLogger());
+    const bad = await proxyTracingFromEnv({ WEFT_TRACING_ENDPOINT: "c:4317", WEFT_TRACING_SAMPLING_RATIO: "5" }, silentLogger());
     assert.equal(bad.ok, false);
-    const on = proxyTracingFromEnv({ WEFT_TRACING_ENDPOINT: "127.0.0.1:1", WEFT_SERVICE_ACCOUNT: "web" }, silentLogger());
+    const on = await proxyTracingFromEnv({ WEFT_TRACING_ENDPOINT: "127.0.0.1:1", WEFT_SERVICE_ACCOUNT: "web" }, silentLogger());
     assert.ok(on.ok);
     assert.equal(on.value.tracing.enabled, true);
     await on.value.tracing.shutdown();

@@ -3,13 +3,13 @@
 import assert from "node:assert/strict";
 import { trace, type Context } from "@opentelemetry/api";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
-import { createTracing, parseTracingConfig, type PropagationFormat } from "../../lib/tracing.ts";
+import { createTracing, parseTracingConfig, type PropagationFormat, type Tracing } from "../../lib/tracing.ts";
 import { extractContext, injectContext, startClientSpan, startServerSpan, type HeaderBag } from "../../sidecar/src/tracing-http.ts";
 
 const T = "4bf92f3577b34da6a3ce929d0e0e4736";
 const S = "00f067aa0ba902b7";
 
-function tracingWith(propagation: PropagationFormat[]) {
+function tracingWith(propagation: PropagationFormat[]): Promise<Tracing> {
   const parsed = parseTracingConfig({ serviceName: "p", samplingRatio: 1, propagation });
   if (!parsed.ok) throw new Error(parsed.message);
   return createTracing(parsed.value, { exporter: new InMemorySpanExporter() });
@@ -20,7 +20,10 @@ function parentOf(ctx: Context) {
 }
 
 describe("tracing propagation formats", () => {
-  const tracing = tracingWith(["tracecontext", "b3multi"]);
+  let tracing: Tracing;
+  before(async () => {
+    tracing = await tracingWith(["tracecontext", "b3multi"]);
+  });
   after(() => tracing.shutdown());
 
   const inputs: [string, HeaderBag][] = [
@@ -75,7 +78,7 @@ describe("tracing propagation formats", () => {
   });
 
   it("B3 single-header output when configured", async () => {
-    const single = tracingWith(["b3"]);
+    const single = await tracingWith(["b3"]);
     const server = startServerSpan(single.tracer, extractContext(single.propagator, {}), { method: "GET", path: "/" });
     const out: HeaderBag = { traceparent: `00-${T}-${S}-01` };
     injectContext(single.propagator, server.ctx, out);

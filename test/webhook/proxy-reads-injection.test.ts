@@ -62,7 +62,7 @@ describe("the proxy reads what the injector writes", () => {
         }
       }
       // Tracing: the proxy's own start-up accepts the variables, and traces exactly when the mesh does.
-      const tracing = proxyTracingFromEnv(env, silentLogger());
+      const tracing = await proxyTracingFromEnv(env, silentLogger());
       assert.ok(tracing.ok, tracing.ok ? "" : tracing.message);
       try {
         assert.equal(tracing.value.tracing.enabled, g.config.tracing !== undefined);
