@@ -17,12 +17,12 @@ import { parentOf, startJaeger, tag, type Jaeger, type JaegerSpan, type JaegerTr
 
 const TRACE_HEADERS = ["traceparent", "tracestate", "b3", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags"];
 
-function get(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+function get(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; body: string; error: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port, path, headers }, (res) => {
       let body = "";
       res.setEncoding("utf8").on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, error: String(res.headers["weft-error"] ?? "") }));
     });
     req.on("error", reject);
     req.end();
@@ -125,7 +125,7 @@ describe("tracing: three meshed hops through real proxies", function () {
     proxies.push(proxyA);
 
     const res = await get(proxyA.ports.get("outbound:0") ?? 0, "/b?q=1", {});
-    assert.equal(res.status, 200, res.body);
+    assert.equal(res.status, 200, `${res.status} weft-error: ${res.error} body: ${res.body}`);
     assert.equal(res.body, "b got: c says hi\n");
     assert.ok(appCHeaders["traceparent"], "app C received trace context");
     const traceId = String(appCHeaders["traceparent"]).split("-")[1] ?? "";
