@@ -1,13 +1,14 @@
 // Tracing switched on: the OpenTelemetry SDK's provider with Weft's counting
 // batch processor and an OTLP exporter. lib/tracing.ts loads this module only
 // when an endpoint (or a test's exporter) is configured.
-import type { Attributes, TextMapPropagator } from "@opentelemetry/api";
+import type { Attributes } from "@opentelemetry/api";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import type { Logger } from "./log.ts";
 import { CountingBatchProcessor, CountingExporter } from "./tracing-export.ts";
 import type { TracingConfig, TracingExportConfig, TracingResource } from "./tracing-config.ts";
+import { WeftPropagator } from "./tracing-propagator.ts";
 import { ATTR_K8S_NAMESPACE_NAME, ATTR_K8S_POD_NAME, type Tracing } from "./tracing.ts";
 
 function resourceAttributes(r: TracingResource): Attributes {
@@ -26,8 +27,9 @@ async function otlpExporter(e: TracingExportConfig): Promise<SpanExporter> {
   return new (await import("@opentelemetry/exporter-trace-otlp-http")).OTLPTraceExporter(common);
 }
 
-export async function createSdkTracing(config: TracingConfig, propagator: TextMapPropagator, logger: Logger, scope: string, testExporter: SpanExporter | undefined): Promise<Tracing> {
+export async function createSdkTracing(config: TracingConfig, logger: Logger, scope: string, testExporter: SpanExporter | undefined): Promise<Tracing> {
   const log = logger.child({ subsystem: "tracing" });
+  const propagator = new WeftPropagator(config.propagation);
   const exportConfig: TracingExportConfig = config.export ?? {
     endpoint: "",
     protocol: "grpc",

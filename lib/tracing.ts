@@ -18,7 +18,6 @@ import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { silentLogger, type Logger } from "./log.ts";
 import type { ExportStats } from "./tracing-export.ts";
 import type { TracingConfig } from "./tracing-config.ts";
-import { WeftPropagator } from "./tracing-propagator.ts";
 
 export * from "./tracing-config.ts";
 export type { ExportStats };
@@ -50,15 +49,18 @@ export interface TracingOptions {
   exporter?: SpanExporter;
 }
 
+/** Off, headers pass untouched: an app that forwards its own trace headers still gets one trace. */
+const NO_PROPAGATION: TextMapPropagator = { inject: () => undefined, extract: (ctx) => ctx, fields: () => [] };
+
 const ZERO_STATS: ExportStats = { queued: 0, inFlight: 0, exported: 0, droppedQueueFull: 0, droppedExportFailed: 0 };
 
 /**
  * Tracing from its configuration. Off (no endpoint, no exporter): the API's
- * no-op tracer, and none of the SDK is loaded: it and the OTLP exporters cost
- * a proxy about 15 MB of RSS, which the default (off) should not pay.
+ * no-op tracer and no propagation, and none of the SDK is loaded: it, the
+ * propagators and the OTLP exporters cost a proxy 15-25 MB of RSS, which the
+ * default (off) should not pay.
  */
 export async function createTracing(config: TracingConfig, options: TracingOptions = {}): Promise<Tracing> {
-  const propagator = new WeftPropagator(config.propagation);
   if (!config.export && !options.exporter) {
     // A fresh ProxyTracerProvider without a delegate hands out the API's no-op
     // tracer, independent of any global registration.
@@ -66,7 +68,7 @@ export async function createTracing(config: TracingConfig, options: TracingOptio
     return {
       enabled: false,
       tracer,
-      propagator,
+      propagator: NO_PROPAGATION,
       droppedSpans: () => 0,
       stats: () => ({ ...ZERO_STATS }),
       forceFlush: () => Promise.resolve(),
@@ -74,7 +76,7 @@ export async function createTracing(config: TracingConfig, options: TracingOptio
     };
   }
   const { createSdkTracing } = await import("./tracing-sdk.ts");
-  return createSdkTracing(config, propagator, options.logger ?? silentLogger(), options.scope ?? "weft", options.exporter);
+  return createSdkTracing(config, options.logger ?? silentLogger(), options.scope ?? "weft", options.exporter);
 }
 
 /**

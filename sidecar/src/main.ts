@@ -9,7 +9,6 @@ import { CredentialsHolder, loadCredentialFiles } from "./credentials-source.ts"
 import { MeshView } from "./mesh-view.ts";
 import { USAGE, loadConfig } from "./proxy-config.ts";
 import { startProxy } from "./proxy.ts";
-import { getOriginalDestination } from "./original-dst.ts";
 import { proxyTracingFromEnv } from "./tracing-setup.ts";
 import { registerTracingMetrics } from "../../lib/tracing-metrics.ts";
 
@@ -61,11 +60,14 @@ async function main(): Promise<number> {
     }
     credentials = started.value.credentials;
   }
+  // Only captured connections need SO_ORIGINAL_DST; the FFI library behind it (koffi, ~3 MB) loads only then.
+  const captures = Boolean(c.outboundPort || c.inboundPort);
+  const originalDestination = captures ? (await import("./original-dst.ts")).getOriginalDestination : undefined;
   const proxy = await startProxy({
     view,
     credentials,
     logger,
-    originalDestination: getOriginalDestination,
+    originalDestination,
     listenHost: c.listenHost,
     outboundPort: c.outboundPort || undefined,
     inboundPort: c.inboundPort || undefined,
