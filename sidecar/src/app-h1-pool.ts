@@ -12,6 +12,8 @@ import type { RelayResult } from "./relay-response.ts";
 const MAX_IDLE = 64;
 const IDLE_MS = 60_000;
 
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+
 export class AppH1Pool {
   readonly #host: string;
   readonly #idle = new IdleConnections<number>(MAX_IDLE);
@@ -21,26 +23,27 @@ export class AppH1Pool {
     this.#host = host;
   }
 
-  #connection(port: number): H1ClientConnection {
+  #connection(port: number): { conn: H1ClientConnection; reused: boolean } {
     const idle = this.#idle.take(port);
-    if (idle) return idle;
+    if (idle) return { conn: idle, reused: true };
     const conn = new H1ClientConnection(net.connect({ host: this.#host, port, noDelay: true }), (c) => this.#idle.put(port, c), IDLE_MS);
     this.#all.add(conn);
     conn.socket.once("close", () => {
       this.#all.delete(conn);
       this.#idle.forget(port, conn);
     });
-    return conn;
+    return { conn, reused: false };
   }
 
   /** `headers` are HTTP/2 request headers (pseudo-headers included) with Weft's own already replaced. */
-  forward(port: number, headers: http2.OutgoingHttpHeaders, ds: Downstream, done: (result: RelayResult) => void): void {
+  forward(port: number, headers: http2.OutgoingHttpHeaders, ds: Downstream, done: (result: RelayResult) => void, retried = false): void {
     const request = requestHeadFromH2(headers, ds.hasBody);
     if (!request) {
       done(appError(ds, 0));
       return;
     }
-    const conn = this.#connection(port);
+    const { conn, reused } = this.#connection(port);
+    const method = String(headers[":method"] ?? "GET");
     let status = 0;
     let bodyExpected = false;
     let responseBytes = 0;
@@ -51,7 +54,7 @@ export class AppH1Pool {
       over = true;
       done(result);
     };
-    conn.begin(String(headers[":method"] ?? "GET"), request.head, {
+    conn.begin(method, request.head, {
       head: (head) => {
         status = head.status;
         bodyExpected = head.framing.kind !== "none";
@@ -68,7 +71,16 @@ export class AppH1Pool {
         if (bodyExpected) ds.finish(trailers ? responseHeaders(trailers) : undefined);
         end({ status, requestBytes, responseBytes });
       },
-      fail: () => end(appError(ds, responseBytes)),
+      fail: (headSeen) => {
+        // A kept-alive connection the app closed just as the request went out: once more on a
+        // fresh one, when nothing came back and a repeat is harmless (idempotent, no body).
+        if (!headSeen && reused && !retried && !ds.hasBody && !ds.responded && IDEMPOTENT.has(method)) {
+          over = true;
+          this.forward(port, headers, ds, done, true);
+          return;
+        }
+        end(appError(ds, responseBytes));
+      },
     }, ds.hasBody);
     ds.onAbort(() => {
       if (!over) conn.abandon();

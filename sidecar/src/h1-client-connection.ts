@@ -40,10 +40,16 @@ export class H1ClientConnection {
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("error", () => {});
-    socket.on("close", () => this.#onClose());
-    socket.setTimeout(idleMs, () => {
+    socket.on("close", (hadError: boolean) => this.#onClose(hadError));
+    // The peer closed an idle connection: gone at once, so the pool never hands it out.
+    socket.on("end", () => {
       if (!this.#ex) socket.destroy();
     });
+    // on(), not setTimeout's callback (a once listener): the idle timeout must work after a busy period too.
+    socket.on("timeout", () => {
+      if (!this.#ex) socket.destroy();
+    });
+    socket.setTimeout(idleMs);
   }
 
   /** Starts an exchange: writes the request head (ending in the blank line). */
@@ -141,11 +147,17 @@ export class H1ClientConnection {
     else this.socket.destroy();
   }
 
-  #onClose(): void {
+  /** Whether the pool may hand this connection out: open both ways and not closed by the peer. */
+  get usable(): boolean {
+    return !this.socket.destroyed && this.socket.writable && !this.socket.readableEnded;
+  }
+
+  #onClose(hadError: boolean): void {
     const ex = this.#ex;
     this.#ex = undefined;
     if (!ex || ex.finished) return;
-    if (ex.body && ex.body.end().done) {
+    // A body delimited by the close is complete only if the connection closed cleanly, not by a reset.
+    if (!hadError && ex.body && ex.body.end().done) {
       this.#complete(ex, undefined, false);
       return;
     }
@@ -173,7 +185,8 @@ export class IdleConnections<K> {
     const list = this.#idle.get(key);
     while (list && list.length > 0) {
       const conn = list.pop() as H1ClientConnection;
-      if (!conn.socket.destroyed) return conn;
+      if (conn.usable) return conn;
+      conn.socket.destroy();
     }
     return undefined;
   }

@@ -26,6 +26,8 @@ export class FramedH1Connection implements FramedConnectionHooks {
   #current: FramedH1Downstream | undefined;
   #body: BodyReader | undefined;
   #handedOver = false;
+  /** Set once the connection is closing: nothing read after that is parsed (no request smuggled in a body we stopped framing). */
+  #closing = false;
   readonly #onData = (chunk: Buffer): void => this.#data(chunk);
   readonly #onClose = (): void => this.#closed();
   readonly #onTimeout = (): void => {
@@ -37,7 +39,9 @@ export class FramedH1Connection implements FramedConnectionHooks {
     this.#o = options;
     socket.on("data", this.#onData);
     socket.on("close", this.#onClose);
-    socket.setTimeout(options.idleTimeoutMs, this.#onTimeout);
+    // on(), not setTimeout's callback (a once listener): the timeout must fire again after a busy period.
+    socket.on("timeout", this.#onTimeout);
+    socket.setTimeout(options.idleTimeoutMs);
     socket.resume();
   }
 
@@ -46,6 +50,7 @@ export class FramedH1Connection implements FramedConnectionHooks {
   }
 
   #data(chunk: Buffer): void {
+    if (this.#closing) return;
     if (this.#current && this.#body) {
       const body = this.#body;
       const step = body.push(chunk, (data) => {
@@ -75,7 +80,7 @@ export class FramedH1Connection implements FramedConnectionHooks {
 
   #next(): void {
     const buf = this.#buffered;
-    if (!buf || buf.length === 0 || this.#handedOver) return;
+    if (!buf || buf.length === 0 || this.#handedOver || this.#closing) return;
     const parsed = parseRequestHead(buf, this.#o.maxHeaderBytes);
     if (parsed.kind === "incomplete" && this.#o.waitForHead) return;
     if (parsed.kind !== "head" || parsed.head.unusual || parsed.head.minor === 0) {
@@ -88,7 +93,11 @@ export class FramedH1Connection implements FramedConnectionHooks {
     this.#current = ds;
     if (ds.hasBody) this.#body = new BodyReader(parsed.head.framing);
     this.#o.onRequest(ds);
-    if (rest.length > 0 && !this.socket.destroyed) this.#data(rest);
+    if (rest.length === 0 || this.socket.destroyed || this.#closing) return;
+    // Answered synchronously (a local error): keep the bytes for the next tick that
+    // responseDone scheduled, rather than recursing once per pipelined request.
+    if (this.#current === ds) this.#data(rest);
+    else this.#keep(rest);
   }
 
   #handOver(): void {
@@ -96,6 +105,7 @@ export class FramedH1Connection implements FramedConnectionHooks {
     const socket = this.socket;
     socket.off("data", this.#onData);
     socket.off("close", this.#onClose);
+    socket.off("timeout", this.#onTimeout);
     socket.setTimeout(0);
     socket.pause();
     if (this.#buffered) socket.unshift(this.#buffered);
@@ -116,8 +126,7 @@ export class FramedH1Connection implements FramedConnectionHooks {
     // A response sent before the whole request body arrived leaves the stream unframeable.
     if (!keepOpen || this.#body) {
       this.#body = undefined;
-      this.socket.end();
-      this.socket.destroySoon();
+      this.#close();
       return;
     }
     this.socket.resume();
@@ -129,7 +138,23 @@ export class FramedH1Connection implements FramedConnectionHooks {
 
   /** Draining: an idle connection closes now, a busy one after its response. */
   closeIfIdle(): void {
-    if (this.idle) this.socket.end();
+    if (this.idle) this.#close();
+  }
+
+  /**
+   * Ends our side after the last response. What the client still sends is read and
+   * dropped, never parsed (it may be the rest of a body we stopped framing), and
+   * reading on keeps unread bytes from turning the close into a reset that could
+   * destroy the response in flight.
+   */
+  #close(): void {
+    this.#closing = true;
+    this.#buffered = undefined;
+    this.socket.off("data", this.#onData);
+    this.socket.on("data", () => undefined);
+    this.socket.resume();
+    this.socket.end();
+    this.socket.destroySoon();
   }
 
   #closed(): void {

@@ -104,3 +104,55 @@ describe("HTTP/1.1 through the proxy's own framer (and its hand-over to node:htt
     assert.ok(!text.includes("/smuggled"));
   });
 });
+
+describe("HTTP/1.1 framer: a response sent before the request body is finished", function () {
+  this.timeout(30_000);
+  let mesh: Mesh;
+
+  before(async () => {
+    // A Service without endpoints: the proxy answers 503 itself, at once, before reading the upload.
+    mesh = await startMesh({ backends: [] });
+  });
+  after(() => mesh.stop());
+
+  it("never parses the rest of that body as a new request (nothing smuggled in an unread body)", async () => {
+    const smuggled = "GET /smuggled HTTP/1.1\r\nhost: echo\r\n\r\n";
+    const text = await exchange(mesh.port, `POST /upload HTTP/1.1\r\nhost: echo\r\ncontent-length: ${smuggled.length + 100}\r\n\r\n${smuggled}`);
+    assert.match(text, /^HTTP\/1\.1 503/);
+    assert.equal(count(text, "HTTP/1.1 "), 1, "one response");
+    const requests = (await mesh.client.metrics.requests.get()).values.reduce((sum, v) => sum + v.value, 0);
+    assert.equal(requests, 1, "the body's bytes were not taken for a second request");
+  });
+});
+
+describe("HTTP/1.1 to the app: a kept-alive connection the app drops", function () {
+  this.timeout(30_000);
+  // Answers the first request on each connection, then drops the connection when the next one arrives:
+  // what a request written just as the app's keep-alive timeout closes the connection looks like.
+  const app = net.createServer((socket) => {
+    let requests = 0;
+    socket.on("error", () => {});
+    socket.on("data", () => {
+      requests += 1;
+      if (requests === 1) socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+      else socket.destroy();
+    });
+  });
+  let mesh: Mesh;
+
+  before(async () => {
+    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+    // Retries between the proxies off: only the server-side proxy's own second try can save the request.
+    mesh = await startMesh({ backends: [{ appPort: (app.address() as net.AddressInfo).port }], clientPolicy: { retry: { enabled: false } } });
+  });
+  after(async () => {
+    await mesh.stop();
+    app.close();
+  });
+
+  it("sends an idempotent request once more on a fresh connection instead of failing it", async () => {
+    const wire = ["/1", "/2", "/3"].map((p) => `GET ${p} HTTP/1.1\r\nhost: echo\r\n\r\n`).join("");
+    const text = await exchange(mesh.port, wire, (t) => count(t, "HTTP/1.1 ") === 3);
+    assert.equal(count(text, "HTTP/1.1 200"), 3, text);
+  });
+});
