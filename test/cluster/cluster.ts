@@ -172,13 +172,21 @@ class Cluster implements TestCluster {
   async createNode(name: string, labels?: Record<string, string>): Promise<void> {
     const core = this.kubeConfig.makeApiClient(CoreV1Api);
     await core.createNode({ body: { metadata: { name, labels } } });
-    const node = await core.readNode({ name });
-    const now = new Date();
-    node.status = {
-      conditions: [{ type: "Ready", status: "True", reason: "FakeNode", lastHeartbeatTime: now, lastTransitionTime: now }],
-      addresses: [{ type: "InternalIP", address: "192.0.2.1" }],
-    };
-    await core.replaceNodeStatus({ name, body: node });
+    // The controller manager updates a new Node too (taints, annotations): on a conflict, read it again and retry.
+    for (let attempt = 1; ; attempt++) {
+      const node = await core.readNode({ name });
+      const now = new Date();
+      node.status = {
+        conditions: [{ type: "Ready", status: "True", reason: "FakeNode", lastHeartbeatTime: now, lastTransitionTime: now }],
+        addresses: [{ type: "InternalIP", address: "192.0.2.1" }],
+      };
+      try {
+        await core.replaceNodeStatus({ name, body: node });
+        return;
+      } catch (err) {
+        if (attempt >= 10 || (err as { code?: number }).code !== 409) throw err;
+      }
+    }
   }
 
   async createReadyPod(ns: string, pod: V1Pod, podIP: string, nodeName: string): Promise<V1Pod> {
