@@ -22,7 +22,7 @@ import { loopbackWorld, type ControlPlaneAt, type DemoWorld } from "./demo-world
 import { httpRequest, type HttpTarget } from "./local-http.ts";
 import { chooseMode, parseModeFlag, type ModeChoice, type ModeRequest } from "./local-mode.ts";
 import { probeNetns } from "./local-netns.ts";
-import { LocalProcesses, projectModule, type LocalChild } from "./local-processes.ts";
+import { LocalProcesses, projectModule, StopSignals, type LocalChild } from "./local-processes.ts";
 import { levelOf } from "./local-command.ts";
 import { ensureCa } from "./local-state.ts";
 
@@ -107,21 +107,13 @@ async function run(o: DemoOptions): Promise<number> {
   const say = (line: string): void => console.log(line);
 
   const children = new LocalProcesses();
-  let stopping = false;
-  let wake: () => void = () => undefined;
-  const onSignal = (): void => {
-    stopping = true;
-    wake();
-  };
   // Before the world is built: a Ctrl-C while namespaces are being created must still remove them.
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const signals = new StopSignals();
   let world: DemoWorld;
   try {
     world = await openWorld(choice.value, join(caDir, "ca.crt"), runDir, say);
   } catch (err) {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    signals.dispose();
     throw err;
   }
   const registry = join(o.stateDir, "registry.yaml");
@@ -135,13 +127,13 @@ async function run(o: DemoOptions): Promise<number> {
       if (line.includes('"control plane started"')) started = JSON.parse(line) as ControlPlaneAt;
     });
     say(`control plane starting; state in ${o.stateDir}`);
-    await waitUntil("the control plane", children, async () => started !== undefined, 60_000, () => stopping);
+    await waitUntil("the control plane", children, async () => started !== undefined, 60_000, () => signals.stopping);
     for (const w of DEMO_WORKLOADS) {
       world.startWorkload(children, w, started!, mintLocalToken(key.value, { namespace: DEMO_NAMESPACE, serviceAccount: w.name, ttlMs: 24 * 3_600_000 }));
     }
     say("starting the frontend, catalog and prices apps and their sidecars…");
     for (const w of DEMO_WORKLOADS) {
-      await waitUntil(`the ${w.name} sidecar to be ready`, children, async () => (await httpRequest(world.admin(w.name), "/ready")).status === 200, 120_000, () => stopping);
+      await waitUntil(`the ${w.name} sidecar to be ready`, children, async () => (await httpRequest(world.admin(w.name), "/ready")).status === 200, 120_000, () => signals.stopping);
     }
     const ids: Record<string, string> = {};
     for (const w of DEMO_WORKLOADS) {
@@ -162,9 +154,9 @@ async function run(o: DemoOptions): Promise<number> {
     let edges: EdgeView[] = [];
     let retriesTotal = 0;
     let tick = 0;
-    while (!stopping && (total === undefined || Date.now() - t0 < total)) {
+    while (!signals.stopping && (total === undefined || Date.now() - t0 < total)) {
       await new Promise<void>((r) => {
-        wake = r;
+        signals.onStop(r);
         setTimeout(r, 1_000);
       });
       const dead = children.firstExited();
@@ -215,8 +207,7 @@ async function run(o: DemoOptions): Promise<number> {
     };
   } finally {
     load.stop();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    signals.dispose();
     if (!o.json && process.stdout.isTTY) process.stdout.write("\nstopping…\n");
     await children.stopAll();
     await world.close();

@@ -92,6 +92,40 @@ export class LocalProcesses {
 }
 
 /**
+ * Ctrl-C and SIGTERM as a latch for the commands that build things they must
+ * tear down: `stopping` stays true once a signal came, and the waiter given to
+ * `onStop` is woken (at once, if the signal came first).
+ */
+export class StopSignals {
+  #stopping = false;
+  #wake: () => void = () => undefined;
+  readonly #signalled = (): void => {
+    this.#stopping = true;
+    this.#wake();
+  };
+
+  constructor() {
+    process.on("SIGINT", this.#signalled);
+    process.on("SIGTERM", this.#signalled);
+  }
+
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /** Replaces the waiter. */
+  onStop(wake: () => void): void {
+    this.#wake = wake;
+    if (this.#stopping) wake();
+  }
+
+  dispose(): void {
+    process.off("SIGINT", this.#signalled);
+    process.off("SIGTERM", this.#signalled);
+  }
+}
+
+/**
  * How `weft run` waits on its workload, in either mode: the app's exit code when
  * it ends, 1 when the sidecar dies first (its last line on stderr), 0 when the
  * caller stops it through the function handed to `onStop`.

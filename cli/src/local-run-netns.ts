@@ -7,7 +7,7 @@ import type { MeshModel } from "../../control-plane/src/mesh-state.ts";
 import { httpRequest } from "./local-http.ts";
 import { addressesInUse, LocalNetns, namespaceExists, PROXY_UID, SidecarFiles, sweepStale } from "./local-netns.ts";
 import { freeAddress, inNamespace, isWorkloadAddress } from "./local-netns-plan.ts";
-import { LocalProcesses, projectModule, untilWorkloadEnds, type LocalChild } from "./local-processes.ts";
+import { LocalProcesses, projectModule, StopSignals, untilWorkloadEnds, type LocalChild } from "./local-processes.ts";
 import { planNetnsRun } from "./local-run-plan.ts";
 import type { LocalRuntime } from "./local-state.ts";
 
@@ -50,14 +50,7 @@ export async function runNetns(o: NetnsRunOptions): Promise<number> {
   const net = new LocalNetns();
   const files = new SidecarFiles();
   const children = new LocalProcesses();
-  let stopping = false;
-  let wake: () => void = () => undefined;
-  const onSignal = (): void => {
-    stopping = true;
-    wake();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const signals = new StopSignals();
   try {
     const made = await net.addWorkload({ owner: o.runtime.pid, ns: hubNs, address: o.runtime.host }, o.serviceAccount, plan.address);
     if (!made.ok) throw new NetnsRunError(made.message);
@@ -74,19 +67,15 @@ export async function runNetns(o: NetnsRunOptions): Promise<number> {
       "--trust-anchors", files.anchors(o.anchorsFile), "--workload", o.serviceAccount, "--log-level", "warn",
     ], PROXY_UID), { WEFT_POD_NAMESPACE: o.namespace, WEFT_SERVICE_ACCOUNT: o.serviceAccount, WEFT_DISCOVERY_ADDRESS: `${o.runtime.host}:${o.runtime.discoveryPort}` });
     console.log(`sidecar admin: curl --unix-socket ${admin} http://weft/metrics`);
-    await until(async () => (await httpRequest({ socketPath: admin }, "/ready")).status === 200, () => children.firstExited(), () => stopping, 120_000);
+    await until(async () => (await httpRequest({ socketPath: admin }, "/ready")).status === 200, () => children.firstExited(), () => signals.stopping, 120_000);
     console.log("sidecar ready; starting the command");
     const [cmd, ...rest] = o.command;
     const [ip, ...ipArgs] = inNamespace(ns, cmd!, rest);
     const app = children.startCommand("app", ip!, ipArgs);
-    const code = await untilWorkloadEnds(sidecar, app, (stop) => {
-      wake = stop;
-      if (stopping) stop();
-    });
+    const code = await untilWorkloadEnds(sidecar, app, (stop) => signals.onStop(stop));
     return code;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    signals.dispose();
     await children.stopAll();
     await net.destroy();
     files.remove();
