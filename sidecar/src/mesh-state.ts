@@ -2,6 +2,8 @@
 // endpoints, and its policy, at one version. Snapshots from the control plane
 // are applied here by one pure function that validates before it changes
 // anything, so a bad snapshot is NACKed and the last good state is kept.
+// The Services are a persistent map: a delta costs what it changes, not a
+// copy of the mesh, and an earlier state is never modified by a later apply.
 import { isIP } from "node:net";
 import { readFile } from "node:fs/promises";
 import type { Endpoint__Output } from "../../api/gen/weft/discovery/v1/Endpoint.ts";
@@ -11,6 +13,7 @@ import type { Snapshot, Snapshot__Output } from "../../api/gen/weft/discovery/v1
 import { fail, ok, type Result } from "../../lib/result.ts";
 import { parseSpiffeId } from "../../lib/spiffe.ts";
 import { snapshotFromJson } from "./snapshot-json.ts";
+import { PersistentMap } from "./persistent-map.ts";
 
 export { snapshotFromJson };
 
@@ -21,8 +24,8 @@ export type MeshPolicy = ProxyPolicy__Output;
 export interface MeshState {
   /** The control plane's version string ("" for a state loaded from a file without one). */
   version: string;
-  /** Keyed by "namespace/name". */
-  services: ReadonlyMap<string, MeshService>;
+  /** Keyed by "namespace/name"; unchanged Services keep their object from one state to the next. */
+  services: PersistentMap<MeshService>;
   policy: MeshPolicy;
 }
 
@@ -54,9 +57,9 @@ export function applySnapshot(state: MeshState | null, snapshot: Snapshot__Outpu
   for (const key of snapshot.removedServices) {
     if (seen.has(key)) return fail("duplicate-service", `snapshot ${snapshot.version} both updates and removes ${key}`);
   }
-  const services = new Map(snapshot.full || !state ? [] : state.services);
-  for (const key of snapshot.removedServices) services.delete(key);
-  for (const service of snapshot.services) services.set(meshServiceKey(service), service);
+  let services = snapshot.full || !state ? PersistentMap.empty<MeshService>() : state.services;
+  for (const key of snapshot.removedServices) services = services.delete(key);
+  for (const service of snapshot.services) services = services.set(meshServiceKey(service), service);
   const policy = snapshot.policy ?? state?.policy;
   if (!policy) return fail("full-without-policy", "no policy held or sent");
   return ok({ version: snapshot.version, services, policy });

@@ -1,7 +1,10 @@
 // The data plane's view of the current mesh state: the route index and, per
 // Service port, the balancer's endpoint list and effective policy, computed
-// once per applied snapshot rather than per request.
-import type { MeshState } from "./mesh-state.ts";
+// once per applied snapshot rather than per request. Each update touches only
+// the Services that changed (found by diffing the persistent Service maps), so
+// a one-endpoint delta does not rebuild indices over the whole mesh.
+import type { MeshService, MeshState } from "./mesh-state.ts";
+import { PersistentMap } from "./persistent-map.ts";
 import type { Service__Output } from "../../api/gen/weft/discovery/v1/Service.ts";
 import type { ServicePort__Output } from "../../api/gen/weft/discovery/v1/ServicePort.ts";
 import { buildRouteIndex, endpointPort, resolveRoute, serviceKey, type RouteIndex } from "./route-index.ts";
@@ -21,8 +24,11 @@ export type DialMap = ReadonlyMap<string, { host: string; port: number }>;
 
 export class MeshView {
   #state: MeshState | undefined;
-  #index: RouteIndex = buildRouteIndex([]);
+  readonly #index: RouteIndex = buildRouteIndex([]);
   #calls = new WeakMap<Service__Output, Map<string, MeshCall | null>>();
+  /** "address:port" of every endpoint port in the state; #shared counts keys named by more than one Service. */
+  readonly #endpointKeys = new Set<string>();
+  readonly #shared = new Map<string, number>();
   readonly #dial: DialMap;
   readonly #listeners: ((state: MeshState) => void)[] = [];
 
@@ -39,19 +45,42 @@ export class MeshView {
   }
 
   update(state: MeshState): void {
+    const previous = this.#state;
     this.#state = state;
-    this.#index = buildRouteIndex(state.services.values());
-    this.#calls = new WeakMap();
+    // Calls are cached per Service object (a changed Service is a new object); the policy defaults apply to all.
+    if (previous?.policy !== state.policy) this.#calls = new WeakMap();
+    PersistentMap.diff(previous?.services ?? PersistentMap.empty<MeshService>(), state.services, ({ before, after }) => {
+      if (before) {
+        this.#index.remove(before);
+        this.#forEndpointKeys(before, (key) => this.#releaseKey(key));
+      }
+      if (after) {
+        this.#index.add(after);
+        this.#forEndpointKeys(after, (key) => this.#holdKey(key));
+      }
+    });
     for (const listener of this.#listeners) listener(state);
   }
 
-  /** Endpoint keys of the current state (to drop stale balancer state). */
-  endpointKeys(): Set<string> {
-    const keys = new Set<string>();
-    for (const service of this.#state?.services.values() ?? []) {
-      for (const e of service.endpoints) for (const port of Object.values(e.ports)) keys.add(`${e.address}:${port}`);
-    }
-    return keys;
+  /** Endpoint keys of the current state (to drop stale balancer state): a live set, read it before the next update. */
+  endpointKeys(): ReadonlySet<string> {
+    return this.#endpointKeys;
+  }
+
+  #forEndpointKeys(service: MeshService, fn: (key: string) => void): void {
+    for (const e of service.endpoints) for (const port of Object.values(e.ports)) fn(`${e.address}:${port}`);
+  }
+
+  #holdKey(key: string): void {
+    if (!this.#endpointKeys.has(key)) this.#endpointKeys.add(key);
+    else this.#shared.set(key, (this.#shared.get(key) ?? 1) + 1);
+  }
+
+  #releaseKey(key: string): void {
+    const count = this.#shared.get(key);
+    if (count === undefined) this.#endpointKeys.delete(key);
+    else if (count <= 2) this.#shared.delete(key);
+    else this.#shared.set(key, count - 1);
   }
 
   /** How to call the original destination, or undefined to pass it through as plain TCP. */
