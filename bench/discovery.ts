@@ -15,6 +15,8 @@
 //        --server-node-defaults 1 (run the server without the control plane's
 //        own Node flags and allocator settings, control-plane/src/node-flags.ts)
 //        --server-node-flags "<flags>" (instead of the control plane's Node flags)
+//        --client-node-flags "<flags>" (extra Node flags for the client processes,
+//        e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": they exit cleanly at the end)
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { cpus, setPriority } from "node:os";
@@ -113,7 +115,8 @@ export async function run(args: string[]): Promise<BenchReport> {
   const server = serverDefaults
     ? new Child("./lib-discovery-server.ts")
     : new Child("./lib-discovery-server.ts", serverFlags, { ...process.env, ...CONTROL_PLANE_NODE_ENV });
-  const clients = Array.from({ length: clientProcs }, () => new Child("./lib-discovery-clients.ts", ["--max-old-space-size=12000"], process.env, -5));
+  const clientFlags = stringFlag(args, "client-node-flags")?.split(" ").filter(Boolean) ?? [];
+  const clients = Array.from({ length: clientProcs }, () => new Child("./lib-discovery-clients.ts", ["--max-old-space-size=12000", ...clientFlags], process.env, -5));
   const changedAt = new Map<number, number>();
   const flushedAt = new Map<number, number>();
   server.listeners.push((m) => {
@@ -232,9 +235,12 @@ export async function run(args: string[]): Promise<BenchReport> {
       data: { proxies, services, endpoints, namespaces, quietMs, maxDelayMs, connectMs, allApplied, fannedOut, clientCpuMs, phaseMs, serverDefaults, perProxyP50: percentile(perProxy, 50), perProxyP99: percentile(perProxy, 99), idle, afterConnect, before, after, burstBefore, burstAfter, burstPushesPerProxy, burstSettleMs, missing },
     };
   } finally {
+    // A clean exit, so a --cpu-prof profile is written; killed if it does not come.
+    const exited = (c: Child) => new Promise((resolve) => (c.proc.exitCode !== null ? resolve(null) : c.proc.once("exit", resolve)));
+    for (const c of clients) if (c.proc.connected) c.send({ type: "stop" });
+    if (server.proc.connected) server.send({ type: "stop" });
+    await Promise.race([Promise.all([...clients, server].map(exited)), sleep(10_000)]);
     for (const c of clients) c.kill();
-    server.send({ type: "stop" });
-    await sleep(300);
     server.kill();
   }
 }
