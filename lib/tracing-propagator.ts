@@ -1,63 +1,58 @@
-// Reads every trace-context format Weft understands and writes the configured
-// ones. Apps in a mesh forward whatever headers their own libraries know (W3C or
-// Zipkin's B3, single or multi-header); reading all of them lets every hop join
-// one trace, and writing several lets the next app find one it forwards.
-import type { Context, TextMapGetter, TextMapPropagator, TextMapSetter } from "@opentelemetry/api";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
+// The OpenTelemetry TextMapPropagator face of lib/trace-context.ts, for code
+// that works with OpenTelemetry contexts: it reads every format Weft
+// understands and writes the configured ones, with exactly the rules the
+// proxy's own fast path applies (one parser, so the two cannot disagree).
 import {
-  B3InjectEncoding,
-  B3Propagator,
-  B3_CONTEXT_HEADER,
-  X_B3_FLAGS,
-  X_B3_PARENT_SPAN_ID,
-  X_B3_SAMPLED,
-  X_B3_SPAN_ID,
-  X_B3_TRACE_ID,
-} from "@opentelemetry/propagator-b3";
+  ROOT_CONTEXT,
+  TraceFlags,
+  createTraceState,
+  trace,
+  type Context,
+  type TextMapGetter,
+  type TextMapPropagator,
+  type TextMapSetter,
+} from "@opentelemetry/api";
+import { TRACE_HEADERS, readTraceContext, writeTraceContext, type HeaderBag, type WireContext } from "./trace-context.ts";
 import type { PropagationFormat } from "./tracing-config.ts";
 
-function propagatorFor(format: PropagationFormat): TextMapPropagator {
-  switch (format) {
-    case "tracecontext":
-      return new W3CTraceContextPropagator();
-    case "b3":
-      return new B3Propagator({ injectEncoding: B3InjectEncoding.SINGLE_HEADER });
-    case "b3multi":
-      return new B3Propagator({ injectEncoding: B3InjectEncoding.MULTI_HEADER });
-  }
+/** `wire` as the remote parent of whatever span is started in the returned context. */
+export function withRemoteParent(wire: WireContext, sampled: boolean, context: Context = ROOT_CONTEXT): Context {
+  return trace.setSpanContext(context, {
+    traceId: wire.traceId,
+    spanId: wire.spanId,
+    traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
+    isRemote: true,
+    ...(wire.traceState ? { traceState: createTraceState(wire.traceState) } : {}),
+  });
 }
 
-/**
- * Extraction runs B3 (which reads the single `b3` header, then the `x-b3-*`
- * set) before W3C, so when a request carries both, `traceparent` wins: the
- * standard format is the one a caller most deliberately set. Injection writes
- * exactly the configured formats.
- */
 export class WeftPropagator implements TextMapPropagator {
-  private readonly extractors: TextMapPropagator[];
-  private readonly injectors: TextMapPropagator[];
-  private readonly allFields: readonly string[];
+  readonly #formats: readonly PropagationFormat[];
 
   constructor(inject: readonly PropagationFormat[]) {
-    this.extractors = [new B3Propagator(), new W3CTraceContextPropagator()];
-    this.injectors = inject.map(propagatorFor);
-    const all = new Set<string>([B3_CONTEXT_HEADER, X_B3_TRACE_ID, X_B3_SPAN_ID, X_B3_SAMPLED, X_B3_PARENT_SPAN_ID, X_B3_FLAGS]);
-    for (const p of [...this.extractors, ...this.injectors]) for (const f of p.fields()) all.add(f);
-    this.allFields = [...all];
+    this.#formats = inject;
   }
 
   inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
-    for (const p of this.injectors) p.inject(context, carrier, setter);
+    const sc = trace.getSpanContext(context);
+    if (!sc || !trace.isSpanContextValid(sc)) return;
+    const out: HeaderBag = {};
+    const traceState = sc.traceState?.serialize();
+    writeTraceContext(out, { traceId: sc.traceId, spanId: sc.spanId, sampled: (sc.traceFlags & TraceFlags.SAMPLED) !== 0, traceState }, this.#formats);
+    for (const [name, value] of Object.entries(out)) if (typeof value === "string") setter.set(carrier, name, value);
   }
 
+  /** A caller's deferred B3 decision arrives unsampled: the OpenTelemetry API has no "deferred" flag. */
   extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
-    let ctx = context;
-    for (const p of this.extractors) ctx = p.extract(ctx, carrier, getter);
-    return ctx;
+    const headers: HeaderBag = {};
+    for (const name of TRACE_HEADERS) headers[name] = getter.get(carrier, name);
+    const incoming = readTraceContext(headers);
+    if (incoming.kind !== "context") return context;
+    return withRemoteParent(incoming.context, incoming.context.sampled === true, context);
   }
 
   /** Every header this propagator may read or write, in every format (to strip them before injecting). */
   fields(): string[] {
-    return [...this.allFields];
+    return [...TRACE_HEADERS];
   }
 }

@@ -3,7 +3,7 @@
 // when an endpoint (or a test's exporter) is configured.
 import type { Attributes } from "@opentelemetry/api";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { AlwaysOnSampler, BasicTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import type { Logger } from "./log.ts";
 import { CountingBatchProcessor, CountingExporter } from "./tracing-export.ts";
@@ -27,7 +27,15 @@ async function otlpExporter(e: TracingExportConfig): Promise<SpanExporter> {
   return new (await import("@opentelemetry/exporter-trace-otlp-http")).OTLPTraceExporter(common);
 }
 
-export async function createSdkTracing(config: TracingConfig, logger: Logger, scope: string, testExporter: SpanExporter | undefined): Promise<Tracing> {
+export interface SdkTracingOptions {
+  logger: Logger;
+  scope: string;
+  testExporter: SpanExporter | undefined;
+  rootSampling: "ratio" | "caller";
+}
+
+export async function createSdkTracing(config: TracingConfig, options: SdkTracingOptions): Promise<Tracing> {
+  const { logger, scope, testExporter } = options;
   const log = logger.child({ subsystem: "tracing" });
   const propagator = new WeftPropagator(config.propagation);
   const exportConfig: TracingExportConfig = config.export ?? {
@@ -48,7 +56,7 @@ export async function createSdkTracing(config: TracingConfig, logger: Logger, sc
   });
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes(resourceAttributes(config.resource)),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.samplingRatio) }),
+    sampler: new ParentBasedSampler({ root: options.rootSampling === "caller" ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(config.samplingRatio) }),
     spanProcessors: [processor],
   });
   const tracer = provider.getTracer(scope);
@@ -69,6 +77,9 @@ export async function createSdkTracing(config: TracingConfig, logger: Logger, sc
     enabled: true,
     tracer,
     propagator,
+    samplingRatio: config.samplingRatio,
+    propagation: config.propagation,
+    rootSampling: options.rootSampling,
     droppedSpans: () => {
       const s = processor.stats();
       return s.droppedQueueFull + s.droppedExportFailed;

@@ -17,7 +17,7 @@ import {
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { silentLogger, type Logger } from "./log.ts";
 import type { ExportStats } from "./tracing-export.ts";
-import type { TracingConfig } from "./tracing-config.ts";
+import type { PropagationFormat, TracingConfig } from "./tracing-config.ts";
 
 export * from "./tracing-config.ts";
 export type { ExportStats };
@@ -32,6 +32,12 @@ export interface Tracing {
   readonly enabled: boolean;
   readonly tracer: Tracer;
   readonly propagator: TextMapPropagator;
+  /** Share of new traces to record (the configured ratio; 0 when off). */
+  readonly samplingRatio: number;
+  /** Formats written on forwarded requests (none when off). */
+  readonly propagation: readonly PropagationFormat[];
+  /** See TracingOptions.rootSampling. */
+  readonly rootSampling: "ratio" | "caller";
   /** Spans lost: queue full (backend slow or down) plus batches the backend failed. */
   droppedSpans(): number;
   stats(): ExportStats;
@@ -47,6 +53,13 @@ export interface TracingOptions {
   scope?: string;
   /** Replaces the OTLP exporter (tests, or an in-memory exporter for benchmarks). */
   exporter?: SpanExporter;
+  /**
+   * Who decides whether a new trace is recorded. "ratio" (default): the SDK's
+   * sampler, by the configured ratio. "caller": the caller decided before it
+   * asked for a root span, so the SDK records every root span it is asked
+   * for; the proxy does this so unsampled requests never touch the SDK.
+   */
+  rootSampling?: "ratio" | "caller";
 }
 
 /** Off, headers pass untouched: an app that forwards its own trace headers still gets one trace. */
@@ -69,6 +82,9 @@ export async function createTracing(config: TracingConfig, options: TracingOptio
       enabled: false,
       tracer,
       propagator: NO_PROPAGATION,
+      samplingRatio: 0,
+      propagation: [],
+      rootSampling: options.rootSampling ?? "ratio",
       droppedSpans: () => 0,
       stats: () => ({ ...ZERO_STATS }),
       forceFlush: () => Promise.resolve(),
@@ -76,7 +92,12 @@ export async function createTracing(config: TracingConfig, options: TracingOptio
     };
   }
   const { createSdkTracing } = await import("./tracing-sdk.ts");
-  return createSdkTracing(config, options.logger ?? silentLogger(), options.scope ?? "weft", options.exporter);
+  return createSdkTracing(config, {
+    logger: options.logger ?? silentLogger(),
+    scope: options.scope ?? "weft",
+    testExporter: options.exporter,
+    rootSampling: options.rootSampling ?? "ratio",
+  });
 }
 
 /**

@@ -24,6 +24,6 @@ export async function proxyTracingFromEnv(env: Record<string, string | undefined
     resourceAttributes: env[PROXY_ENV.nodeName] ? { "k8s.node.name": env[PROXY_ENV.nodeName] } : undefined,
   });
   if (!parsed.ok) return fail(parsed.code, parsed.message);
-  const tracing = await createTracing(parsed.value, { logger, scope: "weft-proxy" });
+  const tracing = await createTracing(parsed.value, { logger, scope: "weft-proxy", rootSampling: "caller" });
   return ok({ tracing, observer: tracingObserver(tracing) });
 }

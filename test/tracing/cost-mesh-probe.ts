@@ -31,7 +31,7 @@ async function startPair(mode: string, ratio: number | undefined): Promise<Pair>
   const tracingFor = async (pod: string) => {
     const parsed = parseTracingConfig({ endpoint: ratio === undefined ? undefined : jaeger.otlpGrpcEndpoint, samplingRatio: ratio ?? 0, serviceName: `cost-${mode}-${pod}`, namespace: "bench", podName: `${pod}-0` });
     if (!parsed.ok) throw new Error(parsed.message);
-    const t = await createTracing(parsed.value);
+    const t = await createTracing(parsed.value, { rootSampling: "caller" });
     tracings.push(t);
     return tracingObserver(t);
   };

@@ -18,7 +18,7 @@ try {
   ] as const) {
     const parsed = parseTracingConfig({ ...raw, serviceName: `cost-${mode}`, namespace: "bench", podName: "p-0" });
     if (!parsed.ok) throw new Error(parsed.message);
-    const tracing = await createTracing(parsed.value, { logger: silentLogger() });
+    const tracing = await createTracing(parsed.value, { logger: silentLogger(), rootSampling: "caller" });
     const observer = tracingObserver(tracing);
     const run = async (count: number) => {
       for (let i = 0; i < count; i++) {

@@ -69,7 +69,7 @@ describe("tracing: three meshed hops through real proxies", function () {
     const tracingFor = async (pod: string): Promise<Tracing> => {
       const parsed = parseTracingConfig({ endpoint: jaeger?.otlpGrpcEndpoint, samplingRatio: 1, scheduledDelayMillis: 100, serviceName: `mesh-${pod}`, namespace: "shop", podName: `${pod}-0` });
       if (!parsed.ok) throw new Error(parsed.message);
-      const t = await createTracing(parsed.value, { scope: "weft-proxy" });
+      const t = await createTracing(parsed.value, { scope: "weft-proxy", rootSampling: "caller" });
       tracings.push(t);
       return t;
     };
