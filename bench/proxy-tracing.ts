@@ -15,7 +15,7 @@ import { TRACING_ENV } from "../lib/tracing-config.ts";
 import { createTestMesh, issueTestLeaf } from "../test/fixtures/mesh-pki.ts";
 import { startJaeger, type Jaeger } from "../test/tracing/jaeger.ts";
 import { ensureFortio } from "./lib-proxy-fortio.ts";
-import { ProcSampler, freePort, runLoad, waitForPort, type LoadResult } from "./lib-proxy-measure.ts";
+import { FORTIO_RESOLUTION_SECONDS, ProcSampler, freePort, runLoad, waitForPort, type LoadResult } from "./lib-proxy-measure.ts";
 import { backendConfig, startNginx, type NginxProcess } from "./lib-proxy-nginx.ts";
 import { startWeftPair, type ProxyPair } from "./lib-proxy-weft.ts";
 import type { BenchReport } from "./report.ts";
@@ -148,7 +148,7 @@ export async function run(args: string[]): Promise<BenchReport> {
   const increase = (one.per1k - off.per1k) / off.per1k;
   return {
     suite: "proxy-tracing",
-    description: `Weft proxy pair (client + server proxy, mTLS) at ${qps} rps fixed rate, fortio ${connections} connections, ${seconds} s per round, ${rounds} rounds interleaved across the three pairs (medians), after 3 s warm-up; tracing exported by OTLP/gRPC to Jaeger on loopback; load generator and backend on CPU ${loadCpus}, proxies on CPU ${proxyCpus} of ${cores}; 1-minute load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after. CPU is the two proxies' together.`,
+    description: `Weft proxy pair (client + server proxy, mTLS) at ${qps} rps fixed rate, fortio ${connections} connections, ${seconds} s per round, ${rounds} rounds interleaved across the three pairs (medians), after 3 s warm-up, fortio histogram resolution ${FORTIO_RESOLUTION_SECONDS * 1e6} µs; tracing exported by OTLP/gRPC to Jaeger on loopback; load generator and backend on CPU ${loadCpus}, proxies on CPU ${proxyCpus} of ${cores}; 1-minute load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after. CPU is the two proxies' together.`,
     columns: ["tracing", "vCPU per 1,000 rps", "vs off", "vCPU", "rps", "p50 ms", "p99 ms", "errors", "per round"],
     rows,
     targets: {

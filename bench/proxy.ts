@@ -5,6 +5,7 @@
 // for each path's maximum throughput. The load generator and the backend share
 // one core; the proxies get the other.
 // Flags: --seconds N (latency phase per round, default 20), --rounds N (3),
+// --warmup N (seconds at the fixed rate before the rounds, default 10),
 // --max-seconds N (default 10), --qps N (1000), --connections N (16),
 // --only direct,nginx,weft, --weft-node-flags "--max-semi-space-size=16" (Node
 // flags for both Weft proxies, to try tunings), "--weft-args=--peer-transport h2"
@@ -16,7 +17,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createTestMesh, issueTestLeaf } from "../test/fixtures/mesh-pki.ts";
 import { ensureFortio } from "./lib-proxy-fortio.ts";
-import { ProcSampler, freePort, runLoad, waitForPort, type LoadResult, type ProcUsage } from "./lib-proxy-measure.ts";
+import { FORTIO_RESOLUTION_SECONDS, ProcSampler, freePort, runLoad, waitForPort, type LoadResult, type ProcUsage } from "./lib-proxy-measure.ts";
 import { RESPONSE_BYTES, backendConfig, clientProxyConfig, serverProxyConfig, startNginx, type NginxProcess, type PairFiles } from "./lib-proxy-nginx.ts";
 import { startWeftPair, type ProxyPair } from "./lib-proxy-weft.ts";
 import type { BenchReport } from "./report.ts";
@@ -78,6 +79,7 @@ function combine(path: Path, rounds: { load: LoadResult; usage: Map<number, Proc
     usage: {
       vcpu: median(rounds.map((r) => r.usage.get(p.pid)?.vcpu ?? NaN)),
       rssMaxBytes: Math.max(...rounds.map((r) => r.usage.get(p.pid)?.rssMaxBytes ?? NaN)),
+      privateBytes: Math.max(...rounds.map((r) => r.usage.get(p.pid)?.privateBytes ?? NaN)),
     },
   }));
   return { name: path.name, fixed, max, proxies, rounds: rounds.map((r) => r.load) };
@@ -95,6 +97,7 @@ export async function run(args: string[]): Promise<BenchReport> {
       connections: { type: "string", default: "16" },
       only: { type: "string", default: "direct,nginx,weft" },
       rounds: { type: "string", default: "3" },
+      warmup: { type: "string", default: "10" },
       "weft-node-flags": { type: "string", default: "" },
       "weft-args": { type: "string", default: "" },
       "proxy-cpus": { type: "string" },
@@ -108,6 +111,10 @@ export async function run(args: string[]): Promise<BenchReport> {
   const loadCpus = values["load-cpus"] ?? "0";
   const proxyCpus = values["proxy-cpus"] ?? (cores > 1 ? "1" : "0");
   const rounds = Math.max(1, Number(values.rounds));
+  // Long enough for a Node proxy's heap to reach its steady size and its hot
+  // paths to be optimised: after 3 s the first measured round still carried a
+  // 14-21 ms p99 that no later round showed. Every path gets the same warm-up.
+  const warmup = Number(values.warmup);
   const o: Phase = { fortio, qps: Number(values.qps), connections: Number(values.connections), seconds: Number(values.seconds), maxSeconds: Number(values["max-seconds"]), loadCpus };
 
   // Other work on the machine shows in every figure; the report says how busy it was.
@@ -154,7 +161,7 @@ export async function run(args: string[]): Promise<BenchReport> {
     // Warm-up (connections, TLS sessions, JIT), then the fixed-rate phase in
     // interleaved rounds so that drift in the machine's other load falls on
     // every path alike, then each path's maximum throughput.
-    for (const path of paths) await runLoad({ fortio: o.fortio, url: path.url, qps: o.qps, connections: o.connections, seconds: 3, cpus: o.loadCpus });
+    for (const path of paths) await runLoad({ fortio: o.fortio, url: path.url, qps: o.qps, connections: o.connections, seconds: warmup, cpus: o.loadCpus });
     const fixed = new Map<Path, { load: LoadResult; usage: Map<number, ProcUsage> }[]>(paths.map((p) => [p, []]));
     for (let round = 0; round < rounds; round++) {
       for (const path of paths) fixed.get(path)?.push(await fixedPhase(path, o));
@@ -180,6 +187,8 @@ export async function run(args: string[]): Promise<BenchReport> {
     fmt(r.max.qpsActual, 0),
     r.proxies.map((p) => `${p.label} ${fmt(p.usage.vcpu, 3)}`).join(", ") || "-",
     r.proxies.map((p) => `${p.label} ${fmt(p.usage.rssMaxBytes / MB, 1)}`).join(", ") || "-",
+    r.proxies.map((p) => `${p.label} ${fmt(p.usage.privateBytes / MB, 1)}`).join(", ") || "-",
+    r.rounds.map((l) => fmt(l.p99Ms, 2)).join(" "),
   ]);
 
   const nginx = results.find((r) => r.name === "nginx mTLS pair");
@@ -201,8 +210,8 @@ export async function run(args: string[]): Promise<BenchReport> {
   }
   return {
     suite: "proxy",
-    description: `fortio ${o.connections} connections, ${o.qps} rps fixed rate for ${o.seconds} s per round, ${rounds} rounds interleaved across paths (medians shown; RSS is the maximum), after 3 s warm-up; then closed loop for ${o.maxSeconds} s; ${RESPONSE_BYTES} B responses from nginx on loopback; load generator and backend on CPU ${loadCpus}, proxies on CPU ${proxyCpus} of ${cores}; 1-minute load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after. Latencies in ms; "added" is over the direct path; CPU in vCPU and RSS (max) in MB per proxy during the fixed-rate phase.`,
-    columns: ["path", "p50", "p99", "p99.9", "added p50", "added p99", "rps", "errors", "max rps", "CPU (vCPU)", "RSS (MB)"],
+    description: `fortio ${o.connections} connections, ${o.qps} rps fixed rate for ${o.seconds} s per round, ${rounds} rounds interleaved across paths (medians shown; RSS is the maximum), after ${warmup} s warm-up at the same rate; then closed loop for ${o.maxSeconds} s; ${RESPONSE_BYTES} B responses from nginx on loopback; load generator and backend on CPU ${loadCpus}, proxies on CPU ${proxyCpus} of ${cores}; 1-minute load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after. Latencies in ms; "added" is over the direct path; CPU in vCPU and RSS (max) in MB per proxy during the fixed-rate phase; "private" is the memory only that proxy holds (USS: RSS minus pages shared with other processes, such as the executable's). Fortio histogram resolution ${FORTIO_RESOLUTION_SECONDS * 1e6} µs.`,
+    columns: ["path", "p50", "p99", "p99.9", "added p50", "added p99", "rps", "errors", "max rps", "CPU (vCPU)", "RSS (MB)", "private (MB)", "p99 per round"],
     rows,
     targets,
     data: { results },
