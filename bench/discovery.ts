@@ -15,6 +15,8 @@
 //        --server-node-defaults 1 (run the server without the control plane's
 //        own Node flags and allocator settings, control-plane/src/node-flags.ts)
 //        --server-node-flags "<flags>" (instead of the control plane's Node flags)
+//        --server-env "K=V K2=V2" (environment for the server process, over the
+//        control plane's own, e.g. GLIBC_TUNABLES=...)
 //        --client-node-flags "<flags>" (extra Node flags for the client processes,
 //        e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": they exit cleanly at the end)
 import { fork, type ChildProcess } from "node:child_process";
@@ -112,16 +114,25 @@ export async function run(args: string[]): Promise<BenchReport> {
     tlsByNamespace[namespaceName(n)] = { keyPem: leaf.keyPem, certChainPem: leaf.certChainPem, anchorsPem: leaf.anchorsPem };
   }
 
+  const serverEnv = Object.fromEntries((stringFlag(args, "server-env") ?? "").split(" ").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
   const server = serverDefaults
-    ? new Child("./lib-discovery-server.ts")
-    : new Child("./lib-discovery-server.ts", serverFlags, { ...process.env, ...CONTROL_PLANE_NODE_ENV });
+    ? new Child("./lib-discovery-server.ts", [], { ...process.env, ...serverEnv })
+    : new Child("./lib-discovery-server.ts", serverFlags, { ...process.env, ...CONTROL_PLANE_NODE_ENV, ...serverEnv });
   const clientFlags = stringFlag(args, "client-node-flags")?.split(" ").filter(Boolean) ?? [];
   const clients = Array.from({ length: clientProcs }, () => new Child("./lib-discovery-clients.ts", ["--max-old-space-size=12000", ...clientFlags], process.env, -5));
   const changedAt = new Map<number, number>();
   const flushedAt = new Map<number, number>();
+  const windowAt = new Map<number, number>();
+  const syncAt = new Map<number, number>();
   server.listeners.push((m) => {
     if (m.type === "changed") changedAt.set(m.id as number, m.at as number);
-    if (m.type === "flushed") for (const id of m.ids as number[]) flushedAt.set(id, m.at as number);
+    if (m.type === "flushed") {
+      for (const id of m.ids as number[]) {
+        flushedAt.set(id, m.at as number);
+        windowAt.set(id, m.windowAt as number);
+        syncAt.set(id, m.syncAt as number);
+      }
+    }
   });
   const appliedBy = new Map<number, number>();
   for (const c of clients) {
@@ -167,6 +178,8 @@ export async function run(args: string[]): Promise<BenchReport> {
     const perProxy: number[] = [];
     const allApplied: number[] = [];
     const fannedOut: number[] = [];
+    const toWindow: number[] = [];
+    const toSync: number[] = [];
     let missing = 0;
     for (let id = 1; id <= changes; id++) {
       const t0 = changedAt.get(id);
@@ -177,6 +190,12 @@ export async function run(args: string[]): Promise<BenchReport> {
       allApplied.push(Math.max(...times) - t0);
       const f = flushedAt.get(id);
       if (f !== undefined) fannedOut.push(f - t0);
+      const w = windowAt.get(id);
+      const y = syncAt.get(id);
+      if (w !== undefined && y !== undefined && f !== undefined) {
+        toWindow.push(w - t0);
+        toSync.push(y - w);
+      }
     }
     const phaseMs = (clientsAfter[0]?.at ?? 0) - (clientsBefore[0]?.at ?? 0);
     const clientCpuMs = clientsAfter.map((c, i) => (c.cpuUs - (clientsBefore[i]?.cpuUs ?? 0)) / 1000);
@@ -212,6 +231,9 @@ export async function run(args: string[]): Promise<BenchReport> {
       ["change -> every proxy applied, p99", `${round(p99)} ms (${round(p99 - quietMs)} ms beyond the window)`],
       ["change -> one proxy applied, p50 / p99", `${round(percentile(perProxy, 50))} / ${round(percentile(perProxy, 99))} ms`],
       ["server: change -> delta handed to every stream (debounce + fan-out), p50 / p99", `${round(percentile(fannedOut, 50))} / ${round(percentile(fannedOut, 99))} ms (${round(percentile(fannedOut, 99) - quietMs)} ms beyond the window)`],
+      ["server, of which: change -> debounce window closed, p50 / p99", `${round(percentile(toWindow, 50))} / ${round(percentile(toWindow, 99))} ms`],
+      ["server, of which: synchronous fan-out (compile, diff, stream writes), p50 / p99", `${round(percentile(toSync, 50))} / ${round(percentile(toSync, 99))} ms`],
+      ["server, of which: Node hands the writes to the sockets (HTTP/2 + TLS), p50 / p99", `${round(percentile(fannedOut.map((f, i) => f - (toWindow[i] ?? 0) - (toSync[i] ?? 0)), 50))} / ${round(percentile(fannedOut.map((f, i) => f - (toWindow[i] ?? 0) - (toSync[i] ?? 0)), 99))} ms`],
       ["client processes: CPU per change, all proxies (per proxy)", `${round(clientCpuTotalMs / Math.max(1, changes))} ms (${round((clientCpuTotalMs * 1000) / Math.max(1, changes * proxies))} µs)`],
       ["client processes: CPU during the change phase, each (% of a core)", clientCpuMs.map((ms) => `${round((ms / Math.max(1, phaseMs)) * 100)}`).join(" / ")],
       ["server fan-out per flush (compile + diff + write to every proxy), mean", `${round(((after.flushSecondsSum - before.flushSecondsSum) * 1000) / Math.max(1, after.flushes - before.flushes))} ms`],
@@ -232,7 +254,7 @@ export async function run(args: string[]): Promise<BenchReport> {
         "p99 change-to-all-applied beyond the debounce window": { target: "<= 100 ms", measured: `${round(p99 - quietMs)} ms`, met: p99 - quietMs <= 100 && missing === 0 },
         "server RSS (peak)": { target: "<= 300 MB", measured: `${mb(burstAfter.peakRss)} MB`, met: burstAfter.peakRss <= 300 * 1024 * 1024 },
       },
-      data: { proxies, services, endpoints, namespaces, quietMs, maxDelayMs, connectMs, allApplied, fannedOut, clientCpuMs, phaseMs, serverDefaults, perProxyP50: percentile(perProxy, 50), perProxyP99: percentile(perProxy, 99), idle, afterConnect, before, after, burstBefore, burstAfter, burstPushesPerProxy, burstSettleMs, missing },
+      data: { proxies, services, endpoints, namespaces, quietMs, maxDelayMs, connectMs, allApplied, fannedOut, toWindow, toSync, clientCpuMs, phaseMs, serverDefaults, perProxyP50: percentile(perProxy, 50), perProxyP99: percentile(perProxy, 99), idle, afterConnect, before, after, burstBefore, burstAfter, burstPushesPerProxy, burstSettleMs, missing },
     };
   } finally {
     // A clean exit, so a --cpu-prof profile is written; killed if it does not come.

@@ -54,9 +54,14 @@ async function handle(cmd: Command): Promise<void> {
       const next = model;
       // Called when the debounce window closes; the fan-out (compile, diff, a write to every
       // subscribed stream) runs synchronously right after it, so the immediate marks its end.
+      // `windowAt`: the debounce window closed (the flush starts); `syncAt`: the synchronous fan-out
+      // returned (microtask); `at`: the next event-loop turn, after Node handed the writes to the sockets.
       server.publish(() => {
         const ids = pendingIds.splice(0);
-        setImmediate(() => reply({ type: "flushed", ids, at: now() }));
+        const windowAt = now();
+        let syncAt = 0;
+        queueMicrotask(() => (syncAt = now()));
+        setImmediate(() => reply({ type: "flushed", ids, windowAt, syncAt, at: now() }));
         return next;
       });
       return;
