@@ -7,7 +7,7 @@
 // does), built once per process: type stripping at start costs ~17 MB of RSS
 // that production never pays.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestLeaf, TestMesh } from "../test/fixtures/mesh-pki.ts";
@@ -88,6 +88,14 @@ function startProxy(label: string, args: string[], cpus: string, nodeFlags: stri
   const keep = (d: string) => { out = (out + d).slice(-8000); };
   child.stdout?.setEncoding("utf8").on("data", keep);
   child.stderr?.setEncoding("utf8").on("data", keep);
+  // WEFT_BENCH_PROXY_LOG=DIR keeps each proxy's whole output (with --weft-node-flags=--trace-gc, its GC log).
+  const logDir = process.env["WEFT_BENCH_PROXY_LOG"];
+  if (logDir) {
+    const file = createWriteStream(join(logDir, `${label}-${child.pid ?? "x"}.log`));
+    child.stdout?.on("data", (d: string) => file.write(`${Date.now()} ${d}`));
+    child.stderr?.on("data", (d: string) => file.write(`${Date.now()} ${d}`));
+    child.once("exit", () => file.end());
+  }
   child.once("exit", (code) => { if (code !== null && code !== 0) console.error(`[bench proxy] weft ${label} exited ${code}:\n${out}`); });
   return { child, output: () => out };
 }
