@@ -10,7 +10,8 @@ import { CONTROL_PLANE_NODE_ENV, CONTROL_PLANE_NODE_FLAGS, CONTROL_PLANE_NODE_SP
 describe("control plane Node flags", () => {
   it("adds the heap flags and allocator settings the operator did not set", () => {
     assert.deepEqual(missingNodeFlags(CONTROL_PLANE_NODE_SPEC, [], undefined, {}), [...CONTROL_PLANE_NODE_FLAGS]);
-    assert.deepEqual(missingNodeFlags(CONTROL_PLANE_NODE_SPEC, [], "--max_semi_space_size=16", {}), []);
+    assert.deepEqual(missingNodeFlags(CONTROL_PLANE_NODE_SPEC, [], "--max_semi_space_size=16", {}), ["--heap-growing-percent=20"]);
+    assert.deepEqual(missingNodeFlags(CONTROL_PLANE_NODE_SPEC, [], "--max_semi_space_size=16 --heap-growing-percent=50", {}), []);
     assert.deepEqual(missingNodeEnv(CONTROL_PLANE_NODE_SPEC, {}), CONTROL_PLANE_NODE_ENV);
     assert.deepEqual(missingNodeEnv(CONTROL_PLANE_NODE_SPEC, { GLIBC_TUNABLES: "glibc.malloc.arena_max=1" }), {});
     assert.deepEqual(missingNodeEnv(CONTROL_PLANE_NODE_SPEC, { [CONTROL_PLANE_REEXEC_ENV]: "0" }), {});
