@@ -10,7 +10,8 @@ import { buildBenchMesh, withChange, type BenchMeshSpec } from "./lib-discovery-
 type Command =
   | { type: "start"; tls: { keyPem: string; certChainPem: string; anchorsPem: string }; trustDomain: string; mesh: BenchMeshSpec; quietMs: number; maxDelayMs: number }
   | { type: "change"; id: number }
-  | { type: "usage" }
+  /** `resetPeak`: the reply's peak covers the time since the last reset; a new one starts. */
+  | { type: "usage"; resetPeak?: boolean }
   | { type: "stop" };
 
 let server: DiscoveryServer | null = null;
@@ -67,6 +68,7 @@ async function handle(cmd: Command): Promise<void> {
       return;
     }
     case "usage": {
+      const resetPeak = cmd.resetPeak === true;
       const usage = process.resourceUsage();
       const metric = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values.reduce((a, v) => a + v.value, 0) ?? 0;
       const memory = process.memoryUsage();
@@ -83,6 +85,7 @@ async function handle(cmd: Command): Promise<void> {
         flushSecondsSum: ((await registry.getSingleMetric("weft_discovery_flush_seconds")?.get())?.values ?? []).find((v) => (v as { metricName?: string }).metricName === "weft_discovery_flush_seconds_sum")?.value ?? 0,
         pushes: await metric("weft_discovery_pushes_total"),
       });
+      if (resetPeak) peakRss = memory.rss;
     }
     case "stop":
       clearInterval(sampler);
