@@ -72,7 +72,7 @@ async function handle(cmd: Command): Promise<void> {
       const usage = process.resourceUsage();
       const metric = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values.reduce((a, v) => a + v.value, 0) ?? 0;
       const memory = process.memoryUsage();
-      return reply({
+      reply({
         type: "usage",
         rss: memory.rss,
         heapUsed: memory.heapUsed,
@@ -86,6 +86,7 @@ async function handle(cmd: Command): Promise<void> {
         pushes: await metric("weft_discovery_pushes_total"),
       });
       if (resetPeak) peakRss = memory.rss;
+      return;
     }
     case "stop":
       clearInterval(sampler);
