@@ -5,7 +5,7 @@
 // for each path's maximum throughput. The load generator and the backend share
 // one core; the proxies get the other.
 // Flags: --seconds N (latency phase per round, default 20), --rounds N (3),
-// --warmup N (seconds at the fixed rate before the rounds, default 10),
+// --warmup N (seconds at the fixed rate before the rounds, default 20),
 // --max-seconds N (default 10), --qps N (1000), --connections N (16),
 // --only direct,nginx,weft, --weft-node-flags "--max-semi-space-size=16" (Node
 // flags for both Weft proxies, to try tunings), "--weft-args=--peer-transport h2"
@@ -97,7 +97,7 @@ export async function run(args: string[]): Promise<BenchReport> {
       connections: { type: "string", default: "16" },
       only: { type: "string", default: "direct,nginx,weft" },
       rounds: { type: "string", default: "3" },
-      warmup: { type: "string", default: "10" },
+      warmup: { type: "string", default: "20" },
       "weft-node-flags": { type: "string", default: "" },
       "weft-args": { type: "string", default: "" },
       "proxy-cpus": { type: "string" },
@@ -112,8 +112,10 @@ export async function run(args: string[]): Promise<BenchReport> {
   const proxyCpus = values["proxy-cpus"] ?? (cores > 1 ? "1" : "0");
   const rounds = Math.max(1, Number(values.rounds));
   // Long enough for a Node proxy's heap to reach its steady size and its hot
-  // paths to be optimised: after 3 s the first measured round still carried a
-  // 14-21 ms p99 that no later round showed. Every path gets the same warm-up.
+  // paths to be optimised: in runs of 2026-12-07 the Weft pair's p99 jumped to
+  // 6-17 ms in whichever round covered its 10th to 15th second under load
+  // (the first round after a 3-10 s warm-up, the second after 5 s with no
+  // other path in between) and never later. Every path gets the same warm-up.
   const warmup = Number(values.warmup);
   const o: Phase = { fortio, qps: Number(values.qps), connections: Number(values.connections), seconds: Number(values.seconds), maxSeconds: Number(values["max-seconds"]), loadCpus };
 
