@@ -210,8 +210,10 @@ export async function run(args: string[]): Promise<BenchReport> {
       await sleep(1000 / Math.max(1, burst));
     }
     // Half the mesh changed: every proxy takes a large delta through the server's write slots.
-    await everyProcessApplied(burstBase + burst - 1, 180_000);
-    await sleep(Math.max(2000, maxDelayMs * 2));
+    if (burst > 0) {
+      await everyProcessApplied(burstBase + burst - 1, 180_000);
+      await sleep(Math.max(2000, maxDelayMs * 2));
+    }
     const burstAfter = await server.request<Usage>({ type: "usage" }, "usage");
     const burstCollected = await Promise.all(clients.map((c) => c.request<Collected>({ type: "collect" }, "collected")));
     const updatesAfter = burstCollected.reduce((a, c) => a + c.updates, 0);
