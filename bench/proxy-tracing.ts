@@ -7,7 +7,8 @@
 // is not pinned).
 // Flags: --seconds N (per round, default 15), --rounds N (5), --warmup N (s per
 // pair before the rounds, 10), --qps N (1000),
-// --connections N (16), --proxy-cpus 1 --load-cpus 0.
+// --connections N (16), --proxy-cpus 1 --load-cpus 0, "--weft-node-flags=--cpu-prof"
+// (Node flags for every Weft proxy).
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,6 +55,7 @@ export async function run(args: string[]): Promise<BenchReport> {
       warmup: { type: "string", default: "10" },
       qps: { type: "string", default: "1000" },
       connections: { type: "string", default: "16" },
+      "weft-node-flags": { type: "string", default: "" },
       "proxy-cpus": { type: "string" },
       "load-cpus": { type: "string" },
     },
@@ -65,6 +67,7 @@ export async function run(args: string[]): Promise<BenchReport> {
   const proxyCpus = values["proxy-cpus"] ?? (cores > 1 ? "1" : "0");
   const rounds = Math.max(1, Number(values.rounds));
   const warmup = Number(values.warmup);
+  const nodeFlags = (values["weft-node-flags"] ?? "").split(" ").filter(Boolean);
   const seconds = Number(values.seconds);
   const qps = Number(values.qps);
   const connections = Number(values.connections);
@@ -92,7 +95,7 @@ export async function run(args: string[]): Promise<BenchReport> {
         process.env[TRACING_ENV.samplingRatio] = String(mode.ratio);
         process.env[TRACING_ENV.serviceName] = `bench-${i}`;
       }
-      pairs.push({ mode, pair: await startWeftPair({ dir: join(dir, `weft-${i}`), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf }) });
+      pairs.push({ mode, pair: await startWeftPair({ dir: join(dir, `weft-${i}`), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags }) });
     }
     for (const k of Object.values(TRACING_ENV)) {
       if (saved[k] === undefined) delete process.env[k];

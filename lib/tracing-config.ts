@@ -49,7 +49,7 @@ export const TRACING_DEFAULTS = {
   propagation: ["tracecontext", "b3multi"] as PropagationFormat[],
   maxQueueSize: 2048,
   maxExportBatchSize: 512,
-  scheduledDelayMillis: 1000,
+  scheduledDelayMillis: 5000,
   exportTimeoutMillis: 10_000,
 } as const;
 

@@ -43,7 +43,7 @@ export async function createSdkTracing(config: TracingConfig, options: SdkTracin
     protocol: "grpc",
     maxQueueSize: 2048,
     maxExportBatchSize: 512,
-    scheduledDelayMillis: 1000,
+    scheduledDelayMillis: 5000,
     exportTimeoutMillis: 10_000,
   };
   const exporter = new CountingExporter(testExporter ?? (await otlpExporter(exportConfig)), log);
