@@ -74,7 +74,8 @@ export function createAdminServer(options: AdminOptions): http.Server {
       const material = options.credentials.current();
       const state = options.view.state;
       const body = {
-        snapshot: state ? { version: state.version, services: [...state.services.values()], policy: state.policy } : null,
+        // Sorted: the services map iterates in hash order, and people diff these dumps.
+        snapshot: state ? { version: state.version, services: [...state.services.keys()].sort().map((k) => state.services.get(k)), policy: state.policy } : null,
         certificate: material ? { spiffeId: material.spiffeId, notAfter: material.notAfter.toISOString(), chainPem: material.credentials.certChainPem } : null,
       };
       return send(res, 200, JSON.stringify(body, null, 2), "application/json");

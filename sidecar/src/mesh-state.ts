@@ -94,7 +94,8 @@ function validateEndpoint(key: string, e: MeshEndpoint): Result<MeshEndpoint, Ap
 
 /** The state as a full Snapshot object (JSON-serializable), the format loadMeshStateFile reads. */
 export function meshStateToSnapshot(state: MeshState): Snapshot {
-  return { version: state.version || "static", full: true, baseVersion: "", services: [...state.services.values()], removedServices: [], policy: state.policy };
+  const services = [...state.services.keys()].sort().map((k) => state.services.get(k) as MeshService);
+  return { version: state.version || "static", full: true, baseVersion: "", services, removedServices: [], policy: state.policy };
 }
 
 /**
