@@ -43,18 +43,10 @@ export class EndpointState {
   finish(service: string, key: string, result: { ok: boolean; rttMs: number }, now: number): void {
     const load = this.load(key);
     load.inflight = Math.max(0, load.inflight - 1);
+    // A failure is as slow as it is unhelpful: penalize it so p2c steers away even before ejection.
+    updateEwma(load, result.ok ? result.rttMs : Math.max(result.rttMs, load.ewmaMs * 2, 50), now);
     const before = load.breaker;
     load.breaker = transition(before, { type: result.ok ? "success" : "failure" }, now, this.#breaker);
-    if (load.breaker.kind === "closed" && before.kind !== "closed") {
-      // Revived by a successful probe: the failures were paid for by the
-      // ejection. Keeping their penalty in the EWMA would leave the endpoint
-      // losing every p2c comparison for tens of seconds after it recovered.
-      load.ewmaMs = result.rttMs;
-      load.lastUpdate = now;
-    } else {
-      // A failure is as slow as it is unhelpful: penalize it so p2c steers away even before ejection.
-      updateEwma(load, result.ok ? result.rttMs : Math.max(result.rttMs, load.ewmaMs * 2, 50), now);
-    }
     if (load.breaker.kind === "ejected" && before.kind !== "ejected") this.#onEject(service, key);
   }
 

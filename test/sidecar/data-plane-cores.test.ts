@@ -3,7 +3,6 @@ import { detectProtocol, H2_PREFACE } from "../../sidecar/src/protocol-detect.ts
 import { buildRouteIndex, resolveRoute } from "../../sidecar/src/route-index.ts";
 import { candidates, newLoad, pick, type BalancerEndpoint, type EndpointLoad } from "../../sidecar/src/balancer-p2c-ewma.ts";
 import { INITIAL_BREAKER, transition, type BreakerConfig } from "../../sidecar/src/circuit-breaker.ts";
-import { EndpointState } from "../../sidecar/src/endpoint-state.ts";
 import { newRetryBudget, recordRequest, tryWithdraw } from "../../sidecar/src/retry-budget.ts";
 import { shouldRetry, backoffMs } from "../../sidecar/src/retry-policy.ts";
 import { DEFAULT_POLICY, effectivePolicy } from "../../sidecar/src/client-policy.ts";
@@ -96,27 +95,6 @@ describe("circuit breaker", () => {
   it("resets the failure count on success", () => {
     const s = transition(transition(INITIAL_BREAKER, { type: "failure" }, 0, cfg), { type: "success" }, 0, cfg);
     assert.equal(transition(s, { type: "failure" }, 0, cfg).kind, "closed");
-  });
-  it("a revived endpoint competes on its fresh latency, not on the penalty of the failures that ejected it", () => {
-    const state = new EndpointState({ breaker: cfg });
-    const endpoints: BalancerEndpoint[] = [
-      { key: "good", zone: "", ready: true, serving: true, terminating: false },
-      { key: "revived", zone: "", ready: true, serving: true, terminating: false },
-    ];
-    state.start("good");
-    state.finish("s", "good", { ok: true, rttMs: 2 }, 0);
-    for (let i = 0; i < 2; i++) {
-      state.start("revived");
-      state.finish("s", "revived", { ok: false, rttMs: 1 }, 10);
-    }
-    assert.equal(state.load("revived").breaker.kind, "ejected");
-    // The probe after the backoff succeeds quickly.
-    state.start("revived");
-    state.finish("s", "revived", { ok: true, rttMs: 1 }, 200);
-    assert.equal(state.load("revived").breaker.kind, "closed");
-    assert.equal(state.load("revived").ewmaMs, 1);
-    // Cheaper than the good endpoint right away: p2c sends it traffic again.
-    assert.equal(pick(endpoints, state.loads, { zone: "", minZoneEndpoints: 1 }, () => 0, 201)?.key, "revived");
   });
 });
 
