@@ -50,6 +50,16 @@ export class EndpointState {
     if (load.breaker.kind === "ejected" && before.kind !== "ejected") this.#onEject(service, key);
   }
 
+  /**
+   * An attempt given up for a reason that says nothing about the endpoint (the
+   * client went away, the body could not be replayed): it is no longer in
+   * flight, and neither the EWMA nor the breaker hears of it.
+   */
+  release(key: string): void {
+    const load = this.load(key);
+    load.inflight = Math.max(0, load.inflight - 1);
+  }
+
   /** Drops state of endpoints no longer in any snapshot. */
   retain(keys: ReadonlySet<string>): void {
     for (const key of this.loads.keys()) if (!keys.has(key)) this.loads.delete(key);

@@ -32,8 +32,11 @@ export interface H1Attempt {
   finish: (result: RelayResult) => void;
 }
 
+/** Why an attempt in flight is given up: a timeout counts against the endpoint, the client leaving does not. */
+export type CancelReason = "timeout" | "client-gone";
+
 /** Starts the attempt; returns what cancels it while it is in flight. */
-export function attemptH1(a: H1Attempt): () => void {
+export function attemptH1(a: H1Attempt): (reason: CancelReason) => void {
   const { ctx, ds, endpoint } = a;
   const request = requestHeadFromH2(a.headers, a.body !== undefined);
   if (!request) {
@@ -127,12 +130,20 @@ export function attemptH1(a: H1Attempt): () => void {
     });
     if (!a.body.attach(sink, a.attempt === 1)) {
       over = true;
+      settled = true;
+      ctx.state.release(endpoint.key);
       conn.abandon();
       a.finish(sendProxyError(ds, a.grpc, 502, "body-not-replayable"));
       return () => {};
     }
   }
-  return () => {
+  return (reason) => {
+    if (!settled) {
+      // Still waiting for the head: the attempt leaves the endpoint's in-flight count either way.
+      settled = true;
+      if (reason === "timeout") ctx.state.finish(a.call.service, endpoint.key, { ok: false, rttMs: ctx.now() - a.attemptStart }, ctx.now());
+      else ctx.state.release(endpoint.key);
+    }
     if (!over) {
       over = true;
       conn.abandon();

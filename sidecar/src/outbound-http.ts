@@ -13,7 +13,7 @@ import { WEFT_PROTO, grpcStatusOf, isGrpc, toH2Request } from "./http-headers.ts
 import type { ProxyMetrics } from "./metrics.ts";
 import type { PeerPool, PeerTarget } from "./peer-pool.ts";
 import { relayResponse, type RelayResult } from "./relay-response.ts";
-import { attemptH1 } from "./outbound-attempt-h1.ts";
+import { attemptH1, type CancelReason } from "./outbound-attempt-h1.ts";
 import { ReplayBody } from "./replay-body.ts";
 import { recordRequest, tryWithdraw } from "./retry-budget.ts";
 import { isRetryableOutcome, shouldRetry, type AttemptOutcome } from "./retry-policy.ts";
@@ -75,7 +75,7 @@ export function forwardOutbound(ctx: OutboundHttpContext, ds: Downstream, call: 
   const tried = new Set<string>();
   let attempt = 0;
   /** Cancels the attempt in flight (timeout, client gone, retry). */
-  let cancel: (() => void) | undefined;
+  let cancel: ((reason: CancelReason) => void) | undefined;
   let done = false;
   let timer: NodeJS.Timeout | undefined;
 
@@ -91,12 +91,12 @@ export function forwardOutbound(ctx: OutboundHttpContext, ds: Downstream, call: 
   if (call.policy.requestTimeoutMs > 0) {
     timer = setTimeout(() => {
       if (done) return;
-      cancel?.();
+      cancel?.("timeout");
       finish(sendProxyError(ds, grpc, 504, "timeout"));
     }, call.policy.requestTimeoutMs);
   }
   ds.onAbort(() => {
-    cancel?.();
+    cancel?.("client-gone");
     finish({ status: 499, error: "client-gone" });
   });
 
@@ -128,10 +128,18 @@ export function forwardOutbound(ctx: OutboundHttpContext, ds: Downstream, call: 
       onFailure({ kind: "connect-failure" }, endpoint);
       return;
     }
-    cancel = () => {
+    cancel = (reason) => {
+      if (!settled) {
+        // Still waiting for the response head: the attempt leaves the endpoint's in-flight count either way.
+        settled = true;
+        if (reason === "timeout") ctx.state.finish(call.service, endpoint.key, { ok: false, rttMs: ctx.now() - attemptStart }, ctx.now());
+        else ctx.state.release(endpoint.key);
+      }
       if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
     };
     if (body && !body.attach(stream, attempt === 1)) {
+      settled = true;
+      ctx.state.release(endpoint.key);
       stream.close(NGHTTP2_CANCEL);
       finish(sendProxyError(ds, grpc, 502, "body-not-replayable"));
       return;

@@ -35,6 +35,22 @@ describe("proxy lifecycle, timeouts and hooks", function () {
     }
   });
 
+  it("counts a timed-out attempt against its endpoint: repeated timeouts eject it", async () => {
+    const mesh = await startMesh({
+      backends: [{ appPort: app.port }],
+      clientPolicy: { requestTimeoutMs: 200 },
+      breaker: { failureThreshold: 2, baseEjectionMs: 60_000, maxEjectionMs: 60_000 },
+    });
+    try {
+      for (let i = 0; i < 2; i++) assert.equal((await get(mesh.port, "/slow/2000")).status, 504);
+      const text = await mesh.client.metrics.registry.metrics();
+      const ejections = text.split("\n").filter((l) => l.startsWith("weft_proxy_endpoint_ejections_total")).reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+      assert.equal(ejections, 1);
+    } finally {
+      await mesh.stop();
+    }
+  });
+
   it("calls the request observer for the request, every attempt (with mutable headers) and the end", async () => {
     const events: string[] = [];
     const observer: RequestObserver = {
