@@ -78,6 +78,15 @@ export function candidates<E extends BalancerEndpoint>(endpoints: readonly E[], 
   return set;
 }
 
+/** Idle endpoints get one request per this period, so their EWMA follows what they are now. */
+export const RESAMPLE_MS = EWMA_DECAY_MS;
+
+/** Not measured, or not for RESAMPLE_MS, and nothing in flight: it gets the next request (one at a time). */
+function awaitingResample(load: EndpointLoad | undefined, now: number): boolean {
+  if (!load) return true;
+  return load.inflight === 0 && (load.lastUpdate === 0 || now - load.lastUpdate >= RESAMPLE_MS);
+}
+
 /** An endpoint whose ejection has expired and that nobody is testing yet: it gets the next request. */
 function awaitingProbe(load: EndpointLoad | undefined, now: number): boolean {
   if (!load || load.inflight > 0) return false;
@@ -90,6 +99,10 @@ export function pick<E extends BalancerEndpoint>(endpoints: readonly E[], loads:
   if (set.length <= 1) return set[0];
   // Without this a recovered endpoint would stay unused: its penalized EWMA loses every comparison.
   for (const e of set) if (awaitingProbe(loads.get(e.key), now)) return e;
+  // Likewise an endpoint whose last sample is old, or that was never measured:
+  // at low concurrency its cost (a penalty, or the default) can lose to a fast
+  // peer forever, so it would never get the request that shows it is fine now.
+  for (const e of set) if (awaitingResample(loads.get(e.key), now)) return e;
   const i = Math.floor(rng() * set.length) % set.length;
   let j = Math.floor(rng() * (set.length - 1)) % (set.length - 1);
   if (j >= i) j += 1;

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { detectProtocol, H2_PREFACE } from "../../sidecar/src/protocol-detect.ts";
 import { buildRouteIndex, resolveRoute } from "../../sidecar/src/route-index.ts";
-import { candidates, newLoad, pick, type BalancerEndpoint, type EndpointLoad } from "../../sidecar/src/balancer-p2c-ewma.ts";
+import { RESAMPLE_MS, candidates, newLoad, pick, type BalancerEndpoint, type EndpointLoad } from "../../sidecar/src/balancer-p2c-ewma.ts";
 import { INITIAL_BREAKER, transition, type BreakerConfig } from "../../sidecar/src/circuit-breaker.ts";
 import { newRetryBudget, recordRequest, tryWithdraw } from "../../sidecar/src/retry-budget.ts";
 import { shouldRetry, backoffMs } from "../../sidecar/src/retry-policy.ts";
@@ -61,6 +61,17 @@ describe("p2c over EWMA", () => {
   it("picks the cheaper of two", () => {
     const l = loads([["a", { ewmaMs: 1, lastUpdate: 1 }], ["b", { ewmaMs: 100, lastUpdate: 1 }]]);
     for (const r of [0, 0.5, 0.99]) assert.equal(pick([ep("a"), ep("b")], l, { zone: "", minZoneEndpoints: 2 }, () => r, 1)?.key, "a");
+  });
+  it("gives an endpoint not measured for RESAMPLE_MS (or never) the next request, one at a time", () => {
+    const now = 100_000;
+    const fresh = loads([["a", { ewmaMs: 1, lastUpdate: now - 10 }], ["b", { ewmaMs: 800, lastUpdate: now - 10 }]]);
+    assert.equal(pick([ep("a"), ep("b")], fresh, { zone: "", minZoneEndpoints: 1 }, () => 0.99, now)?.key, "a", "a recent penalty still steers away");
+    const stale = loads([["a", { ewmaMs: 1, lastUpdate: now - 10 }], ["b", { ewmaMs: 800, lastUpdate: now - RESAMPLE_MS }]]);
+    assert.equal(pick([ep("a"), ep("b")], stale, { zone: "", minZoneEndpoints: 1 }, () => 0.99, now)?.key, "b");
+    const busy = loads([["a", { ewmaMs: 1, lastUpdate: now - 10 }], ["b", { ewmaMs: 800, lastUpdate: now - RESAMPLE_MS, inflight: 1 }]]);
+    assert.equal(pick([ep("a"), ep("b")], busy, { zone: "", minZoneEndpoints: 1 }, () => 0.99, now)?.key, "a", "one resample at a time");
+    const unmeasured = loads([["a", { ewmaMs: 1, lastUpdate: now - 10 }]]);
+    assert.equal(pick([ep("a"), ep("b")], unmeasured, { zone: "", minZoneEndpoints: 1 }, () => 0.99, now)?.key, "b");
   });
   it("uses terminating endpoints only while nothing else serves", () => {
     assert.deepEqual(candidates([ep("a", { terminating: true, ready: false }), ep("b")], new Map(), { zone: "", minZoneEndpoints: 1 }, 0).map((e) => e.key), ["b"]);
