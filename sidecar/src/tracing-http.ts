@@ -16,9 +16,10 @@ import {
   type TextMapPropagator,
   type Tracer,
 } from "@opentelemetry/api";
+import type { HeaderBag } from "../../lib/trace-context.ts";
 
 /** Node's IncomingHttpHeaders and OutgoingHttpHeaders both fit (lower-case names). */
-export type HeaderBag = Record<string, string | string[] | number | undefined>;
+export type { HeaderBag };
 
 export const ATTR = {
   method: "http.request.method",
