@@ -7,7 +7,7 @@ import { AlwaysOnSampler, BasicTracerProvider, ParentBasedSampler, TraceIdRatioB
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import type { Logger } from "./log.ts";
 import { CountingBatchProcessor, CountingExporter } from "./tracing-export.ts";
-import type { TracingConfig, TracingExportConfig, TracingResource } from "./tracing-config.ts";
+import { TRACING_DEFAULTS, type TracingConfig, type TracingExportConfig, type TracingResource } from "./tracing-config.ts";
 import { WeftPropagator } from "./tracing-propagator.ts";
 import { ATTR_K8S_NAMESPACE_NAME, ATTR_K8S_POD_NAME, type Tracing } from "./tracing.ts";
 
@@ -40,11 +40,11 @@ export async function createSdkTracing(config: TracingConfig, options: SdkTracin
   const propagator = new WeftPropagator(config.propagation);
   const exportConfig: TracingExportConfig = config.export ?? {
     endpoint: "",
-    protocol: "grpc",
-    maxQueueSize: 2048,
-    maxExportBatchSize: 512,
-    scheduledDelayMillis: 5000,
-    exportTimeoutMillis: 10_000,
+    protocol: TRACING_DEFAULTS.protocol,
+    maxQueueSize: TRACING_DEFAULTS.maxQueueSize,
+    maxExportBatchSize: TRACING_DEFAULTS.maxExportBatchSize,
+    scheduledDelayMillis: TRACING_DEFAULTS.scheduledDelayMillis,
+    exportTimeoutMillis: TRACING_DEFAULTS.exportTimeoutMillis,
   };
   const exporter = new CountingExporter(testExporter ?? (await otlpExporter(exportConfig)), log);
   const processor = new CountingBatchProcessor(exporter, {

@@ -6,6 +6,9 @@ import { newLoad, updateEwma, type EndpointLoad } from "./balancer-p2c-ewma.ts";
 import { DEFAULT_BREAKER, transition, type BreakerConfig } from "./circuit-breaker.ts";
 import { newRetryBudget, type RetryBudget } from "./retry-budget.ts";
 
+/** Why an attempt in flight is given up: a timeout counts against the endpoint, the client leaving does not. */
+export type CancelReason = "timeout" | "client-gone";
+
 export class EndpointState {
   readonly loads = new Map<string, EndpointLoad>();
   readonly #budgets = new Map<string, RetryBudget>();
@@ -58,6 +61,12 @@ export class EndpointState {
   release(key: string): void {
     const load = this.load(key);
     load.inflight = Math.max(0, load.inflight - 1);
+  }
+
+  /** An attempt cancelled before its response head: a timeout is the endpoint's failure, the client leaving is not. */
+  giveUp(service: string, key: string, reason: CancelReason, rttMs: number, now: number): void {
+    if (reason === "timeout") this.finish(service, key, { ok: false, rttMs }, now);
+    else this.release(key);
   }
 
   /** Drops state of endpoints no longer in any snapshot. */

@@ -5,6 +5,7 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import { Writable } from "node:stream";
 import type { Downstream } from "./downstream.ts";
+import type { CancelReason } from "./endpoint-state.ts";
 import { requestHeadFromH2 } from "./http1-framer.ts";
 import { grpcStatusOf, responseHeaders } from "./http-headers.ts";
 import { sendProxyError, type MeshEndpointChoice, type OutboundCall, type OutboundHttpContext } from "./outbound-http.ts";
@@ -31,9 +32,6 @@ export interface H1Attempt {
   onFailure: (outcome: AttemptOutcome, endpoint: MeshEndpointChoice) => void;
   finish: (result: RelayResult) => void;
 }
-
-/** Why an attempt in flight is given up: a timeout counts against the endpoint, the client leaving does not. */
-export type CancelReason = "timeout" | "client-gone";
 
 /** Starts the attempt; returns what cancels it while it is in flight. */
 export function attemptH1(a: H1Attempt): (reason: CancelReason) => void {
@@ -141,8 +139,7 @@ export function attemptH1(a: H1Attempt): (reason: CancelReason) => void {
     if (!settled) {
       // Still waiting for the head: the attempt leaves the endpoint's in-flight count either way.
       settled = true;
-      if (reason === "timeout") ctx.state.finish(a.call.service, endpoint.key, { ok: false, rttMs: ctx.now() - a.attemptStart }, ctx.now());
-      else ctx.state.release(endpoint.key);
+      ctx.state.giveUp(a.call.service, endpoint.key, reason, ctx.now() - a.attemptStart, ctx.now());
     }
     if (!over) {
       over = true;

@@ -13,7 +13,8 @@ import { WEFT_PROTO, grpcStatusOf, isGrpc, toH2Request } from "./http-headers.ts
 import type { ProxyMetrics } from "./metrics.ts";
 import type { PeerPool, PeerTarget } from "./peer-pool.ts";
 import { relayResponse, type RelayResult } from "./relay-response.ts";
-import { attemptH1, type CancelReason } from "./outbound-attempt-h1.ts";
+import type { CancelReason } from "./endpoint-state.ts";
+import { attemptH1 } from "./outbound-attempt-h1.ts";
 import { ReplayBody } from "./replay-body.ts";
 import { recordRequest, tryWithdraw } from "./retry-budget.ts";
 import { isRetryableOutcome, shouldRetry, type AttemptOutcome } from "./retry-policy.ts";
@@ -132,8 +133,7 @@ export function forwardOutbound(ctx: OutboundHttpContext, ds: Downstream, call: 
       if (!settled) {
         // Still waiting for the response head: the attempt leaves the endpoint's in-flight count either way.
         settled = true;
-        if (reason === "timeout") ctx.state.finish(call.service, endpoint.key, { ok: false, rttMs: ctx.now() - attemptStart }, ctx.now());
-        else ctx.state.release(endpoint.key);
+        ctx.state.giveUp(call.service, endpoint.key, reason, ctx.now() - attemptStart, ctx.now());
       }
       if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
     };
