@@ -30,7 +30,18 @@ export function createBridge(name: string, gateway: string): void {
 }
 
 export function deleteBridge(name: string): void {
+  // A pod whose network namespace outlives its processes (a sandbox torn down halfway,
+  // a namespace still bind-mounted by CNI) keeps its veth pair; the host end is
+  // enslaved to the bridge, and deleting it removes both ends.
+  for (const veth of bridgePorts(name)) run("ip", ["link", "del", veth]);
   run("ip", ["link", "del", name]);
+}
+
+function bridgePorts(bridge: string): string[] {
+  return run("ip", ["-o", "link", "show", "master", bridge]).out
+    .split("\n")
+    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
+    .filter((n): n is string => n !== undefined);
 }
 
 export function raiseInotifyLimits(): void {
@@ -203,8 +214,28 @@ export function removeNewChains(tool: "iptables" | "ip6tables", before: Chains):
   }
 }
 
+/**
+ * Deletes the network namespaces the CNI plugins recorded for `network` (pods the
+ * kubelet never tore down) and then the records themselves.
+ */
 export function removeCniCache(network: string): void {
   const dir = "/var/lib/cni/results";
   if (!existsSync(dir)) return;
-  for (const f of readdirSync(dir)) if (f.startsWith(`${network}-`)) rmSync(join(dir, f), { force: true });
+  for (const f of readdirSync(dir)) {
+    if (!f.startsWith(`${network}-`)) continue;
+    for (const sandbox of cniSandboxes(join(dir, f))) {
+      if (sandbox.startsWith("/var/run/netns/") || sandbox.startsWith("/run/netns/")) run("ip", ["netns", "delete", sandbox.split("/").pop() ?? ""]);
+    }
+    rmSync(join(dir, f), { force: true });
+  }
+}
+
+function cniSandboxes(file: string): string[] {
+  try {
+    const cached: unknown = JSON.parse(readFileSync(file, "utf8"));
+    const interfaces = (cached as { result?: { interfaces?: { sandbox?: unknown }[] } }).result?.interfaces ?? [];
+    return interfaces.map((i) => i.sandbox).filter((s): s is string => typeof s === "string" && s !== "");
+  } catch {
+    return []; // unreadable: the record goes anyway
+  }
 }

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { netnsUnavailable } from "../netns/lab.ts";
 import { checkTls, reassemble, tcpFlows } from "../netns/pcap.ts";
-import { alive, netnsNames, removeNamespacesOf, rootCaptureChains, rootLinks, sh, startCli, stopCli, type CliChild } from "./netns-harness.ts";
+import { alive, netnsNames, removeNamespacesOf, rootCaptureChains, rootLinks, rootLinksAddedSince, sh, startCli, stopCli, type CliChild } from "./netns-harness.ts";
 
 interface Summary {
   mode: string;
@@ -27,8 +27,10 @@ describe("weft demo in network-namespace mode", function () {
   let demo: CliChild | undefined;
   let tcpdump: ChildProcess | undefined;
   let tcpdumpErr = "";
-  const linksBefore = rootLinks();
-  const chainsBefore = rootCaptureChains();
+  // Taken when the suite starts, not when mocha loads the file: suites that run
+  // in between (a test cluster's pods) add and remove links of their own.
+  let linksBefore: string[] = [];
+  let chainsBefore = 0;
 
   before(function () {
     const why = netnsUnavailable();
@@ -36,6 +38,8 @@ describe("weft demo in network-namespace mode", function () {
       console.warn(`  skipped: ${why}`);
       this.skip();
     }
+    linksBefore = rootLinks();
+    chainsBefore = rootCaptureChains();
     dir = mkdtempSync(join(tmpdir(), "weft-demo-netns-"));
   });
   after(async () => {
@@ -112,7 +116,7 @@ describe("weft demo in network-namespace mode", function () {
     const pid = demo.proc.pid!;
     assert.ok(summary.namespaces.length === 4 && summary.namespaces.every((n) => n.startsWith(`weft-${pid}-`)), JSON.stringify(summary.namespaces));
     assert.deepEqual(netnsNames().filter((n) => n.startsWith(`weft-${pid}-`)), [], "no namespaces left");
-    assert.deepEqual(rootLinks(), linksBefore, "no veths or bridges in the root namespace");
+    assert.deepEqual(rootLinksAddedSince(linksBefore), [], "no veths or bridges in the root namespace");
     assert.ok(rootCaptureChains() <= chainsBefore, "no capture rules in the root namespace");
     for (const p of summary.pids) assert.equal(alive(p), false, `pid ${p} still running`);
     assert.deepEqual(readdirSync(tmpdir()).filter((f) => f.startsWith(`weft-${pid}-`)), [], "sidecar files removed");

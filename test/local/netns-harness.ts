@@ -45,6 +45,14 @@ export function rootLinks(): string[] {
   return sh("ip", ["-br", "link"]).stdout.split("\n").map((l) => l.split(/\s+/)[0] ?? "").filter(Boolean).sort();
 }
 
+/**
+ * Links in the root namespace that `before` did not list. Only additions count: other
+ * suites (a test cluster's pods) may remove theirs meanwhile.
+ */
+export function rootLinksAddedSince(before: readonly string[]): string[] {
+  return rootLinks().filter((l) => !before.includes(l));
+}
+
 export function rootCaptureChains(): number {
   return sh("iptables-save", ["-t", "nat"]).stdout.split("\n").filter((l) => l.includes("WEFT_")).length;
 }
