@@ -74,22 +74,26 @@ function validateService(s: MeshService): Result<MeshService, ApplyRefusal> {
   for (const p of s.ports) {
     if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) return fail("bad-service", `service ${key}: port ${p.port} is out of range`);
   }
+  // The pods behind a Service nearly always run as one ServiceAccount: one identity to parse.
+  let validIdentity: string | null = null;
   for (const e of s.endpoints) {
-    const checked = validateEndpoint(key, e);
-    if (!checked.ok) return checked;
+    const refusal = endpointRefusal(key, e, validIdentity);
+    if (refusal) return fail("bad-endpoint", refusal);
+    if (e.meshed) validIdentity = e.identity;
   }
   return ok(s);
 }
 
-function validateEndpoint(key: string, e: MeshEndpoint): Result<MeshEndpoint, ApplyRefusal> {
-  if (isIP(e.address) === 0) return fail("bad-endpoint", `service ${key}: endpoint address "${e.address}" is not an IP address`);
-  for (const [name, port] of Object.entries(e.ports)) {
-    if (!Number.isInteger(port) || port < 1 || port > 65535) return fail("bad-endpoint", `service ${key}: endpoint ${e.address} port ${name}=${port} is out of range`);
+function endpointRefusal(key: string, e: MeshEndpoint, validIdentity: string | null): string | null {
+  if (isIP(e.address) === 0) return `service ${key}: endpoint address "${e.address}" is not an IP address`;
+  for (const name in e.ports) {
+    const port = e.ports[name];
+    if (!Number.isInteger(port) || port === undefined || port < 1 || port > 65535) return `service ${key}: endpoint ${e.address} port ${name}=${port} is out of range`;
   }
-  if (e.meshed && !parseSpiffeId(e.identity).ok) {
-    return fail("bad-endpoint", `service ${key}: meshed endpoint ${e.address} has no valid identity ("${e.identity}")`);
+  if (e.meshed && e.identity !== validIdentity && !parseSpiffeId(e.identity).ok) {
+    return `service ${key}: meshed endpoint ${e.address} has no valid identity ("${e.identity}")`;
   }
-  return ok(e);
+  return null;
 }
 
 /** The state as a full Snapshot object (JSON-serializable), the format loadMeshStateFile reads. */

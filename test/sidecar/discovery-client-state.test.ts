@@ -43,6 +43,8 @@ describe("proxy mesh state", () => {
     ["a full snapshot without policy", { version: "e.2", full: true }, "full-without-policy"],
     ["a bad address", { version: "e.2", baseVersion: "e.1", services: [{ ...web(0), endpoints: [{ address: "nope", ports: { http: 1 } }] }] }, "bad-endpoint"],
     ["a meshed endpoint without identity", { version: "e.2", baseVersion: "e.1", services: [{ ...web(0), endpoints: [{ address: "10.0.0.1", meshed: true }] }] }, "bad-endpoint"],
+    ["a bad identity after valid ones", { version: "e.2", baseVersion: "e.1", services: [{ ...web(2), endpoints: [...web(2).endpoints, { address: "10.0.0.9", ports: { http: 8080 }, meshed: true, identity: "spiffe://cluster.local/ns/Shop/sa/web" }] }] }, "bad-endpoint"],
+    ["an endpoint port out of range", { version: "e.2", baseVersion: "e.1", services: [{ ...web(0), endpoints: [{ address: "10.0.0.1", ports: { http: 0 } }] }] }, "bad-endpoint"],
     ["a port out of range", { version: "e.2", baseVersion: "e.1", services: [{ ...web(0), ports: [{ port: 70000 }] }] }, "bad-service"],
     ["a duplicate Service", { version: "e.2", baseVersion: "e.1", services: [web(1), web(2)] }, "duplicate-service"],
     ["a Service both updated and removed", { version: "e.2", baseVersion: "e.1", services: [web(1)], removedServices: ["shop/web"] }, "duplicate-service"],
