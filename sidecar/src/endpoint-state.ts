@@ -46,10 +46,18 @@ export class EndpointState {
   finish(service: string, key: string, result: { ok: boolean; rttMs: number }, now: number): void {
     const load = this.load(key);
     load.inflight = Math.max(0, load.inflight - 1);
-    // A failure is as slow as it is unhelpful: penalize it so p2c steers away even before ejection.
-    updateEwma(load, result.ok ? result.rttMs : Math.max(result.rttMs, load.ewmaMs * 2, 50), now);
     const before = load.breaker;
     load.breaker = transition(before, { type: result.ok ? "success" : "failure" }, now, this.#breaker);
+    if (load.breaker.kind === "closed" && before.kind !== "closed") {
+      // Revived by a successful probe: the penalty was for the failures the ejection already
+      // answered, and kept it would lose every comparison to healthy peers until resampling
+      // wore it down (tens of seconds). The probe is the endpoint's one current measurement.
+      load.ewmaMs = result.rttMs;
+      load.lastUpdate = now;
+    } else {
+      // A failure is as slow as it is unhelpful: penalize it so p2c steers away even before ejection.
+      updateEwma(load, result.ok ? result.rttMs : Math.max(result.rttMs, load.ewmaMs * 2, 50), now);
+    }
     if (load.breaker.kind === "ejected" && before.kind !== "ejected") this.#onEject(service, key);
   }
 

@@ -3,6 +3,7 @@ import { detectProtocol, H2_PREFACE } from "../../sidecar/src/protocol-detect.ts
 import { buildRouteIndex, resolveRoute } from "../../sidecar/src/route-index.ts";
 import { RESAMPLE_MS, candidates, newLoad, pick, type BalancerEndpoint, type EndpointLoad } from "../../sidecar/src/balancer-p2c-ewma.ts";
 import { INITIAL_BREAKER, transition, type BreakerConfig } from "../../sidecar/src/circuit-breaker.ts";
+import { EndpointState } from "../../sidecar/src/endpoint-state.ts";
 import { newRetryBudget, recordRequest, tryWithdraw } from "../../sidecar/src/retry-budget.ts";
 import { shouldRetry, backoffMs } from "../../sidecar/src/retry-policy.ts";
 import { DEFAULT_POLICY, effectivePolicy } from "../../sidecar/src/client-policy.ts";
@@ -102,6 +103,25 @@ describe("circuit breaker", () => {
     const again = transition(s, { type: "failure" }, 150, cfg);
     assert.deepEqual(again, { kind: "ejected", until: 350, ejections: 2 });
     assert.equal(transition(s, { type: "success" }, 150, cfg).kind, "closed");
+  });
+  it("brings an endpoint revived by a successful probe back at the latency the probe measured", () => {
+    const state = new EndpointState({ breaker: cfg });
+    const healthy = state.load("b");
+    healthy.ewmaMs = 2;
+    healthy.lastUpdate = 1;
+    for (const t of [10, 20]) {
+      state.start("a");
+      state.finish("svc", "a", { ok: false, rttMs: 1 }, t);
+    }
+    assert.equal(state.load("a").breaker.kind, "ejected");
+    assert.ok(state.load("a").ewmaMs >= 50, "failures are penalized");
+    const probeAt = 20 + 100;
+    assert.equal(pick([ep("a"), ep("b")], state.loads, { zone: "", minZoneEndpoints: 1 }, () => 0.99, probeAt)?.key, "a", "the expired ejection is probed");
+    state.start("a");
+    state.finish("svc", "a", { ok: true, rttMs: 1 }, probeAt + 1);
+    assert.deepEqual([state.load("a").breaker.kind, state.load("a").ewmaMs], ["closed", 1]);
+    healthy.lastUpdate = probeAt;
+    for (const r of [0, 0.5, 0.99]) assert.equal(pick([ep("a"), ep("b")], state.loads, { zone: "", minZoneEndpoints: 1 }, () => r, probeAt + 2)?.key, "a", "no leftover penalty");
   });
   it("resets the failure count on success", () => {
     const s = transition(transition(INITIAL_BREAKER, { type: "failure" }, 0, cfg), { type: "success" }, 0, cfg);
