@@ -26,13 +26,14 @@ export function proxyEntry(): string {
   if (process.env.WEFT_BENCH_PROXY_SOURCE === "1") return SOURCE_MAIN;
   if (built) return built;
   const started = Date.now();
-  const tsc = join(ROOT, "node_modules/.bin/tsc");
-  const r = spawnSync(tsc, ["-p", join(ROOT, "tsconfig.build.json")], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  // The project's own build, not tsc alone: dist/ is shared with the images and `npm start`, and a
+  // build without its copied .proto files left them a dist/ that looked complete but was not.
+  const r = spawnSync("npm", ["run", "--silent", "build"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   // Type errors elsewhere in the tree do not stop tsc from emitting; a fresh main.js is what counts.
   if (!existsSync(DIST_MAIN) || statSync(DIST_MAIN).mtimeMs < started - 1000) {
     throw new Error(`npm run build did not produce ${DIST_MAIN}:\n${r.stdout}${r.stderr}`);
   }
-  if (r.status !== 0) console.error(`[bench proxy] tsc reported errors (emitted anyway):\n${r.stdout.slice(0, 2000)}`);
+  if (r.status !== 0) console.error(`[bench proxy] npm run build reported errors (the proxy was emitted anyway):\n${r.stdout.slice(0, 2000)}${r.stderr.slice(0, 2000)}`);
   built = DIST_MAIN;
   return built;
 }
