@@ -145,10 +145,7 @@ export class DiscoveryClient extends EventEmitter<DiscoveryClientEvents> {
       "grpc-node.flow_control_window": 16 * 1024,
       // SNI must be a name, not an IP; the server's identity is checked above, not by hostname.
       "grpc.ssl_target_name_override": "discovery.weft.internal",
-      // The stream is long-lived and this client reconnects and resumes by itself, so grpc-js's
-      // retry machinery (a buffer entry per message written) and channelz bookkeeping (counters
-      // per call and message; nothing serves channelz here) are work on every ACK for nothing.
-      "grpc.enable_retries": 0,
+      // Nothing in a proxy serves channelz; it keeps counters per call and message.
       "grpc.enable_channelz": 0,
       ...this.#options.channelOptions,
     });
