@@ -12,7 +12,6 @@
 //
 // Flags: --proxies N --services N --endpoints N --namespaces N --changes N
 //        --interval MS --client-procs N --quiet MS --max-delay MS --burst N
-//        --notify-slice N (streams the server tells per event-loop turn; 0: all at once)
 //        --server-node-defaults 1 (run the server without the control plane's
 //        own Node flags and allocator settings, control-plane/src/node-flags.ts)
 //        --server-node-flags "<flags>" (instead of the control plane's Node flags)
@@ -106,7 +105,6 @@ export async function run(args: string[]): Promise<BenchReport> {
   const quietMs = flag(args, "quiet", 100);
   const maxDelayMs = flag(args, "max-delay", 1000);
   const burst = flag(args, "burst", 500);
-  const notifySlice = flag(args, "notify-slice", 64);
 
   const pki = await createTestMesh();
   const serverLeaf = await issueTestLeaf(pki, { namespace: "weft-system", serviceAccount: "weft-control-plane" });
@@ -148,7 +146,7 @@ export async function run(args: string[]): Promise<BenchReport> {
   };
   const clientCpu = () => Promise.all(clients.map((c) => c.request<Cpu>({ type: "cpu" }, "cpu")));
   try {
-    server.send({ type: "start", tls: { keyPem: serverLeaf.keyPem, certChainPem: serverLeaf.certChainPem, anchorsPem: serverLeaf.anchorsPem }, trustDomain: pki.trustDomain, mesh: { namespaces, services, endpoints }, quietMs, maxDelayMs, notifySlice });
+    server.send({ type: "start", tls: { keyPem: serverLeaf.keyPem, certChainPem: serverLeaf.certChainPem, anchorsPem: serverLeaf.anchorsPem }, trustDomain: pki.trustDomain, mesh: { namespaces, services, endpoints }, quietMs, maxDelayMs });
     const { port } = await server.next<{ port: number }>("started");
     const idle = await server.request<Usage>({ type: "usage" }, "usage");
 
@@ -229,15 +227,15 @@ export async function run(args: string[]): Promise<BenchReport> {
     const p99 = percentile(allApplied, 99);
     const rows: (string | number)[][] = [
       ["proxies (streams) / Services / endpoints", `${after.streams} / ${services} / ${endpoints}`],
-      ["debounce window (quiet / max delay); streams told per event-loop turn", `${quietMs} ms / ${maxDelayMs} ms; ${notifySlice > 0 ? notifySlice : "all"}`],
+      ["debounce window (quiet / max delay)", `${quietMs} ms / ${maxDelayMs} ms`],
       ["connect: all proxies hold the full mesh", `${connectMs} ms`],
       ["change -> every proxy applied, p50", `${round(p50)} ms (${round(p50 - quietMs)} ms beyond the window)`],
       ["change -> every proxy applied, p99", `${round(p99)} ms (${round(p99 - quietMs)} ms beyond the window)`],
       ["change -> one proxy applied, p50 / p99", `${round(percentile(perProxy, 50))} / ${round(percentile(perProxy, 99))} ms`],
       ["server: change -> delta handed to every stream (debounce + fan-out), p50 / p99", `${round(percentile(fannedOut, 50))} / ${round(percentile(fannedOut, 99))} ms (${round(percentile(fannedOut, 99) - quietMs)} ms beyond the window)`],
       ["server, of which: change -> debounce window closed, p50 / p99", `${round(percentile(toWindow, 50))} / ${round(percentile(toWindow, 99))} ms`],
-      [`server, of which: synchronous flush (compile, diff, writes to ${notifySlice > 0 ? `the first ${notifySlice}` : "all"} streams), p50 / p99`, `${round(percentile(toSync, 50))} / ${round(percentile(toSync, 99))} ms`],
-      [`server, of which: ${notifySlice > 0 ? "the other slices written, and " : ""}Node hands the writes to the sockets (HTTP/2 + TLS), p50 / p99`, `${round(percentile(fannedOut.map((f, i) => f - (toWindow[i] ?? 0) - (toSync[i] ?? 0)), 50))} / ${round(percentile(fannedOut.map((f, i) => f - (toWindow[i] ?? 0) - (toSync[i] ?? 0)), 99))} ms`],
+      ["server, of which: synchronous fan-out (compile, diff, stream writes), p50 / p99", `${round(percentile(toSync, 50))} / ${round(percentile(toSync, 99))} ms`],
+      ["server, of which: Node hands the writes to the sockets (HTTP/2 + TLS), p50 / p99", `${round(percentile(fannedOut.map((f, i) => f - (toWindow[i] ?? 0) - (toSync[i] ?? 0)), 50))} / ${round(percentile(fannedOut.map((f, i) => f - (toWindow[i] ?? 0) - (toSync[i] ?? 0)), 99))} ms`],
       ["client processes: CPU per change, all proxies (per proxy)", `${round(clientCpuTotalMs / Math.max(1, changes))} ms (${round((clientCpuTotalMs * 1000) / Math.max(1, changes * proxies))} µs)`],
       ["client processes: CPU during the change phase, each (% of a core)", clientCpuMs.map((ms) => `${round((ms / Math.max(1, phaseMs)) * 100)}`).join(" / ")],
       ["server fan-out per flush (compile + diff + write to every proxy), mean", `${round(((after.flushSecondsSum - before.flushSecondsSum) * 1000) / Math.max(1, after.flushes - before.flushes))} ms`],

@@ -8,7 +8,7 @@ import type { MeshModel } from "../control-plane/src/mesh-state.ts";
 import { buildBenchMesh, withChange, type BenchMeshSpec } from "./lib-discovery-model.ts";
 
 type Command =
-  | { type: "start"; tls: { keyPem: string; certChainPem: string; anchorsPem: string }; trustDomain: string; mesh: BenchMeshSpec; quietMs: number; maxDelayMs: number; /** 0: tell every stream at once. */ notifySlice: number }
+  | { type: "start"; tls: { keyPem: string; certChainPem: string; anchorsPem: string }; trustDomain: string; mesh: BenchMeshSpec; quietMs: number; maxDelayMs: number }
   | { type: "change"; id: number }
   /** `resetPeak`: the reply's peak covers the time since the last reset; a new one starts. */
   | { type: "usage"; resetPeak?: boolean }
@@ -35,7 +35,7 @@ async function handle(cmd: Command): Promise<void> {
   switch (cmd.type) {
     case "start":
       model = buildBenchMesh(cmd.mesh);
-      server = await startDiscoveryServer({ host: "127.0.0.1", tls: cmd.tls, trustDomain: cmd.trustDomain, initialModel: model, debounce: { quietMs: cmd.quietMs, maxDelayMs: cmd.maxDelayMs }, notifySlice: cmd.notifySlice > 0 ? cmd.notifySlice : Infinity, registry });
+      server = await startDiscoveryServer({ host: "127.0.0.1", tls: cmd.tls, trustDomain: cmd.trustDomain, initialModel: model, debounce: { quietMs: cmd.quietMs, maxDelayMs: cmd.maxDelayMs }, registry });
       if (process.env.WEFT_BENCH_DEBUG) {
         setInterval(() => {
           const m = process.memoryUsage();
@@ -53,20 +53,16 @@ async function handle(cmd: Command): Promise<void> {
       reply({ type: "changed", id: cmd.id, at: now() });
       pendingIds.push(cmd.id);
       const next = model;
-      // Called when the debounce window closes; the flush (compile, diff, telling the first slice
-      // of streams) runs synchronously right after it, the other slices one per event-loop turn.
-      // `windowAt`: the debounce window closed (the flush starts); `syncAt`: the synchronous part
-      // returned (microtask); `at`: the turn after the last slice, once Node handed every write to the sockets.
+      // Called when the debounce window closes; the fan-out (compile, diff, a write to every
+      // subscribed stream) runs synchronously right after it, so the immediate marks its end.
+      // `windowAt`: the debounce window closed (the flush starts); `syncAt`: the synchronous fan-out
+      // returned (microtask); `at`: the next event-loop turn, after Node handed the writes to the sockets.
       server.publish(() => {
         const ids = pendingIds.splice(0);
         const windowAt = now();
         let syncAt = 0;
         queueMicrotask(() => (syncAt = now()));
-        const settled = () => {
-          if ((server?.stats().notifying ?? 0) > 0) setImmediate(settled);
-          else setImmediate(() => reply({ type: "flushed", ids, windowAt, syncAt, at: now() }));
-        };
-        setImmediate(settled);
+        setImmediate(() => reply({ type: "flushed", ids, windowAt, syncAt, at: now() }));
         return next;
       });
       return;

@@ -48,8 +48,6 @@ export interface DiscoveryServerOptions {
   epoch?: string;
   /** A span per snapshot push (weft.discovery.push); without one, nothing is traced. */
   tracer?: Tracer;
-  /** Streams told of a new version per event-loop turn (default 64); Infinity tells all at once. */
-  notifySlice?: number;
 }
 
 export interface DiscoveryServer {
@@ -59,9 +57,9 @@ export interface DiscoveryServer {
    * debounce window closes, so a source can report every event without rebuilding its model each time).
    */
   publish(model: MeshModel | (() => MeshModel)): void;
-  /** Applies a pending model and tells every stream at once (tests, shutdown). */
+  /** Applies a pending model at once (tests, shutdown). */
   flushNow(): void;
-  stats(): { streams: number; groups: number; version: number; fullInFlight: number; fullWaiting: number; notifying: number };
+  stats(): { streams: number; groups: number; version: number; fullInFlight: number; fullWaiting: number };
   metrics: DiscoveryMetrics;
   stop(graceMs?: number): Promise<void>;
 }
@@ -260,41 +258,10 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
       }
     } else {
       const changed = new Set(versions.update(model));
-      for (const conn of conns.values()) if (changed.has(conn.group)) toNotify.add(conn);
-      notify(notifySlice);
+      for (const conn of conns.values()) if (changed.has(conn.group)) step(conn, { type: "changed" });
       logger.debug({ version: versions.sequence, changedGroups: changed.size }, "model applied");
     }
     metrics.flushSeconds.observe((performance.now() - started) / 1000);
-  };
-
-  // Streams whose group has moved on and that have not been told yet, told a slice per event-loop
-  // turn. Node hands a turn's HTTP/2 writes to TLS and the sockets only after the turn ends; told all
-  // at once, the first proxy's delta waited for the whole fan-out (15-20 ms at 1,000 proxies) while the
-  // proxies' cores idled. A stream is told at most once per drain, so later changes do not multiply
-  // work; telling it late is harmless, it is sent whatever its group holds by then.
-  const notifySlice = options.notifySlice ?? 64;
-  const toNotify = new Set<Conn>();
-  let notifyScheduled = false;
-  const notify = (limit: number) => {
-    let told = 0;
-    for (const conn of toNotify) {
-      if (told++ >= limit) break;
-      toNotify.delete(conn);
-      if (conns.get(conn.id) !== conn) continue;
-      try {
-        step(conn, { type: "changed" });
-      } catch (err) {
-        logger.error({ err, stream: conn.id }, "discovery stream failed");
-        conn.call.emit("error", { code: grpc.status.INTERNAL, details: "internal error" });
-      }
-    }
-    if (toNotify.size > 0 && !notifyScheduled) {
-      notifyScheduled = true;
-      setImmediate(() => {
-        notifyScheduled = false;
-        notify(notifySlice);
-      });
-    }
   };
 
   const debouncer = new Debouncer({ quietMs: options.debounce?.quietMs ?? 100, maxDelayMs: options.debounce?.maxDelayMs ?? 1000, timers }, applyModel);
@@ -373,7 +340,6 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
     },
     flushNow() {
       debouncer.flushNow();
-      notify(Infinity);
     },
     stats() {
       return {
@@ -382,12 +348,10 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
         version: versions?.sequence ?? 0,
         fullInFlight: maxFull - fullSlots.free,
         fullWaiting: fullSlots.waiting.length,
-        notifying: toNotify.size,
       };
     },
     async stop(graceMs = 2000) {
       debouncer.cancel();
-      toNotify.clear();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           server.forceShutdown();
