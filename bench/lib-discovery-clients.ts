@@ -21,8 +21,8 @@ const clients: DiscoveryClient[] = [];
 // shared. Every proxy still receives its own bytes on its own stream, validates and applies them
 // into its own state, and ACKs. What this leaves out is each proxy's own decode of a delta: ~15 µs
 // for a one-Service delta, timed alone (docs/benchmarks.md). Decoding per proxy here instead cost
-// ~70 µs per proxy per change, most of it collecting 250 proxies' garbage in one large heap, which
-// no real proxy pays; sharing is the closer model.
+// ~70 µs per proxy per change, likely (not profiled) collecting 250 proxies' garbage in one large
+// heap, which no real proxy pays; sharing is the closer model.
 const decodeOnce = proto().Discovery.service.Stream.responseDeserialize;
 const decoded = new Map<string, Snapshot__Output>();
 function sharedDecode(bytes: Buffer): Snapshot__Output {
