@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { generateLocalTokenKey, mintLocalToken } from "../control-plane/src/identity-verifier-local-token.ts";
 import { createCsr, createIssuer, createTrustAnchor, generateKeyPair, pemBlocks } from "../lib/pki.ts";
-import { IdentityClient } from "../sidecar/src/identity-client.ts";
+import { IdentityClient } from "../sidecar/src/identity/client.ts";
 import { loadProto } from "../api/load.ts";
 import type { ProtoGrpcType } from "../api/gen/identity.ts";
 import { grpcFrame, RawCertifyClient } from "./lib-identity-h2-client.ts";

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { loadProto } from "../api/load.ts";
 import type { ProtoGrpcType } from "../api/gen/discovery.ts";
 import type { Snapshot__Output } from "../api/gen/weft/discovery/v1/Snapshot.ts";
-import { DiscoveryClient, type ClientTls } from "../sidecar/src/discovery-client.ts";
+import { DiscoveryClient, type ClientTls } from "../sidecar/src/discovery/client.ts";
 import { changeIdOfZone } from "./lib-discovery-model.ts";
 
 type Command =

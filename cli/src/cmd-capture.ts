@@ -1,6 +1,6 @@
 // `weft capture`: writes (or with --remove deletes) the pod's capture rules,
 // exactly as the injected init container (weft-proxy-init) does.
-import { runCapture } from "../../sidecar/src/capture-run.ts";
+import { runCapture } from "../../sidecar/src/capture/run.ts";
 import type { Command } from "./commands.ts";
 
 export const command: Command = {

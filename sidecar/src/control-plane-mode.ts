@@ -6,13 +6,13 @@ import type { Logger } from "../../lib/log.ts";
 import { PROXY_ENV, PROXY_ENV_INJECTOR } from "../../lib/proxy-contract.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
 import { DEFAULT_TRUST_DOMAIN, formatSpiffeId } from "../../lib/spiffe.ts";
-import { fromCredentialStore, type CredentialsHolder } from "./credentials-source.ts";
-import { CredentialStore } from "./credentials-store.ts";
-import { DiscoveryClient } from "./discovery-client.ts";
-import { IdentityClient } from "./identity-client.ts";
-import { IdentityRenewer } from "./identity-renewer.ts";
-import { tokenFromFile } from "./identity-token.ts";
-import type { MeshView } from "./mesh-view.ts";
+import { fromCredentialStore, type CredentialsHolder } from "./identity/credentials-source.ts";
+import { CredentialStore } from "./identity/credentials-store.ts";
+import { DiscoveryClient } from "./discovery/client.ts";
+import { IdentityClient } from "./identity/client.ts";
+import { IdentityRenewer } from "./identity/renewer.ts";
+import { tokenFromFile } from "./identity/token.ts";
+import type { MeshView } from "./discovery/mesh-view.ts";
 import type { ProxyConfig } from "./proxy-config.ts";
 
 export async function startControlPlaneMode(c: ProxyConfig, view: MeshView, logger: Logger): Promise<Result<{ credentials: CredentialsHolder; stop: () => void }>> {

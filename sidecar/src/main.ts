@@ -5,11 +5,11 @@ import "./main-flags.ts";
 import { createLogger } from "../../lib/log.ts";
 import type { LevelWithSilent } from "pino";
 import { Shutdown } from "../../lib/shutdown.ts";
-import { CredentialsHolder, loadCredentialFiles } from "./credentials-source.ts";
-import { MeshView } from "./mesh-view.ts";
+import { CredentialsHolder, loadCredentialFiles } from "./identity/credentials-source.ts";
+import { MeshView } from "./discovery/mesh-view.ts";
 import { USAGE, loadConfig } from "./proxy-config.ts";
 import { startProxy } from "./proxy.ts";
-import { proxyTracingFromEnv } from "./tracing-setup.ts";
+import { proxyTracingFromEnv } from "./tracing/setup.ts";
 import { registerTracingMetrics } from "../../lib/tracing-metrics.ts";
 
 async function main(): Promise<number> {
@@ -34,7 +34,7 @@ async function main(): Promise<number> {
   let credentials = new CredentialsHolder();
   if (c.staticSnapshot) {
     // Loaded on demand: each mode pulls in libraries the other does not need.
-    const { loadMeshStateFile } = await import("./mesh-state.ts");
+    const { loadMeshStateFile } = await import("./discovery/mesh-state.ts");
     const state = await loadMeshStateFile(c.staticSnapshot);
     if (!state.ok) {
       logger.error({ code: state.code }, state.message);
@@ -62,7 +62,7 @@ async function main(): Promise<number> {
   }
   // Only captured connections need SO_ORIGINAL_DST; the FFI library behind it (koffi, ~3 MB) loads only then.
   const captures = Boolean(c.outboundPort || c.inboundPort);
-  const originalDestination = captures ? (await import("./original-dst.ts")).getOriginalDestination : undefined;
+  const originalDestination = captures ? (await import("./capture/original-dst.ts")).getOriginalDestination : undefined;
   const proxy = await startProxy({
     view,
     credentials,

@@ -2,7 +2,7 @@
 // flags (which win) and the environment the injector sets.
 import { DEFAULT_PROXY_PORTS, PROXY_ENV, PROXY_ENV_INJECTOR } from "../../lib/proxy-contract.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
-import type { AppProbe } from "./admin-server.ts";
+import type { AppProbe } from "./admin/app-probe.ts";
 
 export interface ProxyConfig {
   staticSnapshot?: string;

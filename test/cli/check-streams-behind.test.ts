@@ -9,7 +9,7 @@ import type { Snapshot__Output } from "../../api/gen/weft/discovery/v1/Snapshot.
 import { metricSum, parseMetricsText } from "../../cli/src/check-metrics-text.ts";
 import { startDiscoveryServer, type DiscoveryServer } from "../../control-plane/src/discovery-server.ts";
 import type { MeshModel } from "../../control-plane/src/mesh-state.ts";
-import { DiscoveryClient } from "../../sidecar/src/discovery-client.ts";
+import { DiscoveryClient } from "../../sidecar/src/discovery/client.ts";
 import { createTestMesh, issueTestLeaf, type TestLeaf } from "../fixtures/mesh-pki.ts";
 import { mesh, meshedEndpoint, namespace, service } from "../control-plane/discovery-helpers.ts";
 

@@ -7,8 +7,8 @@ import { Registry } from "prom-client";
 import type { Snapshot__Output } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
 import { startDiscoveryServer, type DiscoveryServer } from "../../control-plane/src/discovery-server.ts";
 import { startKubernetesSource, type KubernetesSource } from "../../control-plane/src/source-kubernetes.ts";
-import { DiscoveryClient } from "../../sidecar/src/discovery-client.ts";
-import type { MeshState } from "../../sidecar/src/mesh-state.ts";
+import { DiscoveryClient } from "../../sidecar/src/discovery/client.ts";
+import type { MeshState } from "../../sidecar/src/discovery/mesh-state.ts";
 import { createTestMesh, issueTestLeaf, type TestLeaf, type TestMesh } from "../fixtures/mesh-pki.ts";
 import { kubernetesBinariesAvailable, useCluster, waitFor } from "../cluster/cluster.ts";
 

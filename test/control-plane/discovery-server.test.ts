@@ -7,7 +7,7 @@ import type { Snapshot__Output } from "../../api/gen/weft/discovery/v1/Snapshot.
 import type { ProxyMessage } from "../../api/gen/weft/discovery/v1/ProxyMessage.ts";
 import { startDiscoveryServer, type DiscoveryServer } from "../../control-plane/src/discovery-server.ts";
 import type { MeshModel } from "../../control-plane/src/mesh-state.ts";
-import { DiscoveryClient } from "../../sidecar/src/discovery-client.ts";
+import { DiscoveryClient } from "../../sidecar/src/discovery/client.ts";
 import { createTestMesh, issueTestLeaf, type TestLeaf, type TestMesh } from "../fixtures/mesh-pki.ts";
 import { endpoint, mesh, meshedEndpoint, namespace, service } from "./discovery-helpers.ts";
 

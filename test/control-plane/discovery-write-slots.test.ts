@@ -6,7 +6,7 @@ import type { ProtoGrpcType } from "../../api/gen/discovery.ts";
 import type { Snapshot__Output } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
 import { startDiscoveryServer, type DiscoveryServer } from "../../control-plane/src/discovery-server.ts";
 import type { MeshModel } from "../../control-plane/src/mesh-state.ts";
-import { DiscoveryClient } from "../../sidecar/src/discovery-client.ts";
+import { DiscoveryClient } from "../../sidecar/src/discovery/client.ts";
 import { createTestMesh, issueTestLeaf, type TestLeaf } from "../fixtures/mesh-pki.ts";
 import { mesh, meshedEndpoint, namespace, service } from "./discovery-helpers.ts";
 

@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { createCsr, createIssuer, createTrustAnchor, generateKeyPair, pemBlocks, splitCertificates, spiffeIdOfCertificate } from "../../lib/pki.ts";
-import { IdentityClient } from "../../sidecar/src/identity-client.ts";
+import { IdentityClient } from "../../sidecar/src/identity/client.ts";
 import { startIdentityHarness, type IdentityHarness } from "./identity-harness.ts";
 
 async function csrDer(uris: string[] = [], dnsNames: string[] = []): Promise<Buffer> {

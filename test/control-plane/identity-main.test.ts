@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createCsr, generateKeyPair, pemBlocks } from "../../lib/pki.ts";
-import { IdentityClient } from "../../sidecar/src/identity-client.ts";
+import { IdentityClient } from "../../sidecar/src/identity/client.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = join(ROOT, "control-plane/src/main.ts");

@@ -3,7 +3,7 @@ import { CoreV1Api } from "@kubernetes/client-node";
 import { tokenReviewClient, TokenReviewVerifier } from "../../control-plane/src/identity-verifier-token-review.ts";
 import { createCsr, generateKeyPair, pemBlocks, spiffeIdOfCertificate, splitCertificates } from "../../lib/pki.ts";
 import { IDENTITY_TOKEN_AUDIENCE } from "../../lib/proxy-contract.ts";
-import { IdentityClient } from "../../sidecar/src/identity-client.ts";
+import { IdentityClient } from "../../sidecar/src/identity/client.ts";
 import { kubernetesBinariesAvailable, useCluster } from "../cluster/cluster.ts";
 import { startIdentityHarness, type IdentityHarness } from "./identity-harness.ts";
 

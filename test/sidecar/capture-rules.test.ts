@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { applyScript, captureRules, defaultCaptureOptions, parsePortList, removeScript, validateCaptureOptions, type CaptureOptions } from "../../sidecar/src/capture-rules.ts";
-import { parseCaptureFlags } from "../../sidecar/src/capture-flags.ts";
+import { applyScript, captureRules, defaultCaptureOptions, parsePortList, removeScript, validateCaptureOptions, type CaptureOptions } from "../../sidecar/src/capture/rules.ts";
+import { parseCaptureFlags } from "../../sidecar/src/capture/flags.ts";
 
 const options = (over: Partial<CaptureOptions> = {}): CaptureOptions => ({ ...defaultCaptureOptions(), ...over });
 

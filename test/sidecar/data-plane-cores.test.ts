@@ -1,12 +1,12 @@
 import { strict as assert } from "node:assert";
-import { detectProtocol, H2_PREFACE } from "../../sidecar/src/protocol-detect.ts";
-import { buildRouteIndex, resolveRoute } from "../../sidecar/src/route-index.ts";
-import { RESAMPLE_MS, candidates, newLoad, pick, type BalancerEndpoint, type EndpointLoad } from "../../sidecar/src/balancer-p2c-ewma.ts";
-import { INITIAL_BREAKER, transition, type BreakerConfig } from "../../sidecar/src/circuit-breaker.ts";
-import { EndpointState } from "../../sidecar/src/endpoint-state.ts";
-import { newRetryBudget, recordRequest, tryWithdraw } from "../../sidecar/src/retry-budget.ts";
-import { shouldRetry, backoffMs } from "../../sidecar/src/retry-policy.ts";
-import { DEFAULT_POLICY, effectivePolicy } from "../../sidecar/src/client-policy.ts";
+import { detectProtocol, H2_PREFACE } from "../../sidecar/src/http/protocol-detect.ts";
+import { buildRouteIndex, resolveRoute } from "../../sidecar/src/discovery/route-index.ts";
+import { RESAMPLE_MS, candidates, newLoad, pick, type BalancerEndpoint, type EndpointLoad } from "../../sidecar/src/outbound/balancer-p2c-ewma.ts";
+import { INITIAL_BREAKER, transition, type BreakerConfig } from "../../sidecar/src/outbound/circuit-breaker.ts";
+import { EndpointState } from "../../sidecar/src/outbound/endpoint-state.ts";
+import { newRetryBudget, recordRequest, tryWithdraw } from "../../sidecar/src/outbound/retry-budget.ts";
+import { shouldRetry, backoffMs } from "../../sidecar/src/outbound/retry-policy.ts";
+import { DEFAULT_POLICY, effectivePolicy } from "../../sidecar/src/discovery/client-policy.ts";
 import { parsePortList, loadConfig } from "../../sidecar/src/proxy-config.ts";
 import type { Service__Output } from "../../api/gen/weft/discovery/v1/Service.ts";
 

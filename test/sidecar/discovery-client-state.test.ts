@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Snapshot__Output } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
-import { applySnapshot, loadMeshStateFile, meshStateToSnapshot, snapshotFromJson, type MeshState } from "../../sidecar/src/mesh-state.ts";
+import { applySnapshot, loadMeshStateFile, meshStateToSnapshot, snapshotFromJson, type MeshState } from "../../sidecar/src/discovery/mesh-state.ts";
 
 const snap = (json: object): Snapshot__Output => {
   const r = snapshotFromJson(json);

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import type { IncomingHttpHeaders } from "node:http";
-import { BodyReader, headerLines, parseRequestHead, parseResponseHead, type Framing } from "../../sidecar/src/http1-framer.ts";
+import { BodyReader, headerLines, parseRequestHead, parseResponseHead, type Framing } from "../../sidecar/src/http1/framer.ts";
 
 const LIMIT = 16 * 1024;
 const b = (s: string): Buffer => Buffer.from(s, "latin1");

@@ -5,11 +5,11 @@ import { join } from "node:path";
 import * as tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { silentLogger } from "../../lib/log.ts";
-import { peerSpiffeId } from "../../sidecar/src/credentials-peer.ts";
-import { CredentialStore } from "../../sidecar/src/credentials-store.ts";
-import { IdentityClient } from "../../sidecar/src/identity-client.ts";
-import { IdentityRenewer } from "../../sidecar/src/identity-renewer.ts";
-import { staticToken } from "../../sidecar/src/identity-token.ts";
+import { peerSpiffeId } from "../../sidecar/src/identity/credentials-peer.ts";
+import { CredentialStore } from "../../sidecar/src/identity/credentials-store.ts";
+import { IdentityClient } from "../../sidecar/src/identity/client.ts";
+import { IdentityRenewer } from "../../sidecar/src/identity/renewer.ts";
+import { staticToken } from "../../sidecar/src/identity/token.ts";
 import { startIdentityHarness, type IdentityHarness } from "../control-plane/identity-harness.ts";
 
 const PEER_SCRIPT = fileURLToPath(new URL("./identity-peer.ts", import.meta.url));

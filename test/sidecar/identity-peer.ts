@@ -8,9 +8,9 @@
 import { readFileSync } from "node:fs";
 import * as tls from "node:tls";
 import { silentLogger } from "../../lib/log.ts";
-import { peerSpiffeId } from "../../sidecar/src/credentials-peer.ts";
-import { startProxyIdentity } from "../../sidecar/src/identity-bootstrap.ts";
-import { staticToken } from "../../sidecar/src/identity-token.ts";
+import { peerSpiffeId } from "../../sidecar/src/identity/credentials-peer.ts";
+import { startProxyIdentity } from "../../sidecar/src/identity/bootstrap.ts";
+import { staticToken } from "../../sidecar/src/identity/token.ts";
 
 const env = (name: string): string => {
   const v = process.env[name];

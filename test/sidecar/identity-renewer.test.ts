@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../../lib/log.ts";
 import { parseCsr, signLeaf } from "../../lib/pki.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
-import { CredentialStore } from "../../sidecar/src/credentials-store.ts";
-import type { CertifyResult } from "../../sidecar/src/identity-client.ts";
-import { IdentityRenewer, type Certifier } from "../../sidecar/src/identity-renewer.ts";
+import { CredentialStore } from "../../sidecar/src/identity/credentials-store.ts";
+import type { CertifyResult } from "../../sidecar/src/identity/client.ts";
+import { IdentityRenewer, type Certifier } from "../../sidecar/src/identity/renewer.ts";
 import { createTestMesh, type TestMesh } from "../fixtures/mesh-pki.ts";
 
 /** A certifier that signs for real with a test mesh, and can be switched to failing (the control plane is down). */

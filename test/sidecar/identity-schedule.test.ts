@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { checkRequestedNames } from "../../control-plane/src/identity-certify.ts";
-import { renewalDelayMs, retryDelayMs } from "../../sidecar/src/identity-schedule.ts";
+import { renewalDelayMs, retryDelayMs } from "../../sidecar/src/identity/schedule.ts";
 
 describe("sidecar identity: renewal and retry timing", () => {
   const at = new Date("2030-01-01T00:00:00Z");

@@ -6,12 +6,12 @@ import type { Endpoint } from "../../api/gen/weft/discovery/v1/Endpoint.ts";
 import type { ProxyPolicy } from "../../api/gen/weft/discovery/v1/ProxyPolicy.ts";
 import type { ClientPolicy } from "../../api/gen/weft/discovery/v1/ClientPolicy.ts";
 import { silentLogger } from "../../lib/log.ts";
-import { applySnapshot, snapshotFromJson, type MeshState } from "../../sidecar/src/mesh-state.ts";
-import { CredentialsHolder } from "../../sidecar/src/credentials-source.ts";
-import { MeshView } from "../../sidecar/src/mesh-view.ts";
+import { applySnapshot, snapshotFromJson, type MeshState } from "../../sidecar/src/discovery/mesh-state.ts";
+import { CredentialsHolder } from "../../sidecar/src/identity/credentials-source.ts";
+import { MeshView } from "../../sidecar/src/discovery/mesh-view.ts";
 import { startProxy, type RunningProxy } from "../../sidecar/src/proxy.ts";
-import type { BreakerConfig } from "../../sidecar/src/circuit-breaker.ts";
-import type { RequestObserver } from "../../sidecar/src/request-observer.ts";
+import type { BreakerConfig } from "../../sidecar/src/outbound/circuit-breaker.ts";
+import type { RequestObserver } from "../../sidecar/src/http/request-observer.ts";
 import { createTestMesh, issueTestLeaf, type TestLeaf, type TestMesh } from "../fixtures/mesh-pki.ts";
 
 export const CLUSTER_IP = "10.96.0.10";

@@ -5,10 +5,10 @@
 // the trie has several levels and splits, collapses and hash collisions occur.
 import assert from "node:assert/strict";
 import type { Snapshot__Output } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
-import { applySnapshot, snapshotFromJson, type MeshState } from "../../sidecar/src/mesh-state.ts";
-import { MeshView } from "../../sidecar/src/mesh-view.ts";
-import { PersistentMap, type MapChange } from "../../sidecar/src/persistent-map.ts";
-import { buildRouteIndex, resolveRoute } from "../../sidecar/src/route-index.ts";
+import { applySnapshot, snapshotFromJson, type MeshState } from "../../sidecar/src/discovery/mesh-state.ts";
+import { MeshView } from "../../sidecar/src/discovery/mesh-view.ts";
+import { PersistentMap, type MapChange } from "../../sidecar/src/discovery/persistent-map.ts";
+import { buildRouteIndex, resolveRoute } from "../../sidecar/src/discovery/route-index.ts";
 
 const snap = (json: object): Snapshot__Output => {
   const r = snapshotFromJson(json);

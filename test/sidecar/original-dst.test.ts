@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { once } from "node:events";
-import { decodeSockaddr, getOriginalDestination, socketFd } from "../../sidecar/src/original-dst.ts";
+import { decodeSockaddr, getOriginalDestination, socketFd } from "../../sidecar/src/capture/original-dst.ts";
 
 describe("original destination", () => {
   it("decodes sockaddr_in and sockaddr_in6 as the kernel fills them", () => {

@@ -3,9 +3,9 @@ import * as http from "node:http";
 import * as net from "node:net";
 import { startHttpEcho, type EchoApp } from "../fixtures/apps/http-echo.ts";
 import { silentLogger } from "../../lib/log.ts";
-import { MeshView } from "../../sidecar/src/mesh-view.ts";
+import { MeshView } from "../../sidecar/src/discovery/mesh-view.ts";
 import { startProxy } from "../../sidecar/src/proxy.ts";
-import type { ObservedAttempt, ObservedOutcome, ObservedRequest, RequestObserver } from "../../sidecar/src/request-observer.ts";
+import type { ObservedAttempt, ObservedOutcome, ObservedRequest, RequestObserver } from "../../sidecar/src/http/request-observer.ts";
 import { holder, meshState, startMesh, testPki } from "./mesh-harness.ts";
 
 function get(port: number, path: string, agent: http.Agent | false = false): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import { startHttpEcho, type EchoApp } from "../fixtures/apps/http-echo.ts";
 import { silentLogger } from "../../lib/log.ts";
-import { MeshView } from "../../sidecar/src/mesh-view.ts";
+import { MeshView } from "../../sidecar/src/discovery/mesh-view.ts";
 import { startProxy, type RunningProxy } from "../../sidecar/src/proxy.ts";
 import { holder, meshState, testPki } from "./mesh-harness.ts";
 

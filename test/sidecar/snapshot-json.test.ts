@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { fileURLToPath } from "node:url";
 import { loadSync } from "@grpc/proto-loader";
 import { protoLoaderOptions } from "../../api/load.ts";
-import { snapshotFromJson } from "../../sidecar/src/snapshot-json.ts";
+import { snapshotFromJson } from "../../sidecar/src/discovery/snapshot-json.ts";
 import { benchSnapshot } from "../../bench/lib-proxy-weft.ts";
 
 // The real thing the static-mode reader stands in for: a protobuf round trip with the wire's options.

@@ -5,7 +5,7 @@
 import { request, createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createTracing, parseTracingConfig, type Tracing } from "../../lib/tracing.ts";
-import { endHttpSpan, extractContext, injectContext, startClientSpan, startServerSpan, type HeaderBag } from "../../sidecar/src/tracing-http.ts";
+import { endHttpSpan, extractContext, injectContext, startClientSpan, startServerSpan, type HeaderBag } from "../../sidecar/src/tracing/http.ts";
 
 export interface HopSpec {
   service: string;

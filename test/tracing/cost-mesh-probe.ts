@@ -8,9 +8,9 @@ import { Agent, createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { silentLogger } from "../../lib/log.ts";
 import { createTracing, parseTracingConfig, type Tracing } from "../../lib/tracing.ts";
-import { MeshView } from "../../sidecar/src/mesh-view.ts";
+import { MeshView } from "../../sidecar/src/discovery/mesh-view.ts";
 import { startProxy, type RunningProxy } from "../../sidecar/src/proxy.ts";
-import { tracingObserver } from "../../sidecar/src/tracing-observer.ts";
+import { tracingObserver } from "../../sidecar/src/tracing/observer.ts";
 import { holder, meshState, testPki } from "../sidecar/mesh-harness.ts";
 import { startJaeger } from "./jaeger.ts";
 

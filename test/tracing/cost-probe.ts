@@ -4,7 +4,7 @@
 // Usage: node test/tracing/cost-probe.ts [requests]
 import { silentLogger } from "../../lib/log.ts";
 import { createTracing, parseTracingConfig } from "../../lib/tracing.ts";
-import { tracingObserver } from "../../sidecar/src/tracing-observer.ts";
+import { tracingObserver } from "../../sidecar/src/tracing/observer.ts";
 import { startJaeger } from "./jaeger.ts";
 
 const n = Number(process.argv[2] ?? 20000);

@@ -8,9 +8,9 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from "no
 import type { AddressInfo } from "node:net";
 import { silentLogger } from "../../lib/log.ts";
 import { createTracing, parseTracingConfig, type Tracing } from "../../lib/tracing.ts";
-import { MeshView } from "../../sidecar/src/mesh-view.ts";
+import { MeshView } from "../../sidecar/src/discovery/mesh-view.ts";
 import { startProxy, type RunningProxy } from "../../sidecar/src/proxy.ts";
-import { tracingObserver } from "../../sidecar/src/tracing-observer.ts";
+import { tracingObserver } from "../../sidecar/src/tracing/observer.ts";
 import { issueTestLeaf, type TestLeaf } from "../fixtures/mesh-pki.ts";
 import { holder, meshState, testPki } from "../sidecar/mesh-harness.ts";
 import { parentOf, startJaeger, tag, type Jaeger, type JaegerSpan, type JaegerTrace } from "./jaeger.ts";

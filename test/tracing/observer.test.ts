@@ -6,9 +6,9 @@ import { SpanKind } from "@opentelemetry/api";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { OutgoingHttpHeaders } from "node:http";
 import { createTracing, parseTracingConfig } from "../../lib/tracing.ts";
-import { NO_OBSERVER, type ObservedRequest, type RequestObserver } from "../../sidecar/src/request-observer.ts";
-import { splitEndpoint, tracingObserver } from "../../sidecar/src/tracing-observer.ts";
-import { proxyTracingFromEnv } from "../../sidecar/src/tracing-setup.ts";
+import { NO_OBSERVER, type ObservedRequest, type RequestObserver } from "../../sidecar/src/http/request-observer.ts";
+import { splitEndpoint, tracingObserver } from "../../sidecar/src/tracing/observer.ts";
+import { proxyTracingFromEnv } from "../../sidecar/src/tracing/setup.ts";
 import { silentLogger } from "../../lib/log.ts";
 
 const T = "4bf92f3577b34da6a3ce929d0e0e4736";

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { trace, type Context } from "@opentelemetry/api";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { createTracing, parseTracingConfig, type PropagationFormat, type Tracing } from "../../lib/tracing.ts";
-import { extractContext, injectContext, startClientSpan, startServerSpan, type HeaderBag } from "../../sidecar/src/tracing-http.ts";
+import { extractContext, injectContext, startClientSpan, startServerSpan, type HeaderBag } from "../../sidecar/src/tracing/http.ts";
 
 const T = "4bf92f3577b34da6a3ce929d0e0e4736";
 const S = "00f067aa0ba902b7";

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import fjp from "fast-json-patch";
 import type { V1Pod } from "@kubernetes/client-node";
-import { parseCaptureFlags } from "../../sidecar/src/capture-flags.ts";
+import { parseCaptureFlags } from "../../sidecar/src/capture/flags.ts";
 import { DEFAULT_INJECTOR_CONFIG } from "../../webhook/src/injector-config.ts";
 import { inject, injectPod } from "../../webhook/src/injector.ts";
 import { escapePointer } from "../../webhook/src/pod-patch.ts";

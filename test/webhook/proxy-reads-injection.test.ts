@@ -7,7 +7,7 @@ import type { V1Container } from "@kubernetes/client-node";
 import { silentLogger } from "../../lib/log.ts";
 import { parseTracingConfig, rawTracingConfigFromEnv } from "../../lib/tracing-config.ts";
 import { loadConfig } from "../../sidecar/src/proxy-config.ts";
-import { proxyTracingFromEnv } from "../../sidecar/src/tracing-setup.ts";
+import { proxyTracingFromEnv } from "../../sidecar/src/tracing/setup.ts";
 import { injectPod } from "../../webhook/src/injector.ts";
 import { parsePortList } from "../../webhook/src/port-list.ts";
 import { TRACING_SAMPLING_ANNOTATION } from "../../webhook/src/tracing-injection.ts";

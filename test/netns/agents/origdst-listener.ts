@@ -4,7 +4,7 @@
 // usage: node origdst-listener.ts --port N [--host ADDR] [--name NAME]
 import net from "node:net";
 import { parseArgs } from "node:util";
-import { getOriginalDestination } from "../../../sidecar/src/original-dst.ts";
+import { getOriginalDestination } from "../../../sidecar/src/capture/original-dst.ts";
 
 const { values } = parseArgs({ options: { port: { type: "string" }, host: { type: "string" }, name: { type: "string" } } });
 const server = net.createServer((socket) => {

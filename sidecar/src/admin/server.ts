@@ -1,0 +1,88 @@
+// The admin port: liveness, readiness (a certificate and a first snapshot),
+// Prometheus metrics, a JSON dump of the snapshot and certificate, and the
+// app's kubelet probes the injector rewrote to /app-health/... (forwarded to
+// the app on localhost so they work under inbound capture).
+import * as http from "node:http";
+import * as https from "node:https";
+import * as net from "node:net";
+import { APP_HEALTH_PATH_PREFIX } from "../../../lib/proxy-contract.ts";
+import type { CredentialsSource } from "../identity/credentials-source.ts";
+import type { MeshView } from "../discovery/mesh-view.ts";
+import type { ProxyMetrics } from "./metrics.ts";
+import type { AppProbe } from "./app-probe.ts";
+
+export interface AdminOptions {
+  view: MeshView;
+  credentials: CredentialsSource;
+  metrics: ProxyMetrics;
+  appProbes: Readonly<Record<string, AppProbe>>;
+  appHost: string;
+  isDraining: () => boolean;
+}
+
+function send(res: http.ServerResponse, status: number, body: string, type = "text/plain"): void {
+  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export function isReady(options: Pick<AdminOptions, "view" | "credentials" | "isDraining">): boolean {
+  return !options.isDraining() && options.credentials.current() !== undefined && options.view.state !== undefined;
+}
+
+function runProbe(probe: AppProbe, host: string, done: (ok: boolean, detail: string) => void): void {
+  const timeoutMs = Math.max(1, probe.timeoutSeconds) * 1000;
+  if ("tcpSocket" in probe) {
+    const socket = net.connect({ host, port: probe.tcpSocket.port });
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error("timeout")));
+    socket.once("connect", () => {
+      socket.destroy();
+      done(true, "connected");
+    });
+    socket.once("error", (err) => done(false, err.message));
+    return;
+  }
+  const g = probe.httpGet;
+  const headers: Record<string, string> = { "user-agent": "kube-probe/weft" };
+  for (const h of g.httpHeaders ?? []) headers[h.name] = h.value;
+  const mod = g.scheme === "HTTPS" ? https : http;
+  const req = mod.request({ host, port: g.port, path: g.path, headers, timeout: timeoutMs, rejectUnauthorized: false, agent: false }, (res) => {
+    res.resume();
+    const status = res.statusCode ?? 0;
+    done(status >= 200 && status < 400, `app answered ${status}`);
+  });
+  req.on("timeout", () => req.destroy(new Error("timeout")));
+  req.on("error", (err) => done(false, err.message));
+  req.end();
+}
+
+export function createAdminServer(options: AdminOptions): http.Server {
+  return http.createServer({ noDelay: true, maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (path === "/live") return send(res, 200, "live\n");
+    if (path === "/ready") return isReady(options) ? send(res, 200, "ready\n") : send(res, 503, "not ready\n");
+    if (path === "/metrics") {
+      options.metrics.registry
+        .metrics()
+        .then((text) => send(res, 200, text, options.metrics.registry.contentType))
+        .catch((err: Error) => send(res, 500, err.message));
+      return;
+    }
+    if (path === "/config") {
+      const material = options.credentials.current();
+      const state = options.view.state;
+      const body = {
+        // Sorted: the services map iterates in hash order, and people diff these dumps.
+        snapshot: state ? { version: state.version, services: [...state.services.keys()].sort().map((k) => state.services.get(k)), policy: state.policy } : null,
+        certificate: material ? { spiffeId: material.spiffeId, notAfter: material.notAfter.toISOString(), chainPem: material.credentials.certChainPem } : null,
+      };
+      return send(res, 200, JSON.stringify(body, null, 2), "application/json");
+    }
+    if (path.startsWith(APP_HEALTH_PATH_PREFIX)) {
+      const probe = options.appProbes[path];
+      if (!probe) return send(res, 404, "unknown probe\n");
+      runProbe(probe, options.appHost, (ok, detail) => send(res, ok ? 200 : 503, `${detail}\n`));
+      return;
+    }
+    send(res, 404, "not found\n");
+  });
+}

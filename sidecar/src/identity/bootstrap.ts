@@ -1,0 +1,56 @@
+// One call for the proxy's main: the credential store, kept fresh by the
+// renewer through the identity client. Resolves once the first certificate is
+// in; until then (and while the control plane is unreachable) it keeps retrying.
+import type { Logger } from "../../../lib/log.ts";
+import { CredentialStore, type Credentials } from "./credentials-store.ts";
+import { IdentityClient } from "./client.ts";
+import { IdentityRenewer } from "./renewer.ts";
+import type { RenewalPolicy } from "./schedule.ts";
+
+export interface ProxyIdentityOptions {
+  /** host:port of the control plane's identity service. */
+  address: string;
+  /** Bootstrap trust anchors (PEM) to verify the control plane with. */
+  trustAnchorsPem: string;
+  /** The control plane's SPIFFE id, e.g. spiffe://cluster.local/ns/weft/sa/weft-control-plane. */
+  serverIdentity?: string;
+  /** Proof of identity, called before every request (tokenFromFile re-reads the projected token). */
+  token: () => string | Promise<string>;
+  /** This proxy's SPIFFE id. */
+  spiffeId: string;
+  logger: Logger;
+  policy?: Partial<RenewalPolicy>;
+}
+
+export interface ProxyIdentity {
+  store: CredentialStore;
+  renewer: IdentityRenewer;
+  stop(): void;
+}
+
+export async function startProxyIdentity(options: ProxyIdentityOptions): Promise<ProxyIdentity> {
+  const store = new CredentialStore();
+  const client = new IdentityClient({ address: options.address, trustAnchorsPem: options.trustAnchorsPem, ...(options.serverIdentity ? { serverIdentity: options.serverIdentity } : {}) });
+  const renewer = new IdentityRenewer({
+    certifier: client,
+    store,
+    token: options.token,
+    spiffeId: options.spiffeId,
+    logger: options.logger.child({ component: "identity" }),
+    ...(options.policy ? { policy: options.policy } : {}),
+  });
+  await renewer.start();
+  return {
+    store,
+    renewer,
+    stop() {
+      renewer.stop();
+      client.close();
+    },
+  };
+}
+
+/** The credentials in the shape the discovery client's `tls` option takes. */
+export function discoveryTlsOf(c: Credentials): { keyPem: string; certChainPem: string; anchorsPem: string } {
+  return { keyPem: c.key, certChainPem: c.certChain, anchorsPem: c.trustAnchors };
+}

@@ -1,0 +1,92 @@
+// The proxy's side of the identity service: one Certify call over TLS, with
+// the control plane's certificate verified against the mesh's trust anchors
+// (and, when configured, its SPIFFE id). Failures come back as values.
+import * as grpc from "@grpc/grpc-js";
+import { loadProto } from "../../../api/load.ts";
+import type { ProtoGrpcType } from "../../../api/gen/identity.ts";
+import type { IdentityClient as GrpcIdentityClient } from "../../../api/gen/weft/identity/v1/Identity.ts";
+import { derToPem } from "../../../lib/pki.ts";
+import { fail, ok, type Result } from "../../../lib/result.ts";
+import { checkServerSpiffeId } from "./credentials-peer.ts";
+
+export interface CertifyResult {
+  /** PEM, leaf first. */
+  certChainPem: string;
+  trustAnchorsPem: string;
+  notAfter: Date;
+}
+
+export interface IdentityClientOptions {
+  /** host:port of the control plane's identity service. */
+  address: string;
+  /** Anchors to verify the control plane with (the latest bundle received is used once there is one). */
+  trustAnchorsPem: string;
+  /** The control plane's SPIFFE id; unset accepts any certificate chaining to the anchors. */
+  serverIdentity?: string;
+  deadlineMs?: number;
+}
+
+let protoCache: ProtoGrpcType | undefined;
+
+export class IdentityClient {
+  readonly #options: IdentityClientOptions;
+  #anchorsPem: string;
+  #client: GrpcIdentityClient | undefined;
+
+  constructor(options: IdentityClientOptions) {
+    this.#options = options;
+    this.#anchorsPem = options.trustAnchorsPem;
+  }
+
+  /** Switches to a newer trust bundle for the next connection (anchor rotation). */
+  setTrustAnchors(pem: string): void {
+    if (pem === this.#anchorsPem) return;
+    this.#anchorsPem = pem;
+    this.close();
+  }
+
+  #grpc(): GrpcIdentityClient {
+    if (this.#client) return this.#client;
+    protoCache ??= loadProto<ProtoGrpcType>("identity.proto");
+    const credentials = grpc.credentials.createSsl(Buffer.from(this.#anchorsPem), null, null, {
+      checkServerIdentity: checkServerSpiffeId(this.#options.serverIdentity),
+    });
+    this.#client = new protoCache.weft.identity.v1.Identity(this.#options.address, credentials, {
+      // The certificate names a SPIFFE id, not a host; checkServerIdentity above does the name check.
+      "grpc.ssl_target_name_override": "identity.weft.invalid",
+      "grpc.enable_channelz": 0,
+    });
+    return this.#client;
+  }
+
+  certify(request: { token: string; csrDer: Buffer; identity?: string }): Promise<Result<CertifyResult>> {
+    return new Promise((resolve) => {
+      const deadline = new Date(Date.now() + (this.#options.deadlineMs ?? 10_000));
+      this.#grpc().certify(
+        { token: request.token, certificateSigningRequest: request.csrDer, identity: request.identity ?? "" },
+        { deadline },
+        (err, response) => {
+          if (err) {
+            const code = grpc.status[err.code] ?? String(err.code);
+            resolve(fail(code, err.details || err.message));
+            return;
+          }
+          if (!response || response.certificateChain.length === 0) {
+            resolve(fail("empty-response", "Certify returned no certificate"));
+            return;
+          }
+          resolve(ok({
+            certChainPem: response.certificateChain.map((d) => derToPem("CERTIFICATE", d)).join(""),
+            trustAnchorsPem: response.trustAnchors.map((d) => derToPem("CERTIFICATE", d)).join(""),
+            notAfter: new Date(Number(response.validUntilUnixMs)),
+          }));
+        },
+      );
+    });
+  }
+
+  close(): void {
+    this.#client?.close();
+    this.#client = undefined;
+  }
+}

@@ -1,0 +1,107 @@
+// Keeps the proxy's certificate fresh: a new P-256 key in memory (never on
+// disk) and a CSR for every renewal, Certify with the current token, then the
+// new credentials go into the CredentialStore. Renews at ~70% of the lifetime
+// with jitter; on failure retries with backoff and keeps serving with the
+// certificate it has until that expires.
+import { createCsr, generateKeyPair, pemBlocks, privateKeyToPem } from "../../../lib/pki.ts";
+import type { Logger } from "../../../lib/log.ts";
+import { fail, ok, type Result } from "../../../lib/result.ts";
+import type { CredentialStore } from "./credentials-store.ts";
+import type { CertifyResult } from "./client.ts";
+import { DEFAULT_RENEWAL_POLICY, renewalDelayMs, retryDelayMs, type RenewalPolicy } from "./schedule.ts";
+
+/** The part of IdentityClient the renewer uses (a fake in unit tests). */
+export interface Certifier {
+  certify(request: { token: string; csrDer: Buffer; identity?: string }): Promise<Result<CertifyResult>>;
+  setTrustAnchors?(pem: string): void;
+}
+
+export interface IdentityRenewerOptions {
+  certifier: Certifier;
+  store: CredentialStore;
+  /** The current proof of identity; called for every request, since projected tokens rotate. */
+  token: () => string | Promise<string>;
+  /** Our SPIFFE id, sent so the control plane refuses if the token proves someone else. */
+  spiffeId: string;
+  logger: Logger;
+  policy?: Partial<RenewalPolicy>;
+  random?: () => number;
+}
+
+export class IdentityRenewer {
+  readonly #o: IdentityRenewerOptions;
+  readonly #policy: RenewalPolicy;
+  #timer: NodeJS.Timeout | undefined;
+  #attempt = 0;
+  #stopped = false;
+  #renewals = 0;
+
+  constructor(options: IdentityRenewerOptions) {
+    this.#o = options;
+    this.#policy = { ...DEFAULT_RENEWAL_POLICY, ...options.policy };
+  }
+
+  /** Successful renewals so far (the first issue counts). */
+  get renewals(): number {
+    return this.#renewals;
+  }
+
+  /** Starts the loop; resolves once the first certificate is in the store (retrying until then). */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    void this.#run();
+    await this.#o.store.ready();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  async #run(): Promise<void> {
+    if (this.#stopped) return;
+    const random = this.#o.random ?? Math.random;
+    let result: Result<Date>;
+    try {
+      result = await this.renewOnce();
+    } catch (err) {
+      result = fail("renew-failed", (err as Error).message);
+    }
+    if (this.#stopped) return;
+    const now = new Date();
+    let delay: number;
+    if (result.ok) {
+      this.#attempt = 0;
+      delay = renewalDelayMs(now, result.value, random, this.#policy);
+      this.#o.logger.debug({ notAfter: result.value.toISOString(), renewInMs: delay }, "certificate renewed");
+    } else {
+      this.#attempt++;
+      const current = this.#o.store.current();
+      delay = retryDelayMs(this.#attempt, random, now, current?.notAfter, this.#policy);
+      const expired = current !== undefined && current.notAfter.getTime() <= now.getTime();
+      this.#o.logger.warn({ code: result.code, reason: result.message, attempt: this.#attempt, retryInMs: delay, expired }, "certificate renewal failed");
+    }
+    this.#timer = setTimeout(() => void this.#run(), delay);
+    this.#timer.unref();
+  }
+
+  /** One renewal: new key, CSR, Certify, store. Returns the new expiry. */
+  async renewOnce(): Promise<Result<Date>> {
+    const keys = await generateKeyPair();
+    const csrPem = await createCsr(keys, { uris: [this.#o.spiffeId] });
+    const csrDer = pemBlocks(csrPem)[0]?.der ?? Buffer.alloc(0);
+    const token = await this.#o.token();
+    const result = await this.#o.certifier.certify({ token, csrDer, identity: this.#o.spiffeId });
+    if (!result.ok) return result;
+    if (result.value.trustAnchorsPem) this.#o.certifier.setTrustAnchors?.(result.value.trustAnchorsPem);
+    this.#o.store.set({
+      key: await privateKeyToPem(keys.privateKey),
+      certChain: result.value.certChainPem,
+      trustAnchors: result.value.trustAnchorsPem,
+      spiffeId: this.#o.spiffeId,
+      notAfter: result.value.notAfter,
+    });
+    this.#renewals++;
+    return ok(result.value.notAfter);
+  }
+}

@@ -1,0 +1,220 @@
+// The outbound side: connections the app opens (captured by iptables, or sent
+// to a fixed local listener) are matched to a Service, then proxied as HTTP
+// (balanced, retried, over mTLS to the peer's proxy), as opaque TCP over
+// mTLS, or passed through as plain TCP when the destination is not meshed.
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import type { Logger } from "../../../lib/log.ts";
+import type { Result } from "../../../lib/result.ts";
+import { pick } from "./balancer-p2c-ewma.ts";
+import { H1Downstream, H2Downstream, type Downstream } from "../http/downstream.ts";
+import { detectFirstBytes, splice } from "../http/first-bytes.ts";
+import { FramedH1Connection } from "../http1/server-connection.ts";
+import { forwardOutbound } from "./http.ts";
+import { sendProxyError, type OutboundHttpContext } from "./call.ts";
+import { isGrpc } from "../http/headers.ts";
+import type { MeshView, MeshCall } from "../discovery/mesh-view.ts";
+import type { ProxyMetrics } from "../admin/metrics.ts";
+import type { PeerPool } from "./peer-pool.ts";
+import type { RequestObserver } from "../http/request-observer.ts";
+import { armHeaderTimeouts, clientErrorResponse } from "../http/limits.ts";
+
+export type Destination = { address: string; port: number };
+export type DestinationResolver = (socket: net.Socket) => Result<Destination>;
+
+export interface OutboundOptions {
+  view: MeshView;
+  http: OutboundHttpContext;
+  pool: PeerPool;
+  metrics: ProxyMetrics;
+  logger: Logger;
+  observer: RequestObserver;
+  detectTimeoutMs: number;
+  opaquePorts: ReadonlySet<number>;
+  maxHeaderBytes: number;
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+  isDraining: () => boolean;
+}
+
+export class OutboundProxy {
+  readonly #o: OutboundOptions;
+  readonly #h1: http.Server;
+  readonly #h2: http2.Http2Server;
+  readonly #destinations = new WeakMap<object, Destination>();
+  #pendingDestination: Destination | undefined;
+  readonly #sockets = new Set<net.Socket>();
+  readonly #sessions = new Set<http2.ServerHttp2Session>();
+  readonly #framed = new Set<FramedH1Connection>();
+
+  constructor(options: OutboundOptions) {
+    this.#o = options;
+    this.#h1 = http.createServer({ noDelay: true, maxHeaderSize: options.maxHeaderBytes, keepAliveTimeout: options.idleTimeoutMs, requestTimeout: 0, headersTimeout: options.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, options.headersTimeoutMs) });
+    armHeaderTimeouts(this.#h1);
+    this.#h1.on("request", (req, res) => {
+      const dest = this.#destinations.get(req.socket);
+      if (dest) this.#http(new H1Downstream(req, res, options.isDraining()), dest);
+      else res.destroy();
+    });
+    this.#h1.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.#upgrade(req, socket, head));
+    this.#h1.on("clientError", (err: Error & { code?: string }, socket: net.Socket) => clientErrorResponse(err, socket, options.metrics, "outbound"));
+    this.#h2 = http2.createServer({ maxSessionMemory: 64, settings: { initialWindowSize: 1 << 20, maxHeaderListSize: options.maxHeaderBytes } });
+    this.#h2.on("session", (session: http2.ServerHttp2Session) => {
+      if (this.#pendingDestination) this.#destinations.set(session, this.#pendingDestination);
+      session.on("error", () => {});
+      this.#sessions.add(session);
+      session.once("close", () => this.#sessions.delete(session));
+      session.setTimeout(options.idleTimeoutMs, () => session.close());
+    });
+    this.#h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+      stream.on("error", () => {});
+      const dest = this.#destinations.get(stream.session as object);
+      if (dest) this.#http(new H2Downstream(stream, headers), dest);
+      else stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    });
+  }
+
+  /** Takes a connection whose original destination is `dest`. */
+  accept(socket: net.Socket, dest: Destination): void {
+    socket.setNoDelay(true);
+    socket.on("error", () => {});
+    this.#sockets.add(socket);
+    this.#o.metrics.tcpOpen.inc({ direction: "outbound" });
+    socket.once("close", () => {
+      this.#sockets.delete(socket);
+      this.#o.metrics.tcpOpen.dec({ direction: "outbound" });
+    });
+    const call = this.#o.view.call(dest.address, dest.port);
+    if (!call) {
+      this.#o.metrics.tcpConnections.inc({ direction: "outbound", protocol: "passthrough" });
+      this.#passthrough(socket, dest);
+      return;
+    }
+    if (call.opaque || this.#o.opaquePorts.has(dest.port)) {
+      this.#o.metrics.tcpConnections.inc({ direction: "outbound", protocol: "opaque" });
+      this.#opaque(socket, call, undefined);
+      return;
+    }
+    detectFirstBytes(socket, this.#o.detectTimeoutMs, (protocol) => {
+      this.#o.metrics.tcpConnections.inc({ direction: "outbound", protocol });
+      if (protocol === "closed") return;
+      if (protocol === "http1") this.#framedHttp1(socket, dest); else if (protocol === "h2") {
+        this.#pendingDestination = dest;
+        this.#h2.emit("connection", socket);
+        this.#pendingDestination = undefined;
+      } else {
+        this.#opaque(socket, call, undefined);
+      }
+    });
+  }
+
+  /** HTTP/1.1 through the framer; node:http takes over the connections it will not frame. */
+  #framedHttp1(socket: net.Socket, dest: Destination): void {
+    const o = this.#o;
+    const conn = new FramedH1Connection(socket, {
+      maxHeaderBytes: o.maxHeaderBytes,
+      idleTimeoutMs: o.idleTimeoutMs,
+      isDraining: o.isDraining,
+      onRequest: (ds) => this.#http(ds, dest),
+      fallback: (s) => {
+        this.#framed.delete(conn);
+        this.#destinations.set(s, dest);
+        this.#h1.emit("connection", s);
+        s.resume();
+      },
+    });
+    this.#framed.add(conn);
+    socket.once("close", () => this.#framed.delete(conn));
+  }
+
+  #passthrough(socket: net.Socket, dest: Destination): void {
+    const upstream = net.connect({ host: dest.address, port: dest.port, noDelay: true });
+    this.#countBytes(socket);
+    splice(socket, upstream);
+  }
+
+  #countBytes(socket: net.Socket): void {
+    socket.once("close", () => {
+      this.#o.metrics.tcpBytes.inc({ direction: "outbound", flow: "read" }, socket.bytesRead);
+      this.#o.metrics.tcpBytes.inc({ direction: "outbound", flow: "written" }, socket.bytesWritten);
+    });
+  }
+
+  /** Opaque bytes over mTLS to one endpoint's proxy; a failed connect tries another endpoint. */
+  #opaque(socket: net.Socket, call: MeshCall, preamble: Buffer | undefined, tried = new Set<string>()): void {
+    const ctx = this.#o.http;
+    const endpoint = pick(call.endpoints, ctx.state.loads, { zone: ctx.zone, minZoneEndpoints: ctx.minZoneEndpoints, exclude: tried }, ctx.rng, ctx.now());
+    if (!endpoint || tried.has(endpoint.key) || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    tried.add(endpoint.key);
+    const started = ctx.now();
+    ctx.state.start(endpoint.key);
+    const upstream = this.#o.pool.opaque(endpoint.target);
+    const onFail = (): void => {
+      ctx.state.finish(call.service, endpoint.key, { ok: false, rttMs: ctx.now() - started }, ctx.now());
+      if (tried.size <= call.policy.retry.maxRetries) this.#opaque(socket, call, preamble, tried);
+      else socket.destroy();
+    };
+    upstream.once("error", onFail);
+    upstream.once("secureConnect", () => {
+      upstream.off("error", onFail);
+      ctx.state.finish(call.service, endpoint.key, { ok: true, rttMs: ctx.now() - started }, ctx.now());
+      if (preamble) upstream.write(preamble);
+      this.#countBytes(socket);
+      splice(socket, upstream);
+    });
+  }
+
+  #http(ds: Downstream, dest: Destination): void {
+    const call = this.#o.view.call(dest.address, dest.port);
+    if (!call) {
+      sendProxyError(ds, isGrpc(ds.headers), 503, "no-route");
+      return;
+    }
+    const scope = this.#o.observer.onRequest({
+      direction: "outbound",
+      method: ds.method,
+      path: ds.path,
+      authority: ds.authority,
+      protocol: ds.proto,
+      grpc: isGrpc(ds.headers),
+      service: call.service,
+      peerIdentity: "",
+      headers: ds.headers,
+    });
+    forwardOutbound(this.#o.http, ds, { service: call.service, endpoints: call.endpoints, policy: call.policy, scope });
+  }
+
+  /** HTTP/1.1 Upgrade (WebSocket): the request head and everything after it go opaque to one endpoint. */
+  #upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    const dest = this.#destinations.get(req.socket) ?? this.#destinations.get(socket);
+    const call = dest ? this.#o.view.call(dest.address, dest.port) : undefined;
+    if (!call) {
+      socket.destroy();
+      return;
+    }
+    const lines = [`${req.method ?? "GET"} ${req.url ?? "/"} HTTP/${req.httpVersion}`];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+    const preamble = Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1"), head]);
+    this.#o.metrics.tcpConnections.inc({ direction: "outbound", protocol: "upgrade" });
+    this.#opaque(socket, call, preamble);
+  }
+
+  /** Stop taking new requests on kept-alive connections; in-flight ones finish. */
+  drain(): void {
+    this.#h1.closeIdleConnections();
+    for (const conn of this.#framed) conn.closeIfIdle();
+    for (const session of this.#sessions) if (!session.closed) session.close();
+  }
+
+  destroyAll(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  get openConnections(): number {
+    return this.#sockets.size;
+  }
+}
