@@ -2,6 +2,7 @@
 // flags (which win) and the environment the injector sets.
 import { DEFAULT_PROXY_PORTS, PROXY_ENV, PROXY_ENV_INJECTOR } from "../../lib/proxy-contract.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
+import { parsePortList, portsOf } from "../../lib/port-list.ts";
 import type { AppProbe } from "./admin/app-probe.ts";
 
 export interface ProxyConfig {
@@ -67,18 +68,10 @@ function hostPort(value: string, name: string): Result<{ host: string; port: num
   return ok({ host: value.slice(0, i).replace(/^\[|\]$/g, ""), port: p.value });
 }
 
-export function parsePortList(value: string): Result<Set<number>> {
-  const out = new Set<number>();
-  for (const part of value.split(",").map((s) => s.trim()).filter(Boolean)) {
-    const [a = "", b] = part.split("-");
-    const from = port(a, "port list");
-    const to = port(b ?? a, "port list");
-    if (!from.ok) return from;
-    if (!to.ok) return to;
-    if (to.value - from.value > 65535 || to.value < from.value) return fail("bad-port", `bad range ${part}`);
-    for (let p = from.value; p <= to.value; p++) out.add(p);
-  }
-  return ok(out);
+/** WEFT_OPAQUE_PORTS / --opaque-ports: the shared port-list grammar (lib/port-list.ts), as a set for lookups per connection. */
+export function parseOpaquePorts(value: string): Result<Set<number>> {
+  const ranges = parsePortList(value);
+  return ranges.ok ? ok(new Set(portsOf(ranges.value))) : ranges;
 }
 
 export function parseArgs(argv: readonly string[]): Result<Map<string, string[]>> {
@@ -120,7 +113,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     if (!p.ok) return p;
     ports[name] = p.value;
   }
-  const opaque = parsePortList(one("opaque-ports", PROXY_ENV.opaquePorts) ?? "");
+  const opaque = parseOpaquePorts(one("opaque-ports", PROXY_ENV.opaquePorts) ?? "");
   if (!opaque.ok) return opaque;
 
   const outboundBinds: ProxyConfig["outboundBinds"] = [];

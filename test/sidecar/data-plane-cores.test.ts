@@ -7,7 +7,7 @@ import { EndpointState } from "../../sidecar/src/outbound/endpoint-state.ts";
 import { newRetryBudget, recordRequest, tryWithdraw } from "../../sidecar/src/outbound/retry-budget.ts";
 import { shouldRetry, backoffMs } from "../../sidecar/src/outbound/retry-policy.ts";
 import { DEFAULT_POLICY, effectivePolicy } from "../../sidecar/src/discovery/client-policy.ts";
-import { parsePortList, loadConfig } from "../../sidecar/src/proxy-config.ts";
+import { parseOpaquePorts, loadConfig } from "../../sidecar/src/proxy-config.ts";
 import type { Service__Output } from "../../api/gen/weft/discovery/v1/Service.ts";
 
 describe("protocol detection from first bytes", () => {
@@ -170,8 +170,8 @@ describe("retry budget and policy", () => {
 
 describe("proxy flags", () => {
   it("parses port lists with ranges and refuses garbage", () => {
-    assert.deepEqual([...(parsePortList("25, 3306,8000-8002") as { ok: true; value: Set<number> }).value], [25, 3306, 8000, 8001, 8002]);
-    assert.equal(parsePortList("x").ok, false);
+    assert.deepEqual([...(parseOpaquePorts("25, 3306,8000-8002") as { ok: true; value: Set<number> }).value], [25, 3306, 8000, 8001, 8002]);
+    for (const bad of ["x", "-5", "80-90-100", "1e3", " 0x50", "0", "1-2000"]) assert.equal(parseOpaquePorts(bad).ok, false, bad);
   });
   it("reads flags, lets flags win over the environment, and requires a mode", () => {
     const c = loadConfig(["--static-snapshot", "s.json", "--cert", "c", "--key", "k", "--trust-anchors", "a", "--outbound-bind", "5000=10.96.0.1:80", "--inbound-port=7000"], { WEFT_INBOUND_PORT: "1", WEFT_ZONE: "z" });

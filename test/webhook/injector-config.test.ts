@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { configHash, DEFAULT_INJECTOR_CONFIG, parseInjectorConfig } from "../../webhook/src/injector-config.ts";
 import { resolveNativeSidecar, supportsNativeSidecars } from "../../webhook/src/native-sidecar.ts";
-import { parsePortList, formatPortList } from "../../webhook/src/port-list.ts";
+import { parsePortList, formatPortList } from "../../lib/port-list.ts";
 
 describe("injector configuration", () => {
   it("fills everything a partial file leaves out with the defaults", () => {

@@ -9,7 +9,7 @@ import { parseTracingConfig, rawTracingConfigFromEnv } from "../../lib/tracing-c
 import { loadConfig } from "../../sidecar/src/proxy-config.ts";
 import { proxyTracingFromEnv } from "../../sidecar/src/tracing/setup.ts";
 import { injectPod } from "../../webhook/src/injector.ts";
-import { parsePortList } from "../../webhook/src/port-list.ts";
+import { parsePortList } from "../../lib/port-list.ts";
 import { TRACING_SAMPLING_ANNOTATION } from "../../webhook/src/tracing-injection.ts";
 import { goldenPods } from "./golden-cases.ts";
 

@@ -8,7 +8,7 @@ import { DEFAULT_PROXY_PORTS, DEFAULT_PROXY_UID } from "../../lib/proxy-contract
 import { DEFAULT_TRUST_DOMAIN } from "../../lib/spiffe.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
 import { parseTracingConfig, PROPAGATION_FORMATS, TRACING_DEFAULTS, type OtlpProtocol, type PropagationFormat } from "../../lib/tracing-config.ts";
-import { parsePortList } from "./port-list.ts";
+import { parsePortList } from "../../lib/port-list.ts";
 import { isQuantity, quantityValue } from "./quantity.ts";
 
 export { isQuantity };

@@ -5,7 +5,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { ANNOTATIONS } from "../../lib/proxy-contract.ts";
 import { isQuantity, LOG_LEVELS, requestOverLimit, type InjectorConfig, type ResourceSpec } from "./injector-config.ts";
-import { formatPortList, parsePortList, type PortRange } from "./port-list.ts";
+import { formatPortList, parsePortList, type PortRange } from "../../lib/port-list.ts";
 import { podTracing, type PodTracing } from "./tracing-injection.ts";
 
 export interface ProxySettings {

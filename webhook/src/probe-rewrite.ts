@@ -7,7 +7,7 @@
 // forwards each probe to the app on localhost. Contract: docs/decisions.md.
 import type { V1Container, V1Probe } from "@kubernetes/client-node";
 import { APP_HEALTH_PATH_PREFIX } from "../../lib/proxy-contract.ts";
-import { portInList, type PortRange } from "./port-list.ts";
+import { portInList, type PortRange } from "../../lib/port-list.ts";
 
 /** What the proxy does for one rewritten probe path (the WEFT_APP_PROBES values). */
 export type AppProbe =

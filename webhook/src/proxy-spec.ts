@@ -5,7 +5,7 @@ import type { V1Container, V1EnvVar, V1Probe, V1ResourceRequirements, V1Volume }
 import { CONTAINER_NAMES, IDENTITY_TOKEN_AUDIENCE, INIT_XTABLES_VOLUME, PROXY_ENV, PROXY_ENV_INJECTOR, TOKEN_VOLUME } from "../../lib/proxy-contract.ts";
 import type { InjectorConfig, ResourceSpec } from "./injector-config.ts";
 import type { ProxySettings } from "./pod-overrides.ts";
-import { formatPortList } from "./port-list.ts";
+import { formatPortList } from "../../lib/port-list.ts";
 import type { AppProbes } from "./probe-rewrite.ts";
 import { tracingEnv } from "./tracing-injection.ts";
 

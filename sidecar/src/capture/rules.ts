@@ -4,6 +4,7 @@
 // and one from OUTPUT (outbound). Applying flushes and refills our chains and
 // replaces our jumps, so re-running yields the same `iptables-save`; removing
 // deletes the jumps and the chains and nothing else.
+import { parsePortList as parseRanges, portsOf } from "../../../lib/port-list.ts";
 import { DEFAULT_PROXY_PORTS, DEFAULT_PROXY_UID } from "../../../lib/proxy-contract.ts";
 import { fail, ok, type Result } from "../../../lib/result.ts";
 
@@ -64,19 +65,10 @@ export function validateCaptureOptions(options: CaptureOptions): Result<CaptureO
   return ok(options);
 }
 
-/** "4190,8080-8090" (ports or ranges) -> numbers; ranges expand, capped to keep rules small. */
+/** "4190,8080-8090" (ports or ranges) -> the ports, ascending (lib/port-list.ts's grammar, ranges capped to keep rules small). */
 export function parsePortList(text: string): Result<number[]> {
-  const out: number[] = [];
-  for (const part of text.split(",").map((s) => s.trim()).filter(Boolean)) {
-    const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(part);
-    if (!m) return fail("bad-port-list", `"${part}" is not a port or a port range`);
-    const lo = Number(m[1]);
-    const hi = m[2] === undefined ? lo : Number(m[2]);
-    if (lo < 1 || hi > 65535 || hi < lo) return fail("bad-port-list", `"${part}" is outside 1-65535`);
-    if (hi - lo > 1024) return fail("bad-port-list", `"${part}" spans more than 1024 ports`);
-    for (let p = lo; p <= hi; p++) out.push(p);
-  }
-  return ok([...new Set(out)].sort((a, b) => a - b));
+  const ranges = parseRanges(text);
+  return ranges.ok ? ok(portsOf(ranges.value)) : ranges;
 }
 
 /** `-m multiport` takes at most 15 ports per rule; one rule per group keeps order stable. */

@@ -1,8 +1,10 @@
-// Port lists as operators write them in annotations and configuration:
-// "25,3306,8000-8010". Parsed to validate and to merge; written back in the same
-// comma form, which is what weft-proxy-init's --exclude-*-ports flags and the
-// proxy's WEFT_OPAQUE_PORTS read.
-import { fail, ok, type Result } from "../../lib/result.ts";
+// Port lists as operators write them in annotations, flags and environment:
+// "25,3306,8000-8010". The one parser for every component: the injector merges
+// and writes them back in the same comma form, weft-proxy-init reads its
+// --exclude-*-ports flags with it, and the proxy its WEFT_OPAQUE_PORTS.
+// Strict on purpose: "-5", "80-90-100", "1e3" and " 0x50" are refused, not
+// read as something the operator did not write.
+import { fail, ok, type Result } from "./result.ts";
 
 export interface PortRange {
   from: number;
@@ -49,4 +51,11 @@ export function formatPortList(ranges: PortRange[]): string {
 
 export function portInList(portNumber: number, ranges: PortRange[]): boolean {
   return ranges.some((r) => portNumber >= r.from && portNumber <= r.to);
+}
+
+/** Every port the ranges name, ascending, each once. */
+export function portsOf(ranges: readonly PortRange[]): number[] {
+  const out = new Set<number>();
+  for (const r of ranges) for (let p = r.from; p <= r.to; p++) out.add(p);
+  return [...out].sort((a, b) => a - b);
 }
