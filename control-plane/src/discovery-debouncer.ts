@@ -2,21 +2,11 @@
 // changes have been quiet for `quietMs`, and never later than `maxDelayMs`
 // after the first change of the burst, so a rolling restart of 500 pods is a
 // handful of pushes and a steady trickle of changes cannot starve proxies.
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  now(): number;
-}
+import { systemClock, type Clock } from "../../lib/clock.ts";
 
-export const realTimers: Timers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-  now: () => performance.now(),
-};
+/** Kept as the name the discovery modules use; the seam itself is lib/clock.ts. */
+export type Timers = Clock;
+export const realTimers: Clock = systemClock;
 
 export interface DebouncerOptions {
   quietMs: number;
