@@ -7,36 +7,57 @@
 // does), built once per process: type stripping at start costs ~17 MB of RSS
 // that production never pays.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestLeaf, TestMesh } from "../test/fixtures/mesh-pki.ts";
 import { freePort, pinned, waitForPort } from "./lib-proxy-measure.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SOURCE_MAIN = join(ROOT, "sidecar/src/main.ts");
-const DIST_MAIN = join(ROOT, "dist/sidecar/src/main.js");
-let built: string | undefined;
+const built = new Map<string, string>();
 
 /**
- * `npm run build` once per benchmark process; the compiled proxy's entry point.
- * `WEFT_BENCH_PROXY_SOURCE=1` runs sidecar/src/main.ts instead (to compare).
+ * `npm run build` once per benchmark process and tree; the compiled proxy's
+ * entry point. `WEFT_BENCH_PROXY_SOURCE=1` runs sidecar/src/main.ts instead
+ * (to compare). `root` is another checkout (a baseline revision, see
+ * baselineTree) whose proxy runs in the same benchmark.
  */
-export function proxyEntry(): string {
-  if (process.env.WEFT_BENCH_PROXY_SOURCE === "1") return SOURCE_MAIN;
-  if (built) return built;
+export function proxyEntry(root = ROOT): string {
+  if (process.env.WEFT_BENCH_PROXY_SOURCE === "1") return join(root, "sidecar/src/main.ts");
+  const cached = built.get(root);
+  if (cached) return cached;
+  const distMain = join(root, "dist/sidecar/src/main.js");
   const started = Date.now();
   // The project's own build, not tsc alone: dist/ is shared with the images and `npm start`, and a
   // build without its copied .proto files left them a dist/ that looked complete but was not.
-  const r = spawnSync("npm", ["run", "--silent", "build"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const r = spawnSync("npm", ["run", "--silent", "build"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   // Type errors elsewhere in the tree do not stop tsc from emitting; a fresh main.js is what counts.
-  if (!existsSync(DIST_MAIN) || statSync(DIST_MAIN).mtimeMs < started - 1000) {
-    throw new Error(`npm run build did not produce ${DIST_MAIN}:\n${r.stdout}${r.stderr}`);
+  if (!existsSync(distMain) || statSync(distMain).mtimeMs < started - 1000) {
+    throw new Error(`npm run build did not produce ${distMain}:\n${r.stdout}${r.stderr}`);
   }
-  if (r.status !== 0) console.error(`[bench proxy] npm run build reported errors (the proxy was emitted anyway):\n${r.stdout.slice(0, 2000)}${r.stderr.slice(0, 2000)}`);
-  built = DIST_MAIN;
-  return built;
+  if (r.status !== 0) console.error(`[bench proxy] npm run build in ${root} reported errors (the proxy was emitted anyway):\n${r.stdout.slice(0, 2000)}${r.stderr.slice(0, 2000)}`);
+  built.set(root, distMain);
+  return distMain;
 }
+
+/**
+ * A checkout of `rev` beside this one (git worktree, sharing this tree's
+ * node_modules), so a change is measured against its baseline in the same
+ * run, on the same machine, in interleaved rounds.
+ */
+export function baselineTree(rev: string, dir: string): { root: string; label: string; remove: () => void } {
+  const git = (...args: string[]) => {
+    const r = spawnSync("git", args, { cwd: ROOT, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const commit = git("rev-parse", "--short", `${rev}^{commit}`);
+  const root = join(dir, `baseline-${commit}`);
+  git("worktree", "add", "--detach", root, commit);
+  symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"));
+  return { root, label: `${rev} (${commit})`, remove: () => { spawnSync("git", ["worktree", "remove", "--force", root], { cwd: ROOT }); } };
+}
+
 /** The Service address in the snapshot: on loopback, so a misrouted connection can never leave the machine. */
 const SERVICE_IP = "127.0.0.3";
 const SERVICE_PORT = 80;
@@ -63,6 +84,8 @@ export interface WeftPairOptions {
   nodeFlags?: string[];
   /** Extra proxy flags for both proxies (e.g. --peer-transport h1). */
   proxyArgs?: string[];
+  /** The checkout whose proxy runs (default: this one). */
+  root?: string;
 }
 
 export function benchSnapshot(backendPort: number, serverIdentity: string): unknown {
@@ -82,8 +105,8 @@ export function benchSnapshot(backendPort: number, serverIdentity: string): unkn
   };
 }
 
-function startProxy(label: string, args: string[], cpus: string, nodeFlags: string[]): { child: ChildProcess; output: () => string } {
-  const [command, argv] = pinned(cpus, [process.execPath, ...nodeFlags, proxyEntry(), ...args]);
+function startProxy(label: string, entry: string, args: string[], cpus: string, nodeFlags: string[]): { child: ChildProcess; output: () => string } {
+  const [command, argv] = pinned(cpus, [process.execPath, ...nodeFlags, entry, ...args]);
   const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const keep = (d: string) => { out = (out + d).slice(-8000); };
@@ -110,8 +133,9 @@ export async function startWeftPair(o: WeftPairOptions): Promise<ProxyPair> {
   const [serverIn, clientOut, serverAdmin, clientAdmin] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const common = ["--static-snapshot", snapshot, "--log-level", "warn", "--inbound-port", "0", "--outbound-port", "0", "--listen-host", "127.0.0.1", ...(o.proxyArgs ?? [])];
   const nodeFlags = o.nodeFlags ?? [];
-  const server = startProxy("server", [...common, ...creds(o.serverLeaf, "server"), "--admin-port", String(serverAdmin), "--inbound-app", `${serverIn}=${o.backendPort}`], o.proxyCpus, nodeFlags);
-  const client = startProxy("client", [...common, ...creds(o.clientLeaf, "client"), "--admin-port", String(clientAdmin), "--outbound-bind", `${clientOut}=${SERVICE_IP}:${SERVICE_PORT}`, "--endpoint-dial", `${ENDPOINT_IP}:${o.backendPort}=127.0.0.1:${serverIn}`], o.proxyCpus, nodeFlags);
+  const entry = proxyEntry(o.root);
+  const server = startProxy("server", entry, [...common, ...creds(o.serverLeaf, "server"), "--admin-port", String(serverAdmin), "--inbound-app", `${serverIn}=${o.backendPort}`], o.proxyCpus, nodeFlags);
+  const client = startProxy("client", entry, [...common, ...creds(o.clientLeaf, "client"), "--admin-port", String(clientAdmin), "--outbound-bind", `${clientOut}=${SERVICE_IP}:${SERVICE_PORT}`, "--endpoint-dial", `${ENDPOINT_IP}:${o.backendPort}=127.0.0.1:${serverIn}`], o.proxyCpus, nodeFlags);
   const stop = async () => {
     for (const p of [client, server]) {
       if (p.child.exitCode !== null) continue;

@@ -10,7 +10,8 @@
 // --only direct,nginx,weft, --weft-node-flags "--max-semi-space-size=16" (Node
 // flags for both Weft proxies, to try tunings), "--weft-args=--peer-transport h2"
 // (proxy flags for both; the = form, as the value starts with a dash), --proxy-cpus 1 --load-cpus 0
-// (taskset lists); --tracing runs the tracing-cost rows instead (bench/proxy-tracing.ts).
+// (taskset lists); --baseline REV adds a Weft pair built from that git revision
+// (e.g. --baseline main), measured in the same interleaved rounds; --tracing runs the tracing-cost rows instead (bench/proxy-tracing.ts).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +20,7 @@ import { createTestMesh, issueTestLeaf } from "../test/fixtures/mesh-pki.ts";
 import { ensureFortio } from "./lib-proxy-fortio.ts";
 import { FORTIO_RESOLUTION_SECONDS, ProcSampler, freePort, runLoad, waitForPort, type LoadResult, type ProcUsage } from "./lib-proxy-measure.ts";
 import { RESPONSE_BYTES, backendConfig, clientProxyConfig, serverProxyConfig, startNginx, type NginxProcess, type PairFiles } from "./lib-proxy-nginx.ts";
-import { startWeftPair, type ProxyPair } from "./lib-proxy-weft.ts";
+import { baselineTree, startWeftPair, type ProxyPair } from "./lib-proxy-weft.ts";
 import type { BenchReport } from "./report.ts";
 
 interface PathResult {
@@ -102,6 +103,7 @@ export async function run(args: string[]): Promise<BenchReport> {
       "weft-args": { type: "string", default: "" },
       "proxy-cpus": { type: "string" },
       "load-cpus": { type: "string" },
+      baseline: { type: "string" },
     },
   });
   const fortio = ensureFortio((l) => console.error(l));
@@ -124,6 +126,8 @@ export async function run(args: string[]): Promise<BenchReport> {
   const dir = mkdtempSync(join(tmpdir(), "weft-bench-proxy-"));
   const started: NginxProcess[] = [];
   let weft: ProxyPair | undefined;
+  let baseline: ProxyPair | undefined;
+  let baselineCheckout: ReturnType<typeof baselineTree> | undefined;
   const results: PathResult[] = [];
   try {
     const mesh = await createTestMesh();
@@ -159,6 +163,11 @@ export async function run(args: string[]): Promise<BenchReport> {
       const proxyArgs = (values["weft-args"] ?? "").split(" ").filter(Boolean);
       weft = await startWeftPair({ dir: join(dir, "weft"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags, proxyArgs });
       paths.push({ name: "weft pair", url: weft.url, proxies: weft.pids });
+      if (values.baseline) {
+        baselineCheckout = baselineTree(values.baseline, dir);
+        baseline = await startWeftPair({ dir: join(dir, "weft-baseline"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags, proxyArgs, root: baselineCheckout.root });
+        paths.push({ name: `weft pair at ${baselineCheckout.label}`, url: baseline.url, proxies: baseline.pids });
+      }
     }
     // Warm-up (connections, TLS sessions, JIT), then the fixed-rate phase in
     // interleaved rounds so that drift in the machine's other load falls on
@@ -175,6 +184,8 @@ export async function run(args: string[]): Promise<BenchReport> {
     }
   } finally {
     await weft?.stop();
+    await baseline?.stop();
+    baselineCheckout?.remove();
     for (const p of started) p.child.kill("SIGTERM");
     rmSync(dir, { recursive: true, force: true });
   }
@@ -200,6 +211,15 @@ export async function run(args: string[]): Promise<BenchReport> {
     const w = added(weftResult, "p99Ms");
     const n = added(nginx, "p99Ms");
     targets["Weft added p99 <= 1.5x nginx's"] = { target: `<= ${fmt(1.5 * n)} ms`, measured: `${fmt(w)} ms (${fmt(w / n, 2)}x)`, met: w <= 1.5 * n };
+  }
+  const baselineResult = results.find((r) => r.name.startsWith("weft pair at "));
+  if (weftResult && baselineResult && direct) {
+    const w = added(weftResult, "p99Ms");
+    const b = added(baselineResult, "p99Ms");
+    targets["Weft added p99 vs the baseline's (same run)"] = { target: `<= ${fmt(1.1 * b)} ms (baseline +10 %)`, measured: `${fmt(w)} ms (${fmt(w / b, 2)}x)`, met: w <= 1.1 * b };
+    const cpu = (r: PathResult) => r.proxies.reduce((sum, p) => sum + p.usage.vcpu, 0);
+    targets["Weft pair CPU vs the baseline's (same run)"] = { target: `<= ${fmt(1.05 * cpu(baselineResult))} vCPU (baseline +5 %)`, measured: `${fmt(cpu(weftResult))} vCPU (${fmt(cpu(weftResult) / cpu(baselineResult), 2)}x)`, met: cpu(weftResult) <= 1.05 * cpu(baselineResult) };
+    targets["Weft max rps vs the baseline's (same run)"] = { target: `>= ${fmt(0.95 * baselineResult.max.qpsActual, 0)} rps (baseline -5 %)`, measured: `${fmt(weftResult.max.qpsActual, 0)} rps (${fmt(weftResult.max.qpsActual / baselineResult.max.qpsActual, 2)}x)`, met: weftResult.max.qpsActual >= 0.95 * baselineResult.max.qpsActual };
   }
   if (weftResult) {
     // A figure "at 1,000 rps" holds only if the pair actually carried that rate.
