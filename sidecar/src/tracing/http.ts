@@ -135,6 +135,22 @@ function set(attrs: Attributes, key: string, value: string | number | undefined)
   if (value !== undefined && value !== "") attrs[key] = value;
 }
 
+/** The attributes a server span and an attempt's client span both carry. */
+function sharedAttributes(info: RequestInfo | AttemptInfo): Attributes {
+  const attrs: Attributes = {};
+  methodAttributes(info.method, attrs);
+  set(attrs, ATTR.path, info.path);
+  set(attrs, ATTR.route, info.route);
+  set(attrs, ATTR.scheme, info.scheme ?? "http");
+  set(attrs, ATTR.peerAddress, info.peerAddress);
+  set(attrs, ATTR.peerPort, info.peerPort);
+  set(attrs, ATTR.peerIdentity, info.peerIdentity);
+  set(attrs, ATTR.protocolVersion, info.protocolVersion);
+  set(attrs, ATTR.direction, info.direction);
+  set(attrs, ATTR.requestBytes, info.requestBytes);
+  return attrs;
+}
+
 /** The caller's trace context from request headers, or the root context when there is none. */
 export function extractContext(propagator: TextMapPropagator, headers: HeaderBag): Context {
   return propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
@@ -145,19 +161,9 @@ export function startServerSpan(tracer: Tracer, parent: Context, info: RequestIn
   const span = tracer.startSpan(spanName(normalizedMethod(info.method), info.route), { kind: SpanKind.SERVER, startTime }, parent);
   // Unsampled requests (most of them at a low ratio) skip building attributes.
   if (span.isRecording()) {
-    const attrs: Attributes = {};
-    methodAttributes(info.method, attrs);
-    set(attrs, ATTR.path, info.path);
-    set(attrs, ATTR.route, info.route);
-    set(attrs, ATTR.scheme, info.scheme ?? "http");
+    const attrs = sharedAttributes(info);
     set(attrs, ATTR.serverAddress, info.host);
     set(attrs, ATTR.clientAddress, info.peerAddress);
-    set(attrs, ATTR.peerAddress, info.peerAddress);
-    set(attrs, ATTR.peerPort, info.peerPort);
-    set(attrs, ATTR.peerIdentity, info.peerIdentity);
-    set(attrs, ATTR.protocolVersion, info.protocolVersion);
-    set(attrs, ATTR.direction, info.direction);
-    set(attrs, ATTR.requestBytes, info.requestBytes);
     span.setAttributes(attrs);
   }
   return { span, ctx: trace.setSpan(parent, span), kind: SpanKind.SERVER };
@@ -167,19 +173,9 @@ export function startServerSpan(tracer: Tracer, parent: Context, info: RequestIn
 export function startClientSpan(tracer: Tracer, parent: Context, info: AttemptInfo, startTime?: number): HttpSpan {
   const span = tracer.startSpan(spanName(normalizedMethod(info.method), info.route), { kind: SpanKind.CLIENT, startTime }, parent);
   if (span.isRecording()) {
-    const attrs: Attributes = {};
-    methodAttributes(info.method, attrs);
-    set(attrs, ATTR.path, info.path);
-    set(attrs, ATTR.route, info.route);
-    set(attrs, ATTR.scheme, info.scheme ?? "http");
+    const attrs = sharedAttributes(info);
     set(attrs, ATTR.serverAddress, info.serverAddress);
     set(attrs, ATTR.serverPort, info.serverPort);
-    set(attrs, ATTR.peerAddress, info.peerAddress);
-    set(attrs, ATTR.peerPort, info.peerPort);
-    set(attrs, ATTR.peerIdentity, info.peerIdentity);
-    set(attrs, ATTR.protocolVersion, info.protocolVersion);
-    set(attrs, ATTR.direction, info.direction);
-    set(attrs, ATTR.requestBytes, info.requestBytes);
     attrs[ATTR.attempt] = info.attempt;
     if (info.attempt > 1) attrs[ATTR.resendCount] = info.attempt - 1;
     span.setAttributes(attrs);
