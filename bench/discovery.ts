@@ -19,12 +19,19 @@
 //        control plane's own, e.g. GLIBC_TUNABLES=...)
 //        --client-node-flags "<flags>" (extra Node flags for the client processes,
 //        e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": they exit cleanly at the end)
+//        --baseline REV (also measure the discovery server of that git revision,
+//        from a worktree sharing node_modules, in alternation: current, baseline,
+//        --repeat N times; the simulated proxies are this tree's in both)
 import { fork, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cpus, setPriority } from "node:os";
 import type { BenchReport } from "./report.ts";
 import { createTestMesh, issueTestLeaf } from "../test/fixtures/mesh-pki.ts";
 import { namespaceName } from "./lib-discovery-model.ts";
+import { baselineTree } from "./lib-baseline.ts";
 import { CONTROL_PLANE_NODE_ENV, CONTROL_PLANE_NODE_FLAGS } from "../control-plane/src/node-flags.ts";
 
 interface Usage { rss: number; peakRss: number; cpuUs: number; at: number; streams: number; flushes: number; flushSecondsSum: number; pushes: number }
@@ -53,7 +60,7 @@ class Child {
   readonly #waiters: { type: string; resolve: (m: Record<string, unknown>) => void }[] = [];
   readonly listeners: ((m: Record<string, unknown>) => void)[] = [];
   constructor(script: string, execArgv: string[] = [], env: NodeJS.ProcessEnv = process.env, priority = -10) {
-    this.proc = fork(fileURLToPath(new URL(script, import.meta.url)), [], { execArgv, env, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.proc = fork(script.startsWith("/") ? script : fileURLToPath(new URL(script, import.meta.url)), [], { execArgv, env, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     // As the proxy suite does: a raised priority, so a shared machine's other work steals less
     // (the server -10, the simulated proxies -5: in a cluster they would not share its CPU).
     try {
@@ -93,6 +100,34 @@ const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 const round = (n: number) => Math.round(n * 10) / 10;
 
 export async function run(args: string[]): Promise<BenchReport> {
+  const baselineRev = stringFlag(args, "baseline");
+  if (!baselineRev) return measure(args, "./lib-discovery-server.ts");
+  const dir = mkdtempSync(join(tmpdir(), "weft-bench-discovery-"));
+  const baseline = baselineTree(baselineRev, dir);
+  const reports: { label: string; report: BenchReport }[] = [];
+  try {
+    for (let i = 0; i < Math.max(1, flag(args, "repeat", 1)); i++) {
+      reports.push({ label: `current #${i + 1}`, report: await measure(args, "./lib-discovery-server.ts") });
+      reports.push({ label: `${baseline.label} #${i + 1}`, report: await measure(args, join(baseline.root, "bench/lib-discovery-server.ts")) });
+    }
+  } finally {
+    baseline.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const first = reports[0]!.report;
+  const targets: BenchReport["targets"] = {};
+  for (const { label, report } of reports) for (const [name, t] of Object.entries(report.targets ?? {})) targets[`${label}: ${name}`] = t;
+  return {
+    suite: "discovery",
+    description: `${first.description} The current tree's server and ${baseline.label}'s, measured in alternation in this run.`,
+    columns: ["measure", ...reports.map((r) => r.label)],
+    rows: first.rows.map((row, i) => [row[0] ?? "", ...reports.map((r) => r.report.rows[i]?.[1] ?? "")]),
+    targets,
+    data: { runs: reports.map((r) => ({ label: r.label, data: r.report.data })) },
+  };
+}
+
+async function measure(args: string[], serverScript: string): Promise<BenchReport> {
   const proxies = flag(args, "proxies", 1000);
   const services = flag(args, "services", 1000);
   const endpoints = flag(args, "endpoints", 10_000);
@@ -116,8 +151,8 @@ export async function run(args: string[]): Promise<BenchReport> {
 
   const serverEnv = Object.fromEntries((stringFlag(args, "server-env") ?? "").split(" ").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
   const server = serverDefaults
-    ? new Child("./lib-discovery-server.ts", [], { ...process.env, ...serverEnv })
-    : new Child("./lib-discovery-server.ts", serverFlags, { ...process.env, ...CONTROL_PLANE_NODE_ENV, ...serverEnv });
+    ? new Child(serverScript, [], { ...process.env, ...serverEnv })
+    : new Child(serverScript, serverFlags, { ...process.env, ...CONTROL_PLANE_NODE_ENV, ...serverEnv });
   const clientFlags = stringFlag(args, "client-node-flags")?.split(" ").filter(Boolean) ?? [];
   const clients = Array.from({ length: clientProcs }, () => new Child("./lib-discovery-clients.ts", ["--max-old-space-size=12000", ...clientFlags], process.env, -5));
   const changedAt = new Map<number, number>();

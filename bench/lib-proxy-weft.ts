@@ -7,7 +7,7 @@
 // does), built once per process: type stripping at start costs ~17 MB of RSS
 // that production never pays.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestLeaf, TestMesh } from "../test/fixtures/mesh-pki.ts";
@@ -38,24 +38,6 @@ export function proxyEntry(root = ROOT): string {
   if (r.status !== 0) console.error(`[bench proxy] npm run build in ${root} reported errors (the proxy was emitted anyway):\n${r.stdout.slice(0, 2000)}${r.stderr.slice(0, 2000)}`);
   built.set(root, distMain);
   return distMain;
-}
-
-/**
- * A checkout of `rev` beside this one (git worktree, sharing this tree's
- * node_modules), so a change is measured against its baseline in the same
- * run, on the same machine, in interleaved rounds.
- */
-export function baselineTree(rev: string, dir: string): { root: string; label: string; remove: () => void } {
-  const git = (...args: string[]) => {
-    const r = spawnSync("git", args, { cwd: ROOT, encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
-  const commit = git("rev-parse", "--short", `${rev}^{commit}`);
-  const root = join(dir, `baseline-${commit}`);
-  git("worktree", "add", "--detach", root, commit);
-  symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"));
-  return { root, label: `${rev} (${commit})`, remove: () => { spawnSync("git", ["worktree", "remove", "--force", root], { cwd: ROOT }); } };
 }
 
 /** The Service address in the snapshot: on loopback, so a misrouted connection can never leave the machine. */

@@ -20,7 +20,8 @@ import { createTestMesh, issueTestLeaf } from "../test/fixtures/mesh-pki.ts";
 import { ensureFortio } from "./lib-proxy-fortio.ts";
 import { FORTIO_RESOLUTION_SECONDS, ProcSampler, freePort, runLoad, waitForPort, type LoadResult, type ProcUsage } from "./lib-proxy-measure.ts";
 import { RESPONSE_BYTES, backendConfig, clientProxyConfig, serverProxyConfig, startNginx, type NginxProcess, type PairFiles } from "./lib-proxy-nginx.ts";
-import { baselineTree, startWeftPair, type ProxyPair } from "./lib-proxy-weft.ts";
+import { baselineTree } from "./lib-baseline.ts";
+import { startWeftPair, type ProxyPair } from "./lib-proxy-weft.ts";
 import type { BenchReport } from "./report.ts";
 
 interface PathResult {
