@@ -83,7 +83,10 @@ export class AppH1Pool {
       },
     }, ds.hasBody);
     ds.onAbort(() => {
-      if (!over) conn.abandon();
+      if (over) return;
+      // An abandoned connection calls no handler, so the request is reported here (metrics, span end).
+      conn.abandon();
+      end({ status: 499, error: "client-gone", requestBytes, responseBytes });
     });
     if (!ds.hasBody) return;
     const body = ds.body;
