@@ -1,24 +1,25 @@
 // The gRPC shell of the discovery service: authenticates each stream by the
-// proxy's mTLS certificate, feeds its messages through the pure stream state
-// machine (discovery-stream.ts), and writes the snapshots SnapshotVersions
-// prepares. Model changes from the sources arrive through publish() and are
-// coalesced by the debouncer; one encoded message is shared by every proxy of
-// a scope group holding the same version.
+// proxy's mTLS certificate and hands it to a Connection (discovery-connection.ts),
+// and fans each applied model out to the connections whose view changed.
+// Model changes from the sources arrive through publish() and are coalesced by
+// the debouncer; one encoded message is shared by every proxy of a scope group
+// holding the same version.
 import * as grpc from "@grpc/grpc-js";
 import type { Tracer } from "@opentelemetry/api";
 import { Registry } from "prom-client";
 import { loadProto } from "../../api/load.ts";
 import type { ProtoGrpcType } from "../../api/gen/discovery.ts";
-import type { ProxyMessage__Output } from "../../api/gen/weft/discovery/v1/ProxyMessage.ts";
 import type { Snapshot } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
+import { systemClock, type Clock } from "../../lib/clock.ts";
 import { silentLogger, type Logger } from "../../lib/log.ts";
-import { spiffeIdFromSubjectAltNameString } from "../../lib/spiffe.ts";
-import { Debouncer, realTimers, type Timers } from "./discovery-debouncer.ts";
+import { spiffeIdFromSubjectAltName } from "../../lib/spiffe.ts";
+import { Connection, MALFORMED, type ConnectionShared, type IncomingMessage } from "./discovery-connection.ts";
+import { Debouncer } from "./discovery-debouncer.ts";
 import { createDiscoveryMetrics, type DiscoveryMetrics } from "./discovery-metrics.ts";
-import { initialStreamState, transition, type StreamAction, type StreamEvent, type StreamState } from "./discovery-stream.ts";
+import { PublishedModel, type ModelSource } from "./discovery-model.ts";
+import { WriteSlots } from "./discovery-write-slots.ts";
 import type { MeshModel, ProxyIdentity } from "./mesh-state.ts";
 import { scopeGroupKey } from "./snapshot-scope.ts";
-import { SnapshotVersions, type PreparedSnapshot } from "./snapshot-versions.ts";
 
 export interface DiscoveryTls {
   keyPem: string;
@@ -43,7 +44,8 @@ export interface DiscoveryServerOptions {
   historyDepth?: number;
   logger?: Logger;
   registry?: Registry;
-  timers?: Timers;
+  /** Every timer of the server (debounce, write deadlines, the shutdown grace) runs on it; default: the system clock. */
+  clock?: Clock;
   /** Fixed epoch (tests); default: derived from the start time. */
   epoch?: string;
   /** A span per snapshot push (weft.discovery.push); without one, nothing is traced. */
@@ -56,7 +58,7 @@ export interface DiscoveryServer {
    * Hands the server the sources' current model, or a function that builds it (called once, when the
    * debounce window closes, so a source can report every event without rebuilding its model each time).
    */
-  publish(model: MeshModel | (() => MeshModel)): void;
+  publish(model: ModelSource): void;
   /** Applies a pending model at once (tests, shutdown). */
   flushNow(): void;
   stats(): { streams: number; groups: number; version: number; fullInFlight: number; fullWaiting: number };
@@ -64,211 +66,85 @@ export interface DiscoveryServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-interface Conn {
-  id: number;
-  call: grpc.ServerDuplexStream<ProxyMessage__Output, Snapshot | Buffer>;
-  proxy: ProxyIdentity;
-  group: string;
-  state: StreamState;
-  subscribed: boolean;
-  /** Queued for a write slot (full snapshot or large delta); the message is prepared when the slot frees. */
-  waitingForSlot: boolean;
-}
+/** A proxy too slow to read a large message gives up its write slot after this long. */
+const WRITE_DEADLINE_MS = 30_000;
 
-const MALFORMED = Symbol("malformed");
-const LARGE_MESSAGE_BYTES = 64 * 1024;
+const definition = loadProto<ProtoGrpcType>("discovery.proto").weft.discovery.v1.Discovery.service;
+const method = definition.Stream;
+const encode = (value: Snapshot): Buffer => method.responseSerialize(value);
+const service: grpc.ServiceDefinition = {
+  Stream: {
+    ...method,
+    // Prepared snapshots are encoded once and written as bytes to every stream that needs them.
+    responseSerialize: (value: Snapshot | Buffer) => (Buffer.isBuffer(value) ? value : encode(value)),
+    // A message that does not decode becomes a value the state machine refuses, not an exception.
+    requestDeserialize: (bytes: Buffer): IncomingMessage => {
+      try {
+        return method.requestDeserialize(bytes);
+      } catch {
+        return MALFORMED;
+      }
+    },
+  },
+};
 
 export async function startDiscoveryServer(options: DiscoveryServerOptions): Promise<DiscoveryServer> {
   const logger = (options.logger ?? silentLogger()).child({ component: "discovery" });
-  // Scrape-time only; `subscribed` guarantees the group exists, so counting creates nothing.
+  const clock = options.clock ?? systemClock;
+  const epoch = options.epoch ?? Date.now().toString(36);
+  const model = new PublishedModel({ initial: options.initialModel, epoch, historyDepth: options.historyDepth });
+  const connections = new Map<number, Connection>();
+  let nextId = 1;
+  // Scrape-time only; a subscribed stream's group exists, so counting creates nothing.
   const streamsBehind = (): number => {
     let behind = 0;
-    for (const conn of conns.values()) if (!conn.subscribed || conn.state.held !== versions?.currentVersion(conn.group)) behind++;
+    for (const c of connections.values()) if (!c.state.subscribed || c.state.held !== model.versions?.currentVersion(c.group)) behind++;
     return behind;
   };
   const metrics = createDiscoveryMetrics(options.registry ?? new Registry(), streamsBehind);
-  const timers = options.timers ?? realTimers;
-  const nackStormCount = options.nackStorm?.count ?? 20;
-  const nackStormWindowMs = options.nackStorm?.windowMs ?? 10_000;
-  const epoch = options.epoch ?? Date.now().toString(36);
-  const conns = new Map<number, Conn>();
-  let nextId = 1;
-  let versions: SnapshotVersions | null = options.initialModel
-    ? new SnapshotVersions(options.initialModel, { epoch, historyDepth: options.historyDepth })
-    : null;
-  let pendingModel: MeshModel | (() => MeshModel) | null = null;
-
-  const definition = loadProto<ProtoGrpcType>("discovery.proto").weft.discovery.v1.Discovery.service;
-  const method = definition.Stream;
-  const encode = (value: Snapshot): Buffer => method.responseSerialize(value);
-  const service: grpc.ServiceDefinition = {
-    Stream: {
-      ...method,
-      // Prepared snapshots are encoded once and written as bytes to every stream that needs them.
-      responseSerialize: (value: Snapshot | Buffer) => (Buffer.isBuffer(value) ? value : encode(value)),
-      // A message that does not decode becomes a value the state machine refuses, not an exception.
-      requestDeserialize: (bytes: Buffer) => {
-        try {
-          return method.requestDeserialize(bytes);
-        } catch {
-          return MALFORMED;
-        }
-      },
+  const slots = new WriteSlots(options.maxFullInFlight ?? 8);
+  const shared: ConnectionShared = {
+    views: () => model.versions,
+    slots,
+    clock,
+    writeDeadlineMs: WRITE_DEADLINE_MS,
+    nackStorm: { count: options.nackStorm?.count ?? 20, windowMs: options.nackStorm?.windowMs ?? 10_000 },
+    metrics,
+    logger,
+    tracer: options.tracer,
+    released: (connection) => {
+      connections.delete(connection.id);
+      metrics.streams.dec();
     },
   };
 
-  const maxFull = options.maxFullInFlight ?? 8;
-  const fullSlots = { free: maxFull, waiting: [] as (() => void)[] };
-  const acquireFull = (run: () => void) => {
-    if (fullSlots.free > 0) {
-      fullSlots.free--;
-      run();
-    } else fullSlots.waiting.push(run);
-  };
-  const releaseFull = () => {
-    const next = fullSlots.waiting.shift();
-    if (next) next();
-    else fullSlots.free++;
-  };
-
-  const ctx = (conn: Conn) => ({
-    current: versions ? versions.currentVersion(conn.group) : null,
-    now: timers.now(),
-    nackStormCount,
-    nackStormWindowMs,
-  });
-
-  const step = (conn: Conn, event: StreamEvent) => {
-    const { state, actions } = transition(conn.state, event, ctx(conn));
-    conn.state = state;
-    for (const action of actions) perform(conn, action);
-  };
-
-  const perform = (conn: Conn, action: StreamAction) => {
-    switch (action.type) {
-      case "hello":
-        logger.info({ stream: conn.id, proxy: conn.proxy, workload: action.hello.workload, held: action.hello.heldVersion, proxyVersion: action.hello.proxyVersion }, "proxy subscribed");
-        versions?.subscribe(conn.group);
-        conn.subscribed = versions !== null;
-        return;
-      case "send":
-        return send(conn, action.held);
-      case "close":
-        metrics.refused.inc({ reason: action.reason });
-        logger.warn({ stream: conn.id, proxy: conn.proxy, reason: action.reason }, action.message);
-        conn.call.emit("error", { code: grpc.status[action.code], details: `${action.reason}: ${action.message}` });
-        return;
-      case "count":
-        if (action.event === "ack") metrics.acks.inc();
-        else if (action.event === "nack") {
-          metrics.nacks.inc();
-          logger.warn({ stream: conn.id, proxy: conn.proxy, version: action.version, reason: action.detail }, "proxy refused version");
-        } else {
-          metrics.ignored.inc({ reason: action.event });
-          logger.debug({ stream: conn.id, version: action.version, event: action.event }, "ignored stale message");
-        }
-        return;
-    }
-  };
-
-  const send = (conn: Conn, held: string | null) => {
-    if (!versions) return;
-    const prepared: PreparedSnapshot = versions.prepare(conn.group, held);
-    // Small deltas go straight out; full snapshots and large deltas (a burst that touched much of
-    // the mesh) take a slot, because each stream holds its own framed copy until the proxy reads it.
-    if (!prepared.full && prepared.encoded.length < LARGE_MESSAGE_BYTES) {
-      write(conn, prepared);
-      return;
-    }
-    // A stream waits for its slot holding no message: when the slot frees it gets what brings it
-    // to its group's version at that moment (later changes of a burst ride along instead of
-    // following as more large deltas), and a thousand waiting streams keep no stale bytes alive.
-    if (conn.waitingForSlot) return;
-    conn.waitingForSlot = true;
-    acquireFull(() => {
-      conn.waitingForSlot = false;
-      if (conn.state.phase === "closed" || conn.call.cancelled || !versions) return releaseFull();
-      let released = false;
-      // The slot is held until the bytes are flushed (HTTP/2 flow control), the stream dies, or,
-      // for a proxy too slow to read, a deadline passes: it must not hold up everyone else.
-      const deadline = setTimeout(() => release(), 30_000);
-      deadline.unref();
-      const release = () => {
-        if (released) return;
-        released = true;
-        clearTimeout(deadline);
-        releaseFull();
-      };
-      write(conn, versions.prepare(conn.group, held), release);
-    });
-  };
-
-  const write = (conn: Conn, prepared: PreparedSnapshot, flushed?: () => void) => {
-    step(conn, { type: "sent", version: prepared.version, full: prepared.full });
-    const bytes = prepared.encoded;
-    metrics.pushes.inc({ kind: prepared.full ? "full" : "delta" });
-    // Ends when the bytes are handed to the stream (large ones: when they flush).
-    const span = options.tracer?.startSpan("weft.discovery.push", {
-      attributes: {
-        "weft.snapshot.version": prepared.version,
-        "weft.snapshot.kind": prepared.full ? "full" : "delta",
-        "weft.snapshot.bytes": bytes.length,
-        "weft.proxy.namespace": conn.proxy.namespace,
-        "weft.proxy.service_account": conn.proxy.serviceAccount,
-        "weft.discovery.stream": conn.id,
-      },
-    });
-    if (!flushed) {
-      conn.call.write(bytes);
-      span?.end();
-      return;
-    }
-    let ended = false;
-    const done = () => {
-      if (!ended) span?.end();
-      ended = true;
-      flushed();
-    };
-    conn.call.write(bytes, done);
-    conn.call.once("close", done);
-    conn.call.once("cancelled", done);
-    conn.call.once("error", done);
-  };
-
   const applyModel = () => {
-    const pending = pendingModel;
-    if (!pending) return;
-    pendingModel = null;
+    // Compile time is measured on the process's own clock: it is work done, not a timer.
     const started = performance.now();
-    let model: MeshModel;
-    try {
-      model = typeof pending === "function" ? pending() : pending;
-    } catch (err) {
-      logger.error({ err }, "building the mesh model failed; keeping the last version");
-      return;
-    }
-    metrics.flushes.inc();
-    if (!versions) {
-      versions = new SnapshotVersions(model, { epoch, historyDepth: options.historyDepth });
-      for (const conn of conns.values()) {
-        if (conn.state.phase !== "active") continue;
-        versions.subscribe(conn.group);
-        conn.subscribed = true;
-        step(conn, { type: "changed" });
-      }
-    } else {
-      const changed = new Set(versions.update(model));
-      for (const conn of conns.values()) if (changed.has(conn.group)) step(conn, { type: "changed" });
-      logger.debug({ version: versions.sequence, changedGroups: changed.size }, "model applied");
+    const applied = model.apply();
+    switch (applied.kind) {
+      case "nothing-pending":
+        return;
+      case "failed":
+        logger.error({ err: applied.err }, "building the mesh model failed; keeping the last version");
+        return;
+      case "first":
+        metrics.flushes.inc();
+        for (const connection of connections.values()) connection.changed();
+        break;
+      case "updated":
+        metrics.flushes.inc();
+        for (const connection of connections.values()) if (applied.changed.has(connection.group)) connection.changed();
+        logger.debug({ version: model.versions?.sequence, changedGroups: applied.changed.size }, "model applied");
+        break;
     }
     metrics.flushSeconds.observe((performance.now() - started) / 1000);
   };
+  const debouncer = new Debouncer({ quietMs: options.debounce?.quietMs ?? 100, maxDelayMs: options.debounce?.maxDelayMs ?? 1000, clock }, applyModel);
 
-  const debouncer = new Debouncer({ quietMs: options.debounce?.quietMs ?? 100, maxDelayMs: options.debounce?.maxDelayMs ?? 1000, timers }, applyModel);
-
-  const handleStream = (call: grpc.ServerDuplexStream<ProxyMessage__Output | typeof MALFORMED, Snapshot | Buffer>) => {
+  const handleStream = (call: grpc.ServerDuplexStream<IncomingMessage, Snapshot | Buffer>) => {
     const auth = call.getAuthContext();
-    const identity = spiffeIdFromSubjectAltNameString(auth?.sslPeerCertificate?.subjectaltname);
+    const identity = spiffeIdFromSubjectAltName(auth?.sslPeerCertificate?.subjectaltname);
     if (!identity.ok || identity.value.trustDomain !== options.trustDomain) {
       const reason = identity.ok ? `trust domain ${identity.value.trustDomain} is not ${options.trustDomain}` : identity.message;
       metrics.refused.inc({ reason: "unauthenticated" });
@@ -277,35 +153,9 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
       return;
     }
     const proxy: ProxyIdentity = { namespace: identity.value.namespace, serviceAccount: identity.value.serviceAccount };
-    const conn: Conn = { id: nextId++, call: call as Conn["call"], proxy, group: scopeGroupKey(proxy), state: initialStreamState(), subscribed: false, waitingForSlot: false };
-    conns.set(conn.id, conn);
+    const connection = new Connection(nextId++, proxy, scopeGroupKey(proxy), call, shared);
+    connections.set(connection.id, connection);
     metrics.streams.inc();
-    let closed = false;
-    const cleanup = () => {
-      if (closed) return;
-      closed = true;
-      conns.delete(conn.id);
-      metrics.streams.dec();
-      if (conn.subscribed) versions?.unsubscribe(conn.group);
-      conn.state = { ...conn.state, phase: "closed" };
-    };
-    call.on("data", (message: ProxyMessage__Output | typeof MALFORMED) => {
-      try {
-        step(conn, { type: "message", message: message === MALFORMED ? null : message });
-      } catch (err) {
-        // A bug in our own code must cost one stream, never the server.
-        logger.error({ err, stream: conn.id }, "discovery stream failed");
-        call.emit("error", { code: grpc.status.INTERNAL, details: "internal error" });
-      }
-      if (conn.state.phase === "closed") cleanup();
-    });
-    call.on("end", () => {
-      cleanup();
-      call.end();
-    });
-    call.on("error", cleanup);
-    call.on("close", cleanup);
-    call.on("cancelled", cleanup);
   };
 
   const server = new grpc.Server({
@@ -334,8 +184,8 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
   return {
     port,
     metrics,
-    publish(model) {
-      pendingModel = model;
+    publish(next) {
+      model.publish(next);
       debouncer.poke();
     },
     flushNow() {
@@ -343,23 +193,23 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
     },
     stats() {
       return {
-        streams: conns.size,
-        groups: versions?.groupCount ?? 0,
-        version: versions?.sequence ?? 0,
-        fullInFlight: maxFull - fullSlots.free,
-        fullWaiting: fullSlots.waiting.length,
+        streams: connections.size,
+        groups: model.versions?.groupCount ?? 0,
+        version: model.versions?.sequence ?? 0,
+        fullInFlight: slots.inUse,
+        fullWaiting: slots.waiting,
       };
     },
     async stop(graceMs = 2000) {
       debouncer.cancel();
       await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
+        const force = clock.setTimeout(() => {
           server.forceShutdown();
           resolve();
         }, graceMs);
-        for (const conn of conns.values()) conn.call.end();
+        for (const connection of connections.values()) connection.end();
         server.tryShutdown(() => {
-          clearTimeout(force);
+          clock.clearTimeout(force);
           resolve();
         });
       });

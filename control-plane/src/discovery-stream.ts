@@ -1,13 +1,19 @@
 // The state machine of one proxy's discovery stream, as one pure transition
 // function: events in (a message from the proxy, a new version of its view, a
-// snapshot handed to the transport), new state and actions out. The gRPC shell
-// in discovery-server.ts only performs the actions.
+// snapshot handed to the transport, the transport ending), new state and
+// actions out. The shell (discovery-connection.ts) only performs the actions.
 //
-// At most one version is in flight per stream: a change that arrives while the
-// proxy has not yet answered is sent (as a delta from what it ACKed) once it
-// does. A NACKed delta is followed at once by a full snapshot (the proxy may
-// simply have lost its base); a NACKed full snapshot is not resent until the
-// view changes, so a proxy that refuses some content cannot make us loop.
+// At most one version is being sent or in flight per stream: a change that
+// arrives while a message waits for a write slot, or while the proxy has not
+// yet answered, is sent (as a delta from what it ACKed) once it does. A NACKed
+// delta is followed at once by a full snapshot (the proxy may simply have lost
+// its base); a NACKed full snapshot is not resent until the view changes, so a
+// proxy that refuses some content cannot make us loop.
+//
+// A stream counts in its group's subscribers from its Hello (or from the first
+// model, if it said Hello before there was one) until it closes; whichever way
+// it closes (refused by us or ended by the transport), `release` is asked for
+// exactly once.
 import type { ProxyMessage__Output } from "../../api/gen/weft/discovery/v1/ProxyMessage.ts";
 import type { Hello__Output } from "../../api/gen/weft/discovery/v1/Hello.ts";
 
@@ -18,6 +24,10 @@ export interface StreamState {
   /** The version the proxy is known to hold (ACKed, or named in its Hello). */
   held: string | null;
   inFlight: { version: string; full: boolean } | null;
+  /** A send was asked for and its message is not yet handed to the transport (it waits for a write slot). */
+  sending: boolean;
+  /** Counted in its group's subscribers (said Hello, and a model exists). */
+  subscribed: boolean;
   /** The proxy refused a full snapshot: send only a full one, and only once the view moves on. */
   refusedFull: string | null;
   nackTimes: number[];
@@ -28,13 +38,20 @@ export type CloseCode = "INVALID_ARGUMENT" | "FAILED_PRECONDITION" | "RESOURCE_E
 export type StreamEvent =
   | { type: "message"; message: ProxyMessage__Output | null }
   | { type: "changed" }
-  | { type: "sent"; version: string; full: boolean };
+  | { type: "sent"; version: string; full: boolean }
+  /** The transport ended: the proxy went away, or the call was cancelled or failed. */
+  | { type: "closed" };
 
 export type StreamAction =
   | { type: "hello"; hello: Hello__Output }
+  /** Count the stream in its group's subscribers. */
+  | { type: "subscribe" }
   /** Send the message that brings the proxy from `held` (null: full snapshot) to the current view. */
   | { type: "send"; held: string | null }
+  /** End the call with this status. */
   | { type: "close"; code: CloseCode; reason: string; message: string }
+  /** The stream is over: give back what it holds (its subscription, if `unsubscribe`, and its place in the fan-out). */
+  | { type: "release"; unsubscribe: boolean }
   | { type: "count"; event: "ack" | "nack" | "stale-ack" | "stale-nack"; version: string; detail?: string };
 
 export interface StreamContext {
@@ -51,7 +68,7 @@ export interface Transition {
 }
 
 export function initialStreamState(): StreamState {
-  return { phase: "awaiting-hello", held: null, inFlight: null, refusedFull: null, nackTimes: [] };
+  return { phase: "awaiting-hello", held: null, inFlight: null, sending: false, subscribed: false, refusedFull: null, nackTimes: [] };
 }
 
 const MAX_FIELD = 256;
@@ -60,11 +77,18 @@ export function transition(state: StreamState, event: StreamEvent, ctx: StreamCo
   if (state.phase === "closed") return { state, actions: [] };
   switch (event.type) {
     case "sent":
-      return { state: { ...state, inFlight: { version: event.version, full: event.full } }, actions: [] };
+      return { state: { ...state, sending: false, inFlight: { version: event.version, full: event.full } }, actions: [] };
     case "changed":
-      return { state, actions: state.phase === "active" ? maybeSend(state, ctx) : [] };
+      if (state.phase !== "active") return { state, actions: [] };
+      // The first model: streams that said Hello before it now subscribe and get it.
+      if (!state.subscribed && ctx.current !== null) {
+        return withSends({ ...state, subscribed: true }, [{ type: "subscribe" }, ...maybeSend(state, ctx)]);
+      }
+      return withSends(state, maybeSend(state, ctx));
     case "message":
       return onMessage(state, event.message, ctx);
+    case "closed":
+      return { state: { ...state, phase: "closed" }, actions: [release(state)] };
   }
 }
 
@@ -80,8 +104,11 @@ function onMessage(state: StreamState, message: ProxyMessage__Output | null, ctx
         return close(state, "INVALID_ARGUMENT", "field-too-long", `Hello.${name} is longer than ${MAX_FIELD} characters`);
       }
     }
-    const next: StreamState = { ...state, phase: "active", held: hello.heldVersion || null };
-    return { state: next, actions: [{ type: "hello", hello }, ...(ctx.current === null ? [] : [send(next.held)])] };
+    const subscribed = ctx.current !== null;
+    const next: StreamState = { ...state, phase: "active", held: hello.heldVersion || null, subscribed };
+    const actions: StreamAction[] = [{ type: "hello", hello }];
+    if (subscribed) actions.push({ type: "subscribe" }, send(next.held));
+    return withSends(next, actions);
   }
   switch (message.message) {
     case "hello":
@@ -92,7 +119,7 @@ function onMessage(state: StreamState, message: ProxyMessage__Output | null, ctx
         return { state, actions: [{ type: "count", event: "stale-ack", version }] };
       }
       const next: StreamState = { ...state, held: version, inFlight: null, refusedFull: null };
-      return { state: next, actions: [{ type: "count", event: "ack", version }, ...maybeSend(next, ctx)] };
+      return withSends(next, [{ type: "count", event: "ack", version }, ...maybeSend(next, ctx)]);
     }
     case "nack": {
       const version = message.nack?.version ?? "";
@@ -108,7 +135,7 @@ function onMessage(state: StreamState, message: ProxyMessage__Output | null, ctx
       const wasFull = state.inFlight.full;
       const next: StreamState = { ...state, nackTimes, inFlight: null, held: wasFull ? state.held : null, refusedFull: wasFull ? version : null };
       const count: StreamAction = { type: "count", event: "nack", version, detail };
-      return { state: next, actions: wasFull ? [count] : [count, send(null)] };
+      return withSends(next, wasFull ? [count] : [count, send(null)]);
     }
     default:
       return close(state, "INVALID_ARGUMENT", "empty-message", "ProxyMessage carries no hello, ack or nack");
@@ -116,7 +143,7 @@ function onMessage(state: StreamState, message: ProxyMessage__Output | null, ctx
 }
 
 function maybeSend(state: StreamState, ctx: StreamContext): StreamAction[] {
-  if (state.inFlight || ctx.current === null) return [];
+  if (state.inFlight || state.sending || ctx.current === null) return [];
   if (state.refusedFull !== null) return state.refusedFull === ctx.current ? [] : [send(null)];
   return state.held === ctx.current ? [] : [send(state.held)];
 }
@@ -125,6 +152,15 @@ function send(held: string | null): StreamAction {
   return { type: "send", held };
 }
 
+/** A send asked for marks the stream as sending until the message is handed to the transport ("sent"). */
+function withSends(state: StreamState, actions: StreamAction[]): Transition {
+  return { state: actions.some((a) => a.type === "send") ? { ...state, sending: true } : state, actions };
+}
+
+function release(state: StreamState): StreamAction {
+  return { type: "release", unsubscribe: state.subscribed };
+}
+
 function close(state: StreamState, code: CloseCode, reason: string, message: string): Transition {
-  return { state: { ...state, phase: "closed" }, actions: [{ type: "close", code, reason, message }] };
+  return { state: { ...state, phase: "closed" }, actions: [{ type: "close", code, reason, message }, release(state)] };
 }

@@ -11,6 +11,7 @@ import { DiscoveryClient } from "../../sidecar/src/discovery/client.ts";
 import type { MeshState } from "../../sidecar/src/discovery/mesh-state.ts";
 import { createTestMesh, issueTestLeaf, type TestLeaf, type TestMesh } from "../fixtures/mesh-pki.ts";
 import { kubernetesBinariesAvailable, useCluster, waitFor } from "../cluster/cluster.ts";
+import { recordingLogger } from "./discovery-helpers.ts";
 
 const DEBOUNCE = { quietMs: 100, maxDelayMs: 1000 };
 
@@ -27,6 +28,13 @@ describe("discovery from a real Kubernetes apiserver", function () {
   let client: DiscoveryClient | null = null;
   /** When the source last reported a change (the start of the debounce window). */
   let lastEventAt = 0;
+  /** Models the source has handed the server since the control plane started. */
+  let modelsPublished = 0;
+  /** The source's log lines since the control plane started. */
+  let sourceLog = recordingLogger();
+  let registry = new Registry();
+  /** Snapshots the server has written, counted as it writes them. */
+  const pushesWritten = async () => (await registry.getSingleMetric("weft_discovery_pushes_total")?.get())?.values.reduce((a, v) => a + v.value, 0) ?? 0;
 
   before(async () => {
     pki = await createTestMesh();
@@ -35,17 +43,33 @@ describe("discovery from a real Kubernetes apiserver", function () {
 
   async function startControlPlane(port = 0): Promise<void> {
     const c = cluster();
-    server = await startDiscoveryServer({ host: "127.0.0.1", port, tls: serverLeaf, trustDomain: pki.trustDomain, debounce: DEBOUNCE, registry: new Registry() });
+    registry = new Registry();
+    server = await startDiscoveryServer({ host: "127.0.0.1", port, tls: serverLeaf, trustDomain: pki.trustDomain, debounce: DEBOUNCE, registry });
     const s = server;
+    modelsPublished = 0;
+    sourceLog = recordingLogger();
     source = startKubernetesSource({
       kubeConfig: c.kubeConfig,
       trustDomain: pki.trustDomain,
       backoff: { baseMs: 200, maxMs: 2000 },
+      logger: sourceLog.logger,
       onModel: (build) => {
         lastEventAt = Date.now();
+        modelsPublished++;
         s.publish(build);
       },
     });
+  }
+
+  /**
+   * Waits until every informer has failed to reach the apiserver `times` times since log line `from`
+   * (the first failure: it noticed; the next: its restart failed too). By then the source has been
+   * through every path on which it could publish a partial or empty model.
+   */
+  async function informersFailed(from: number, times: number): Promise<void> {
+    const failures = (resource: string) => sourceLog.lines.slice(from)
+      .filter((l) => l.resource === resource && (l.msg === "watch failed; retrying" || l.msg === "informer start failed")).length;
+    await waitFor(`every informer to fail ${times} times`, () => ["services", "endpointslices", "pods", "namespaces"].every((r) => failures(r) >= times));
   }
 
   async function stopControlPlane(): Promise<void> {
@@ -139,9 +163,14 @@ describe("discovery from a real Kubernetes apiserver", function () {
 
     // Kill the apiserver for a while: nothing is pushed, the proxy keeps its state.
     const pushesBefore = updates.length;
+    const writtenBefore = await pushesWritten();
+    const logFrom = sourceLog.lines.length;
     await c.stopApiserver();
-    await new Promise((r) => setTimeout(r, 4000));
-    assert.equal(updates.length, pushesBefore, "nothing pushed while the apiserver is away");
+    await informersFailed(logFrom, 2);
+    // Whatever the source published meanwhile is applied now, and a push it caused would be counted right here.
+    server!.flushNow();
+    assert.equal(await pushesWritten(), writtenBefore, "nothing pushed while the apiserver is away");
+    assert.equal(updates.length, pushesBefore, "nothing received while the apiserver is away");
     assert.equal(eps(client.state!).length, 2);
     await c.startApiserver();
     await c.createReadyPod(ns, meshedPod("web-4", "web"), "10.244.1.4", "disc-node-a");
@@ -163,8 +192,9 @@ describe("discovery from a real Kubernetes apiserver", function () {
     await c.stopApiserver();
     try {
       await startControlPlane();
-      await new Promise((r) => setTimeout(r, 1500));
+      await informersFailed(0, 2);
       assert.equal(source!.synced(), false);
+      assert.equal(modelsPublished, 0, "no model without the apiserver");
     } finally {
       await c.startApiserver();
     }

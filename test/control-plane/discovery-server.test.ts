@@ -5,11 +5,12 @@ import { loadProto } from "../../api/load.ts";
 import type { ProtoGrpcType } from "../../api/gen/discovery.ts";
 import type { Snapshot__Output } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
 import type { ProxyMessage } from "../../api/gen/weft/discovery/v1/ProxyMessage.ts";
-import { startDiscoveryServer, type DiscoveryServer } from "../../control-plane/src/discovery-server.ts";
+import { startDiscoveryServer, type DiscoveryServer, type DiscoveryServerOptions } from "../../control-plane/src/discovery-server.ts";
 import type { MeshModel } from "../../control-plane/src/mesh-state.ts";
 import { DiscoveryClient } from "../../sidecar/src/discovery/client.ts";
+import { FakeClock } from "../fixtures/fake-clock.ts";
 import { createTestMesh, issueTestLeaf, type TestLeaf, type TestMesh } from "../fixtures/mesh-pki.ts";
-import { endpoint, mesh, meshedEndpoint, namespace, service } from "./discovery-helpers.ts";
+import { endpoint, mesh, meshedEndpoint, namespace, recordingLogger, service } from "./discovery-helpers.ts";
 
 const proto = loadProto<ProtoGrpcType>("discovery.proto").weft.discovery.v1;
 const SERVER_ID = "spiffe://cluster.local/ns/weft-system/sa/weft-control-plane";
@@ -50,6 +51,8 @@ describe("discovery server", function () {
   let shopLeaf: TestLeaf;
   let server: DiscoveryServer;
   let registry: Registry;
+  /** The clock of a server started on fake time (its shutdown grace must be ticked away). */
+  let fakeClock: FakeClock | null = null;
   const clients: DiscoveryClient[] = [];
   const raws: { client: grpc.Client }[] = [];
 
@@ -75,8 +78,20 @@ describe("discovery server", function () {
   afterEach(async () => {
     for (const c of clients.splice(0)) c.stop();
     for (const r of raws.splice(0)) r.client.close();
-    await server.stop(500);
+    const stopping = server.stop(500);
+    fakeClock?.tick(500);
+    fakeClock = null;
+    await stopping;
   });
+
+  /** Replaces the server with one on a fake clock: its debounce window closes only when the test ticks it. */
+  async function restartOnFakeClock(options: Partial<DiscoveryServerOptions>): Promise<FakeClock> {
+    await server.stop(200);
+    registry = new Registry();
+    fakeClock = new FakeClock();
+    server = await startDiscoveryServer({ host: "127.0.0.1", tls: serverLeaf, trustDomain: pki.trustDomain, registry, clock: fakeClock, ...options });
+    return fakeClock;
+  }
 
   function newClient(leaf: TestLeaf, port = server.port): DiscoveryClient {
     const client = new DiscoveryClient({ address: `127.0.0.1:${port}`, tls: leaf, serverIdentity: SERVER_ID, backoff: { baseMs: 100, maxMs: 500 } });
@@ -86,6 +101,13 @@ describe("discovery server", function () {
   }
 
   const counter = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values.reduce((a, v) => a + v.value, 0) ?? 0;
+  const untilCounter = async (name: string, value: number) => {
+    const deadline = Date.now() + 15_000;
+    while ((await counter(name)) !== value) {
+      if (Date.now() > deadline) throw new Error(`${name} did not reach ${value} in time`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
 
   it("streams a full snapshot, then each change as a delta within the debounce window", async () => {
     const client = newClient(shopLeaf);
@@ -108,14 +130,23 @@ describe("discovery server", function () {
   });
 
   it("coalesces a burst of changes into one push", async () => {
+    const clock = await restartOnFakeClock({ initialModel: model(2), debounce: { quietMs: 50, maxDelayMs: 200 } });
     const client = newClient(shopLeaf);
     await client.waitFor((s) => s.services.size > 0);
+    await untilCounter("weft_discovery_acks_total", 1);
     const updates: Snapshot__Output[] = [];
     client.on("update", (_s, snap) => updates.push(snap));
     for (let n = 3; n <= 30; n++) server.publish(model(n));
+    assert.equal(clock.pending(), 1, "one debounce timer for the whole burst");
+    clock.tick(50);
     await client.waitFor((s) => s.services.get("shop/web")?.endpoints.length === 30);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.ok(updates.length <= 2, `expected 1-2 pushes for a burst of 28 changes, got ${updates.length}`);
+    // The proxy's ACK of that push leaves its stream idle, and no timer is left to flush anything:
+    // no other push can follow, so the count is final.
+    await untilCounter("weft_discovery_acks_total", 2);
+    assert.equal(clock.pending(), 0);
+    assert.equal(await counter("weft_discovery_flushes_total"), 1, "the 28 changes were applied as one model");
+    assert.equal(updates.length, 1);
+    assert.equal(updates[0]?.full, false);
   });
 
   it("resumes after a reconnect with only what changed since the held version", async () => {
@@ -145,13 +176,16 @@ describe("discovery server", function () {
   });
 
   it("keeps a proxy waiting, rather than pushing an empty snapshot, until the first model", async () => {
-    await server.stop(200);
-    server = await startDiscoveryServer({ host: "127.0.0.1", tls: serverLeaf, trustDomain: pki.trustDomain, debounce: { quietMs: 20, maxDelayMs: 50 }, registry: new Registry() });
+    const log = recordingLogger();
+    const clock = await restartOnFakeClock({ debounce: { quietMs: 20, maxDelayMs: 50 }, logger: log.logger });
     const client = newClient(shopLeaf);
-    await until(() => server.stats().streams === 1);
-    await new Promise((r) => setTimeout(r, 200));
+    // With a model, the snapshot would have been written in the very step that handled the Hello.
+    await log.waitFor((line) => line.msg === "proxy subscribed");
+    assert.equal(await counter("weft_discovery_pushes_total"), 0);
+    assert.equal(clock.pending(), 0, "nothing is scheduled that could push later");
     assert.equal(client.state, null);
     server.publish(model(1));
+    clock.tick(20);
     await client.waitFor((s) => s.services.size === 1);
   });
 

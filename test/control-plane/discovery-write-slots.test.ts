@@ -5,6 +5,7 @@ import { loadProto } from "../../api/load.ts";
 import type { ProtoGrpcType } from "../../api/gen/discovery.ts";
 import type { Snapshot__Output } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
 import { startDiscoveryServer, type DiscoveryServer } from "../../control-plane/src/discovery-server.ts";
+import { WriteSlots, type ReleaseSlot } from "../../control-plane/src/discovery-write-slots.ts";
 import type { MeshModel } from "../../control-plane/src/mesh-state.ts";
 import { DiscoveryClient } from "../../sidecar/src/discovery/client.ts";
 import { createTestMesh, issueTestLeaf, type TestLeaf } from "../fixtures/mesh-pki.ts";
@@ -39,7 +40,87 @@ function stalledProxy(port: number, leaf: TestLeaf): ClientHttp2Session {
   return session;
 }
 
-describe("discovery write slots", function () {
+describe("write slots", () => {
+  /** Acquires a slot for `name`, recording when it is granted and keeping its release. */
+  function taker(slots: WriteSlots, granted: string[], releases: Map<string, ReleaseSlot>) {
+    return (name: string) => slots.acquire((release) => {
+      granted.push(name);
+      releases.set(name, release);
+    });
+  }
+
+  it("grants slots at once up to its size, then queues takers and serves them in arrival order", () => {
+    const slots = new WriteSlots(2);
+    const granted: string[] = [];
+    const releases = new Map<string, ReleaseSlot>();
+    const take = taker(slots, granted, releases);
+    for (const name of ["a", "b", "c", "d"]) take(name);
+    assert.deepEqual(granted, ["a", "b"]);
+    assert.equal(slots.inUse, 2);
+    assert.equal(slots.waiting, 2);
+    releases.get("b")!();
+    assert.deepEqual(granted, ["a", "b", "c"]);
+    releases.get("a")!();
+    assert.deepEqual(granted, ["a", "b", "c", "d"]);
+    assert.equal(slots.inUse, 2);
+    assert.equal(slots.waiting, 0);
+    releases.get("c")!();
+    releases.get("d")!();
+    assert.equal(slots.inUse, 0);
+  });
+
+  it("a slot released twice is given back once", () => {
+    const slots = new WriteSlots(1);
+    const granted: string[] = [];
+    const releases = new Map<string, ReleaseSlot>();
+    const take = taker(slots, granted, releases);
+    take("a");
+    take("b");
+    take("c");
+    releases.get("a")!();
+    releases.get("a")!();
+    assert.deepEqual(granted, ["a", "b"], "the second release of a's slot must not let c in beside b");
+    assert.equal(slots.inUse, 1);
+    assert.equal(slots.waiting, 1);
+  });
+
+  it("a released slot goes to the queue before a newcomer", () => {
+    const slots = new WriteSlots(1);
+    const granted: string[] = [];
+    const releases = new Map<string, ReleaseSlot>();
+    const take = taker(slots, granted, releases);
+    take("a");
+    take("queued");
+    releases.get("a")!();
+    take("newcomer");
+    assert.deepEqual(granted, ["a", "queued"]);
+    assert.equal(slots.waiting, 1);
+  });
+
+  it("a taker that gives its slot back at once (its stream closed while queued) passes it straight on", () => {
+    const slots = new WriteSlots(1);
+    const granted: string[] = [];
+    const releases = new Map<string, ReleaseSlot>();
+    const take = taker(slots, granted, releases);
+    take("a");
+    slots.acquire((release) => {
+      granted.push("closed");
+      release();
+    });
+    take("c");
+    releases.get("a")!();
+    assert.deepEqual(granted, ["a", "closed", "c"]);
+    assert.equal(slots.inUse, 1);
+    assert.equal(slots.waiting, 0);
+  });
+
+  it("refuses a size that could never grant a slot", () => {
+    assert.throws(() => new WriteSlots(0), RangeError);
+    assert.throws(() => new WriteSlots(1.5), RangeError);
+  });
+});
+
+describe("discovery write slots over gRPC", function () {
   this.timeout(60_000);
   let server: DiscoveryServer;
   let stalled: ClientHttp2Session | null = null;
