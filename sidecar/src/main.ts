@@ -3,7 +3,6 @@
 // and keeps serving with what it has while the control plane is unreachable.
 import "./main-flags.ts";
 import { createLogger } from "../../lib/log.ts";
-import type { LevelWithSilent } from "pino";
 import { Shutdown } from "../../lib/shutdown.ts";
 import { CredentialsHolder, loadCredentialFiles } from "./identity/credentials-source.ts";
 import { MeshView } from "./discovery/mesh-view.ts";
@@ -24,7 +23,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const c = config.value;
-  const logger = createLogger({ component: "proxy", level: c.logLevel as LevelWithSilent });
+  const logger = createLogger({ component: "proxy", level: c.logLevel });
   const tracing = await proxyTracingFromEnv(process.env, logger);
   if (!tracing.ok) {
     logger.error({ code: tracing.code }, tracing.message);
@@ -32,16 +31,17 @@ async function main(): Promise<number> {
   }
   const view = new MeshView(c.endpointDial);
   let credentials = new CredentialsHolder();
-  if (c.staticSnapshot) {
+  let stopControlPlane = (): void => undefined;
+  if (c.mode.kind === "static") {
     // Loaded on demand: each mode pulls in libraries the other does not need.
     const { loadMeshStateFile } = await import("./discovery/mesh-state.ts");
-    const state = await loadMeshStateFile(c.staticSnapshot);
+    const state = await loadMeshStateFile(c.mode.snapshotFile);
     if (!state.ok) {
       logger.error({ code: state.code }, state.message);
       return 1;
     }
     view.update(state.value);
-    const files = await loadCredentialFiles({ cert: c.cert ?? "", key: c.key ?? "", anchors: c.trustAnchors ?? "" });
+    const files = await loadCredentialFiles({ cert: c.mode.certFile, key: c.mode.keyFile, anchors: c.mode.trustAnchorsFile });
     if (!files.ok) {
       logger.error(files.message);
       return 1;
@@ -53,12 +53,13 @@ async function main(): Promise<number> {
     }
   } else {
     const { startControlPlaneMode } = await import("./control-plane-mode.ts");
-    const started = await startControlPlaneMode(c, view, logger);
+    const started = await startControlPlaneMode(c.mode, c, view, logger);
     if (!started.ok) {
       logger.error({ code: started.code }, started.message);
       return 1;
     }
     credentials = started.value.credentials;
+    stopControlPlane = started.value.stop;
   }
   // Only captured connections need SO_ORIGINAL_DST; the FFI library behind it (koffi, ~3 MB) loads only then.
   const captures = Boolean(c.outboundPort || c.inboundPort);
@@ -86,6 +87,8 @@ async function main(): Promise<number> {
   registerTracingMetrics(proxy.metrics.registry, tracing.value.tracing, "weft_proxy_");
   logger.info({ ports: Object.fromEntries(proxy.ports), identity: credentials.current()?.spiffeId }, "proxy started");
   const shutdown = new Shutdown({ logger });
+  // Drains run last-added first: the proxy drains while its certificate stays fresh.
+  shutdown.add("control-plane", stopControlPlane);
   shutdown.add("proxy", () => proxy.drain(20_000));
   shutdown.add("tracing", () => tracing.value.tracing.shutdown());
   shutdown.listen();

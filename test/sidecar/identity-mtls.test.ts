@@ -6,9 +6,7 @@ import * as tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { silentLogger } from "../../lib/log.ts";
 import { peerSpiffeId } from "../../sidecar/src/identity/credentials-peer.ts";
-import { CredentialStore } from "../../sidecar/src/identity/credentials-store.ts";
-import { IdentityClient } from "../../sidecar/src/identity/client.ts";
-import { IdentityRenewer } from "../../sidecar/src/identity/renewer.ts";
+import { startProxyIdentity } from "../../sidecar/src/identity/bootstrap.ts";
 import { staticToken } from "../../sidecar/src/identity/token.ts";
 import { startIdentityHarness, type IdentityHarness } from "../control-plane/identity-harness.ts";
 
@@ -135,16 +133,16 @@ describe("sidecar identity: mTLS between workloads with issued certificates", fu
       peers.push(server);
       const { port } = await server.waitFor("listening");
 
-      const store = new CredentialStore();
-      const identity = new IdentityClient({ address: h.address, trustAnchorsPem: h.mesh.anchorPem, serverIdentity: h.controlPlaneSpiffeId });
-      const renewer = new IdentityRenewer({
-        certifier: identity,
-        store,
+      // The proxy's own wiring (control-plane mode uses the same call).
+      const identity = await startProxyIdentity({
+        address: h.address,
+        trustAnchorsPem: h.mesh.anchorPem,
+        serverIdentity: h.controlPlaneSpiffeId,
         token: staticToken(h.mint({ namespace: "web", serviceAccount: "frontend" })),
         spiffeId: "spiffe://cluster.local/ns/web/sa/frontend",
         logger: silentLogger(),
       });
-      await renewer.start();
+      const { store, renewer } = identity;
       const dial = () =>
         new Promise<{ socket: tls.TLSSocket; serial: string; peer: string }>((resolve, reject) => {
           const socket = tls.connect({ host: "127.0.0.1", port: Number(port), ...store.clientOptions("spiffe://cluster.local/ns/shop/sa/cart") });
@@ -185,8 +183,7 @@ describe("sidecar identity: mTLS between workloads with issued certificates", fu
         assert.ok(renewer.renewals >= 3, `client renewed ${renewer.renewals} times`);
         assert.ok(newConnections >= 10, `only ${newConnections} new connections`);
       } finally {
-        renewer.stop();
-        identity.close();
+        identity.stop();
       }
     });
   });

@@ -23,6 +23,23 @@ describe("sidecar identity: renewal and retry timing", () => {
     // 20 s left: never wait more than 2 s between attempts.
     assert.equal(retryDelayMs(30, () => 1, at, new Date(at.getTime() + 20_000)), 2_000);
   });
+
+  it("keeps every retry between half its ceiling and the ceiling (equal jitter): never an immediate retry", () => {
+    for (let attempt = 1; attempt <= 12; attempt++) {
+      const ceiling = Math.min(30_000, 500 * 2 ** (attempt - 1));
+      for (const r of [0, 0.25, 0.5, 0.75, 0.999_999]) {
+        const delay = retryDelayMs(attempt, () => r, at, undefined);
+        assert.ok(delay >= ceiling / 2 && delay <= ceiling, `attempt ${attempt}, random ${r}: ${delay} outside [${ceiling / 2}, ${ceiling}]`);
+      }
+    }
+  });
+
+  it("near expiry retries every tenth of the remaining time but never sooner than 100 ms; past expiry backs off as usual", () => {
+    const left = (ms: number) => new Date(at.getTime() + ms);
+    assert.equal(retryDelayMs(1, () => 0.5, at, left(3_000)), 300);
+    assert.equal(retryDelayMs(1, () => 0.5, at, left(500)), 100);
+    assert.equal(retryDelayMs(5, () => 0.5, at, left(-1)), 6_000);
+  });
 });
 
 describe("identity: which SANs a CSR may ask for", () => {

@@ -1,6 +1,7 @@
-// One call for the proxy's main: the credential store, kept fresh by the
-// renewer through the identity client. Resolves once the first certificate is
-// in; until then (and while the control plane is unreachable) it keeps retrying.
+// The proxy's identity, wired once for control-plane mode and for tests alike:
+// the credential store, kept fresh by the renewer through the identity client.
+// Resolves once the first certificate is in; until then (and while the control
+// plane is unreachable) it keeps retrying.
 import type { Logger } from "../../../lib/log.ts";
 import { CredentialStore, type Credentials } from "./credentials-store.ts";
 import { IdentityClient } from "./client.ts";
@@ -25,6 +26,7 @@ export interface ProxyIdentityOptions {
 export interface ProxyIdentity {
   store: CredentialStore;
   renewer: IdentityRenewer;
+  /** Cancels the next renewal and closes the identity client's channel. */
   stop(): void;
 }
 

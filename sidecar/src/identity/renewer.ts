@@ -3,6 +3,7 @@
 // new credentials go into the CredentialStore. Renews at ~70% of the lifetime
 // with jitter; on failure retries with backoff and keeps serving with the
 // certificate it has until that expires.
+import { systemClock, type Clock } from "../../../lib/clock.ts";
 import { createCsr, generateKeyPair, pemBlocks, privateKeyToPem } from "../../../lib/pki.ts";
 import type { Logger } from "../../../lib/log.ts";
 import { fail, ok, type Result } from "../../../lib/result.ts";
@@ -26,12 +27,21 @@ export interface IdentityRenewerOptions {
   logger: Logger;
   policy?: Partial<RenewalPolicy>;
   random?: () => number;
+  /** Schedules renewals and retries (default: the process's timers). */
+  clock?: Clock;
+  /**
+   * What time it is, to compare with certificates' notAfter (default: the
+   * system's). Apart from `clock` because Clock.now() is monotonic, not a date.
+   */
+  wallTime?: () => Date;
 }
 
 export class IdentityRenewer {
   readonly #o: IdentityRenewerOptions;
   readonly #policy: RenewalPolicy;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #clock: Clock;
+  readonly #wallTime: () => Date;
+  #timer: unknown;
   #attempt = 0;
   #stopped = false;
   #renewals = 0;
@@ -39,6 +49,8 @@ export class IdentityRenewer {
   constructor(options: IdentityRenewerOptions) {
     this.#o = options;
     this.#policy = { ...DEFAULT_RENEWAL_POLICY, ...options.policy };
+    this.#clock = options.clock ?? systemClock;
+    this.#wallTime = options.wallTime ?? (() => new Date());
   }
 
   /** Successful renewals so far (the first issue counts). */
@@ -55,7 +67,8 @@ export class IdentityRenewer {
 
   stop(): void {
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   async #run(): Promise<void> {
@@ -68,7 +81,7 @@ export class IdentityRenewer {
       result = fail("renew-failed", (err as Error).message);
     }
     if (this.#stopped) return;
-    const now = new Date();
+    const now = this.#wallTime();
     let delay: number;
     if (result.ok) {
       this.#attempt = 0;
@@ -81,8 +94,10 @@ export class IdentityRenewer {
       const expired = current !== undefined && current.notAfter.getTime() <= now.getTime();
       this.#o.logger.warn({ code: result.code, reason: result.message, attempt: this.#attempt, retryInMs: delay, expired }, "certificate renewal failed");
     }
-    this.#timer = setTimeout(() => void this.#run(), delay);
-    this.#timer.unref();
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      void this.#run();
+    }, delay);
   }
 
   /** One renewal: new key, CSR, Certify, store. Returns the new expiry. */
@@ -91,6 +106,8 @@ export class IdentityRenewer {
     const csrPem = await createCsr(keys, { uris: [this.#o.spiffeId] });
     const csrDer = pemBlocks(csrPem)[0]?.der ?? Buffer.alloc(0);
     const token = await this.#o.token();
+    // Stopped while the key was made: the identity client may be closed, and a call would reopen its channel.
+    if (this.#stopped) return fail("stopped", "the renewer was stopped");
     const result = await this.#o.certifier.certify({ token, csrDer, identity: this.#o.spiffeId });
     if (!result.ok) return result;
     if (result.value.trustAnchorsPem) this.#o.certifier.setTrustAnchors?.(result.value.trustAnchorsPem);

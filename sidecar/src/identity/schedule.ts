@@ -21,9 +21,13 @@ export function renewalDelayMs(receivedAt: Date, notAfter: Date, random: () => n
 }
 
 /**
- * Delay before retry number `attempt` (1-based): exponential with full jitter,
- * capped, and never so long that a still-valid certificate would expire unrenewed
- * while waiting (then it retries at least every tenth of the remaining time).
+ * Delay before retry number `attempt` (1-based): exponential up to a cap, with
+ * equal jitter (uniform between half the ceiling and the ceiling). Not full
+ * jitter: that would let a proxy retry after next to no wait, and when the
+ * control plane is down every proxy of the mesh is retrying; the floor keeps
+ * each one's rate bounded while the upper half spreads them apart. Never so
+ * long that a still-valid certificate would expire unrenewed while waiting:
+ * then it retries every tenth of the remaining time (at least 100 ms apart).
  */
 export function retryDelayMs(attempt: number, random: () => number, now: Date, notAfter: Date | undefined, policy = DEFAULT_RENEWAL_POLICY): number {
   const ceiling = Math.min(policy.retryMaxMs, policy.retryBaseMs * 2 ** Math.min(attempt - 1, 20));
