@@ -14,7 +14,7 @@ import * as x509 from "@peculiar/x509";
 import { KeyObject, X509Certificate as NodeX509, createPrivateKey, createPublicKey, randomBytes, webcrypto } from "node:crypto";
 import { fail, ok, type Result } from "./result.ts";
 import { buildCsrDer, buildLeafDer, OID, parseCsrDer, subjectNameOfCertificate, verifyEcdsaSha256 } from "./x509-workload.ts";
-import { DEFAULT_TRUST_DOMAIN, formatSpiffeId, parseSpiffeId, type WorkloadIdentity } from "./spiffe.ts";
+import { DEFAULT_TRUST_DOMAIN, formatSpiffeId, spiffeIdFromSubjectAltName, type WorkloadIdentity } from "./spiffe.ts";
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -332,16 +332,6 @@ export function spiffeIdOfCertificate(cert: NodeX509 | string): Result<WorkloadI
     return fail("bad-certificate", `cannot parse certificate: ${(err as Error).message}`);
   }
   return spiffeIdFromSubjectAltName(parsed.subjectAltName);
-}
-
-/** Parses Node's `subjectAltName` string form (`URI:spiffe://..., DNS:...`) for exactly one SPIFFE URI. */
-export function spiffeIdFromSubjectAltName(subjectAltName: string | undefined): Result<WorkloadIdentity & { uri: string }> {
-  const uris = (subjectAltName ?? "").split(/,\s*/).filter((s) => s.startsWith("URI:")).map((s) => s.slice(4));
-  const spiffe = uris.filter((u) => u.startsWith("spiffe://"));
-  if (spiffe.length !== 1) return fail("no-spiffe-id", `certificate has ${spiffe.length} spiffe:// URI SANs, want exactly 1`);
-  const uri = spiffe[0] ?? "";
-  const id = parseSpiffeId(uri);
-  return id.ok ? ok({ ...id.value, uri }) : id;
 }
 
 export interface VerifiedChain {

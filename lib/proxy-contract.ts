@@ -75,7 +75,7 @@ export const PROXY_ENV = {
 } as const;
 
 /**
- * Added by the injector (issue 6). Environment the injector sets beyond PROXY_ENV:
+ * Environment the injector (webhook/src) sets beyond PROXY_ENV:
  * the trust anchors inline (PEM), since a file would need a volume in every
  * namespace; and the app's original kubelet probes, which the injector rewrites
  * to the admin port at /app-health/<container>/<livez|readyz|startupz> so they

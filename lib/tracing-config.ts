@@ -9,6 +9,11 @@ export type OtlpProtocol = "grpc" | "http";
 export type PropagationFormat = "tracecontext" | "b3" | "b3multi";
 export const PROPAGATION_FORMATS: readonly PropagationFormat[] = ["tracecontext", "b3", "b3multi"];
 
+// Incubating semantic conventions are copied, not imported, as the
+// semantic-conventions package recommends for unstable names.
+export const ATTR_K8S_NAMESPACE_NAME = "k8s.namespace.name";
+export const ATTR_K8S_POD_NAME = "k8s.pod.name";
+
 export interface TracingResource {
   /** service.name: the workload's service (for a proxy, the app it fronts). */
   serviceName: string;

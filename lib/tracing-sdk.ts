@@ -7,9 +7,16 @@ import { AlwaysOnSampler, BasicTracerProvider, ParentBasedSampler, TraceIdRatioB
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import type { Logger } from "./log.ts";
 import { CountingBatchProcessor, CountingExporter } from "./tracing-export.ts";
-import { TRACING_DEFAULTS, type TracingConfig, type TracingExportConfig, type TracingResource } from "./tracing-config.ts";
+import {
+  ATTR_K8S_NAMESPACE_NAME,
+  ATTR_K8S_POD_NAME,
+  TRACING_DEFAULTS,
+  type TracingConfig,
+  type TracingExportConfig,
+  type TracingResource,
+} from "./tracing-config.ts";
+import type { Tracing } from "./tracing-handle.ts";
 import { WeftPropagator } from "./tracing-propagator.ts";
-import { ATTR_K8S_NAMESPACE_NAME, ATTR_K8S_POD_NAME, type Tracing } from "./tracing.ts";
 
 function resourceAttributes(r: TracingResource): Attributes {
   const attrs: Attributes = { ...r.attributes, [ATTR_SERVICE_NAME]: r.serviceName };

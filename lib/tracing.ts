@@ -17,35 +17,11 @@ import {
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { silentLogger, type Logger } from "./log.ts";
 import type { ExportStats } from "./tracing-export.ts";
-import type { PropagationFormat, TracingConfig } from "./tracing-config.ts";
+import type { TracingConfig } from "./tracing-config.ts";
+import type { Tracing } from "./tracing-handle.ts";
 
 export * from "./tracing-config.ts";
-export type { ExportStats };
-
-// Incubating semantic conventions are copied, not imported, as the
-// semantic-conventions package recommends for unstable names.
-export const ATTR_K8S_NAMESPACE_NAME = "k8s.namespace.name";
-export const ATTR_K8S_POD_NAME = "k8s.pod.name";
-
-export interface Tracing {
-  /** False when no endpoint is configured: the tracer is a no-op and callers may skip header work. */
-  readonly enabled: boolean;
-  readonly tracer: Tracer;
-  readonly propagator: TextMapPropagator;
-  /** Share of new traces to record (the configured ratio; 0 when off). */
-  readonly samplingRatio: number;
-  /** Formats written on forwarded requests (none when off). */
-  readonly propagation: readonly PropagationFormat[];
-  /** See TracingOptions.rootSampling. */
-  readonly rootSampling: "ratio" | "caller";
-  /** Spans lost: queue full (backend slow or down) plus batches the backend failed. */
-  droppedSpans(): number;
-  stats(): ExportStats;
-  /** Exports what is queued now (tests, and before a planned exit). */
-  forceFlush(): Promise<void>;
-  /** Flushes and stops; idempotent. */
-  shutdown(): Promise<void>;
-}
+export type { ExportStats, Tracing };
 
 export interface TracingOptions {
   logger?: Logger;

@@ -5,7 +5,7 @@
 import type { KubeConfig, V1Pod } from "@kubernetes/client-node";
 import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { CONTAINER_NAMES, DEFAULT_PROXY_PORTS, LABELS } from "../../lib/proxy-contract.ts";
-import { metricSum, parseMetricsText } from "./check-metrics-text.ts";
+import { metricSum, parseMetricsText } from "./metrics-text.ts";
 import type { DiscoveryFact, MeshedPodFact } from "./check-results.ts";
 
 /** Meshed pods are read this many at a time, so a large mesh does not flood the apiserver. */

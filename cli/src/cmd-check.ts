@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { runChecks } from "./check-gather.ts";
 import { exitCode, formatResults } from "./check-results.ts";
-import type { Command } from "./commands.ts";
+import type { Command } from "./command.ts";
 
 const USAGE = "usage: weft check [--pre] [--kubeconfig FILE] [-n weft-system] [-o text|json]";
 

@@ -4,11 +4,11 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { parseDuration } from "../../control-plane/src/identity-config.ts";
 import { generateLocalTokenKey, mintLocalToken, readLocalTokenKey } from "../../control-plane/src/identity-verifier-local-token.ts";
+import { parseDuration } from "../../lib/duration.ts";
 import { createIssuer, createTrustAnchor } from "../../lib/pki.ts";
 import { DEFAULT_TRUST_DOMAIN, validateIdentity } from "../../lib/spiffe.ts";
-import type { Command } from "./commands.ts";
+import type { Command } from "./command.ts";
 
 const USAGE = `usage:
   weft identity init --dir DIR [--trust-domain TD] [--anchor-lifetime 3650d] [--issuer-lifetime 365d] [--local] [--force]

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_INJECTOR_CONFIG, parseInjectorConfig, type InjectorConfig } from "../../webhook/src/injector-config.ts";
 import { injectManifests } from "../../webhook/src/inject-manifests.ts";
-import type { Command } from "./commands.ts";
+import type { Command } from "./command.ts";
 
 const USAGE = `usage: weft inject [--config FILE] [--namespace NS] [--namespace-labels k=v,...] [FILE...|-]
 

@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { mintLocalToken, readLocalTokenKey } from "../../control-plane/src/identity-verifier-local-token.ts";
 import { readRegistryFile } from "../../control-plane/src/source-registry-file.ts";
 import { DEFAULT_TRUST_DOMAIN, formatSpiffeId, validateIdentity } from "../../lib/spiffe.ts";
-import type { Command } from "./commands.ts";
+import type { Command } from "./command.ts";
 import { freePort, LocalProcesses, projectModule, untilWorkloadEnds } from "./local-processes.ts";
 import { chooseRunMode, netnsUnavailableHint, parseModeFlag } from "./local-mode.ts";
 import { probeNetns } from "./local-netns.ts";

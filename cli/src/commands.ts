@@ -1,10 +1,7 @@
 // Subcommand table of the `weft` CLI. Each command lives in its own module and
 // is loaded lazily so `weft --help` stays fast and a command's dependencies
 // (the Kubernetes client, the proxy) load only when that command runs.
-export interface Command {
-  summary: string;
-  run(args: string[]): Promise<number>;
-}
+import type { Command } from "./command.ts";
 
 export const commands: Record<string, () => Promise<Command>> = {
   capture: async () => (await import("./cmd-capture.ts")).command,

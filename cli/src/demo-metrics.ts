@@ -1,22 +1,7 @@
-// Reads the sidecars' Prometheus text into per-edge figures: requests per
-// second, success rate, latency percentiles and retries between two scrapes.
-// Pure: text in, numbers out.
-
-export interface Sample { name: string; labels: Record<string, string>; value: number }
-
-export function parsePrometheus(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    const value = Number(m[3]);
-    if (Number.isFinite(value) || m[3] === "+Inf") out.push({ name: m[1]!, labels, value });
-  }
-  return out;
-}
+// Turns the sidecars' metrics (read by metrics-text.ts) into per-edge figures:
+// requests per second, success rate, latency percentiles and retries between
+// two scrapes. Pure: samples in, numbers out.
+import type { Sample } from "./metrics-text.ts";
 
 /** Cumulative counters of one edge (a caller's outbound traffic to one service). */
 export interface EdgeCounters {

@@ -8,7 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { Command } from "./commands.ts";
+import type { Command } from "./command.ts";
 import { ensureCa, ensureRegistry, explainStartFailure, localState, runtimeFile, type LocalRuntime } from "./local-state.ts";
 import { LocalProcesses, projectModule } from "./local-processes.ts";
 import { chooseMode, parseModeFlag } from "./local-mode.ts";

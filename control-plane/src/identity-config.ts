@@ -1,18 +1,10 @@
 // The control plane's configuration: one typed object, parsed and validated
-// once from flags where it enters (main.ts), then passed down. Durations read
-// like Go's (90s, 15m, 24h, 365d) so the chart's values stay familiar.
+// once from flags where it enters (main.ts), then passed down. Durations are
+// lib/duration.ts's (90s, 15m, 24h, 365d).
 import { parseArgs } from "node:util";
+import { MAX_TIMER_MS, parseDuration } from "../../lib/duration.ts";
 import { DEFAULT_TRUST_DOMAIN, validateIdentity } from "../../lib/spiffe.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
-
-const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-export function parseDuration(text: string): Result<number> {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
-  if (!match) return fail("bad-duration", `"${text}" is not a duration (e.g. 90s, 15m, 24h, 365d)`);
-  const ms = Number(match[1]) * (UNITS[match[2] ?? ""] ?? 0);
-  return ms > 0 ? ok(ms) : fail("bad-duration", `"${text}" must be positive`);
-}
 
 export interface ControlPlaneConfig {
   mode: "kubernetes" | "local";
@@ -109,9 +101,10 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
   if (values.registry !== undefined && mode !== "local") return fail("bad-flag", "--registry is for --mode local");
   const leaf = parseDuration(v("leaf-lifetime"));
   if (!leaf.ok) return fail(leaf.code, `--leaf-lifetime: ${leaf.message}`);
-  const poll = parseDuration(v("ca-poll"));
+  // Both become timer delays.
+  const poll = parseDuration(v("ca-poll"), { maxMs: MAX_TIMER_MS });
   if (!poll.ok) return fail(poll.code, `--ca-poll: ${poll.message}`);
-  const drain = parseDuration(v("drain"));
+  const drain = parseDuration(v("drain"), { maxMs: MAX_TIMER_MS });
   if (!drain.ok) return fail(drain.code, `--drain: ${drain.message}`);
   return ok({
     mode,

@@ -3,9 +3,7 @@
 // builder reads. Plain data, so the builder stays a pure function of it.
 import type { Endpoint } from "../../api/gen/weft/discovery/v1/Endpoint.ts";
 import type { ServicePort } from "../../api/gen/weft/discovery/v1/ServicePort.ts";
-import type { ClientOverride } from "./policy-defaults.ts";
-
-export type InboundMode = "STRICT" | "PERMISSIVE";
+import type { ClientOverride, InboundMode } from "./policy-defaults.ts";
 
 export interface ServiceModel {
   namespace: string;

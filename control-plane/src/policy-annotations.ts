@@ -1,10 +1,11 @@
 // Per-Service client policy and per-namespace inbound policy read from
 // Kubernetes annotations. A bad value never breaks discovery: it is skipped and
 // reported with a stable code, and the default applies.
+import { parseDuration, type DurationLimits } from "../../lib/duration.ts";
 import { fail, type Failure } from "../../lib/result.ts";
 import { parseSpiffeId } from "../../lib/spiffe.ts";
-import type { ClientOverride, RetrySettings } from "./policy-defaults.ts";
-import type { InboundMode, NamespaceInbound } from "./mesh-state.ts";
+import type { ClientOverride, InboundMode, RetrySettings } from "./policy-defaults.ts";
+import type { NamespaceInbound } from "./mesh-state.ts";
 
 export const POLICY_ANNOTATIONS = {
   retryEnabled: "retry.weft.io/enabled",
@@ -31,15 +32,8 @@ export interface Parsed<T> {
   problems: Failure[];
 }
 
-/** "10s", "250ms", "1m", "1.5s" or a bare number of milliseconds; "0" means none. */
-export function parseDurationMs(text: string): number | null {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
-  if (!match) return null;
-  const n = Number(match[1]);
-  const factor = match[2] === "s" ? 1000 : match[2] === "m" ? 60_000 : 1;
-  const ms = Math.round(n * factor);
-  return ms <= 0xffffffff ? ms : null;
-}
+/** Policy timeouts and backoffs: "0" means none, and the snapshot carries them as uint32 milliseconds. */
+export const POLICY_DURATION: DurationLimits = { allowZero: true, maxMs: 0xffffffff };
 
 function parseIntIn(text: string, min: number, max: number): number | null {
   if (!/^\s*\d+\s*$/.test(text)) return null;
@@ -92,14 +86,14 @@ export function clientOverrideFromAnnotations(annotations: Record<string, string
     else retry.budgetMinPerSecond = n;
   }
   if (a[A.requestTimeout] !== undefined) {
-    const ms = parseDurationMs(a[A.requestTimeout]);
-    if (ms === null) bad(A.requestTimeout, 'a duration such as "10s" or "500ms" ("0" for none)');
-    else out.requestTimeoutMs = ms;
+    const ms = parseDuration(a[A.requestTimeout], POLICY_DURATION);
+    if (!ms.ok) bad(A.requestTimeout, 'a duration such as "10s" or "500ms" ("0" for none)');
+    else out.requestTimeoutMs = ms.value;
   }
   if (a[A.connectTimeout] !== undefined) {
-    const ms = parseDurationMs(a[A.connectTimeout]);
-    if (ms === null) bad(A.connectTimeout, 'a duration such as "1s" or "500ms"');
-    else out.connectTimeoutMs = ms;
+    const ms = parseDuration(a[A.connectTimeout], POLICY_DURATION);
+    if (!ms.ok) bad(A.connectTimeout, 'a duration such as "1s" or "500ms"');
+    else out.connectTimeoutMs = ms.value;
   }
   if (Object.keys(retry).length > 0) out.retry = retry;
   return { value: Object.keys(out).length > 0 ? out : null, problems };

@@ -2,7 +2,9 @@
 // (from a Service's annotations or the registry file) lands on top of it. The
 // control plane always sends complete, merged policies so a proxy never has to
 // guess what an unset proto3 field meant.
-import type { InboundMode } from "./mesh-state.ts";
+
+/** A namespace's inbound mode: STRICT takes mesh mTLS only; PERMISSIVE also passes plaintext through to the app. */
+export type InboundMode = "STRICT" | "PERMISSIVE";
 
 export interface RetrySettings {
   enabled: boolean;

@@ -16,17 +16,9 @@ import { DEFAULT_CLIENT_SETTINGS, DEFAULT_INBOUND_MODE, isEmptyOverride, mergeCl
 import { encodeService } from "./snapshot-encode.ts";
 import { ScopedServices, type ServiceMap } from "./snapshot-scoped-services.ts";
 import { isMeshWide } from "./snapshot-scope.ts";
+import type { CompiledService } from "./snapshot-compiled.ts";
 
-export interface CompiledService {
-  key: string;
-  /** The model object it was last compiled from: an identical object next time is not recompiled. */
-  source: ServiceModel;
-  namespace: string;
-  meshWide: boolean;
-  message: Service;
-  /** The message's wire bytes: also its fingerprint (the encoding is deterministic, map keys sorted). */
-  encoded: Buffer;
-}
+export type { CompiledService } from "./snapshot-compiled.ts";
 
 export interface CompiledMesh {
   services: ReadonlyMap<string, CompiledService>;

@@ -5,7 +5,7 @@
 // 1,000-entry map, for every version kept in history, cost 10 groups × 32
 // versions of near-identical maps; sharing the parts also lets a diff skip a
 // part whose map did not change (the same object means the same Services).
-import type { CompiledService } from "./snapshot-builder.ts";
+import type { CompiledService } from "./snapshot-compiled.ts";
 
 export type ServiceMap = ReadonlyMap<string, CompiledService>;
 

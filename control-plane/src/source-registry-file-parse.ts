@@ -6,10 +6,11 @@ import { isIP } from "node:net";
 import { LineCounter, parseDocument, type Document } from "yaml";
 import type { Endpoint } from "../../api/gen/weft/discovery/v1/Endpoint.ts";
 import type { ServicePort } from "../../api/gen/weft/discovery/v1/ServicePort.ts";
+import { parseDuration } from "../../lib/duration.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
 import { formatSpiffeId, parseSpiffeId, validateIdentity } from "../../lib/spiffe.ts";
 import { emptyInbound, serviceKey, type MeshModel, type NamespaceModel, type ServiceModel } from "./mesh-state.ts";
-import { parseDurationMs, parseInboundMode } from "./policy-annotations.ts";
+import { parseInboundMode, POLICY_DURATION } from "./policy-annotations.ts";
 import type { ClientOverride, RetrySettings } from "./policy-defaults.ts";
 
 type Path = (string | number)[];
@@ -95,9 +96,9 @@ function name(ctx: Ctx, v: Json, path: Path): string {
 }
 
 function duration(ctx: Ctx, v: Json, path: Path): number {
-  const ms = parseDurationMs(String(v));
-  if (ms === null) invalid(ctx, path, `expected a duration such as "10s" or "500ms"`);
-  return ms;
+  const ms = parseDuration(String(v), POLICY_DURATION);
+  if (!ms.ok) invalid(ctx, path, `expected a duration such as "10s" or "500ms": ${ms.message}`);
+  return ms.value;
 }
 
 function readMesh(ctx: Ctx, root: Json, trustDomainDefault: string): MeshModel {

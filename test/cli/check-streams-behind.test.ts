@@ -6,12 +6,13 @@ import { Registry } from "prom-client";
 import { loadProto } from "../../api/load.ts";
 import type { ProtoGrpcType } from "../../api/gen/discovery.ts";
 import type { Snapshot__Output } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
-import { metricSum, parseMetricsText } from "../../cli/src/check-metrics-text.ts";
+import { metricSum, parseMetricsText } from "../../cli/src/metrics-text.ts";
 import { startDiscoveryServer, type DiscoveryServer } from "../../control-plane/src/discovery-server.ts";
 import type { MeshModel } from "../../control-plane/src/mesh-state.ts";
 import { DiscoveryClient } from "../../sidecar/src/discovery/client.ts";
 import { createTestMesh, issueTestLeaf, type TestLeaf } from "../fixtures/mesh-pki.ts";
 import { mesh, meshedEndpoint, namespace, service } from "../control-plane/discovery-helpers.ts";
+import { waitFor } from "../support/wait.ts";
 
 const proto = loadProto<ProtoGrpcType>("discovery.proto").weft.discovery.v1;
 
@@ -20,13 +21,7 @@ function model(endpoints: number): MeshModel {
   return mesh([service("shop", "web", eps)], [namespace("shop", true)]);
 }
 
-async function until(what: string, predicate: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (what: string, check: () => Promise<boolean>) => waitFor(what, check, { timeoutMs: 20_000, intervalMs: 20 });
 
 describe("weft check: the control plane's count of streams behind their current version", function () {
   this.timeout(60_000);

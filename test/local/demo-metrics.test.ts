@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { edgeCounters, parsePrometheus, percentileMs, subtract } from "../../cli/src/demo-metrics.ts";
+import { edgeCounters, percentileMs, subtract } from "../../cli/src/demo-metrics.ts";
+import { parseMetricsText } from "../../cli/src/metrics-text.ts";
 
 const TEXT = `# HELP weft_proxy_requests_total x
 weft_proxy_requests_total{direction="outbound",peer_service="demo/catalog",status_class="2xx",grpc_status=""} 90
@@ -13,7 +14,7 @@ weft_proxy_request_duration_seconds_bucket{direction="outbound",peer_service="de
 
 describe("demo view: per-edge figures from the sidecars' metrics", () => {
   it("counts requests, successes (gRPC errors are failures) and retries per peer service", () => {
-    const samples = parsePrometheus(TEXT);
+    const samples = parseMetricsText(TEXT);
     const catalog = edgeCounters(samples, "demo/catalog");
     assert.deepEqual([catalog.requests, catalog.successes, catalog.retries], [100, 90, 7]);
     const prices = edgeCounters(samples, "demo/prices");
@@ -21,7 +22,7 @@ describe("demo view: per-edge figures from the sidecars' metrics", () => {
   });
 
   it("interpolates percentiles inside histogram buckets and subtracts scrapes", () => {
-    const c = edgeCounters(parsePrometheus(TEXT), "demo/catalog");
+    const c = edgeCounters(parseMetricsText(TEXT), "demo/catalog");
     assert.equal(percentileMs(c.buckets, 0.5), 10);
     assert.ok(Math.abs(percentileMs(c.buckets, 0.75)! - 55) < 1e-9);
     assert.equal(percentileMs(new Map(), 0.5), undefined);

@@ -15,7 +15,7 @@ import type { DiscoveryClient as GrpcDiscoveryClient } from "../../../api/gen/we
 import type { ProxyMessage } from "../../../api/gen/weft/discovery/v1/ProxyMessage.ts";
 import type { Snapshot__Output } from "../../../api/gen/weft/discovery/v1/Snapshot.ts";
 import { silentLogger, type Logger } from "../../../lib/log.ts";
-import { spiffeIdFromSubjectAltNameString } from "../../../lib/spiffe.ts";
+import { spiffeIdFromSubjectAltName } from "../../../lib/spiffe.ts";
 import { applySnapshot, type MeshState } from "./mesh-state.ts";
 
 export interface ClientTls {
@@ -129,7 +129,7 @@ export class DiscoveryClient extends EventEmitter<DiscoveryClientEvents> {
       // Control-plane certificates carry a SPIFFE id, not a DNS name; the chain is checked by TLS against the anchors.
       checkServerIdentity: (_host: string, cert: PeerCertificate) => {
         if (!expected) return undefined;
-        const id = spiffeIdFromSubjectAltNameString(cert.subjectaltname);
+        const id = spiffeIdFromSubjectAltName(cert.subjectaltname);
         return id.ok && id.value.uri === expected ? undefined : new Error(`control plane presented ${id.ok ? id.value.uri : "no SPIFFE id"}, expected ${expected}`);
       },
     });

@@ -2,9 +2,9 @@
 // certificate it presented (already verified against the trust anchors by the
 // handshake). The proxy's authorization checks start from here.
 import type { PeerCertificate, TLSSocket } from "node:tls";
-import { spiffeIdFromSubjectAltName, spiffeIdOfCertificate } from "../../../lib/pki.ts";
+import { spiffeIdOfCertificate } from "../../../lib/pki.ts";
 import { fail, type Result } from "../../../lib/result.ts";
-import type { WorkloadIdentity } from "../../../lib/spiffe.ts";
+import { spiffeIdFromSubjectAltName, type WorkloadIdentity } from "../../../lib/spiffe.ts";
 
 export type PeerIdentity = WorkloadIdentity & { uri: string };
 

@@ -6,7 +6,7 @@ import { createSecureContext, type SecureContext } from "node:tls";
 import { readFile } from "node:fs/promises";
 import { X509Certificate } from "node:crypto";
 import { fail, ok, type Result } from "../../../lib/result.ts";
-import { spiffeIdOfSan } from "./peer-identity.ts";
+import { spiffeIdOfSan } from "../../../lib/spiffe.ts";
 
 export interface Credentials {
   keyPem: string;
