@@ -1,8 +1,8 @@
-// Measuring tools for the proxy benchmark: free ports, readiness polling,
-// per-process CPU and RSS from /proc, and fortio runs parsed into figures.
+// Measuring tools for the proxy benchmark: per-process CPU and RSS from /proc,
+// and fortio runs parsed into figures. (Free ports and waiting for a port to
+// accept: test/support/ports.ts.)
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import net from "node:net";
 
 /**
  * Every process of the benchmark (load generator, backend, proxies) runs
@@ -12,28 +12,6 @@ import net from "node:net";
 export function pinned(cpus: string, argv: string[]): [string, string[]] {
   const boost = process.getuid?.() === 0 ? ["nice", "-n", "-20"] : [];
   return ["taskset", ["-c", cpus, ...boost, ...argv]];
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-export async function waitForPort(port: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const okay = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1");
-      s.once("connect", () => { s.destroy(); resolve(true); });
-      s.once("error", () => resolve(false));
-    });
-    if (okay) return;
-    if (Date.now() > deadline) throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux

@@ -11,7 +11,8 @@ import { createWriteStream, existsSync, mkdirSync, statSync, writeFileSync } fro
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestLeaf, TestMesh } from "../test/fixtures/mesh-pki.ts";
-import { freePort, pinned, waitForPort } from "./lib-proxy-measure.ts";
+import { freePorts, waitForPort } from "../test/support/ports.ts";
+import { pinned } from "./lib-proxy-measure.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const built = new Map<string, string>();
@@ -112,7 +113,7 @@ export async function startWeftPair(o: WeftPairOptions): Promise<ProxyPair> {
   const snapshot = write("snapshot.json", JSON.stringify(benchSnapshot(o.backendPort, o.serverLeaf.spiffeId)));
   const anchors = write("anchors.pem", o.mesh.anchorPem);
   const creds = (leaf: TestLeaf, who: string) => ["--cert", write(`${who}.pem`, leaf.certChainPem), "--key", write(`${who}.key`, leaf.keyPem), "--trust-anchors", anchors];
-  const [serverIn, clientOut, serverAdmin, clientAdmin] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [serverIn, clientOut, serverAdmin, clientAdmin] = (await freePorts(4)) as [number, number, number, number];
   const common = ["--static-snapshot", snapshot, "--log-level", "warn", "--inbound-port", "0", "--outbound-port", "0", "--listen-host", "127.0.0.1", ...(o.proxyArgs ?? [])];
   const nodeFlags = o.nodeFlags ?? [];
   const entry = proxyEntry(o.root);

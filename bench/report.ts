@@ -5,7 +5,7 @@ export interface BenchReport {
   description: string;
   columns: string[];
   rows: (string | number)[][];
-  /** Targets from the issue, checked against the rows: name -> met? */
+  /** The suite's performance targets (docs/benchmarks.md), checked against the rows: name -> met? */
   targets?: Record<string, { target: string; measured: string; met: boolean }>;
   /** Raw figures for machines (JSON consumers). */
   data?: Record<string, unknown>;

@@ -1,23 +1,17 @@
 // The scripts the chart's hooks run with `node -e` (charts/weft/files), run here the
 // same way against a local server standing in for the control plane.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { startNode } from "../support/process.ts";
 import { CHART } from "./helm.ts";
 
-function runScript(file: string, args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.WEFT_CONTROL_PLANE_SERVICE_HOST;
-    const child = spawn(process.execPath, ["-e", readFileSync(join(CHART, "files", file), "utf8"), ...args], { env });
-    let out = "";
-    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-    child.on("exit", (code) => resolve({ code, out }));
-  });
+async function runScript(file: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  const p = startNode(file, ["-e", readFileSync(join(CHART, "files", file), "utf8"), ...args], { env: { WEFT_CONTROL_PLANE_SERVICE_HOST: undefined } });
+  const code = await p.exited;
+  return { code, out: p.output };
 }
 
 describe("chart: helm test script", function () {

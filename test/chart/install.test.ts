@@ -9,7 +9,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AdmissionregistrationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { DEFAULT_ARCHIVE, importImages } from "../../images/import.ts";
-import { kubernetesBinariesAvailable, nodeBinariesAvailable, startCluster, waitFor, type TestCluster } from "../cluster/cluster.ts";
+import { kubernetesBinariesAvailable, nodeBinariesAvailable, startCluster, type TestCluster } from "../cluster/cluster.ts";
+import { waitFor } from "../support/wait.ts";
 import { BUSYBOX_IMAGE } from "../cluster/test-images.ts";
 import { CHART, helm, helmBinary } from "./helm.ts";
 
@@ -49,15 +50,16 @@ describe("chart: install on a real node", function () {
     const r = kubeHelm(["install", "weft", CHART, "-n", NS, "--create-namespace", "--set", "image.pullPolicy=Never"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /TRIAL IDENTITY/);
-    await waitFor("webhook pod Ready", () => podsReady("webhook"), 300_000);
+    await waitFor("webhook pod Ready", () => podsReady("webhook"), { timeoutMs: 300_000, intervalMs: 100 });
   });
 
   it("starts the control plane, Ready through its /ready probe", async function () {
     if (!existsSync(join(root, "control-plane", "src", "main.ts"))) this.skip();
-    await waitFor("control plane pod Ready", () => podsReady("control-plane"), 300_000);
-    // `helm test` reaches the control plane through its Service IP, and this test node has
-    // no kube-proxy (docs/testing.md); its script is tested in hook-scripts.test.ts, and the
-    // kubelet's readiness probe above asks the same /ready.
+    await waitFor("control plane pod Ready", () => podsReady("control-plane"), { timeoutMs: 300_000, intervalMs: 100 });
+    // `helm test` is not run: its pod reaches the control plane by the Service's DNS name
+    // (weft-control-plane.<namespace>.svc), and the test cluster runs no DNS (docs/testing.md;
+    // its node does run kube-proxy). The pod's script is tested in hook-scripts.test.ts, and
+    // the kubelet's readiness probe above asks the same /ready.
   });
 
   it("keeps the webhook's caBundle and the trial trust anchor across helm upgrade", async () => {

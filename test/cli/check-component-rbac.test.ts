@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { stringify } from "yaml";
 import { COMPONENT_PERMISSIONS, permissionKey } from "../../cli/src/check-component-permissions.ts";
 import { runChecks } from "../../cli/src/check-gather.ts";
-import { kubernetesBinariesAvailable, useCluster, waitFor } from "../cluster/cluster.ts";
+import { kubernetesBinariesAvailable, useCluster } from "../cluster/cluster.ts";
+import { waitFor } from "../support/wait.ts";
 import { find, helmBinary, render, type K8sObject } from "../chart/helm.ts";
 
 interface Rule {
@@ -60,13 +61,13 @@ describe("weft check: component RBAC", function () {
         (await runChecks(c.kubeConfig, ns, false, { proxiesRetry: { attempts: 1, intervalMs: 0 } })).filter((r) => r.name.startsWith("rbac-"));
       // The authorizer's cache sees new bindings within moments; poll rather than assume.
       let results = await rbacResults();
-      await waitFor("both components' RBAC checks pass", async () => (results = await rbacResults()).every((r) => r.ok), 60_000, 500);
+      await waitFor("both components' RBAC checks pass", async () => (results = await rbacResults()).every((r) => r.ok), { timeoutMs: 60_000, intervalMs: 500 });
       assert.deepEqual(results.map((r) => r.name), ["rbac-control-plane", "rbac-webhook"]);
       assert.equal(results[0]?.message, `ServiceAccount ${ns}/weft-control-plane: all 13 permissions it needs granted`);
 
       const deleted = await c.kubectl(["delete", "clusterrolebinding", "weft-webhook"]);
       assert.equal(deleted.code, 0, deleted.stderr);
-      await waitFor("the webhook's RBAC check fails", async () => (results = await rbacResults()).some((r) => !r.ok), 60_000, 500);
+      await waitFor("the webhook's RBAC check fails", async () => (results = await rbacResults()).some((r) => !r.ok), { timeoutMs: 60_000, intervalMs: 500 });
       const webhook = results.find((r) => r.name === "rbac-webhook");
       assert.equal(webhook?.ok, false);
       assert.equal(webhook?.message, `ServiceAccount ${ns}/weft-webhook missing: get namespaces`);

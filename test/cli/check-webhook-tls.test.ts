@@ -4,11 +4,12 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { createServer, type Server } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { servedCertificate } from "../../cli/src/check-webhook-tls.ts";
+import { freePort } from "../support/ports.ts";
 
 const SERVICE = "weft-webhook.weft-system.svc";
 
@@ -66,24 +67,22 @@ describe("weft check: the certificate the webhook serves", function () {
   });
 
   it("is not reached when nothing listens, and a server that never completes the handshake is reached but unverified", async () => {
-    const closed = createNetServer();
-    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
-    const freePort = (closed.address() as AddressInfo).port;
-    await new Promise((r) => closed.close(r));
-    const none = await servedCertificate({ host: "127.0.0.1", port: freePort, servername: SERVICE, caPem: good.cert });
+    const none = await servedCertificate({ host: "127.0.0.1", port: await freePort(), servername: SERVICE, caPem: good.cert });
     assert.equal(none.reached, false);
     assert.match(none.detail, /ECONNREFUSED/);
 
-    const silent = createNetServer(() => undefined);
+    const held: Socket[] = [];
+    const silent = createNetServer((socket) => void held.push(socket));
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
     try {
       const port = (silent.address() as AddressInfo).port;
       const stuck = await servedCertificate({ host: "127.0.0.1", port, servername: SERVICE, caPem: good.cert, timeoutMs: 500 });
       assert.deepEqual(stuck, { reached: true, address: `127.0.0.1:${port}`, verified: false, detail: "TLS handshake timed out" });
     } finally {
-      silent.close();
       // Drop the connection the probe left behind, or close() waits for it.
-      await new Promise((r) => setTimeout(r, 10));
+      const closed = new Promise((r) => silent.close(r));
+      for (const socket of held) socket.destroy();
+      await closed;
     }
   });
 });

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CoreV1Api } from "@kubernetes/client-node";
-import { kubernetesBinariesAvailable, startCluster, waitFor } from "./cluster.ts";
+import { startNode } from "../support/process.ts";
+import { kubernetesBinariesAvailable, startCluster } from "./cluster.ts";
 import { pidsMentioning } from "./node-host.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -54,21 +54,18 @@ describe("test cluster: lifecycle", function () {
 
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     it(`tears the cluster down when the owning process gets ${signal}`, async () => {
-      const child = spawn(process.execPath, [join(here, "fixtures", "hold-cluster.ts")], { stdio: ["ignore", "pipe", "inherit"] });
-      let out = "";
-      child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      const child = startNode("hold-cluster", [join(here, "fixtures", "hold-cluster.ts")]);
       try {
-        await waitFor("the child's cluster to be ready", () => out.includes("\n"), 120000);
-        const [, dir] = out.trim().split(" ");
-        assert.ok(dir !== undefined && existsSync(dir));
+        // Its one line on stdout once the cluster is ready: "ready <dir> <server>".
+        const [, dir] = await child.waitForOutput(/^ready (\S+) \S+\n/m, { timeoutMs: 120_000 });
+        assert.ok(dir !== undefined && existsSync(dir), child.output);
         assert.notDeepEqual(pidsMentioning(dir), []);
-        child.kill(signal);
-        await exited;
+        child.signal(signal);
+        await child.exited;
         assert.deepEqual(pidsMentioning(dir), [], "no process of the cluster is left");
         assert.equal(existsSync(dir), false, "its folder is removed");
       } finally {
-        if (child.exitCode === null) child.kill("SIGKILL");
+        child.kill();
       }
     });
   }

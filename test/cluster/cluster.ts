@@ -26,10 +26,11 @@ import {
 import { killGroupSync, registerEmergencyCleanup, stopProcess, type ManagedProcess } from "./processes.ts";
 import { startNode, type NodeHost, type RunningNode } from "./node.ts";
 import { pickSubnetPrefix } from "./node-host.ts";
-import { waitFor } from "./wait.ts";
+import { waitFor } from "../support/wait.ts";
 
 export { kubernetesBinariesAvailable, nodeBinariesAvailable } from "./binaries.ts";
-export { waitFor } from "./wait.ts";
+// Kept for test/control-plane/discovery-kubernetes.test.ts, which imports it from here.
+export { waitFor } from "../support/wait.ts";
 export { KUBERNETES_SERVICE_IP } from "./control-plane.ts";
 
 export interface TestCluster {
@@ -146,7 +147,7 @@ class Cluster implements TestCluster {
       } catch {
         return false;
       }
-    });
+    }, { timeoutMs: 60_000, intervalMs: 100 });
     return name;
   }
 

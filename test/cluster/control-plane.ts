@@ -4,9 +4,10 @@
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { writeFileSync, mkdirSync, readFileSync, existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { request } from "node:https";
 import { join } from "node:path";
+import { freePorts } from "../support/ports.ts";
+import { StopWaiting, waitFor } from "../support/wait.ts";
 import { binary } from "./binaries.ts";
 import { startProcess, logTail, isRunning, type ManagedProcess } from "./processes.ts";
 
@@ -28,22 +29,8 @@ export interface ControlPlanePorts {
   apiserver: number;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 export async function allocatePorts(): Promise<ControlPlanePorts> {
-  const ports = new Set<number>();
-  while (ports.size < 3) ports.add(await freePort());
-  const [etcdClient, etcdPeer, apiserver] = [...ports] as [number, number, number];
+  const [etcdClient, etcdPeer, apiserver] = (await freePorts(3)) as [number, number, number];
   return { etcdClient, etcdPeer, apiserver };
 }
 
@@ -217,21 +204,23 @@ function get(url: string, token: string): Promise<{ status: number; body: string
 
 /** Polls /readyz until it answers 200; fails early with the log tail if the process died. */
 export async function waitReady(server: string, token: string, proc: ManagedProcess, timeoutMs = 60000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isRunning(proc)) throw new Error(`${proc.name} exited during start-up:\n${logTail(proc)}`);
-    const res = await get(`${server}/readyz`, token);
-    if (res.status === 200) return;
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await waitFor(`${proc.name}'s /readyz to answer 200`, async () => {
+      if (!isRunning(proc)) throw new StopWaiting(`${proc.name} exited during start-up`);
+      return (await get(`${server}/readyz`, token)).status === 200;
+    }, { timeoutMs, intervalMs: 100 });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}:\n${logTail(proc)}`, { cause: err });
   }
-  throw new Error(`${proc.name} not ready after ${timeoutMs} ms:\n${logTail(proc)}`);
 }
 
 export async function waitForFile(path: string, proc: ManagedProcess, timeoutMs = 30000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(path)) {
-    if (!isRunning(proc)) throw new Error(`${proc.name} exited during start-up:\n${logTail(proc)}`);
-    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await waitFor(`${proc.name} to write ${path}`, () => {
+      if (!isRunning(proc)) throw new StopWaiting(`${proc.name} exited during start-up`);
+      return existsSync(path);
+    }, { timeoutMs, intervalMs: 50 });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}:\n${logTail(proc)}`, { cause: err });
   }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { CoreV1Api, DiscoveryV1Api, type V1EndpointSlice } from "@kubernetes/client-node";
-import { kubernetesBinariesAvailable, useCluster, waitFor } from "./cluster.ts";
+import { waitFor } from "../support/wait.ts";
+import { kubernetesBinariesAvailable, useCluster } from "./cluster.ts";
 
 describe("test cluster: EndpointSlices", function () {
   this.timeout(120000);
@@ -27,7 +28,7 @@ describe("test cluster: EndpointSlices", function () {
     await waitFor("the pod's endpoint in an EndpointSlice", async () => {
       published = (await slicesOf()).find((s) => (s.endpoints ?? []).some((e) => e.addresses.includes("10.244.7.7")));
       return published !== undefined;
-    });
+    }, { timeoutMs: 60_000, intervalMs: 100 });
     const endpoint = published?.endpoints?.find((e) => e.addresses.includes("10.244.7.7"));
     assert.equal(endpoint?.conditions?.ready, true);
     assert.equal(endpoint?.nodeName, "fake-node-a");
@@ -37,7 +38,6 @@ describe("test cluster: EndpointSlices", function () {
 
     await core.deleteNamespacedPod({ name: "web-1", namespace: ns, gracePeriodSeconds: 0 });
     await waitFor("the endpoint to leave", async () =>
-      (await slicesOf()).every((s) => !(s.endpoints ?? []).some((e) => e.addresses.includes("10.244.7.7"))),
-    );
+      (await slicesOf()).every((s) => !(s.endpoints ?? []).some((e) => e.addresses.includes("10.244.7.7"))), { timeoutMs: 60_000, intervalMs: 100 });
   });
 });

@@ -4,7 +4,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { get } from "node:http";
 import { dirname, join } from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
-import { KUBERNETES_SERVICE_IP, kubernetesBinariesAvailable, nodeBinariesAvailable, startCluster, waitFor, type TestCluster } from "./cluster.ts";
+import { waitFor } from "../support/wait.ts";
+import { KUBERNETES_SERVICE_IP, kubernetesBinariesAvailable, nodeBinariesAvailable, startCluster, type TestCluster } from "./cluster.ts";
 import { iptablesChains, netnsInodes, pidsInCgroupRoot, pidsMentioning } from "./node-host.ts";
 import { BUSYBOX_IMAGE } from "./test-images.ts";
 
@@ -82,7 +83,7 @@ describe("test cluster: a real node (kubelet, containerd, CNI bridge)", function
       const pod = await core.readNamespacedPod({ name: "httpd", namespace: ns });
       podIP = pod.status?.podIP ?? "";
       return pod.status?.conditions?.some((cond) => cond.type === "Ready" && cond.status === "True") === true;
-    }, 120000, 250);
+    }, { timeoutMs: 120_000, intervalMs: 250 });
     console.log(`      pod Ready in ${Date.now() - started} ms at ${podIP}`);
     const pod = await core.readNamespacedPod({ name: "httpd", namespace: ns });
     assert.equal(pod.spec?.nodeName, c.nodeName);
@@ -122,7 +123,7 @@ describe("test cluster: a real node (kubelet, containerd, CNI bridge)", function
     await waitFor("the client pod to finish", async () => {
       const phase = (await core.readNamespacedPod({ name: "client", namespace: ns })).status?.phase;
       return phase === "Succeeded" || phase === "Failed";
-    }, 150000, 500);
+    }, { timeoutMs: 150_000, intervalMs: 500 });
     const logs = await c.kubectl(["logs", "-n", ns, "client"]);
     assert.match(logs.stdout, /hello from a weft test pod/, `the Service answered (logs: ${logs.stdout}${logs.stderr})`);
     assert.match(logs.stdout, /apiserver-reachable/, `the kubernetes Service connected (logs: ${logs.stdout}${logs.stderr})`);

@@ -6,7 +6,6 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { binary } from "./binaries.ts";
-import { freePort } from "./control-plane.ts";
 import { cniConflist, containerdConfig, gatewayIP, kubeletConfig, networkName, type NodeLayout } from "./node-config.ts";
 import {
   createBridge,
@@ -27,7 +26,8 @@ import {
 } from "./node-host.ts";
 import { isRunning, killGroupSync, logTail, startProcess, stopProcess, type ManagedProcess } from "./processes.ts";
 import { PAUSE_IMAGE, testImageArchives } from "./test-images.ts";
-import { waitFor } from "./wait.ts";
+import { freePorts } from "../support/ports.ts";
+import { StopWaiting, waitFor } from "../support/wait.ts";
 
 export interface NodeOptions {
   dir: string;
@@ -55,6 +55,7 @@ export interface RunningNode extends NodeHost {
 async function layoutFor(options: NodeOptions): Promise<NodeLayout> {
   const id = randomBytes(3).toString("hex");
   const dir = join(options.dir, "node");
+  const [kubeletPort, kubeletHealthzPort] = (await freePorts(2)) as [number, number];
   return {
     dir,
     nodeName: options.nodeName,
@@ -64,8 +65,8 @@ async function layoutFor(options: NodeOptions): Promise<NodeLayout> {
     containerdSocket: join(dir, "containerd.sock"),
     cniConfDir: join(dir, "cni"),
     cgroupRoot: `/weft-${id}`,
-    kubeletPort: await freePort(),
-    kubeletHealthzPort: await freePort(),
+    kubeletPort,
+    kubeletHealthzPort,
     pauseImage: PAUSE_IMAGE,
   };
 }
@@ -105,10 +106,10 @@ class Node implements RunningNode {
     this.containerd = startProcess("containerd", "containerd", ["--config", join(l.dir, "containerd.toml")], join(l.dir, "containerd.log"));
     const ctr = (args: string[]): Buffer => execFileSync("ctr", ["-a", l.containerdSocket, "-n", "k8s.io", ...args], { stdio: ["ignore", "pipe", "pipe"] });
     await waitFor("containerd to answer", () => {
-      if (!isRunning(this.containerd)) throw new Error(`containerd exited:\n${this.containerd ? logTail(this.containerd) : ""}`);
+      if (!isRunning(this.containerd)) throw new StopWaiting(`containerd exited:\n${this.containerd ? logTail(this.containerd) : ""}`);
       ctr(["version"]);
       return true;
-    }, 30000);
+    }, { timeoutMs: 30_000, intervalMs: 100 });
     for (const archive of testImageArchives()) ctr(["images", "import", archive]);
 
     this.kubelet = startProcess("kubelet", binary("kubelet"), [
@@ -122,20 +123,20 @@ class Node implements RunningNode {
     ], join(l.dir, "kubelet.log"));
     const core = options.kubeConfig.makeApiClient(CoreV1Api);
     await waitFor("the node to be Ready", async () => {
-      if (!isRunning(this.kubelet)) throw new Error(`kubelet exited:\n${this.kubelet ? logTail(this.kubelet) : ""}`);
+      if (!isRunning(this.kubelet)) throw new StopWaiting(`kubelet exited:\n${this.kubelet ? logTail(this.kubelet) : ""}`);
       const node = await core.readNode({ name: l.nodeName });
       const ready = node.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
       const tainted = (node.spec?.taints ?? []).some((t) => t.key === "node.kubernetes.io/not-ready");
       return ready && !tainted;
-    }, 120000, 250);
-    const proxyPorts = [await freePort(), await freePort()] as const;
+    }, { timeoutMs: 120_000, intervalMs: 250 });
+    const proxyPorts = (await freePorts(2)) as [number, number];
     this.kubeProxy = startProcess("kube-proxy", binary("kube-proxy"), kubeProxyArgs(l, options.kubeconfig, proxyPorts), join(l.dir, "kube-proxy.log"));
     // Its iptables rules exist once the `kubernetes` Service's chain is written.
     await waitFor("kube-proxy to sync its rules", () => {
-      if (!isRunning(this.kubeProxy)) throw new Error(`kube-proxy exited:\n${this.kubeProxy ? logTail(this.kubeProxy) : ""}`);
+      if (!isRunning(this.kubeProxy)) throw new StopWaiting(`kube-proxy exited:\n${this.kubeProxy ? logTail(this.kubeProxy) : ""}`);
       return iptablesChains("iptables").get("nat")?.has("KUBE-SERVICES") === true &&
         execFileSync("iptables", ["-t", "nat", "-S", "KUBE-SERVICES"], { encoding: "utf8" }).includes("default/kubernetes:https");
-    }, 60000, 250);
+    }, { timeoutMs: 60_000, intervalMs: 250 });
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, Watch } from "@kubernetes/client-node";
-import { kubernetesBinariesAvailable, useCluster, waitFor } from "./cluster.ts";
+import { waitFor } from "../support/wait.ts";
+import { kubernetesBinariesAvailable, useCluster } from "./cluster.ts";
 
 function statusOf(err: unknown): number | undefined {
   const code = (err as { code?: unknown }).code;
@@ -45,7 +46,7 @@ describe("test cluster: a restricted ServiceAccount through client-node", functi
     );
     try {
       await admin.createNamespacedPod({ namespace: ns, body: { metadata: { name: "watched" }, spec: { containers: [{ name: "c", image: "none" }] } } });
-      await waitFor("the watch to report the new pod", () => seen.includes("ADDED watched"));
+      await waitFor("the watch to report the new pod", () => seen.includes("ADDED watched"), { timeoutMs: 60_000, intervalMs: 100 });
       const list = await asReader.listNamespacedPod({ namespace: ns });
       assert.deepEqual(list.items.map((p) => p.metadata?.name), ["watched"]);
     } finally {

@@ -1,40 +1,32 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startHttpEcho, type EchoApp } from "../fixtures/apps/http-echo.ts";
-import { CLI, CP, freePort, poll, PROXY, TD } from "./local-process-harness.ts";
+import { freePorts } from "../support/ports.ts";
+import { Processes } from "../support/process.ts";
+import { CLI, CP, controlPlaneStarted, proxyReady, PROXY, TD } from "./local-process-harness.ts";
 
 
 describe("local mode: control plane (identity + discovery from the registry file) and two proxies in control-plane mode", function () {
   this.timeout(120_000);
   let dir: string;
   let app: EchoApp;
-  const children: ChildProcess[] = [];
-  const logs = new Map<string, string>();
-
-  const start = (name: string, args: string[], env: Record<string, string> = {}): ChildProcess => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-    logs.set(name, "");
-    const keep = (d: Buffer): void => void logs.set(name, ((logs.get(name) ?? "") + d.toString()).slice(-20_000));
-    child.stdout!.on("data", keep);
-    child.stderr!.on("data", keep);
-    children.push(child);
-    return child;
-  };
+  const processes = new Processes();
+  const start = (name: string, args: string[], env: Record<string, string> = {}) => processes.node(name, args, { env });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "weft-local-"));
     app = await startHttpEcho(0, "127.0.0.1", "echo");
   });
   after(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    for (const p of processes.all) p.kill();
     app.server.close();
     rmSync(dir, { recursive: true, force: true });
   });
   afterEach(function () {
-    if (this.currentTest?.state === "failed") for (const [name, log] of logs) console.error(`--- ${name}\n${log}`);
+    if (this.currentTest?.state === "failed") console.error(processes.report());
   });
 
   it("carries an HTTP request client → proxy A → mTLS → proxy B → app, which sees A's SPIFFE id", async () => {
@@ -48,7 +40,7 @@ describe("local mode: control plane (identity + discovery from the registry file
       writeFileSync(file, r.stdout.trim());
       return file;
     };
-    const [bInbound, aOut, aAdmin, bAdmin] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [bInbound, aOut, aAdmin, bAdmin] = (await freePorts(4)) as [number, number, number, number];
     const registry = join(dir, "registry.yaml");
     writeFileSync(registry, [
       `trustDomain: ${TD}`,
@@ -63,11 +55,7 @@ describe("local mode: control plane (identity + discovery from the registry file
     ].join("\n"));
 
     const cp = start("control-plane", [CP, "--mode", "local", "--issuer-dir", ca, "--registry", registry, "--trust-domain", TD, "--host", "127.0.0.1", "--identity-port", "0", "--discovery-port", "0", "--admin-port", "0", "--drain", "2s"]);
-    const started = await poll("control plane start", async () => {
-      assert.equal(cp.exitCode, null, "control plane exited");
-      const line = (logs.get("control-plane") ?? "").split("\n").find((l) => l.includes('"control plane started"'));
-      return line ? (JSON.parse(line) as { identityPort: number; discoveryPort: number; adminPort: number }) : undefined;
-    });
+    const started = await controlPlaneStarted(cp);
     assert.ok(started.discoveryPort > 0);
 
     const common = (sa: string, admin: number): string[] => [
@@ -80,9 +68,8 @@ describe("local mode: control plane (identity + discovery from the registry file
     const proxyB = start("proxy-b", [...common("echo", bAdmin), "--inbound-app", `${bInbound}=${app.port}`], env("echo"));
     const proxyA = start("proxy-a", [...common("client", aAdmin), "--outbound-bind", `${aOut}=10.96.0.10:80`, "--endpoint-dial", `10.0.0.2:${app.port}=127.0.0.1:${bInbound}`], env("client"));
 
-    for (const admin of [aAdmin, bAdmin]) {
-      await poll(`proxy on admin ${admin} ready`, async () => ((await fetch(`http://127.0.0.1:${admin}/ready`)).status === 200 ? true : undefined));
-    }
+    await proxyReady(proxyA, aAdmin);
+    await proxyReady(proxyB, bAdmin);
     const res = await fetch(`http://127.0.0.1:${aOut}/through-the-mesh`);
     assert.equal(res.status, 200);
     const body = (await res.json()) as { app: string; headers: Record<string, string> };
@@ -93,11 +80,7 @@ describe("local mode: control plane (identity + discovery from the registry file
     assert.match(cpMetrics, /^weft_discovery_streams 2$/m);
     assert.match(cpMetrics, /^weft_identity_certificates_issued_total 2$/m);
 
-    for (const child of [proxyA, proxyB, cp]) {
-      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-      child.kill("SIGTERM");
-      assert.equal(await exited, 0);
-    }
+    for (const p of [proxyA, proxyB, cp]) assert.equal(await p.stop(30_000), 0, `${p.name} exits 0 on SIGTERM`);
   });
 });
 

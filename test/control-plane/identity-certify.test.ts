@@ -5,6 +5,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { createCsr, createIssuer, createTrustAnchor, generateKeyPair, pemBlocks, splitCertificates, spiffeIdOfCertificate } from "../../lib/pki.ts";
 import { IdentityClient } from "../../sidecar/src/identity/client.ts";
+import { waitFor } from "../support/wait.ts";
 import { startIdentityHarness, type IdentityHarness } from "./identity-harness.ts";
 
 async function csrDer(uris: string[] = [], dnsNames: string[] = []): Promise<Buffer> {
@@ -122,24 +123,19 @@ describe("identity service: issuing certificates over gRPC", function () {
     const issuer = await createIssuer(anchor, { lifetimeMs: 3_600_000 });
     // Both anchors in the bundle while rotating, as an operator would do it.
     h.writeIssuer({ ca: h.mesh.anchorPem + anchor.certPem, cert: issuer.certPem, key: issuer.keyPem });
-    const newIssuerFp = new (await import("node:crypto")).X509Certificate(issuer.certPem).fingerprint256;
-    const deadline = Date.now() + 20_000;
-    for (;;) {
+    const { X509Certificate } = await import("node:crypto");
+    const newIssuerFp = new X509Certificate(issuer.certPem).fingerprint256;
+    const issued = await waitFor("a leaf signed by the new issuer", async () => {
       const r = await client.certify({ token: h.mint({ namespace: "shop", serviceAccount: "cart" }), csrDer: await csrDer() });
       assert.ok(r.ok, r.ok ? "" : r.message);
       const [, chainIssuer] = splitCertificates(r.value.certChainPem);
-      const { X509Certificate } = await import("node:crypto");
-      if (new X509Certificate(chainIssuer!).fingerprint256 === newIssuerFp) {
-        assert.equal(splitCertificates(r.value.trustAnchorsPem).length, 2);
-        writeFileSync(join(h.dir, "anchor2.pem"), anchor.certPem);
-        writeFileSync(join(h.dir, "untrusted2.pem"), chainIssuer!);
-        writeFileSync(join(h.dir, "leaf2.pem"), splitCertificates(r.value.certChainPem)[0]!);
-        execFileSync("openssl", ["verify", "-CAfile", join(h.dir, "anchor2.pem"), "-untrusted", join(h.dir, "untrusted2.pem"), join(h.dir, "leaf2.pem")]);
-        break;
-      }
-      assert.ok(Date.now() < deadline, "new issuer not picked up within 20 s");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return new X509Certificate(chainIssuer!).fingerprint256 === newIssuerFp && { ...r.value, chainIssuer: chainIssuer! };
+    }, { timeoutMs: 20_000, intervalMs: 100 });
+    assert.equal(splitCertificates(issued.trustAnchorsPem).length, 2);
+    writeFileSync(join(h.dir, "anchor2.pem"), anchor.certPem);
+    writeFileSync(join(h.dir, "untrusted2.pem"), issued.chainIssuer);
+    writeFileSync(join(h.dir, "leaf2.pem"), splitCertificates(issued.certChainPem)[0]!);
+    execFileSync("openssl", ["verify", "-CAfile", join(h.dir, "anchor2.pem"), "-untrusted", join(h.dir, "untrusted2.pem"), join(h.dir, "leaf2.pem")]);
     assert.ok((await h.metricValue("weft_identity_issuer_reloads_total", { result: "loaded" })) >= 2);
   });
 
@@ -149,11 +145,7 @@ describe("identity service: issuing certificates over gRPC", function () {
     const orphan = await createIssuer(stranger, { lifetimeMs: 3_600_000 });
     const failedBefore = await h.metricValue("weft_identity_issuer_reloads_total", { result: "failed" });
     h.writeIssuer({ ca: h.mesh.anchorPem, cert: orphan.certPem, key: orphan.keyPem }); // issuer not signed by the anchor
-    const deadline = Date.now() + 20_000;
-    while ((await h.metricValue("weft_identity_issuer_reloads_total", { result: "failed" })) === failedBefore) {
-      assert.ok(Date.now() < deadline, "reload failure not seen");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor("the refused reload to be counted", async () => (await h.metricValue("weft_identity_issuer_reloads_total", { result: "failed" })) > failedBefore, { timeoutMs: 20_000 });
     assert.equal(h.watcher.current()!.fingerprint, current);
     const r = await client.certify({ token: h.mint({ namespace: "shop", serviceAccount: "cart" }), csrDer: await csrDer() });
     assert.ok(r.ok);

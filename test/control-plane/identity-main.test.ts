@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createCsr, generateKeyPair, pemBlocks } from "../../lib/pki.ts";
 import { IdentityClient } from "../../sidecar/src/identity/client.ts";
+import { startNode, type TestProcess } from "../support/process.ts";
+import { controlPlaneStarted } from "./local-process-harness.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = join(ROOT, "control-plane/src/main.ts");
@@ -14,14 +16,13 @@ const CLI = join(ROOT, "cli/src/main.ts");
 describe("weft-control-plane in local mode, from `weft identity init` to a certificate", function () {
   this.timeout(90_000);
   let dir: string;
-  let proc: ChildProcess | undefined;
-  let stdout = "";
+  let proc: TestProcess | undefined;
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "weft-cp-"));
   });
   after(() => {
-    if (proc && proc.exitCode === null) proc.kill("SIGKILL");
+    proc?.kill();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -37,18 +38,8 @@ describe("weft-control-plane in local mode, from `weft identity init` to a certi
     const token = spawnSync(process.execPath, [CLI, "identity", "token", "--dir", join(dir, "ca"), "--namespace", "shop", "--service-account", "cart"], { encoding: "utf8" });
     assert.equal(token.status, 0, token.stderr);
 
-    proc = spawn(process.execPath, [MAIN, "--mode", "local", "--issuer-dir", join(dir, "ca"), "--trust-domain", "example.org", "--host", "127.0.0.1", "--identity-port", "0", "--admin-port", "0", "--leaf-lifetime", "1h"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    proc.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-    const deadline = Date.now() + 60_000;
-    let started: { identityPort: number; adminPort: number } | undefined;
-    while (!started) {
-      assert.ok(Date.now() < deadline && proc.exitCode === null, `control plane did not start: ${stdout}`);
-      const line = stdout.split("\n").find((l) => l.includes('"control plane started"'));
-      if (line) started = JSON.parse(line) as { identityPort: number; adminPort: number };
-      else await new Promise((r) => setTimeout(r, 100));
-    }
+    proc = startNode("control-plane", [MAIN, "--mode", "local", "--issuer-dir", join(dir, "ca"), "--trust-domain", "example.org", "--host", "127.0.0.1", "--identity-port", "0", "--admin-port", "0", "--leaf-lifetime", "1h"]);
+    const started = await controlPlaneStarted(proc);
     const admin = `http://127.0.0.1:${started.adminPort}`;
     assert.equal((await fetch(`${admin}/live`)).status, 200);
     assert.equal((await fetch(`${admin}/ready`)).status, 200);
@@ -72,9 +63,7 @@ describe("weft-control-plane in local mode, from `weft identity init` to a certi
     assert.match(metrics, /^weft_identity_certificates_refused_total\{reason="token-malformed"\} 1$/m);
     assert.match(metrics, /^weft_identity_issuer_expiry_seconds \d+/m);
 
-    const exited = new Promise<number | null>((resolve) => proc!.once("exit", (code) => resolve(code)));
-    proc.kill("SIGTERM");
-    assert.equal(await exited, 0);
-    assert.match(stdout, /"drained"/);
+    assert.equal(await proc.stop(30_000), 0);
+    assert.match(proc.stdout, /"drained"/);
   });
 });

@@ -1,9 +1,10 @@
 // What the tests that run the real control plane and proxies as processes in
-// local mode share: where the entry points are, a free loopback port, and polling.
-import assert from "node:assert/strict";
-import * as net from "node:net";
+// local mode share: where the entry points are, and the two start-up facts they
+// wait for (the control plane's ports, a proxy's readiness).
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { TestProcess } from "../support/process.ts";
+import { StopWaiting, waitFor } from "../support/wait.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CP = join(ROOT, "control-plane/src/main.ts");
@@ -11,21 +12,26 @@ export const CLI = join(ROOT, "cli/src/main.ts");
 export const PROXY = join(ROOT, "sidecar/src/main.ts");
 export const TD = "example.org";
 
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+/** Start-up of a Node process on a loaded 2-core machine: generous, and spent only when something is wrong. */
+export const STARTUP_MS = 60_000;
+
+export interface ControlPlanePorts {
+  identityPort: number;
+  discoveryPort: number;
+  adminPort: number;
 }
 
-/** Calls `fn` every 200 ms until it yields a value (errors count as "not yet"); fails after `ms`. */
-export async function poll<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** The ports a control plane started with port 0 bound, from its "control plane started" log line. */
+export async function controlPlaneStarted(cp: TestProcess): Promise<ControlPlanePorts> {
+  // The whole line, newline included: a chunk may end mid-line.
+  const [line] = await cp.waitForOutput(/^.*"control plane started".*\n/m, { timeoutMs: STARTUP_MS });
+  return JSON.parse(line) as ControlPlanePorts;
+}
+
+/** Resolves once the proxy answers /ready with 200 on its admin port; fails at once if it exits. */
+export async function proxyReady(proxy: TestProcess, adminPort: number): Promise<void> {
+  await waitFor(`${proxy.name} to answer /ready with 200 on admin port ${adminPort}`, async () => {
+    if (!proxy.running) throw new StopWaiting(`${proxy.name} ended (${proxy.state}):\n${proxy.tail()}`);
+    return (await fetch(`http://127.0.0.1:${adminPort}/ready`)).status === 200;
+  }, { timeoutMs: STARTUP_MS, intervalMs: 200 });
 }

@@ -6,6 +6,7 @@ import type { MeshModel } from "../../control-plane/src/mesh-state.ts";
 import { parseRegistryFile } from "../../control-plane/src/source-registry-file-parse.ts";
 import { startRegistryFileSource } from "../../control-plane/src/source-registry-file.ts";
 import { buildView, compileMesh } from "../../control-plane/src/snapshot-builder.ts";
+import { waitFor } from "../support/wait.ts";
 
 const GOOD = `
 defaults:
@@ -84,14 +85,14 @@ describe("local registry file", () => {
       try {
         assert.equal(models.length, 1);
         await writeFile(path, "services:\n  - namespace: shop\n    name: web\n    ports: [{name: http, port: 80}]\n    endpoints:\n      - address: 999.1.1.1\n");
-        await until(() => errors.length > 0);
+        await waitFor("the malformed file's error", () => errors.length > 0, { intervalMs: 20 });
         assert.match(errors[0]!, /mesh\.yaml:6:18/);
         assert.equal(models.length, 1);
         assert.equal(source.current()?.services.size, 2, "last good state kept");
         // Replaced atomically, as editors do.
         await writeFile(join(dir, "next.yaml"), "services:\n  - {namespace: shop, name: web, ports: [{name: http, port: 80}], endpoints: [{address: 10.0.0.1}]}\n");
         await rename(join(dir, "next.yaml"), path);
-        await until(() => models.length === 2);
+        await waitFor("the replaced file's model", () => models.length === 2, { intervalMs: 20 });
         assert.deepEqual([...models[1]!.services.keys()], ["shop/web"]);
       } finally {
         source.stop();
@@ -101,11 +102,3 @@ describe("local registry file", () => {
     }
   });
 });
-
-async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -3,12 +3,14 @@
 // attributes; the proxies' client spans carry the peer's identity; and every
 // metric docs/metrics.md lists exists on the real /metrics endpoints.
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startHttpEcho, type EchoApp } from "../fixtures/apps/http-echo.ts";
-import { CLI, CP, freePort, poll, PROXY, ROOT, TD } from "./local-process-harness.ts";
+import { freePorts } from "../support/ports.ts";
+import { Processes } from "../support/process.ts";
+import { CLI, CP, controlPlaneStarted, proxyReady, PROXY, ROOT, TD } from "./local-process-harness.ts";
 import { startJaeger, tag, type Jaeger, type JaegerSpan } from "../tracing/jaeger.ts";
 
 /** Metric names (first column, in backticks) of docs/metrics.md, by section ("## Proxy", "## Control plane"). */
@@ -29,21 +31,12 @@ describe("control plane tracing and metrics (local mode, real Jaeger)", function
   let dir: string;
   let app: EchoApp;
   let jaeger: Jaeger;
-  const children: ChildProcess[] = [];
-  const logs = new Map<string, string>();
+  const processes = new Processes();
   let cpAdmin = 0;
   let aAdmin = 0;
   let bAdmin = 0;
 
-  const start = (name: string, args: string[], env: Record<string, string> = {}): ChildProcess => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-    logs.set(name, "");
-    const keep = (d: Buffer): void => void logs.set(name, ((logs.get(name) ?? "") + d.toString()).slice(-20_000));
-    child.stdout!.on("data", keep);
-    child.stderr!.on("data", keep);
-    children.push(child);
-    return child;
-  };
+  const start = (name: string, args: string[], env: Record<string, string> = {}) => processes.node(name, args, { env });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "weft-cp-tracing-"));
@@ -66,8 +59,8 @@ describe("control plane tracing and metrics (local mode, real Jaeger)", function
       writeFileSync(file, r.stdout.trim());
       return file;
     };
-    const [bInbound, aOut] = await Promise.all([freePort(), freePort()]);
-    [aAdmin, bAdmin] = await Promise.all([freePort(), freePort()]);
+    const [bInbound, aOut, admin1, admin2] = (await freePorts(4)) as [number, number, number, number];
+    [aAdmin, bAdmin] = [admin1, admin2];
     const registry = join(dir, "registry.yaml");
     writeFileSync(registry, [
       `trustDomain: ${TD}`,
@@ -82,11 +75,7 @@ describe("control plane tracing and metrics (local mode, real Jaeger)", function
     ].join("\n"));
 
     const cp = start("control-plane", [CP, "--mode", "local", "--issuer-dir", ca, "--registry", registry, "--trust-domain", TD, "--host", "127.0.0.1", "--identity-port", "0", "--discovery-port", "0", "--admin-port", "0", "--drain", "2s"], tracingEnv("weft-cp-test"));
-    const started = await poll("control plane start", async () => {
-      assert.equal(cp.exitCode, null, "control plane exited");
-      const line = (logs.get("control-plane") ?? "").split("\n").find((l) => l.includes('"control plane started"'));
-      return line ? (JSON.parse(line) as { identityPort: number; discoveryPort: number; adminPort: number }) : undefined;
-    });
+    const started = await controlPlaneStarted(cp);
     cpAdmin = started.adminPort;
     const common = (sa: string, admin: number): string[] => [
       PROXY, "--control-plane", `127.0.0.1:${started.identityPort}`, "--identity-token-file", token(sa), "--trust-anchors", join(ca, "ca.crt"),
@@ -95,11 +84,10 @@ describe("control plane tracing and metrics (local mode, real Jaeger)", function
     const env = (sa: string): Record<string, string> => ({
       WEFT_POD_NAMESPACE: "demo", WEFT_SERVICE_ACCOUNT: sa, WEFT_DISCOVERY_ADDRESS: `127.0.0.1:${started.discoveryPort}`, ...tracingEnv(`weft-proxy-${sa}`),
     });
-    start("proxy-b", [...common("echo", bAdmin), "--inbound-app", `${bInbound}=${app.port}`], env("echo"));
-    start("proxy-a", [...common("client", aAdmin), "--outbound-bind", `${aOut}=10.96.0.10:80`, "--endpoint-dial", `10.0.0.2:${app.port}=127.0.0.1:${bInbound}`], env("client"));
-    for (const admin of [aAdmin, bAdmin]) {
-      await poll(`proxy on admin ${admin} ready`, async () => ((await fetch(`http://127.0.0.1:${admin}/ready`)).status === 200 ? true : undefined));
-    }
+    const proxyB = start("proxy-b", [...common("echo", bAdmin), "--inbound-app", `${bInbound}=${app.port}`], env("echo"));
+    const proxyA = start("proxy-a", [...common("client", aAdmin), "--outbound-bind", `${aOut}=10.96.0.10:80`, "--endpoint-dial", `10.0.0.2:${app.port}=127.0.0.1:${bInbound}`], env("client"));
+    await proxyReady(proxyA, aAdmin);
+    await proxyReady(proxyB, bAdmin);
     for (let i = 0; i < 5; i++) {
       const res = await fetch(`http://127.0.0.1:${aOut}/traced/${i}`);
       assert.equal(res.status, 200);
@@ -107,20 +95,13 @@ describe("control plane tracing and metrics (local mode, real Jaeger)", function
     }
   });
   after(async () => {
-    for (const c of children) {
-      if (c.exitCode !== null || c.signalCode !== null) continue;
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill("SIGTERM");
-      const t = setTimeout(() => c.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(t);
-    }
+    await processes.stopAll(5_000);
     await jaeger?.stop();
     app?.server.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
   afterEach(function () {
-    if (this.currentTest?.state === "failed") for (const [name, log] of logs) console.error(`--- ${name}\n${log}`);
+    if (this.currentTest?.state === "failed") console.error(processes.report());
   });
 
   it("exports a span per Certify call, with the issued identity, serial and outcome", async () => {

@@ -1,17 +1,18 @@
-// Issue 10's end-to-end test: install the chart on a real node, point the
+// The whole mesh, end to end on a real node: install the chart, point the
 // proxies at the control plane's ClusterIP (no DNS in the test cluster; kube-proxy routes
 // it), `weft check` passes, a client and a server get native sidecars and the server sees
 // the client's SPIFFE id while a capture on the node's bridge sees only TLS between the
 // two pods, helm upgrade of the log level, helm uninstall.
 // Run: npx mocha --no-config --extension ts --timeout 20000 --exit test/e2e/mesh-on-node.test.ts
 import assert from "node:assert/strict";
-import { execFile, execFileSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { archiveOutdated, importImages } from "../../images/import.ts";
-import { kubernetesBinariesAvailable, nodeBinariesAvailable, startCluster, waitFor, type TestCluster } from "../cluster/cluster.ts";
+import { kubernetesBinariesAvailable, nodeBinariesAvailable, startCluster, type TestCluster } from "../cluster/cluster.ts";
+import { startProcess } from "../support/process.ts";
+import { waitFor } from "../support/wait.ts";
 import { CHART, helm, helmBinary } from "../chart/helm.ts";
 import { analyzeCapture } from "../netns/pcap.ts";
 
@@ -72,7 +73,7 @@ describe("e2e: Weft on a real node", function () {
       await waitFor(`${name} ready`, async () => {
         const d = await apps.readNamespacedDeployment({ name, namespace: NS });
         return (d.status?.readyReplicas ?? 0) >= (d.spec?.replicas ?? 1);
-      }, 300_000, 1000);
+      }, { timeoutMs: 300_000, intervalMs: 1000 });
     }
     let checks: { name: string; ok: boolean; message: string }[] = [];
     const message = (name: string) => checks.find((c) => c.name === name)?.message ?? "";
@@ -81,7 +82,7 @@ describe("e2e: Weft on a real node", function () {
     await waitFor("weft check to pass, with a handshake with the webhook", async () => {
       checks = await weftCheck(cluster!.kubeconfigPath);
       return /the webhook serves at/.test(message("webhook-ca-bundle"));
-    }, 60_000, 2000);
+    }, { timeoutMs: 60_000, intervalMs: 2000 });
     assert.deepEqual(checks.map((c) => c.name), [
       "kubernetes-api", "control-plane", "webhook", "rbac-control-plane", "rbac-webhook", "webhook-ca-bundle", "trust-anchor", "issuer", "proxies",
     ]);
@@ -113,18 +114,18 @@ describe("e2e: Weft on a real node", function () {
       const pod = await core.readNamespacedPod({ name: "server", namespace: ns });
       serverIP = pod.status?.podIP ?? "";
       return pod.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True") === true;
-    }, 300_000, 1000);
+    }, { timeoutMs: 300_000, intervalMs: 1000 });
     // Before the client exists, so the capture holds its connections from their first byte;
     // the kubelet's plaintext probes come from the gateway and are left out.
     const pcap = join(dirname(c.kubeconfigPath), "mesh.pcap");
-    const tcpdump = spawn("tcpdump", ["-i", c.nodeHost!.bridge, "-U", "-s", "0", "-w", pcap, `tcp and host ${serverIP} and not host ${c.nodeHost!.nodeIP}`], { stdio: "ignore" });
-    await waitFor("tcpdump to write its header", () => existsSync(pcap), 30_000, 100);
+    const tcpdump = startProcess("tcpdump", "tcpdump", ["-i", c.nodeHost!.bridge, "-U", "-s", "0", "-w", pcap, `tcp and host ${serverIP} and not host ${c.nodeHost!.nodeIP}`]);
+    await tcpdump.waitForOutput(/listening on/);
     await core.createNamespacedPod({ namespace: ns, body: app("client", "client", ["test/images/apps/http-get.ts", url, "--every", "1000"]) });
     for (const name of ["server", "client"]) {
       await waitFor(`${name} Ready`, async () => {
         const pod = await core.readNamespacedPod({ name, namespace: ns });
         return pod.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True") === true;
-      }, 300_000, 1000);
+      }, { timeoutMs: 300_000, intervalMs: 1000 });
       const pod = await core.readNamespacedPod({ name, namespace: ns });
       const sidecar = pod.spec?.initContainers?.find((x) => x.restartPolicy === "Always");
       assert.ok(sidecar, `${name} has a native sidecar: ${JSON.stringify(pod.spec?.initContainers?.map((x) => x.name))}`);
@@ -135,13 +136,13 @@ describe("e2e: Weft on a real node", function () {
         `fetch(${JSON.stringify(url)}).then((r) => r.text()).then((t) => console.log(t), (e) => console.log(String(e)))`]);
       body = r.stdout + r.stderr;
       return body.includes("weft-client-id");
-    }, 120_000, 2000).catch((err: unknown) => {
+    }, { timeoutMs: 120_000, intervalMs: 2000 }).catch((err: unknown) => {
       throw new Error(`${String(err)}; last answer: ${body}`);
     });
     assert.match(body, new RegExp(`spiffe://cluster\\.local/ns/${ns}/sa/client`));
     mesh = ns;
-    tcpdump.kill("SIGINT");
-    await new Promise((r) => tcpdump.once("exit", r));
+    tcpdump.signal("SIGINT");
+    await tcpdump.exited;
     const clientIP = (await core.readNamespacedPod({ name: "client", namespace: ns })).status?.podIP ?? "";
     const flows = analyzeCapture(pcap).filter((f) => f.flow.includes(`${clientIP}:`));
     assert.ok(flows.length >= 2, `both directions captured between ${clientIP} and ${serverIP}: ${JSON.stringify(flows)}`);
@@ -154,7 +155,7 @@ describe("e2e: Weft on a real node", function () {
     await waitFor("weft check to count both meshed pods", async () => {
       checks = await weftCheck(cluster!.kubeconfigPath);
       return /^2 meshed pods/.test(proxies());
-    }, 120_000, 2000);
+    }, { timeoutMs: 120_000, intervalMs: 2000 });
     assert.match(proxies(), /^2 meshed pods, ([2-9]|\d\d+) discovery streams, all on their current version$/);
     assert.doesNotMatch(proxies(), /could not read/, "both proxies' /metrics were read through the apiserver");
   });
@@ -171,13 +172,13 @@ describe("e2e: Weft on a real node", function () {
     assert.equal(roll.code, 0, roll.stderr);
     await waitFor("a new pod injected with the debug level", async () => {
       await core.deleteNamespacedPod({ name: "later", namespace: mesh }).catch(() => undefined);
-      await waitFor("old pod gone", async () => (await core.listNamespacedPod({ namespace: mesh, fieldSelector: "metadata.name=later" })).items.length === 0, 60_000, 500);
+      await waitFor("old pod gone", async () => (await core.listNamespacedPod({ namespace: mesh, fieldSelector: "metadata.name=later" })).items.length === 0, { timeoutMs: 60_000, intervalMs: 500 });
       await core.createNamespacedPod({
         namespace: mesh,
         body: { metadata: { name: "later" }, spec: { containers: [{ name: "app", image: "weft.test/apps:0.1.0", imagePullPolicy: "Never", args: ["test/fixtures/apps/http-echo.ts", "--port", "8080"] }] } },
       });
       return /"debug"/.test(await sidecarOf("later"));
-    }, 120_000, 2000);
+    }, { timeoutMs: 120_000, intervalMs: 2000 });
   });
 
   it("helm uninstall leaves no Weft object behind, and new pods in the labelled namespace still start", async () => {
@@ -194,6 +195,6 @@ describe("e2e: Weft on a real node", function () {
     await waitFor("the pod Running without a sidecar", async () => {
       const pod = await core.readNamespacedPod({ name: "after-uninstall", namespace: mesh });
       return pod.status?.phase === "Running" && (pod.spec?.initContainers ?? []).length === 0;
-    }, 120_000, 1000);
+    }, { timeoutMs: 120_000, intervalMs: 1000 });
   });
 });

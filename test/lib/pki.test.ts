@@ -123,10 +123,11 @@ describe("mesh PKI", () => {
   it("gives two workloads certificates they can complete mutual TLS with", async () => {
     const server = await issueTestLeaf(mesh, { namespace: "shop", serviceAccount: "cart" });
     const client = await issueTestLeaf(mesh, { namespace: "web", serviceAccount: "frontend" });
-    const seen: string[] = [];
+    let serverSaw!: (id: string) => void;
+    const seen = new Promise<string>((resolve) => (serverSaw = resolve));
     const srv = tls.createServer({ key: server.keyPem, cert: server.certChainPem, ca: mesh.anchorPem, requestCert: true, rejectUnauthorized: true }, (s) => {
       const id = spiffeIdOfCertificate(s.getPeerX509Certificate()!);
-      seen.push(id.ok ? id.value.uri : id.message);
+      serverSaw(id.ok ? id.value.uri : id.message);
       s.end("hi");
     });
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
@@ -141,8 +142,7 @@ describe("mesh PKI", () => {
         c.on("error", reject);
       });
       assert.equal(got, server.spiffeId);
-      await new Promise((r) => setTimeout(r, 50));
-      assert.deepEqual(seen, [client.spiffeId]);
+      assert.equal(await seen, client.spiffeId);
     } finally {
       srv.close();
     }

@@ -3,13 +3,13 @@
 // TLS between the namespaces, and would have seen plaintext), retries are
 // counted, and stopping leaves no namespaces, links, rules or processes.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { netnsUnavailable } from "../netns/lab.ts";
 import { checkTls, reassemble, tcpFlows } from "../netns/pcap.ts";
-import { alive, netnsNames, removeNamespacesOf, rootCaptureChains, rootLinks, rootLinksAddedSince, sh, startCli, stopCli, type CliChild } from "./netns-harness.ts";
+import { startProcess, type TestProcess } from "../support/process.ts";
+import { NETNS_STARTUP, STOP_GRACE_MS, alive, netnsNames, removeNamespacesOf, rootCaptureChains, rootLinks, rootLinksAddedSince, sh, startCli } from "./netns-harness.ts";
 
 interface Summary {
   mode: string;
@@ -24,9 +24,8 @@ interface Summary {
 describe("weft demo in network-namespace mode", function () {
   this.timeout(300_000);
   let dir = "";
-  let demo: CliChild | undefined;
-  let tcpdump: ChildProcess | undefined;
-  let tcpdumpErr = "";
+  let demo: TestProcess | undefined;
+  let tcpdump: TestProcess | undefined;
   // Taken when the suite starts, not when mocha loads the file: suites that run
   // in between (a test cluster's pods) add and remove links of their own.
   let linksBefore: string[] = [];
@@ -43,43 +42,41 @@ describe("weft demo in network-namespace mode", function () {
     dir = mkdtempSync(join(tmpdir(), "weft-demo-netns-"));
   });
   after(async () => {
-    if (tcpdump && tcpdump.exitCode === null) tcpdump.kill("SIGKILL");
+    tcpdump?.kill();
     if (demo) {
-      await stopCli(demo);
-      removeNamespacesOf([demo.proc.pid ?? -1]);
+      await demo.stop(STOP_GRACE_MS);
+      removeNamespacesOf([demo.pid ?? -1]);
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
   afterEach(function () {
-    if (this.currentTest?.state === "failed" && demo) console.error(`--- demo\n${demo.out}\n${demo.err}\n--- tcpdump\n${tcpdumpErr}`);
+    if (this.currentTest?.state === "failed" && demo) console.error(`--- demo (${demo.state})\n${demo.stdout}\n${demo.stderr}\n--- tcpdump\n${tcpdump?.output ?? "(not started)"}`);
   });
 
   it("carries traffic over mTLS between namespaces (only TLS on the wire), counts retries, and leaves nothing behind", async () => {
     const pcap = join(dir, "hub.pcap");
     let hub = "";
-    let control: { status: number | null } | undefined;
-    let tcpdumpStopped: Promise<unknown> | undefined;
     demo = startCli("demo", ["demo", "--mode", "netns", "--duration", "10s", "--json", "--state-dir", dir], (c) => {
-      const m = /^namespaces: (weft-\d+-hub) /m.exec(c.out);
+      const m = /^namespaces: (weft-\d+-hub) /m.exec(c.stdout);
       if (m && !tcpdump) {
         hub = m[1]!;
         // On the bridge: every frame between the namespaces (sidecars, control plane) crosses it.
-        tcpdump = spawn("ip", ["netns", "exec", hub, "tcpdump", "-i", "weft0", "--immediate-mode", "-U", "-s", "0", "-w", pcap, "tcp"], { stdio: ["ignore", "ignore", "pipe"] });
-        tcpdump.stderr!.on("data", (d: Buffer) => (tcpdumpErr += d.toString()));
-      }
-      if (!control && /^\[([5-9]|1\d)s /m.test(c.out)) {
-        // Control: plaintext HTTP from the hub to a sidecar's admin port crosses the same bridge.
-        control = sh("ip", ["netns", "exec", hub, "curl", "-sS", "--max-time", "5", "-o", "/dev/null", "http://10.203.0.10:4191/live"]);
-      }
-      if (!tcpdumpStopped && /^\[(8|9|1\d)s /m.test(c.out) && tcpdump) {
-        tcpdumpStopped = new Promise((r) => tcpdump!.once("exit", r));
-        tcpdump.kill("SIGTERM");
+        // Started from the output callback, at once: the sidecars connect right after this line.
+        tcpdump = startProcess("tcpdump", "ip", ["netns", "exec", hub, "tcpdump", "-i", "weft0", "--immediate-mode", "-U", "-s", "0", "-w", pcap, "tcp"]);
       }
     });
+    await demo.waitForOutput(/^\[([5-9]|1\d)s /m, NETNS_STARTUP);
+    assert.ok(tcpdump, "the demo named its hub namespace");
+    await tcpdump.waitForOutput(/listening on weft0/);
+    // Control: plaintext HTTP from the hub to a sidecar's admin port crosses the same bridge.
+    const control = sh("ip", ["netns", "exec", hub, "curl", "-sS", "--max-time", "5", "-o", "/dev/null", "http://10.203.0.10:4191/live"]);
+    // Stopped while the demo still runs: its teardown removes the bridge tcpdump listens on.
+    await demo.waitForOutput(/^\[(8|9|1\d)s /m, NETNS_STARTUP);
+    await tcpdump.stop();
     const code = await demo.exited;
-    assert.equal(code, 0, `${demo.out}\n${demo.err}`);
-    assert.match(demo.out, /^network-namespace mode \(--mode netns\): /m);
-    const { summary } = JSON.parse(demo.out.trim().split("\n").at(-1)!) as { summary: Summary };
+    assert.equal(code, 0, `${demo.stdout}\n${demo.stderr}`);
+    assert.match(demo.stdout, /^network-namespace mode \(--mode netns\): /m);
+    const { summary } = JSON.parse(demo.stdout.trim().split("\n").at(-1)!) as { summary: Summary };
 
     // Traffic flowed, over mTLS with the workloads' identities, and the injected 503s were retried.
     assert.equal(summary.mode, "netns");
@@ -94,9 +91,7 @@ describe("weft demo in network-namespace mode", function () {
     assert.ok(summary.edges.find((e) => e.to === "catalog")!.retries > 0, "retries of the injected 503s are counted");
 
     // The wire: only TLS between the namespaces; the control's plaintext was seen.
-    if (tcpdumpStopped) await tcpdumpStopped;
-    else if (tcpdump) await new Promise((r) => (tcpdump!.exitCode !== null ? r(null) : tcpdump!.once("exit", r)));
-    assert.equal(control?.status, 0, "the plaintext control request ran");
+    assert.equal(control.status, 0, `the plaintext control request ran: ${control.stderr}`);
     const flows = [...tcpFlows(readFileSync(pcap))]
       // Only connections whose start was captured can be read from their first byte.
       .filter(([, f]) => f.isn !== undefined)
@@ -113,7 +108,7 @@ describe("weft demo in network-namespace mode", function () {
     assert.ok(sidecarToSidecar.some((f) => f.contentTypes.includes(23)), "application data crossed as TLS records");
 
     // Nothing left: namespaces, the root namespace's links and rules, processes, runtime files.
-    const pid = demo.proc.pid!;
+    const pid = demo.pid!;
     assert.ok(summary.namespaces.length === 4 && summary.namespaces.every((n) => n.startsWith(`weft-${pid}-`)), JSON.stringify(summary.namespaces));
     assert.deepEqual(netnsNames().filter((n) => n.startsWith(`weft-${pid}-`)), [], "no namespaces left");
     assert.deepEqual(rootLinksAddedSince(linksBefore), [], "no veths or bridges in the root namespace");

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startNode, type TestProcess } from "../support/process.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = join(ROOT, "cli/src/main.ts");
@@ -25,18 +25,10 @@ function alive(pid: number): boolean {
   }
 }
 
-function runDemo(args: string[], onOutput?: (all: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, "demo", "--mode", "loopback", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      onOutput?.(out, child);
-    });
-    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    child.once("exit", (code) => resolve({ code, out, err }));
-  });
+async function runDemo(args: string[], onOutput?: (out: string, demo: TestProcess) => void): Promise<{ code: number | null; out: string; err: string }> {
+  const p = startNode("weft demo", [CLI, "demo", "--mode", "loopback", ...args], { onOutput: (c) => onOutput?.(c.stdout, c) });
+  const code = await p.exited;
+  return { code, out: p.stdout, err: p.stderr };
 }
 
 describe("weft demo (npm start) in loopback mode", function () {
@@ -74,7 +66,7 @@ describe("weft demo (npm start) in loopback mode", function () {
     const r = await runDemo(["--state-dir", stateDir], (out, child) => {
       if (!sent && /^\[\d+s /m.test(out)) {
         sent = true;
-        child.kill("SIGTERM");
+        child.signal("SIGTERM");
       }
     });
     assert.equal(r.code, 0, `${r.out}\n${r.err}`);

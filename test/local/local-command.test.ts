@@ -1,25 +1,17 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startNode } from "../support/process.ts";
 
 const CLI = join(fileURLToPath(new URL("../../", import.meta.url)), "cli/src/main.ts");
 
-function runLocal(args: string[], onOut?: (out: string, stop: () => void) => void): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, "local", "--mode", "loopback", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      onOut?.(out, () => child.kill("SIGTERM"));
-    });
-    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    child.once("exit", (code) => resolve({ code, out, err }));
-  });
+async function runLocal(args: string[], onOut?: (out: string, stop: () => void) => void): Promise<{ code: number | null; out: string; err: string }> {
+  const p = startNode("weft local", [CLI, "local", "--mode", "loopback", ...args], { onOutput: (c) => onOut?.(c.stdout, () => c.signal("SIGTERM")) });
+  const code = await p.exited;
+  return { code, out: p.stdout, err: p.stderr };
 }
 
 describe("weft local: the control plane in local mode from a state directory", function () {

@@ -1,34 +1,23 @@
 // Shared by the network-namespace tests of local mode: running the CLI as a
 // child, and checking that a run left nothing behind (namespaces, links in the
 // root namespace, capture chains, processes).
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { startNode, type TestProcess } from "../support/process.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CLI = join(ROOT, "cli/src/main.ts");
 
-export interface CliChild { name: string; proc: ChildProcess; out: string; err: string; exited: Promise<number | null> }
+/** Stopping a netns-mode command tears down namespaces and sidecars: give SIGTERM this long before SIGKILL. */
+export const STOP_GRACE_MS = 30_000;
 
-export function startCli(name: string, args: string[], onOut?: (c: CliChild) => void): CliChild {
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  const c: CliChild = { name, proc, out: "", err: "", exited: new Promise((r) => proc.once("exit", (code) => r(code))) };
-  proc.stdout!.on("data", (d: Buffer) => {
-    c.out += d.toString();
-    onOut?.(c);
-  });
-  proc.stderr!.on("data", (d: Buffer) => (c.err += d.toString()));
-  return c;
-}
+/** Start-up in network-namespace mode (namespaces, veths, capture rules, sidecars) on a loaded machine. */
+export const NETNS_STARTUP = { timeoutMs: 120_000, intervalMs: 250 };
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
-export async function stopCli(c: CliChild, graceMs = 30_000): Promise<number | null> {
-  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return c.proc.exitCode;
-  c.proc.kill("SIGTERM");
-  const t = setTimeout(() => c.proc.kill("SIGKILL"), graceMs);
-  const code = await c.exited;
-  clearTimeout(t);
-  return code;
+/** `weft <args>` as a child process. */
+export function startCli(name: string, args: string[], onOutput?: (c: TestProcess) => void): TestProcess {
+  return startNode(name, [CLI, ...args], { onOutput });
 }
 
 export function sh(cmd: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -78,15 +67,5 @@ export function removeNamespacesOf(pids: number[]): void {
       }
     }
     sh("ip", ["netns", "del", ns]);
-  }
-}
-
-export async function poll<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 120_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await Promise.resolve().then(fn).catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
   }
 }

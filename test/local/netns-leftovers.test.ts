@@ -6,12 +6,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { netnsUnavailable } from "../netns/lab.ts";
-import { alive, netnsNames, poll, removeNamespacesOf, startCli, stopCli, type CliChild } from "./netns-harness.ts";
+import type { TestProcess } from "../support/process.ts";
+import { waitFor } from "../support/wait.ts";
+import { NETNS_STARTUP, STOP_GRACE_MS, alive, netnsNames, removeNamespacesOf, startCli } from "./netns-harness.ts";
 
 describe("network-namespace mode after a killed run", function () {
   this.timeout(240_000);
   const dirs: string[] = [];
-  const children: CliChild[] = [];
+  const children: TestProcess[] = [];
   before(function () {
     const why = netnsUnavailable();
     if (why) {
@@ -20,13 +22,13 @@ describe("network-namespace mode after a killed run", function () {
     }
   });
   after(async () => {
-    for (const c of children) await stopCli(c);
-    removeNamespacesOf(children.map((c) => c.proc.pid ?? -1));
+    for (const c of children) await c.stop(STOP_GRACE_MS);
+    removeNamespacesOf(children.map((c) => c.pid ?? -1));
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
   it("removes the killed run's namespaces and stops its control plane on the next start", async () => {
-    const start = (): CliChild => {
+    const start = (): TestProcess => {
       const dir = mkdtempSync(join(tmpdir(), "weft-leftover-"));
       dirs.push(dir);
       const c = startCli("local", ["local", "--mode", "netns", "--state-dir", dir, "--identity-port", "0", "--discovery-port", "0", "--admin-port", "0"]);
@@ -34,20 +36,20 @@ describe("network-namespace mode after a killed run", function () {
       return c;
     };
     const first = start();
-    await poll("the first weft local", () => (first.out.includes("local mode) up") ? true : undefined));
+    await first.waitForOutput(/local mode\) up/, NETNS_STARTUP);
     const cpPid = (JSON.parse(readFileSync(join(dirs[0]!, "run", "control-plane.json"), "utf8")) as { pid: number }).pid;
-    const hub = `weft-${first.proc.pid}-hub`;
+    const hub = `weft-${first.pid}-hub`;
     assert.ok(netnsNames().includes(hub));
-    first.proc.kill("SIGKILL");
+    first.kill();
     await first.exited;
     assert.ok(netnsNames().includes(hub) && alive(cpPid), "a killed run leaves its namespace and control plane behind");
 
     const second = start();
-    await poll("the second weft local", () => (second.out.includes("local mode) up") ? true : undefined));
-    assert.match(second.out, new RegExp(`^removed namespaces left by a previous run that was killed: .*${hub}`, "m"));
+    await second.waitForOutput(/local mode\) up/, NETNS_STARTUP);
+    assert.match(second.stdout, new RegExp(`^removed namespaces left by a previous run that was killed: .*${hub}`, "m"));
     assert.ok(!netnsNames().includes(hub));
-    await poll("the old control plane to end", () => (alive(cpPid) ? undefined : true), 10_000);
-    assert.equal(await stopCli(second), 0, second.err);
-    assert.deepEqual(netnsNames().filter((n) => n.startsWith(`weft-${second.proc.pid}-`)), []);
+    await waitFor("the old control plane to end", () => !alive(cpPid), { timeoutMs: 10_000, intervalMs: 250 });
+    assert.equal(await second.stop(STOP_GRACE_MS), 0, second.stderr);
+    assert.deepEqual(netnsNames().filter((n) => n.startsWith(`weft-${second.pid}-`)), []);
   });
 });

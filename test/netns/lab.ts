@@ -2,8 +2,9 @@
 // routing: namespaces with unique names, veth links with 10.250.x.x addresses
 // that exist only inside them, processes run inside (optionally as another
 // UID), and cleanup that runs even when a test fails or the run is interrupted.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
+import { spawnSync } from "node:child_process";
+import { basename } from "node:path";
+import { startProcess, type TestProcess } from "../support/process.ts";
 
 export const NODE = process.execPath;
 const PREFIX = `weft-t-${process.pid}-`;
@@ -65,9 +66,12 @@ export interface RunOptions {
   cwd?: string;
 }
 
+/** A process inside a namespace: its own process group, so stopping it reaches setpriv's child too. */
+export type LabProcess = TestProcess;
+
 export class NetnsLab {
   readonly namespaces: string[] = [];
-  readonly children = new Set<ChildProcess>();
+  readonly children = new Set<LabProcess>();
   private links = 0;
 
   constructor() {
@@ -123,70 +127,23 @@ export class NetnsLab {
 
   /** A long-running process inside the namespace, killed at cleanup. Output is kept for diagnostics. */
   spawn(ns: string, command: string, args: string[], options: RunOptions = {}): LabProcess {
-    const child = spawn("ip", this.argv(ns, command, args, options), {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...options.env },
-      cwd: options.cwd,
-      detached: true, // its own process group, so cleanup reaches grandchildren (setpriv -> node)
-    });
-    this.children.add(child);
-    child.once("exit", () => this.children.delete(child));
-    return new LabProcess(child);
+    const p = startProcess(`${basename(command)} in ${ns}`, "ip", this.argv(ns, command, args, options), { env: options.env, cwd: options.cwd, group: true });
+    this.children.add(p);
+    return p;
   }
 
-  /** Kills every process and deletes every namespace (their veths and iptables go with them). */
+  /** Stops every process (SIGKILL after 3 s) and deletes every namespace (their veths and iptables go with them). */
   async cleanup(): Promise<void> {
-    const exits = [...this.children].map((c) => (c.exitCode === null && c.signalCode === null ? once(c, "exit") : Promise.resolve()));
-    for (const c of this.children) killGroup(c, "SIGTERM");
-    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 3000))]);
+    await Promise.all([...this.children].map((p) => p.stop(3000)));
     this.cleanupSync();
   }
 
   cleanupSync(): void {
-    for (const c of this.children) killGroup(c, "SIGKILL");
+    // Also what is left of a group whose leader is gone.
+    for (const p of this.children) p.kill();
     this.children.clear();
     for (const ns of this.namespaces.splice(0)) sh("ip", ["netns", "del", ns]);
     liveLabs.delete(this);
-  }
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try { process.kill(-child.pid, signal); } catch { /* already gone */ }
-}
-
-export class LabProcess {
-  readonly child: ChildProcess;
-  stdout = "";
-  stderr = "";
-
-  constructor(child: ChildProcess) {
-    this.child = child;
-    child.stdout?.setEncoding("utf8").on("data", (d: string) => { this.stdout += d; });
-    child.stderr?.setEncoding("utf8").on("data", (d: string) => { this.stderr += d; });
-  }
-
-  /** Resolves when stdout or stderr matches, rejects if the process exits first or time runs out. */
-  async waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = this.stdout.match(pattern) ?? this.stderr.match(pattern);
-      if (m) return m;
-      if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`process exited (${this.child.exitCode ?? this.child.signalCode}) before ${pattern}:\n${this.stdout}\n${this.stderr}`);
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${this.stdout.slice(-2000)}\n${this.stderr.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = once(this.child, "exit");
-    killGroup(this.child, "SIGTERM");
-    const timer = setTimeout(() => killGroup(this.child, "SIGKILL"), 3000);
-    await exited;
-    clearTimeout(timer);
   }
 }
 

@@ -3,10 +3,12 @@
 // a Weft proxy in each pod, with iptables capture written by weft-proxy-init.
 // tcpdump on the link between the pods proves that only TLS crossed it.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createTestMesh, issueTestLeaf, type TestLeaf, type TestMesh } from "../fixtures/mesh-pki.ts";
 import { NODE, NetnsLab, netnsUnavailable, sweepStaleNamespaces, type LabProcess, type Link } from "./lab.ts";
 import { PodFiles, agent, runClient, startApps, startMeshedProxy } from "./mesh-pods.ts";
-import { analyzeCapture, type FlowVerdict } from "./pcap.ts";
+import { waitFor } from "../support/wait.ts";
+import { analyzeCapture, reassemble, tcpFlows, type FlowVerdict } from "./pcap.ts";
 
 const SVC = { echo: "10.250.200.1", pair: "10.250.200.2", flaky: "10.250.200.3" };
 const APP = { http1: 8080, h2: 8081, grpc: 8082, banner: 8083, pair: 9090, flaky: 9091, plain: 9999 };
@@ -93,7 +95,7 @@ describe("the mesh in network namespaces: unmodified apps, real capture, only TL
     pcapPath = `${files.dir}/link1.pcap`;
     // Immediate mode: otherwise packets wait in the kernel's ring for a block to fill and a stop loses them.
     tcpdump = lab.spawn(server1, "tcpdump", ["-i", l1.bIf, "--immediate-mode", "-U", "-s", "0", "-w", pcapPath, "tcp"]);
-    await tcpdump.waitFor(/listening on/);
+    await tcpdump.waitForOutput(/listening on/);
 
     await Promise.all([
       startApps(lab, server1, ["--name", "s1", "--http1", String(APP.http1), "--h2", String(APP.h2), "--grpc", String(APP.grpc), "--banner", String(APP.banner), "--flaky", String(APP.flaky), "--fail-ratio", "0.3"]),
@@ -156,8 +158,12 @@ describe("the mesh in network namespaces: unmodified apps, real capture, only TL
   it("let only TLS cross between the pods (and would have seen plaintext)", async () => {
     // Control: a connection to a port the server pod excludes from capture is not meshed and crosses in the clear.
     const plain = runClient<{ transcript: string }>(lab, client, NODE, [agent("banner-chat"), l1.bAddr, String(APP.plain)]);
-    assert.match(plain.transcript, /220 plain ready/);
-    await new Promise((r) => setTimeout(r, 1000));
+    assert.match(plain.transcript, /220 plain ready.*221 bye/s);
+    // tcpdump writes each packet as it reads it (-U): once the control's last reply is in
+    // the file, every packet before it is too, and stopping loses nothing the test reads.
+    const fromPlain = `${l1.bAddr}:${APP.plain} > `;
+    await waitFor("tcpdump to have written the plaintext control's last reply", () =>
+      [...tcpFlows(readFileSync(pcapPath))].some(([flow, f]) => flow.startsWith(fromPlain) && reassemble(f).includes("221 bye")));
     await tcpdump!.stop();
     const flows = analyzeCapture(pcapPath);
     const isControl = (f: FlowVerdict) => f.flow.includes(`${l1.bAddr}:${APP.plain}`);
@@ -180,12 +186,9 @@ describe("the mesh in network namespaces: unmodified apps, real capture, only TL
     assert.deepEqual(new Set(during.sequence.slice(-20)), new Set(["s1"]), "the dead endpoint is ejected");
 
     pairApp2 = await startApps(lab, server2, ["--name", "s2", "--flaky", String(APP.pair), "--fail-ratio", "0"]);
-    const deadline = Date.now() + 60_000;
-    let back = false;
-    while (!back && Date.now() < deadline) {
+    await waitFor("the endpoint to take traffic again after its ejection ends", () => {
       const r = runClient<LoadReport>(lab, client, NODE, [agent("http-load"), `http://${SVC.pair}/`, "20", "100"]);
-      back = (r.who.s2 ?? 0) > 0;
-    }
-    assert.ok(back, "the endpoint takes traffic again after its ejection ends");
+      return (r.who.s2 ?? 0) > 0;
+    }, { timeoutMs: 60_000, intervalMs: 0 });
   });
 });

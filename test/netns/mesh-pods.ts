@@ -63,13 +63,13 @@ export async function startMeshedProxy(o: ProxyStart): Promise<LabProcess> {
   ];
   if (o.opaquePorts) args.push("--opaque-ports", o.opaquePorts);
   const proxy = o.lab.spawn(o.ns, NODE, args, { uid: PROXY_UID, cwd: ROOT });
-  await proxy.waitFor(/proxy started/, 30_000);
+  await proxy.waitForOutput(/proxy started/, { timeoutMs: 30_000 });
   return proxy;
 }
 
 export function startApps(lab: NetnsLab, ns: string, args: string[]): Promise<LabProcess> {
   const p = lab.spawn(ns, NODE, [agent("mesh-apps"), ...args], { uid: APP_UID, cwd: ROOT });
-  return p.waitFor(/listening/).then(() => p);
+  return p.waitForOutput(/listening/).then(() => p);
 }
 
 /** Runs a client agent (or any command) in the namespace as the app user and parses its last stdout line as JSON. */

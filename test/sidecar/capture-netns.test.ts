@@ -59,7 +59,7 @@ describe("transparent capture in network namespaces", function () {
     const start = (ns: string, file: string, args: string[]) => {
       const p = lab.spawn(ns, NODE, [agent(file), ...args], { cwd: root });
       procs.push(p);
-      return p.waitFor(/listening/);
+      return p.waitForOutput(/listening/);
     };
     await Promise.all([
       start(server, "banner-server", ["--name", "server-app", "--port", "8080", "--port", "8081", "--port", "9001", "--port", String(PORTS.admin)]),
@@ -143,7 +143,7 @@ describe("transparent capture in network namespaces", function () {
     const l6 = lab.link(app, peer);
     const listener = lab.spawn(app, NODE, [agent("origdst-listener"), "--name", "v6-outbound", "--port", String(PORTS.outbound), "--host", "::"], { cwd: root });
     procs.push(listener);
-    await listener.waitFor(/listening/);
+    await listener.waitForOutput(/listening/);
     lab.exec(app, NODE, initFlags(["--ipv6"]), { cwd: root });
     const r = reply(probe(app, l6.bAddr6, 8443));
     assert.equal(r.who, "v6-outbound");

@@ -134,12 +134,3 @@ export async function startMesh(options: {
     },
   };
 }
-
-/** Polls until `check` returns true (no fixed sleeps in tests). */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -7,6 +7,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import type { RunningProxy } from "../../sidecar/src/proxy.ts";
+import { waitFor } from "../support/wait.ts";
 import { startMesh, type Mesh } from "./mesh-harness.ts";
 
 const SERVICE = "default/echo";
@@ -185,12 +186,10 @@ describe("proxy /metrics: opaque TCP bytes and connections", function () {
     }
     const admin = mesh.client.ports.get("admin") ?? 0;
     // Bytes are counted when the client's connection closes on the proxy's side.
-    const deadline = Date.now() + 10_000;
-    let text = await scrapeAdmin(admin);
-    while (sum(text, "weft_proxy_tcp_bytes_total", { direction: "outbound", flow: "written" }) < CONNECTIONS * SIZE && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      text = await scrapeAdmin(admin);
-    }
+    const text = await waitFor("the proxy to count every byte it wrote back", async () => {
+      const scraped = await scrapeAdmin(admin);
+      return sum(scraped, "weft_proxy_tcp_bytes_total", { direction: "outbound", flow: "written" }) >= CONNECTIONS * SIZE && scraped;
+    });
     assert.equal(sum(text, "weft_proxy_tcp_connections_total", { direction: "outbound" }), CONNECTIONS);
     assert.equal(sum(text, "weft_proxy_tcp_bytes_total", { direction: "outbound", flow: "read" }), CONNECTIONS * SIZE);
     assert.equal(sum(text, "weft_proxy_tcp_bytes_total", { direction: "outbound", flow: "written" }), CONNECTIONS * SIZE);

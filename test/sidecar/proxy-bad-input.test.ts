@@ -4,7 +4,8 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { startHttpEcho, type EchoApp } from "../fixtures/apps/http-echo.ts";
 import { createTestMesh, issueTestLeaf } from "../fixtures/mesh-pki.ts";
-import { startMesh, testPki, waitFor, type Mesh } from "./mesh-harness.ts";
+import { waitFor } from "../support/wait.ts";
+import { startMesh, testPki, type Mesh } from "./mesh-harness.ts";
 
 function rawExchange(port: number, payload: string | Buffer, timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve) => {
@@ -79,7 +80,7 @@ describe("bad input is answered or closed, counted, and harms nothing else", fun
       s.on("secureConnect", () => s.write("x"));
     });
     assert.ok(err.length > 0);
-    await waitFor(async () => (await metric(mesh.servers[0]?.metrics.registry.metrics() ?? Promise.resolve(""), "weft_proxy_tls_handshake_failures_total")) >= 1);
+    await waitFor("the server proxy to count the failed handshake", async () => (await metric(mesh.servers[0]?.metrics.registry.metrics() ?? Promise.resolve(""), "weft_proxy_tls_handshake_failures_total")) >= 1);
     assert.equal(await get(mesh.port), 200);
   });
 

@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
-import * as net from "node:net";
+import type { AddressInfo } from "node:net";
 import { startHttpEcho, type EchoApp } from "../fixtures/apps/http-echo.ts";
+import { freePort } from "../support/ports.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { MeshView } from "../../sidecar/src/discovery/mesh-view.ts";
 import { startProxy } from "../../sidecar/src/proxy.ts";
@@ -26,9 +27,12 @@ describe("proxy lifecycle, timeouts and hooks", function () {
   after(() => app.server.close());
 
   it("answers 504 when the policy's request timeout passes", async () => {
-    const mesh = await startMesh({ backends: [{ appPort: app.port }], clientPolicy: { requestTimeoutMs: 300 } });
+    // The app's delay starts after the proxy's timer, so the 504 cannot depend on the
+    // machine's speed; the budget is large enough that a quick answer on a loaded
+    // machine (with the first mTLS handshake on its path) still makes it.
+    const mesh = await startMesh({ backends: [{ appPort: app.port }], clientPolicy: { requestTimeoutMs: 1_000 } });
     try {
-      assert.equal((await get(mesh.port, "/slow/3000")).status, 504);
+      assert.equal((await get(mesh.port, "/slow/10000")).status, 504);
       assert.equal((await get(mesh.port, "/slow/10")).status, 200);
     } finally {
       await mesh.stop();
@@ -108,25 +112,40 @@ describe("proxy lifecycle, timeouts and hooks", function () {
   }
 
   it("on drain finishes in-flight requests, tells HTTP/1.1 clients to close, and stops accepting", async () => {
-    const mesh = await startMesh({ backends: [{ appPort: app.port }] });
-    const inflight = get(mesh.port, "/slow/800");
-    await new Promise((r) => setTimeout(r, 200));
-    const drained = mesh.client.drain(10_000);
-    const res = await inflight;
-    assert.equal(res.status, 200);
-    assert.equal(res.headers.connection, "close");
-    await drained;
-    await assert.rejects(get(mesh.port, "/after"));
-    await Promise.all(mesh.servers.map((s) => s.drain(2_000)));
+    // An app that holds each request until the test answers it: the request is in
+    // flight (it reached the app) when the drain starts, however slow the machine is.
+    let arrived!: (res: http.ServerResponse) => void;
+    const held = new Promise<http.ServerResponse>((resolve) => (arrived = resolve));
+    const holding = http.createServer((req, res) => {
+      req.resume();
+      arrived(res);
+    });
+    await new Promise<void>((r) => holding.listen(0, "127.0.0.1", r));
+    const mesh = await startMesh({ backends: [{ appPort: (holding.address() as AddressInfo).port }] });
+    try {
+      const inflight = get(mesh.port, "/held");
+      const appResponse = await held;
+      let drainDone = false;
+      const drained = mesh.client.drain(10_000).then(() => (drainDone = true));
+      // Drain has begun: new connections are refused while the held request is still open.
+      await assert.rejects(get(mesh.port, "/after"));
+      assert.equal(drainDone, false, "the drain waits for the request in flight");
+      appResponse.end("done");
+      const res = await inflight;
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.connection, "close");
+      await drained;
+    } finally {
+      await Promise.all(mesh.servers.map((s) => s.drain(2_000)));
+      holding.closeAllConnections();
+      await new Promise((r) => holding.close(r));
+    }
   });
 
   it("runs the app's rewritten kubelet probes on the admin port and reports readiness", async () => {
     const pki = await testPki();
     const view = new MeshView();
-    const closed = net.createServer();
-    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
-    const deadPort = (closed.address() as net.AddressInfo).port;
-    closed.close();
+    const deadPort = await freePort();
     const proxy = await startProxy({
       view,
       credentials: holder(pki.server),

@@ -7,6 +7,7 @@ import { startH2Echo } from "../fixtures/apps/h2-echo.ts";
 import { EchoClient, startGrpcEcho, type GrpcEcho } from "../fixtures/apps/grpc-echo.ts";
 import { startWsEcho } from "../fixtures/apps/ws-echo.ts";
 import { BANNER, startBanner } from "../fixtures/apps/banner.ts";
+import { waitFor } from "../support/wait.ts";
 import { startMesh, testPki, type Mesh } from "./mesh-harness.ts";
 
 type Client = grpc.Client & {
@@ -122,20 +123,12 @@ describe("HTTP/2, gRPC, WebSocket and opaque TCP through a pair of proxies", fun
       let received = "";
       socket.on("data", (c: Buffer) => (received += c.toString()));
       const started = Date.now();
-      await waitUntil(() => received.includes(BANNER));
+      await waitFor("the app's banner through the mesh", () => received.includes(BANNER), { intervalMs: 10 });
       const elapsed = Date.now() - started;
       socket.write("hello\r\n");
-      await waitUntil(() => received.includes("echo: hello"));
+      await waitFor("the app's echo of the client's line", () => received.includes("echo: hello"), { intervalMs: 10 });
       socket.destroy();
       assert.ok(elapsed < 3_000, `banner took ${elapsed} ms`);
     });
   }
 });
-
-async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -2,7 +2,8 @@ import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { startHttpEcho, type EchoApp } from "../fixtures/apps/http-echo.ts";
-import { startMesh, waitFor, type Mesh } from "./mesh-harness.ts";
+import { waitFor } from "../support/wait.ts";
+import { startMesh, type Mesh } from "./mesh-harness.ts";
 
 /** An app that answers 503 while `failing` is set. */
 async function startSwitchable(): Promise<{ server: http.Server; port: number; failing: boolean; requests: number }> {
@@ -70,17 +71,17 @@ describe("retries, budgets and ejection", function () {
 
   it("ejects the failing endpoint and takes it back once it recovers", async () => {
     // Concurrent load: requests in flight on the good endpoint make p2c try the bad one too.
-    await waitFor(async () => {
+    await waitFor("the failing endpoint to be ejected", async () => {
       await Promise.all(Array.from({ length: 10 }, (_, i) => get(mesh.port, `/load/${i}`)));
       return (await metric(mesh, "weft_proxy_endpoint_ejections_total")) >= 1;
-    }, 30_000);
+    }, { timeoutMs: 30_000, intervalMs: 20 });
     bad.failing = false;
     const before = bad.requests;
     // After the ejection backoff the endpoint is probed with a real request, which succeeds.
-    await waitFor(async () => {
+    await waitFor("the recovered endpoint to be sent a request again", async () => {
       await Promise.all(Array.from({ length: 5 }, () => get(mesh.port, "/again")));
       return bad.requests > before;
-    }, 20_000);
+    }, { timeoutMs: 20_000, intervalMs: 20 });
     bad.failing = true;
   });
 });

@@ -5,7 +5,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { callChain, startChain, hopTracing, type Chain } from "./chain.ts";
-import { freePort } from "./jaeger.ts";
+import { freePort } from "../support/ports.ts";
 
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;

@@ -1,10 +1,11 @@
 // Runs a real Jaeger v2 (all-in-one: OTLP receivers, in-memory storage, query
 // API) on free loopback ports for a test, and reads traces back from it.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePorts } from "../support/ports.ts";
+import { startProcess } from "../support/process.ts";
+import { StopWaiting, waitFor } from "../support/wait.ts";
 import { jaegerBinaryPath, jaegerBinaryReady } from "./jaeger-paths.ts";
 
 export interface JaegerTag {
@@ -45,18 +46,6 @@ export interface Jaeger {
   /** Polls until the trace exists with at least `minSpans` spans. */
   waitForTrace(traceId: string, minSpans: number, timeoutMs?: number): Promise<JaegerTrace>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function configYaml(p: { grpc: number; http: number; queryHttp: number; queryGrpc: number }): string {
@@ -102,14 +91,10 @@ exporters:
 `;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// Children still running when the test process exits (a crash, ctrl-C) are
-// killed and their config directories removed.
-const running = new Set<ChildProcess>();
+// Config directories of instances still running when the test process exits
+// (a crash, ctrl-C) are removed; test/support/process.ts kills the processes.
 const tempDirs = new Set<string>();
 process.on("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -126,43 +111,26 @@ async function getJson(url: string): Promise<{ status: number; body: unknown }> 
 }
 
 async function startOnce(): Promise<Jaeger> {
-  const ports = { grpc: await freePort(), http: await freePort(), queryHttp: await freePort(), queryGrpc: await freePort() };
+  const [grpc, http, queryHttp, queryGrpc] = (await freePorts(4)) as [number, number, number, number];
+  const ports = { grpc, http, queryHttp, queryGrpc };
   const dir = mkdtempSync(join(tmpdir(), "weft-jaeger-"));
   tempDirs.add(dir);
   const configPath = join(dir, "config.yaml");
   writeFileSync(configPath, configYaml(ports));
 
-  const child = spawn(jaegerBinaryPath(), ["--config", configPath], { stdio: ["ignore", "pipe", "pipe"] });
-  running.add(child);
-  let output = "";
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-8000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  let exited = false;
-  const exitedPromise = new Promise<void>((resolve) => child.once("exit", () => { exited = true; running.delete(child); resolve(); }));
+  const jaeger = startProcess("jaeger", jaegerBinaryPath(), ["--config", configPath], { keepChars: 8000 });
 
   const queryUrl = `http://127.0.0.1:${ports.queryHttp}`;
   const stop = async (): Promise<void> => {
-    if (!exited) {
-      child.kill("SIGTERM");
-      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exitedPromise;
-      clearTimeout(t);
-    }
+    await jaeger.stop(5000);
     rmSync(dir, { recursive: true, force: true });
     tempDirs.delete(dir);
   };
 
   // Ready when the query API answers and the OTLP/HTTP receiver accepts a POST.
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited) {
-      await stop();
-      throw new Error(`jaeger exited during start-up:\n${output}`);
-    }
-    try {
+  try {
+    await waitFor("jaeger's query API and OTLP/HTTP receiver to answer", async () => {
+      if (!jaeger.running) throw new StopWaiting(`jaeger exited during start-up (${jaeger.state}):\n${jaeger.output}`);
       const services = await getJson(`${queryUrl}/api/services`);
       const otlp = await fetch(`http://127.0.0.1:${ports.http}/v1/traces`, {
         method: "POST",
@@ -170,15 +138,11 @@ async function startOnce(): Promise<Jaeger> {
         body: JSON.stringify({ resourceSpans: [] }),
         signal: AbortSignal.timeout(5000),
       });
-      if (services.status === 200 && otlp.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`jaeger did not become ready within 30s:\n${output}`);
-    }
-    await sleep(100);
+      return services.status === 200 && otlp.status === 200;
+    }, { timeoutMs: 30_000, intervalMs: 100 });
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\njaeger's output:\n${jaeger.output}`, { cause: err });
   }
 
   const getTraces = async (service: string): Promise<JaegerTrace[]> => {
@@ -205,24 +169,26 @@ async function startOnce(): Promise<Jaeger> {
     getTraces,
     getTrace,
     async waitForTraces(service, predicate, timeoutMs = 20_000) {
-      const end = Date.now() + timeoutMs;
       let last: JaegerTrace[] = [];
-      for (;;) {
-        last = await getTraces(service);
-        if (predicate(last)) return last;
-        if (Date.now() > end) {
-          throw new Error(`traces of ${service} did not match within ${timeoutMs}ms; last saw ${last.length} traces with ${last.map((t) => t.spans.length).join(",")} spans`);
-        }
-        await sleep(200);
+      try {
+        return await waitFor(`the traces of ${service} to match`, async () => {
+          last = await getTraces(service);
+          return predicate(last) && last;
+        }, { timeoutMs, intervalMs: 200 });
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; last saw ${last.length} traces with ${last.map((t) => t.spans.length).join(",")} spans`, { cause: err });
       }
     },
     async waitForTrace(traceId, minSpans, timeoutMs = 20_000) {
-      const end = Date.now() + timeoutMs;
-      for (;;) {
-        const t = await getTrace(traceId);
-        if (t && t.spans.length >= minSpans) return t;
-        if (Date.now() > end) throw new Error(`trace ${traceId} did not reach ${minSpans} spans within ${timeoutMs}ms (has ${t?.spans.length ?? 0})`);
-        await sleep(200);
+      let spans = 0;
+      try {
+        return await waitFor(`trace ${traceId} to reach ${minSpans} spans`, async () => {
+          const t = await getTrace(traceId);
+          spans = t?.spans.length ?? 0;
+          return t !== undefined && spans >= minSpans && t;
+        }, { timeoutMs, intervalMs: 200 });
+      } catch (err) {
+        throw new Error(`${(err as Error).message} (has ${spans})`, { cause: err });
       }
     },
     stop,

@@ -165,7 +165,7 @@ describe("tracing: three meshed hops through real proxies", function () {
     assert.equal(tag(bInServer, "weft.peer.identity"), (leaves["a"] as TestLeaf).spiffeId, "pod B's proxy names its mTLS caller");
     assert.equal(tag(cInServer, "weft.peer.identity"), (leaves["b"] as TestLeaf).spiffeId);
     assert.equal(tag(cInServer, "url.path"), "/c");
-    // Body sizes come from the data plane on every hop (issue 8): GETs send none; C's answer is relayed whole.
+    // Body sizes come from the data plane on every hop: GETs send none; C's answer is relayed whole.
     for (const s of [aOutServer, aOutClient, bInServer, bInClient, bOutServer, bOutClient, cInServer, cInClient]) assert.equal(tag(s, "http.request.body.size"), 0);
     for (const s of [bOutServer, bOutClient, cInServer, cInClient]) assert.equal(tag(s, "http.response.body.size"), "c says hi\n".length);
     for (const s of [aOutServer, aOutClient, bInServer, bInClient]) assert.equal(tag(s, "http.response.body.size"), "b got: c says hi\n".length);

@@ -15,7 +15,8 @@ import { KubernetesNamespaceSource } from "../../webhook/src/namespace-source-ku
 import { mutatingWebhookConfiguration, WEBHOOK_CONFIGURATION_NAME, WEBHOOK_NAMES } from "../../webhook/src/webhook-configuration.ts";
 import { runWebhook, type RunningWebhook } from "../../webhook/src/webhook.ts";
 import { binary } from "../cluster/binaries.ts";
-import { kubernetesBinariesAvailable, useCluster, waitFor } from "../cluster/cluster.ts";
+import { kubernetesBinariesAvailable, useCluster } from "../cluster/cluster.ts";
+import { waitFor } from "../support/wait.ts";
 import { selfSignedCertificate } from "../cluster/self-signed.ts";
 
 const ENABLED = { "weft.io/inject": "enabled" };
@@ -91,7 +92,7 @@ describe("injection webhook with a real kube-apiserver", function () {
     await waitFor("the apiserver to call the webhook", async () => {
       const pod = await core().createNamespacedPod({ namespace, dryRun: "All", body: JSON.parse(podYaml("probe", namespace)) as V1Pod });
       return names(pod).init.includes("weft-proxy");
-    });
+    }, { timeoutMs: 60_000, intervalMs: 100 });
   }
 
   before(async function () {
@@ -189,7 +190,7 @@ describe("injection webhook with a real kube-apiserver", function () {
     await waitFor("the ReplicaSet controller to create 2 pods", async () => {
       pods = (await core().listNamespacedPod({ namespace: ns, labelSelector: "app=web" })).items;
       return pods.length === 2;
-    }, 120_000);
+    }, { timeoutMs: 120_000, intervalMs: 100 });
     for (const pod of pods) assertInjected(pod);
   });
 
@@ -214,7 +215,7 @@ describe("injection webhook with a real kube-apiserver", function () {
         refusal = String((err as { body?: unknown }).body ?? err);
         return true;
       }
-    });
+    }, { timeoutMs: 60_000, intervalMs: 100 });
     let message = refusal;
     try {
       message = (JSON.parse(refusal) as { message: string }).message;

@@ -1,4 +1,4 @@
-// Golden files: every selection rule and injection detail of issue 6 has an
+// Golden files: every selection rule and injection detail (docs/injection.md) has an
 // input and the expected output under test/webhook/golden. A change to the
 // injected shape shows up as a diff there (npm run test:golden:update).
 import assert from "node:assert/strict";

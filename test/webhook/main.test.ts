@@ -1,29 +1,21 @@
 // weft-webhook as a process: it starts from its flags, serves HTTPS, and drains
 // and exits 0 on SIGTERM; bad flags or unreadable files exit with a message.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { selfSignedCertificate } from "../cluster/self-signed.ts";
+import { Processes } from "../support/process.ts";
 import { podReview, post } from "./webhook-client.ts";
 
 const MAIN = fileURLToPath(new URL("../../webhook/src/main.ts", import.meta.url));
 
-function start(args: string[]) {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
-
 describe("weft-webhook process", function () {
   this.timeout(60_000);
   let dir = "";
-  const kill: (() => void)[] = [];
+  const processes = new Processes();
+  const start = (args: string[]) => processes.node("weft-webhook", [MAIN, ...args]);
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "weft-webhook-main-"));
@@ -38,28 +30,19 @@ describe("weft-webhook process", function () {
     );
   });
   after(() => {
-    for (const k of kill) k();
+    for (const p of processes.all) p.kill();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it("serves admissions and exits 0 after draining on SIGTERM", async () => {
     const p = start(["--tls-cert", join(dir, "tls.crt"), "--tls-key", join(dir, "tls.key"), "--config", join(dir, "config.yaml"), "--kubeconfig", join(dir, "kubeconfig"), "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"]);
-    kill.push(() => p.child.kill("SIGKILL"));
-    const deadline = Date.now() + 30_000;
-    let port = 0;
-    while (!port) {
-      const m = /"port":(\d+).*"webhook serving"/.exec(p.output());
-      if (m) port = Number(m[1]);
-      else if (Date.now() > deadline || p.child.exitCode !== null) assert.fail(`webhook did not start:\n${p.output()}`);
-      else await new Promise((r) => setTimeout(r, 50));
-    }
+    const port = Number((await p.waitForOutput(/"port":(\d+).*"webhook serving"/))[1]);
     const res = await post(port, readFileSync(join(dir, "tls.crt"), "utf8"), JSON.stringify(podReview({ spec: { containers: [{ name: "c" }] } }, "shop")));
     assert.equal(res.status, 200);
     // No apiserver: the namespace is unknown, and the pod is allowed untouched.
     assert.equal(res.json.response.auditAnnotations.decision, "namespace-lookup-failed");
-    p.child.kill("SIGTERM");
-    assert.equal(await p.exited, 0);
-    assert.match(p.output(), /"msg":"drained"/);
+    assert.equal(await p.stop(30_000), 0);
+    assert.match(p.output, /"msg":"drained"/);
   });
 
   it("exits 2 on bad flags and 1 on a bad configuration file", async () => {
@@ -68,6 +51,6 @@ describe("weft-webhook process", function () {
     writeFileSync(join(dir, "bad.yaml"), "proxy:\n  uid: root\n");
     const p = start(["--tls-cert", join(dir, "tls.crt"), "--tls-key", join(dir, "tls.key"), "--config", join(dir, "bad.yaml"), "--kubeconfig", join(dir, "kubeconfig"), "--port", "0", "--metrics-port", "0"]);
     assert.equal(await p.exited, 1);
-    assert.match(p.output(), /proxy\.uid/);
+    assert.match(p.output, /proxy\.uid/);
   });
 });

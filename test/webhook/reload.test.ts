@@ -1,6 +1,9 @@
 // The configuration (a ConfigMap) and the serving certificate (a Secret) change
 // under a running webhook: a good new file applies to the next request, a bad
 // one is refused with a log line and the last good version keeps serving.
+// The file polling runs on a fake clock: a tick past the poll and the settling
+// time has read the files by the time it returns, so nothing here waits.
+// (test/webhook/file-reload.test.ts sees a real symlink swap on real time.)
 import assert from "node:assert/strict";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,6 +11,7 @@ import { connect } from "node:tls";
 import type { V1Pod } from "@kubernetes/client-node";
 import { StaticNamespaceSource } from "../../webhook/src/namespace-source.ts";
 import { selfSignedCertificate } from "../cluster/self-signed.ts";
+import { FakeClock } from "../fixtures/fake-clock.ts";
 import { podReview, post, responsePatch, startTestWebhook, type TestWebhook } from "./webhook-client.ts";
 
 const pod: V1Pod = { metadata: { name: "web" }, spec: { containers: [{ name: "web", image: "nginx" }] } };
@@ -18,13 +22,9 @@ async function proxyImage(t: TestWebhook): Promise<string | undefined> {
   return add?.value?.find((c: { name: string }) => c.name === "weft-proxy")?.image;
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const POLL_MS = 2_000;
+// More than the poll interval plus file-reload.ts's settling time (100 ms).
+const PAST_NEXT_RELOAD_MS = POLL_MS + 1_000;
 
 function servedCertificate(port: number, ca: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -38,8 +38,9 @@ function servedCertificate(port: number, ca: string): Promise<string> {
 }
 
 // A Kubernetes volume update: write beside, then rename over (atomic).
+let serial = 0;
 function replaceFile(dir: string, path: string, text: string): void {
-  const tmp = join(dir, `.tmp-${Date.now()}`);
+  const tmp = join(dir, `.tmp-${serial++}`);
   writeFileSync(tmp, text);
   renameSync(tmp, path);
 }
@@ -47,41 +48,50 @@ function replaceFile(dir: string, path: string, text: string): void {
 describe("webhook reloads", function () {
   this.timeout(30_000);
   let t: TestWebhook;
+  let clock: FakeClock;
+
+  /** Reloads counted so far, by file ("config", "certificate") and result ("ok", "error"). */
+  async function reloads(file: string, result: "ok" | "error"): Promise<number> {
+    return (await t.webhook.metrics.reloads.get()).values.find((v) => v.labels.file === file && v.labels.result === result)?.value ?? 0;
+  }
 
   before(async () => {
-    t = await startTestWebhook({ namespaces: new StaticNamespaceSource({ shop: { "weft.io/inject": "enabled" } }), config: "proxy:\n  image: proxy:v1\n", pollMs: 50 });
+    clock = new FakeClock();
+    t = await startTestWebhook({ namespaces: new StaticNamespaceSource({ shop: { "weft.io/inject": "enabled" } }), config: "proxy:\n  image: proxy:v1\n", pollMs: POLL_MS, clock });
   });
   after(async () => t?.stop());
 
   it("injects with a changed configuration file without a restart", async () => {
     assert.equal(await proxyImage(t), "proxy:v1");
+    const loaded = await reloads("config", "ok");
     replaceFile(t.dir, t.configFile, "proxy:\n  image: proxy:v2\n");
-    await until("the new image", async () => (await proxyImage(t)) === "proxy:v2");
+    clock.tick(PAST_NEXT_RELOAD_MS);
+    assert.equal(await reloads("config", "ok"), loaded + 1);
+    assert.equal(await proxyImage(t), "proxy:v2");
   });
 
   it("keeps the last good configuration when the file turns malformed", async () => {
-    const before = (await t.webhook.metrics.reloads.get()).values.find((v) => v.labels.file === "config" && v.labels.result === "error")?.value ?? 0;
+    const refused = await reloads("config", "error");
     replaceFile(t.dir, t.configFile, "proxy: [unclosed\n");
-    await until("the refused reload", async () => ((await t.webhook.metrics.reloads.get()).values.find((v) => v.labels.file === "config" && v.labels.result === "error")?.value ?? 0) > before);
+    clock.tick(PAST_NEXT_RELOAD_MS);
+    assert.equal(await reloads("config", "error"), refused + 1, "the malformed file is read and refused");
     assert.equal(await proxyImage(t), "proxy:v2");
     replaceFile(t.dir, t.configFile, "proxy:\n  ports: { admin: 99999 }\n");
-    await new Promise((r) => setTimeout(r, 400));
+    clock.tick(PAST_NEXT_RELOAD_MS);
+    assert.equal(await reloads("config", "error"), refused + 2, "the invalid file is read and refused");
     assert.equal(t.webhook.reloadConfig(), false);
     assert.equal(await proxyImage(t), "proxy:v2");
   });
 
   it("serves a renewed certificate to new connections", async () => {
     const old = await servedCertificate(t.webhook.port, t.ca);
+    const loaded = await reloads("certificate", "ok");
     const next = selfSignedCertificate("127.0.0.1");
     replaceFile(t.dir, t.keyFile, next.key);
     replaceFile(t.dir, t.certFile, next.cert);
-    await until("the new certificate", async () => {
-      try {
-        return (await servedCertificate(t.webhook.port, next.cert)) !== old;
-      } catch {
-        return false;
-      }
-    });
+    clock.tick(PAST_NEXT_RELOAD_MS);
+    assert.equal(await reloads("certificate", "ok"), loaded + 1);
+    assert.notEqual(await servedCertificate(t.webhook.port, next.cert), old);
     const res = await post(t.webhook.port, next.cert, JSON.stringify(podReview(pod, "shop")));
     assert.equal(res.status, 200);
   });
@@ -91,9 +101,11 @@ describe("webhook reloads", function () {
     const b = selfSignedCertificate("127.0.0.1");
     // The certificate written last is the one served: trust it as the CA.
     const served = await servedCertificate(t.webhook.port, readFileSync(t.certFile, "utf8"));
+    const refused = await reloads("certificate", "error");
     replaceFile(t.dir, t.certFile, a.cert);
     replaceFile(t.dir, t.keyFile, b.key);
-    await new Promise((r) => setTimeout(r, 400));
+    clock.tick(PAST_NEXT_RELOAD_MS);
+    assert.equal(await reloads("certificate", "error"), refused + 1, "the mismatched pair is read and refused");
     assert.equal(t.webhook.reloadCertificate(), false);
     assert.equal(await servedCertificate(t.webhook.port, served), served);
   });

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
+import type { Clock } from "../../lib/clock.ts";
 import { silentLogger } from "../../lib/log.ts";
 import type { NamespaceSource } from "../../webhook/src/namespace-source.ts";
 import { runWebhook, type RunningWebhook } from "../../webhook/src/webhook.ts";
@@ -20,7 +21,7 @@ export interface TestWebhook {
   stop(): Promise<void>;
 }
 
-export async function startTestWebhook(options: { namespaces: NamespaceSource; config?: string; pollMs?: number; metricsPort?: number }): Promise<TestWebhook> {
+export async function startTestWebhook(options: { namespaces: NamespaceSource; config?: string; pollMs?: number; clock?: Clock; metricsPort?: number }): Promise<TestWebhook> {
   const dir = mkdtempSync(join(tmpdir(), "weft-webhook-"));
   const certFile = join(dir, "tls.crt");
   const keyFile = join(dir, "tls.key");
@@ -45,6 +46,7 @@ export async function startTestWebhook(options: { namespaces: NamespaceSource; c
     namespaces: options.namespaces,
     logger: silentLogger(),
     pollMs: options.pollMs ?? 100,
+    clock: options.clock,
   });
   if (!started.ok) {
     rmSync(dir, { recursive: true, force: true });

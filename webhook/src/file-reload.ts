@@ -3,7 +3,9 @@
 // swapping a symlink, which inotify-based watches miss; polling the stat of the
 // path (which follows the link) sees every update. A change is loaded and
 // validated as a whole; a bad file keeps the last good value and is logged.
-import { readFileSync, unwatchFile, watchFile } from "node:fs";
+// The polling runs on a Clock (lib/clock.ts), so tests drive it on fake time.
+import { readFileSync, statSync } from "node:fs";
+import { systemClock, type Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { Result } from "../../lib/result.ts";
 
@@ -21,8 +23,25 @@ export interface ReloadOptions<T> {
   /** Turns the files' contents (in `paths` order) into a value, or a reason. */
   load(contents: string[]): Result<T>;
   logger: Logger;
+  /** How often the files' stat is compared with the last one seen (default 2 s). */
   pollMs?: number;
+  /**
+   * After a change is seen, how long to let the rest of an update land before
+   * reading (default 100 ms): a certificate and its key change one after the other.
+   */
+  settleMs?: number;
+  clock?: Clock;
   onReload?(result: "ok" | "error", value: T): void;
+}
+
+/** What identifies one version of a file: a replaced file (rename, symlink swap) has a new inode. */
+function fingerprint(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+  } catch (err) {
+    return `unreadable:${(err as NodeJS.ErrnoException).code ?? "?"}`;
+  }
 }
 
 /** Loads the files once (failing if they are bad) and keeps them fresh. */
@@ -36,6 +55,9 @@ export function watchReloadable<T>(options: ReloadOptions<T>): Result<Reloadable
     }
     return options.load(contents);
   };
+  const clock = options.clock ?? systemClock;
+  // Taken before the first read: a change in between is seen as a change, never missed.
+  let seen = options.paths.map(fingerprint);
   const first = read();
   if (!first.ok) return first;
   let value = first.value;
@@ -51,24 +73,34 @@ export function watchReloadable<T>(options: ReloadOptions<T>): Result<Reloadable
     options.onReload?.("ok", value);
     return true;
   };
-  // Several files (a certificate and its key) change one after the other:
-  // wait a moment after the last change so a pair is read together.
-  let timer: NodeJS.Timeout | undefined;
-  const changed = () => {
-    clearTimeout(timer);
-    timer = setTimeout(reload, 100);
-    timer.unref();
+  const pollMs = options.pollMs ?? 2_000;
+  const settleMs = options.settleMs ?? 100;
+  let settling: unknown;
+  let polling: unknown;
+  const poll = (): void => {
+    const now = options.paths.map(fingerprint);
+    if (now.some((f, i) => f !== seen[i])) {
+      seen = now;
+      // Several files (a certificate and its key) change one after the other:
+      // wait a moment after the last change seen so a pair is read together.
+      if (settling !== undefined) clock.clearTimeout(settling);
+      settling = clock.setTimeout(() => {
+        settling = undefined;
+        reload();
+      }, settleMs);
+    }
+    polling = clock.setTimeout(poll, pollMs);
   };
-  const interval = options.pollMs ?? 2_000;
-  for (const p of options.paths) watchFile(p, { interval, persistent: false }, changed);
+  polling = clock.setTimeout(poll, pollMs);
   return {
     ok: true,
     value: {
       current: () => value,
       reload,
       stop: () => {
-        clearTimeout(timer);
-        for (const p of options.paths) unwatchFile(p, changed);
+        clock.clearTimeout(polling);
+        if (settling !== undefined) clock.clearTimeout(settling);
+        settling = undefined;
       },
     },
   };

@@ -1,4 +1,4 @@
-// Whether a pod gets the proxy, and why: the selection rules of issue 6 as one
+// Whether a pod gets the proxy, and why: the selection rules (docs/injection.md) as one
 // pure function. The reason is a stable code that the AdmissionReview message,
 // the weft_webhook_admissions_total{decision} label and `weft inject` all show.
 import type { V1Pod } from "@kubernetes/client-node";

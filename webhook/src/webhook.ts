@@ -2,6 +2,7 @@
 // the HTTPS admission server and the metrics server. main.ts adds flags and
 // signals; tests and the benchmark call runWebhook directly.
 import { createSecureContext } from "node:tls";
+import type { Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/log.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
 import { DEFAULT_INJECTOR_CONFIG, parseInjectorConfig, type InjectorConfig } from "./injector-config.ts";
@@ -24,7 +25,10 @@ export interface WebhookOptions {
   logger: Logger;
   /** For `nativeSidecar: auto`. */
   serverVersion?: ServerVersion;
+  /** How often the configuration and certificate files are checked for changes (default 2 s). */
   pollMs?: number;
+  /** Drives that polling (default: the system clock); tests pass a fake one. */
+  clock?: Clock;
   metrics?: WebhookMetrics;
 }
 
@@ -65,6 +69,7 @@ export async function runWebhook(options: WebhookOptions): Promise<Result<Runnin
       },
       logger,
       pollMs: options.pollMs,
+      clock: options.clock,
       onReload: counted("config"),
     });
     if (!watched.ok) return fail(watched.code, `config ${options.configFile}: ${watched.message}`);
@@ -84,6 +89,7 @@ export async function runWebhook(options: WebhookOptions): Promise<Result<Runnin
     load: loadTls,
     logger,
     pollMs: options.pollMs,
+    clock: options.clock,
     onReload: (result, value) => {
       counted("certificate")(result);
       if (result === "ok") serving.server?.setCertificate(value);
