@@ -13,7 +13,8 @@ import { mintLocalToken, readLocalTokenKey } from "../../control-plane/src/ident
 import { readRegistryFile } from "../../control-plane/src/source-registry-file.ts";
 import { DEFAULT_TRUST_DOMAIN, formatSpiffeId, validateIdentity } from "../../lib/spiffe.ts";
 import type { Command } from "./command.ts";
-import { freePort, LocalProcesses, projectModule, untilWorkloadEnds } from "./local-processes.ts";
+import { freePorts } from "../../lib/free-ports.ts";
+import { LocalProcesses, projectModule, untilWorkloadEnds } from "./local-processes.ts";
 import { chooseRunMode, netnsUnavailableHint, parseModeFlag } from "./local-mode.ts";
 import { probeNetns } from "./local-netns.ts";
 import { planArgs, planEnv, planRun } from "./local-run-plan.ts";
@@ -81,7 +82,8 @@ async function run(args: string[]): Promise<number> {
   const appPort = Number(values["app-port"]);
   if (!Number.isInteger(appPort) || appPort < 1 || appPort > 65535) throw new RunError(`--app-port: "${values["app-port"] ?? ""}" is not a port (loopback mode needs the app's port)`);
   const plan = planRun(model.value, identity, appPort, () => 0);
-  for (const o of plan.outbound) o.listenPort = await freePort();
+  const ports = await freePorts(plan.outbound.length);
+  plan.outbound.forEach((o, i) => (o.listenPort = ports[i]!));
   mkdirSync(state.runDir, { recursive: true });
   const tokenFile = join(state.runDir, `${values.namespace}.${values.name}.${process.pid}.token`);
   writeFileSync(tokenFile, token, { mode: 0o600 });

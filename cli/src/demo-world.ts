@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { DEMO_NAMESPACE, appArgs, loopbackEndpoints, proxyArgs, registryYaml, type DemoWorkload, type WorkloadPorts } from "./demo-topology.ts";
 import type { HttpTarget } from "./local-http.ts";
 import type { LocalMode } from "./local-mode.ts";
-import { freePort, projectModule, type LocalProcesses } from "./local-processes.ts";
+import { freePorts } from "../../lib/free-ports.ts";
+import { projectModule, type LocalProcesses } from "./local-processes.ts";
 
 export interface ControlPlaneAt { identityPort: number; discoveryPort: number }
 
@@ -36,10 +37,13 @@ export interface WorldOptions {
 
 export async function loopbackWorld(o: WorldOptions): Promise<DemoWorld> {
   const ports: Record<string, WorkloadPorts> = {};
+  // All at once: ports picked one by one can repeat, and two processes would race for one.
+  const free = await freePorts(o.workloads.reduce((n, w) => n + 3 + w.calls.length, 0));
+  const next = (): number => free.pop()!;
   for (const w of o.workloads) {
     const outbound: Record<string, number> = {};
-    for (const c of w.calls) outbound[c] = await freePort();
-    ports[w.name] = { app: await freePort(), inbound: await freePort(), admin: await freePort(), outbound };
+    for (const c of w.calls) outbound[c] = next();
+    ports[w.name] = { app: next(), inbound: next(), admin: next(), outbound };
   }
   return {
     mode: "loopback",

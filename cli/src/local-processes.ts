@@ -3,7 +3,6 @@
 // kept as a short tail for error messages. stopAll() sends SIGTERM to every
 // group, waits, then SIGKILLs what is left, so nothing outlives the command.
 import { spawn, type ChildProcess } from "node:child_process";
-import * as net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -155,15 +154,4 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", resolve);
-  });
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }

@@ -6,29 +6,10 @@
 // got; use these where a port must be chosen up front (a flag, a config file),
 // and retry the start once on "address already in use" where that matters.
 import * as net from "node:net";
+import { freePorts } from "../../lib/free-ports.ts";
 import { waitFor, type WaitOptions } from "./wait.ts";
 
-/**
- * `count` distinct ports that nothing listened on a moment ago. Every probe
- * listener stays bound until all are, so the kernel cannot hand out the same
- * port twice (which picking them one at a time, or concurrently, allows).
- */
-export async function freePorts(count: number, host = "127.0.0.1"): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = net.createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(0, host, () => resolve());
-      });
-    }
-    return servers.map((s) => (s.address() as net.AddressInfo).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
-  }
-}
+export { freePorts };
 
 /** One port that nothing listened on a moment ago. For several, use `freePorts(n)`. */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
