@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { mintLocalToken, readLocalTokenKey } from "../../control-plane/src/identity-verifier-local-token.ts";
 import { parseDuration } from "../../lib/duration.ts";
 import { ok } from "../../lib/result.ts";
-import type { Command } from "./command.ts";
+import { defineCommand, type Command } from "./command.ts";
 import { LoadGenerator } from "./demo-load.ts";
 import { edgeCounters, edgeView, subtract, type EdgeCounters, type EdgeView } from "./demo-metrics.ts";
 import { parseMetricsText, type Sample } from "./metrics-text.ts";
@@ -219,20 +219,11 @@ async function run(o: DemoOptions): Promise<number> {
   return 0;
 }
 
-export const command: Command = {
+export const command: Command = defineCommand({
+  name: "demo",
   summary: "run local mode with a three-service demo and a live view (npm start)",
-  async run(args: string[]): Promise<number> {
-    if (args.includes("--help") || args.includes("-h")) {
-      console.log(USAGE);
-      return 0;
-    }
-    try {
-      return await run(parse(args));
-    } catch (err) {
-      if (err instanceof DemoError && err.message === "stopped") return 0;
-      const message = err instanceof DemoError ? err.message : (err as Error).message;
-      console.error(`weft demo: ${message}`);
-      return 1;
-    }
-  },
-};
+  usage: USAGE,
+  run: (args) => run(parse(args)),
+  // Stopped by the user before the mesh was up: not an error.
+  exitCodeOf: (err) => (err instanceof DemoError && err.message === "stopped" ? 0 : undefined),
+});

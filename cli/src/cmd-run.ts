@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { mintLocalToken, readLocalTokenKey } from "../../control-plane/src/identity-verifier-local-token.ts";
 import { readRegistryFile } from "../../control-plane/src/source-registry-file.ts";
 import { DEFAULT_TRUST_DOMAIN, formatSpiffeId, validateIdentity } from "../../lib/spiffe.ts";
-import type { Command } from "./command.ts";
+import { defineCommand, type Command } from "./command.ts";
 import { freePorts } from "../../lib/free-ports.ts";
 import { LocalProcesses, projectModule, untilWorkloadEnds } from "./local-processes.ts";
 import { chooseRunMode, netnsUnavailableHint, parseModeFlag } from "./local-mode.ts";
@@ -109,18 +109,10 @@ async function run(args: string[]): Promise<number> {
   return code;
 }
 
-export const command: Command = {
+export const command: Command = defineCommand({
+  name: "run",
   summary: "run one workload with its sidecar against `weft local`",
-  async run(args: string[]): Promise<number> {
-    if (args.includes("--help") || args.includes("-h")) {
-      console.log(USAGE);
-      return 0;
-    }
-    try {
-      return await run(args);
-    } catch (err) {
-      console.error(`weft run: ${(err as Error).message}`);
-      return err instanceof RunError ? 2 : 1;
-    }
-  },
-};
+  usage: USAGE,
+  run,
+  exitCodeOf: (err) => (err instanceof RunError ? 2 : undefined),
+});

@@ -8,7 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { Command } from "./command.ts";
+import { defineCommand, type Command } from "./command.ts";
 import { ensureCa, ensureRegistry, explainStartFailure, localState, runtimeFile, type LocalRuntime } from "./local-state.ts";
 import { LocalProcesses, projectModule } from "./local-processes.ts";
 import { chooseMode, parseModeFlag } from "./local-mode.ts";
@@ -104,18 +104,9 @@ async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-export const command: Command = {
+export const command: Command = defineCommand({
+  name: "local",
   summary: "run the control plane in local mode (CA and registry in a state directory)",
-  async run(args: string[]): Promise<number> {
-    if (args.includes("--help") || args.includes("-h")) {
-      console.log(USAGE);
-      return 0;
-    }
-    try {
-      return await run(args);
-    } catch (err) {
-      console.error(`weft local: ${(err as Error).message}`);
-      return 1;
-    }
-  },
-};
+  usage: USAGE,
+  run,
+});
