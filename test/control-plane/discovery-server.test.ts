@@ -9,6 +9,7 @@ import { startDiscoveryServer, type DiscoveryServer, type DiscoveryServerOptions
 import type { MeshModel } from "../../control-plane/src/mesh-state.ts";
 import { DiscoveryClient } from "../../sidecar/src/discovery/client.ts";
 import { FakeClock } from "../fixtures/fake-clock.ts";
+import { waitFor } from "../support/wait.ts";
 import { createTestMesh, issueTestLeaf, type TestLeaf, type TestMesh } from "../fixtures/mesh-pki.ts";
 import { endpoint, mesh, meshedEndpoint, namespace, recordingLogger, service } from "./discovery-helpers.ts";
 
@@ -36,13 +37,8 @@ function rawStream(port: number, leaf: TestLeaf | null) {
   return { client, call, received, status, write: (m: ProxyMessage) => call.write(m) };
 }
 
-async function until(predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The real gRPC round trips here take milliseconds: look often, give up well before mocha's timeout. */
+const SOON = { timeoutMs: 15_000, intervalMs: 10 };
 
 describe("discovery server", function () {
   this.timeout(60_000);
@@ -101,13 +97,7 @@ describe("discovery server", function () {
   }
 
   const counter = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values.reduce((a, v) => a + v.value, 0) ?? 0;
-  const untilCounter = async (name: string, value: number) => {
-    const deadline = Date.now() + 15_000;
-    while ((await counter(name)) !== value) {
-      if (Date.now() > deadline) throw new Error(`${name} did not reach ${value} in time`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
+  const untilCounter = (name: string, value: number) => waitFor(`${name} to reach ${value}`, async () => (await counter(name)) === value, SOON);
 
   it("streams a full snapshot, then each change as a delta within the debounce window", async () => {
     const client = newClient(shopLeaf);
@@ -126,7 +116,7 @@ describe("discovery server", function () {
     assert.equal(updates.at(-1)?.full, false);
     assert.equal(updates.at(-1)?.baseVersion, first.version);
     assert.equal(after.services.get("shop/web")?.endpoints[2]?.identity, "spiffe://cluster.local/ns/shop/sa/web");
-    await until(() => server.stats().streams === 1);
+    await waitFor("the server to hold one stream", () => server.stats().streams === 1, SOON);
   });
 
   it("coalesces a burst of changes into one push", async () => {
@@ -168,7 +158,7 @@ describe("discovery server", function () {
     await client.waitFor((s) => s.services.size > 0);
     const port = server.port;
     await server.stop(200);
-    await until(() => !client.connected);
+    await waitFor("the client to see its stream end", () => !client.connected, SOON);
     assert.equal(client.state?.services.get("shop/web")?.endpoints.length, 2, "last snapshot kept while disconnected");
     server = await startDiscoveryServer({ host: "127.0.0.1", port, tls: serverLeaf, trustDomain: pki.trustDomain, initialModel: model(5), registry: new Registry() });
     const state = await client.waitFor((s) => s.services.get("shop/web")?.endpoints.length === 5);
@@ -220,7 +210,7 @@ describe("discovery server", function () {
     const twice = rawStream(server.port, shopLeaf);
     raws.push(twice);
     twice.write({ hello: {} });
-    await until(() => twice.received.length === 1);
+    await waitFor("the first snapshot on the second stream", () => twice.received.length === 1, SOON);
     twice.write({ hello: {} });
     const s2 = await twice.status;
     assert.equal(s2.code, grpc.status.FAILED_PRECONDITION);
@@ -250,12 +240,12 @@ describe("discovery server", function () {
     const raw = rawStream(server.port, shopLeaf);
     raws.push(raw);
     raw.write({ hello: {} });
-    await until(() => raw.received.length === 1);
+    await waitFor("snapshot 1 on the raw stream", () => raw.received.length === 1, SOON);
     const v = raw.received[0]!.version;
     raw.write({ ack: { version: v } });
     raw.write({ ack: { version: v } });
     raw.write({ ack: { version: "bogus" } });
-    await until(() => raw.received.length === 1);
+    await waitFor("snapshot 1 on the raw stream", () => raw.received.length === 1, SOON);
     for (let i = 0; i < 10; i++) raw.write({ nack: { version: v, reason: "storm" } });
     const s = await raw.status;
     assert.equal(s.code, grpc.status.RESOURCE_EXHAUSTED);
@@ -270,15 +260,17 @@ describe("discovery server", function () {
     const raw = rawStream(server.port, shopLeaf);
     raws.push(raw);
     raw.write({ hello: {} });
-    await until(() => raw.received.length === 1);
+    await waitFor("snapshot 1 on the raw stream", () => raw.received.length === 1, SOON);
     const v1 = raw.received[0]!.version;
+    const acks = await counter("weft_discovery_acks_total");
     raw.write({ ack: { version: v1 } });
-    await new Promise((r) => setTimeout(r, 50));
+    // The next push must be a delta against v1, so the server has to hold the ACK first.
+    await untilCounter("weft_discovery_acks_total", acks + 1);
     server.publish(model(7));
-    await until(() => raw.received.length === 2);
+    await waitFor("snapshot 2 on the raw stream", () => raw.received.length === 2, SOON);
     assert.equal(raw.received[1]!.full, false);
     raw.write({ nack: { version: raw.received[1]!.version, reason: "base-mismatch: test" } });
-    await until(() => raw.received.length === 3);
+    await waitFor("snapshot 3 on the raw stream", () => raw.received.length === 3, SOON);
     assert.equal(raw.received[2]!.full, true);
     assert.equal(raw.received[2]!.services.find((x) => x.name === "web")?.endpoints.length, 7);
     assert.equal(await counter("weft_discovery_nacks_total"), 1);
@@ -292,12 +284,8 @@ describe("discovery server", function () {
     server.publish(mesh([service("shop", "web", [endpoint("10.0.0.9", { meshed: true, identity: "" })])], [namespace("shop", true)]));
     assert.match(await nacked, /no valid identity/);
     assert.equal(client.state, good);
-    await until(() => server.stats().streams === 1);
-    let nacks = 0;
-    await until(() => {
-      void counter("weft_discovery_nacks_total").then((n) => (nacks = n));
-      return nacks >= 1;
-    });
+    await waitFor("the server to hold one stream", () => server.stats().streams === 1, SOON);
+    await waitFor("the server to count the NACK", async () => (await counter("weft_discovery_nacks_total")) >= 1, SOON);
     server.publish(model(8));
     await client.waitFor((s) => s.services.get("shop/web")?.endpoints.length === 8);
   });

@@ -9,6 +9,7 @@ import { WriteSlots, type ReleaseSlot } from "../../control-plane/src/discovery-
 import type { MeshModel } from "../../control-plane/src/mesh-state.ts";
 import { DiscoveryClient } from "../../sidecar/src/discovery/client.ts";
 import { createTestMesh, issueTestLeaf, type TestLeaf } from "../fixtures/mesh-pki.ts";
+import { waitFor } from "../support/wait.ts";
 import { mesh, meshedEndpoint, namespace, service } from "./discovery-helpers.ts";
 
 const stream = loadProto<ProtoGrpcType>("discovery.proto").weft.discovery.v1.Discovery.service.Stream;
@@ -140,12 +141,12 @@ describe("discovery write slots over gRPC", function () {
     server = await startDiscoveryServer({ host: "127.0.0.1", tls: serverLeaf, trustDomain: pki.trustDomain, initialModel: bigModel("first"), maxFullInFlight: 1, registry });
 
     stalled = stalledProxy(server.port, shopLeaf);
-    await waitUntil(() => server.stats().fullInFlight === 1);
+    await waitFor("one full snapshot in flight", () => server.stats().fullInFlight === 1, { timeoutMs: 15_000, intervalMs: 10 });
     client = new DiscoveryClient({ address: `127.0.0.1:${server.port}`, tls: shopLeaf, backoff: { baseMs: 100, maxMs: 500 } });
     const received: Snapshot__Output[] = [];
     client.on("update", (_state, snapshot) => received.push(snapshot));
     client.start();
-    await waitUntil(() => server.stats().fullWaiting === 1);
+    await waitFor("one full snapshot waiting for a slot", () => server.stats().fullWaiting === 1, { timeoutMs: 15_000, intervalMs: 10 });
 
     server.publish(bigModel("second"));
     server.flushNow();
@@ -158,11 +159,3 @@ describe("discovery write slots over gRPC", function () {
     assert.equal(received[0]?.full, true);
   });
 });
-
-async function waitUntil(predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
