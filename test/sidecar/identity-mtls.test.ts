@@ -157,8 +157,11 @@ describe("sidecar identity: mTLS between workloads with issued certificates", fu
         const serverSerials = new Set<string>([longLived.serial]);
         const clientCerts = new Set<string>([store.current()!.certChain]);
         let newConnections = 0;
-        const until = Date.now() + 13_000;
-        while (Date.now() < until) {
+        // Leaves live seconds here, so rotation happens in real time: keep dialling (paced, as clients
+        // would) until both sides have rotated three times, and fail with the counts if they never do.
+        const rotated = () => serverSerials.size >= 3 && clientCerts.size >= 3 && renewer.renewals >= 3 && newConnections >= 10;
+        const giveUpAt = Date.now() + 30_000;
+        while (!rotated() && Date.now() < giveUpAt) {
           // The long-lived connection still carries data.
           const echoed = await new Promise<string>((resolve, reject) => {
             longLived.socket.once("error", reject);
@@ -178,8 +181,8 @@ describe("sidecar identity: mTLS between workloads with issued certificates", fu
           await new Promise((r) => setTimeout(r, 300));
         }
         longLived.socket.destroy();
-        assert.ok(serverSerials.size >= 3, `server presented ${serverSerials.size} certificates over 13 s`);
-        assert.ok(clientCerts.size >= 3, `client used ${clientCerts.size} certificates over 13 s`);
+        assert.ok(serverSerials.size >= 3, `server presented ${serverSerials.size} certificates`);
+        assert.ok(clientCerts.size >= 3, `client used ${clientCerts.size} certificates`);
         assert.ok(renewer.renewals >= 3, `client renewed ${renewer.renewals} times`);
         assert.ok(newConnections >= 10, `only ${newConnections} new connections`);
       } finally {
