@@ -2,6 +2,7 @@
 // the admin server. Used by main.ts and by tests (several proxies per process).
 import type * as http from "node:http";
 import * as net from "node:net";
+import { systemClock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { Result } from "../../lib/result.ts";
 import { createAdminServer } from "./admin/server.ts";
@@ -85,7 +86,7 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
     headersTimeoutMs: o.headersTimeoutMs ?? 10_000,
     idleTimeoutMs: 60_000,
     isDraining: () => draining,
-    http: { pool, state, metrics, logger: o.logger, zone: o.zone ?? "", minZoneEndpoints: 2, rng, now: () => performance.now(), peerTransport: o.peerTransport ?? "h1" },
+    http: { pool, state, metrics, logger: o.logger, zone: o.zone ?? "", minZoneEndpoints: 2, rng, now: () => performance.now(), clock: systemClock, peerTransport: o.peerTransport ?? "h1" },
   });
   const app = new AppForwarder(appHost);
   const inbound = new InboundProxy({

@@ -1,10 +1,12 @@
 import { strict as assert } from "node:assert";
 import { once } from "node:events";
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { OutgoingHttpHeaders } from "node:http";
 import type * as http2 from "node:http2";
 import type * as net from "node:net";
 import { PassThrough, Writable, type Readable } from "node:stream";
 import type { Downstream } from "../../sidecar/src/http/downstream.ts";
+import { WEFT_CLIENT_ID } from "../../sidecar/src/http/headers.ts";
+import { fieldsOf } from "../../sidecar/src/http/request.ts";
 import type { RelayResult } from "../../sidecar/src/http/relay-response.ts";
 import { AppH1Pool } from "../../sidecar/src/inbound/app-pool-h1.ts";
 import { WirePeer } from "../fixtures/wire-peer.ts";
@@ -15,7 +17,8 @@ class RecordingDownstream implements Downstream {
   readonly method: string;
   readonly path = "/x";
   readonly authority = "app";
-  readonly headers: IncomingHttpHeaders = {};
+  readonly fields: readonly string[] = ["host", "app"];
+  readonly fieldsChecked = true;
   readonly body: Readable;
   readonly hasBody: boolean;
   readonly writes: Buffer[] = [];
@@ -86,7 +89,7 @@ describe("inbound HTTP/1.1 app pool", () => {
   function forward(ds: RecordingDownstream, headers = h2Headers(ds.method), port = app.port): Promise<RelayResult> {
     return new Promise((resolve) => {
       let calls = 0;
-      pool.forward(port, headers, ds, (result) => {
+      pool.forward(port, ds, { fields: fieldsOf(headers), checked: false, addName: WEFT_CLIENT_ID, addValue: "spiffe://cluster.local/ns/default/sa/client" }, (result) => {
         calls++;
         assert.equal(calls, 1, "done is called once");
         resolve(result);

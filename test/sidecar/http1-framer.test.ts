@@ -32,7 +32,7 @@ function splits(wire: Buffer): Buffer[][] {
 }
 
 describe("HTTP/1.1 framer: request heads", () => {
-  it("parses a request line and headers into Node's header shape", () => {
+  it("parses a request line and headers into the proxy's field list, in order, repeats kept", () => {
     const wire = b("GET /a?b=1 HTTP/1.1\r\nHost: x\r\nSet-Cookie: a\r\nset-cookie: b\r\nAccept: 1\r\naccept: 2\r\nX-Pad:  v  \r\n\r\nrest");
     const r = parseRequestHead(wire, LIMIT);
     assert.equal(r.kind, "head");
@@ -40,7 +40,8 @@ describe("HTTP/1.1 framer: request heads", () => {
     assert.equal(r.head.method, "GET");
     assert.equal(r.head.target, "/a?b=1");
     assert.equal(r.head.minor, 1);
-    assert.deepEqual(r.head.headers, { host: "x", "set-cookie": ["a", "b"], accept: "1, 2", "x-pad": "v" });
+    assert.deepEqual(r.head.fields, ["host", "x", "set-cookie", "a", "set-cookie", "b", "accept", "1", "accept", "2", "x-pad", "v"]);
+    assert.equal(r.head.authority, "x");
     assert.deepEqual(r.head.framing, { kind: "none" });
     assert.equal(r.head.keepAlive, true);
     assert.equal(r.head.unusual, false);

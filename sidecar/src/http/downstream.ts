@@ -1,18 +1,14 @@
 // The client side of one proxied HTTP request, whether it arrived over
 // HTTP/1.1 (req/res) or as an HTTP/2 stream: one small interface so the
-// forwarding and retry logic is written once.
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+// forwarding and retry logic is written once. A downstream is the request
+// itself (http/request.ts) plus the way back to its client.
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import * as http2 from "node:http2";
 import type { Readable, Writable } from "node:stream";
+import { fieldValue, type ProxyRequest } from "./request.ts";
 
-export interface Downstream {
+export interface Downstream extends ProxyRequest {
   readonly proto: "h1" | "h2";
-  readonly method: string;
-  readonly path: string;
-  readonly authority: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Readable;
-  readonly hasBody: boolean;
   /** Sends the response head; with `endStream` the response is complete. */
   respond(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void;
   readonly sink: Writable;
@@ -25,12 +21,14 @@ export interface Downstream {
   onAbort(listener: () => void): void;
 }
 
+/** A request node:http parsed (the connections Weft's framer hands over). */
 export class H1Downstream implements Downstream {
   readonly proto = "h1";
   readonly method: string;
   readonly path: string;
   readonly authority: string;
-  readonly headers: IncomingHttpHeaders;
+  readonly fields: readonly string[];
+  readonly fieldsChecked = false;
   readonly body: Readable;
   readonly hasBody: boolean;
   readonly sink: Writable;
@@ -41,10 +39,18 @@ export class H1Downstream implements Downstream {
   constructor(req: IncomingMessage, res: ServerResponse, closeAfter: boolean) {
     this.method = req.method ?? "GET";
     this.path = req.url ?? "/";
-    this.authority = req.headers.host ?? "";
-    this.headers = req.headers;
+    // rawHeaders keeps the client's spelling; the field list is lower-case.
+    const raw = req.rawHeaders;
+    const fields: string[] = new Array<string>(raw.length);
+    for (let i = 0; i < raw.length; i += 2) {
+      fields[i] = (raw[i] as string).toLowerCase();
+      fields[i + 1] = raw[i + 1] as string;
+    }
+    this.fields = fields;
+    this.authority = fieldValue(fields, "host") ?? "";
     this.body = req;
-    this.hasBody = req.headers["content-length"] !== undefined ? req.headers["content-length"] !== "0" : req.headers["transfer-encoding"] !== undefined;
+    const length = fieldValue(fields, "content-length");
+    this.hasBody = length !== undefined ? length !== "0" : fieldValue(fields, "transfer-encoding") !== undefined;
     this.sink = res;
     this.#res = res;
     this.#closeAfter = closeAfter;
@@ -86,23 +92,26 @@ export class H1Downstream implements Downstream {
   }
 }
 
+/** A request that arrived as an HTTP/2 stream. */
 export class H2Downstream implements Downstream {
   readonly proto = "h2";
   readonly method: string;
   readonly path: string;
   readonly authority: string;
-  readonly headers: IncomingHttpHeaders;
+  readonly fields: readonly string[];
+  readonly fieldsChecked = false;
   readonly body: Readable;
   readonly hasBody: boolean;
   readonly sink: Writable;
   readonly #stream: http2.ServerHttp2Stream;
   #trailers: OutgoingHttpHeaders | undefined;
 
-  constructor(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) {
+  /** `rawHeaders` is the field list node:http2 hands to its 'stream' event (pseudo-headers first). */
+  constructor(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: readonly string[]) {
     this.method = String(headers[":method"] ?? "GET");
     this.path = String(headers[":path"] ?? "/");
     this.authority = String(headers[":authority"] ?? headers.host ?? "");
-    this.headers = headers;
+    this.fields = rawHeaders;
     this.body = stream;
     this.hasBody = !stream.endAfterHeaders;
     this.sink = stream;

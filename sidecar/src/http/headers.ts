@@ -1,35 +1,80 @@
-// Header translation between HTTP/1.1 and the HTTP/2 hop between proxies.
-// One pass over the incoming object; nothing else copies headers per request.
+// Header translation for the HTTP/2 side: a ProxyRequest's fields written as
+// HTTP/2 request headers, the fields an observer may edit, and response
+// headers for the next hop. One pass over the fields; nothing else copies
+// headers per request.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { OutgoingFields, ProxyRequest } from "./request.ts";
 
 /** Connection-specific headers (RFC 9110 §7.6.1, RFC 9113 §8.2.2) never forwarded across a hop. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host", "http2-settings", "expect"]);
+
+declare module "http2" {
+  interface ClientSessionOptions {
+    /**
+     * False: node:http2 sends a field the client repeated (h2RequestHeaders
+     * keeps repeats) instead of throwing. Node reads it on client sessions as
+     * on servers; @types/node declares it for servers only.
+     */
+    strictSingleValueFields?: boolean;
+  }
+}
 
 /** Headers Weft itself sets on the hop between proxies; stripped from anything an app sends. */
 export const WEFT_PROTO = "weft-proto";
 export const WEFT_CLIENT_ID = "weft-client-id";
 
-export function isGrpc(headers: IncomingHttpHeaders): boolean {
-  const ct = headers["content-type"];
-  return typeof ct === "string" && ct.startsWith("application/grpc");
+/**
+ * HTTP/2 request headers, as the raw list node:http2 takes: pseudo-headers
+ * first, then `out`'s fields in order without hop-by-hop and Weft's own
+ * fields, then the field the proxy adds. Content-Length goes once (a repeat
+ * that agreed on HTTP/1.1 is a stream error in HTTP/2), TE once and only as
+ * "trailers" (the one value HTTP/2 allows; gRPC needs it). Sessions that send
+ * these are created with strictSingleValueFields off, so a field the client
+ * repeated reaches the peer repeated instead of failing the request.
+ */
+export function h2RequestHeaders(req: ProxyRequest, out: OutgoingFields): string[] {
+  const list = [":method", req.method, ":path", req.path, ":scheme", "http", ":authority", req.authority];
+  const fields = out.fields;
+  let length = false;
+  let te = false;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i] as string;
+    if (name.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(name) || name.startsWith("weft-")) continue;
+    const value = fields[i + 1] as string;
+    if (name === "te") {
+      if (!te && value.includes("trailers")) {
+        te = true;
+        list.push("te", "trailers");
+      }
+      continue;
+    }
+    if (name === "content-length") {
+      if (length) continue;
+      length = true;
+    }
+    list.push(name, value);
+  }
+  list.push(out.addName, out.addValue);
+  return list;
 }
 
 /**
- * Headers for an HTTP/2 request built from an HTTP/1.1 or HTTP/2 request:
- * pseudo-headers first, hop-by-hop and Weft's own headers dropped.
+ * The fields a request forwards end to end, as an object an observer may edit
+ * (add, replace or delete a header) before they are sent: pseudo-headers,
+ * hop-by-hop and Weft's own fields left out, a repeated field an array in order.
  */
-export function toH2Request(method: string, path: string, authority: string, headers: IncomingHttpHeaders, extra: OutgoingHttpHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { ":method": method, ":path": path, ":scheme": "http", ":authority": authority };
-  for (const name in headers) {
-    if (name.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(name) || name.startsWith("weft-")) continue;
-    if (name === "te") {
-      // Only "te: trailers" is legal in HTTP/2 (gRPC needs it).
-      if (String(headers[name]).includes("trailers")) out.te = "trailers";
-      continue;
-    }
-    out[name] = headers[name];
+export function observableHeaders(fields: readonly string[]): OutgoingHttpHeaders {
+  // No prototype: a field named "constructor" must not find Object's.
+  const out = Object.create(null) as OutgoingHttpHeaders;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i] as string;
+    if (name.charCodeAt(0) === 58 || HOP_BY_HOP.has(name) || name.startsWith("weft-")) continue;
+    const value = fields[i + 1] as string;
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[name] = [String(prev), value];
   }
-  for (const name in extra) out[name] = extra[name];
   return out;
 }
 

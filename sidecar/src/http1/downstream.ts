@@ -2,7 +2,7 @@
 // node:http): the response head is written as one string, the body as the
 // upstream's own buffers (chunk-encoded only when no length is known), and the
 // head and first body bytes leave in one write.
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { OutgoingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
 import { Readable, Writable } from "node:stream";
 import type { Downstream } from "../http/downstream.ts";
@@ -25,7 +25,9 @@ export class FramedH1Downstream implements Downstream {
   readonly method: string;
   readonly path: string;
   readonly authority: string;
-  readonly headers: IncomingHttpHeaders;
+  readonly fields: readonly string[];
+  /** The framer refused every name and value an HTTP/1.1 wire cannot carry. */
+  readonly fieldsChecked = true;
   readonly hasBody: boolean;
   readonly #conn: FramedConnectionHooks;
   readonly #keepAlive: boolean;
@@ -44,8 +46,8 @@ export class FramedH1Downstream implements Downstream {
   constructor(head: RequestHead, conn: FramedConnectionHooks) {
     this.method = head.method;
     this.path = head.target;
-    this.headers = head.headers;
-    this.authority = typeof head.headers.host === "string" ? head.headers.host : "";
+    this.authority = head.authority;
+    this.fields = head.fields;
     this.hasBody = head.framing.kind !== "none";
     this.#keepAlive = head.keepAlive;
     this.#conn = conn;

@@ -2,7 +2,9 @@
 // the body is delimited, then cuts body bytes out of the stream as Buffer
 // slices (never copies). Pure: bytes in, a head or body events out. Anything
 // it will not frame is an error value; the I/O edge decides what to do (the
-// outbound listener hands such a connection to node:http instead).
+// outbound listener hands such a connection to node:http instead). A request
+// head parses into the proxy's field list (http/request.ts; it is written back
+// from one by request-head.ts); responses keep Node's header object.
 import type { IncomingHttpHeaders } from "node:http";
 
 export type FrameError =
@@ -25,7 +27,10 @@ export interface RequestHead {
   target: string;
   /** HTTP/1.x minor version. */
   minor: 0 | 1;
-  headers: IncomingHttpHeaders;
+  /** The first Host value ("" without one). */
+  authority: string;
+  /** [name, value, ...]: lower-case names in wire order, a repeated field once per line (ProxyRequest.fields). */
+  fields: string[];
   framing: Framing;
   keepAlive: boolean;
   /** Expect or Upgrade present: the caller's ordinary path will not do. */
@@ -50,6 +55,22 @@ const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\x00-\x08\x0a-\x1f\x7f]*)
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const BAD_TARGET = /[\x00-\x20\x7f]/;
 /* eslint-enable no-control-regex */
+
+/** A header name or method is a token (RFC 9110 §5.6.2). */
+export function isToken(s: string): boolean {
+  return TOKEN.test(s);
+}
+
+/** A field value holds no control character but HTAB (so no CR/LF injection, RFC 9110 §5.5). */
+export function isFieldValue(s: string): boolean {
+  return !BAD_VALUE.test(s);
+}
+
+/** A request target holds no space or control character. */
+export function isRequestTarget(s: string): boolean {
+  return !BAD_TARGET.test(s);
+}
+
 const DIGITS = /^\d{1,15}$/;
 const HEX = /^[0-9a-fA-F]{1,15}$/;
 
@@ -62,6 +83,25 @@ function headEnd(buf: Buffer, start: number, maxBytes: number): number | "incomp
   for (let i = buf.indexOf(10, start); i >= 0 && i < limit; i = buf.indexOf(10, i + 1)) if (i === start || buf[i - 1] !== 13) return "bare-lf";
   if (buf.subarray(start, limit).indexOf(0) >= 0) return "nul";
   return end < 0 ? "incomplete" : end + 4;
+}
+
+/** Header lines as a field list: lower-case names, values trimmed, in order (RFC 9112 §5). */
+function parseFieldLines(lines: readonly string[], from: number, into: string[]): FrameError | undefined {
+  for (let i = from; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.length === 0) continue;
+    const c = line.charCodeAt(0);
+    // Obsolete line folding is refused, not unfolded (RFC 9112 §5.2 allows either).
+    if (c === 32 || c === 9) return "obs-fold";
+    const colon = line.indexOf(":");
+    if (colon <= 0) return "bad-header";
+    const name = line.slice(0, colon);
+    if (!TOKEN.test(name)) return "bad-header";
+    const value = line.slice(colon + 1).trim();
+    if (BAD_VALUE.test(value)) return "bad-header";
+    into.push(name.toLowerCase(), value);
+  }
+  return undefined;
 }
 
 /** Header lines into Node's IncomingHttpHeaders shape (lower-case names; set-cookie an array, others joined). */
@@ -105,10 +145,11 @@ function hasToken(value: string | string[] | undefined, token: string): boolean 
   return false;
 }
 
-/** Body framing from Transfer-Encoding / Content-Length; both present is refused (request smuggling). */
-function bodyFraming(headers: IncomingHttpHeaders, otherwise: Framing, chunkedOrClose: boolean): Framing | FrameError {
-  const te = headers["transfer-encoding"];
-  const cl = headers["content-length"];
+/**
+ * Body framing from Transfer-Encoding / Content-Length (each with repeated
+ * fields joined by commas); both present is refused (request smuggling).
+ */
+function bodyFraming(te: string | string[] | undefined, cl: string | string[] | undefined, otherwise: Framing, chunkedOrClose: boolean): Framing | FrameError {
   if (te !== undefined && cl !== undefined) return "smuggling";
   if (typeof te === "string") {
     if (te.trim().toLowerCase() === "chunked") return { kind: "chunked" };
@@ -130,16 +171,42 @@ export function parseRequestHead(buf: Buffer, maxBytes: number): HeadResult<Requ
   const lines = buf.toString("latin1", 0, end - 4).split("\r\n");
   const m = REQUEST_LINE.exec(lines[0] ?? "");
   if (!m) return { kind: "error", reason: "bad-start-line" };
-  const headers: IncomingHttpHeaders = {};
-  const bad = parseHeaderLines(lines, 1, headers);
+  const fields: string[] = [];
+  const bad = parseFieldLines(lines, 1, fields);
   if (bad) return { kind: "error", reason: bad };
-  const framing = bodyFraming(headers, { kind: "none" }, false);
+  // The fields framing and routing read, repeated ones joined as a list (RFC 9110 §5.3).
+  let te: string | undefined;
+  let cl: string | undefined;
+  let connection: string | undefined;
+  let host: string | undefined;
+  let unusual = false;
+  for (let i = 0; i < fields.length; i += 2) {
+    const value = fields[i + 1] as string;
+    switch (fields[i]) {
+      case "transfer-encoding":
+        te = te === undefined ? value : `${te}, ${value}`;
+        break;
+      case "content-length":
+        cl = cl === undefined ? value : `${cl}, ${value}`;
+        break;
+      case "connection":
+        connection = connection === undefined ? value : `${connection}, ${value}`;
+        break;
+      case "host":
+        host ??= value;
+        break;
+      case "expect":
+      case "upgrade":
+        unusual = true;
+        break;
+    }
+  }
+  const framing = bodyFraming(te, cl, { kind: "none" }, false);
   if (typeof framing === "string") return { kind: "error", reason: framing };
   const minor = m[3] === "1" ? 1 : 0;
-  const connection = headers.connection;
   const keepAlive = minor === 1 ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
-  const unusual = headers.expect !== undefined || headers.upgrade !== undefined || hasToken(connection, "upgrade");
-  return { kind: "head", head: { method: m[1] as string, target: m[2] as string, minor, headers, framing, keepAlive, unusual }, consumed: end };
+  unusual ||= hasToken(connection, "upgrade");
+  return { kind: "head", head: { method: m[1] as string, target: m[2] as string, minor, authority: host ?? "", fields, framing, keepAlive, unusual }, consumed: end };
 }
 
 /** A response head; `method` is the request's (a HEAD response has no body whatever it says). */
@@ -156,7 +223,7 @@ export function parseResponseHead(buf: Buffer, maxBytes: number, method: string)
   const status = Number(m[2]);
   const minor = m[1] === "1" ? 1 : 0;
   const noBody = method === "HEAD" || status < 200 || status === 204 || status === 304;
-  let framing = bodyFraming(headers, { kind: "close" }, true);
+  let framing = bodyFraming(headers["transfer-encoding"], headers["content-length"], { kind: "close" }, true);
   if (typeof framing === "string") return { kind: "error", reason: framing };
   if (noBody) framing = { kind: "none" };
   const connection = headers.connection;
@@ -306,21 +373,4 @@ export function headerLines(headers: Readonly<Record<string, string | string[] |
     }
   }
   return out;
-}
-
-/** Request headers never copied onto an HTTP/1.1 hop built from HTTP/2-style headers (framing and Host are set here). */
-const SKIP_REQUEST = new Set(["host", "connection", "keep-alive", "transfer-encoding", "upgrade", "te", "proxy-connection", "http2-settings", "expect"]);
-
-/**
- * An HTTP/1.1 request head from HTTP/2-style headers (pseudo-headers included).
- * A body of unknown length goes chunked. Undefined when a header cannot go on the wire.
- */
-export function requestHeadFromH2(headers: Readonly<Record<string, string | string[] | number | undefined>>, hasBody: boolean): { head: string; chunked: boolean } | undefined {
-  const lines = headerLines(headers, SKIP_REQUEST);
-  const method = String(headers[":method"] ?? "GET");
-  const path = String(headers[":path"] ?? "/");
-  const authority = String(headers[":authority"] ?? "");
-  if (lines === undefined || !TOKEN.test(method) || BAD_TARGET.test(path) || BAD_VALUE.test(authority)) return undefined;
-  const chunked = hasBody && headers["content-length"] === undefined;
-  return { head: `${method} ${path} HTTP/1.1\r\nhost: ${authority}\r\n${lines}${chunked ? "transfer-encoding: chunked\r\n" : ""}\r\n`, chunked };
 }

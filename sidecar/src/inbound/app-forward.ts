@@ -6,6 +6,8 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { AppH1Pool } from "./app-pool-h1.ts";
 import type { Downstream } from "../http/downstream.ts";
+import { h2RequestHeaders } from "../http/headers.ts";
+import type { OutgoingFields } from "../http/request.ts";
 import { relayResponse, type RelayResult } from "../http/relay-response.ts";
 
 export class AppForwarder {
@@ -23,6 +25,8 @@ export class AppForwarder {
     if (existing && !existing.closed && !existing.destroyed) return existing;
     const session = http2.connect(`http://${this.#host}:${port}`, {
       settings: { initialWindowSize: 1 << 20, enablePush: false },
+      // A field the client repeated goes to the app repeated (h2RequestHeaders), not refused by node.
+      strictSingleValueFields: false,
       // Nagle on this socket would hold the second write of a request for a delayed ACK (~40 ms).
       createConnection: () => net.connect({ host: this.#host, port, noDelay: true }),
     });
@@ -38,16 +42,16 @@ export class AppForwarder {
     return session;
   }
 
-  /** `headers` are HTTP/2 request headers (pseudo-headers included) with Weft's own already replaced. */
-  forward(port: number, proto: "h1" | "h2", headers: http2.OutgoingHttpHeaders, ds: Downstream, done: (result: RelayResult) => void): void {
-    if (proto === "h2") this.#forwardH2(port, headers, ds, done);
-    else this.#h1.forward(port, headers, ds, done);
+  /** Sends the request `ds` with the fields `out` (the proxy's own field included) to the app's `port`. */
+  forward(port: number, proto: "h1" | "h2", ds: Downstream, out: OutgoingFields, done: (result: RelayResult) => void): void {
+    if (proto === "h2") this.#forwardH2(port, ds, out, done);
+    else this.#h1.forward(port, ds, out, done);
   }
 
-  #forwardH2(port: number, headers: http2.OutgoingHttpHeaders, ds: Downstream, done: (result: RelayResult) => void): void {
+  #forwardH2(port: number, ds: Downstream, out: OutgoingFields, done: (result: RelayResult) => void): void {
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = this.#session(port).request(headers, { endStream: !ds.hasBody });
+      stream = this.#session(port).request(h2RequestHeaders(ds, out), { endStream: !ds.hasBody });
     } catch {
       done(appError(ds));
       return;

@@ -2,11 +2,11 @@
 // per app port (http1/client-connection.ts), the response relayed to the
 // downstream as slices of what was read.
 import * as net from "node:net";
-import type * as http2 from "node:http2";
 import type { Downstream } from "../http/downstream.ts";
 import { H1ClientConnection, IdleConnections } from "../http1/client-connection.ts";
-import { requestHeadFromH2 } from "../http1/framer.ts";
+import { chunkedBody, requestHead } from "../http1/request-head.ts";
 import { responseHeaders } from "../http/headers.ts";
+import type { OutgoingFields } from "../http/request.ts";
 import type { RelayResult } from "../http/relay-response.ts";
 
 const MAX_IDLE = 64;
@@ -35,15 +35,16 @@ export class AppH1Pool {
     return { conn, reused: false };
   }
 
-  /** `headers` are HTTP/2 request headers (pseudo-headers included) with Weft's own already replaced. */
-  forward(port: number, headers: http2.OutgoingHttpHeaders, ds: Downstream, done: (result: RelayResult) => void, retried = false): void {
-    const request = requestHeadFromH2(headers, ds.hasBody);
-    if (!request) {
+  /** Sends the request `ds` with the fields `out` (the proxy's own field included) to the app's `port`. */
+  forward(port: number, ds: Downstream, out: OutgoingFields, done: (result: RelayResult) => void, retried = false): void {
+    const chunked = chunkedBody(ds, out);
+    const head = requestHead(ds, out, chunked);
+    if (head === undefined) {
       done(appError(ds, 0));
       return;
     }
     const { conn, reused } = this.#connection(port);
-    const method = String(headers[":method"] ?? "GET");
+    const method = ds.method;
     let status = 0;
     let bodyExpected = false;
     let responseBytes = 0;
@@ -54,7 +55,7 @@ export class AppH1Pool {
       over = true;
       done(result);
     };
-    conn.begin(method, request.head, {
+    conn.begin(method, head, {
       head: (head) => {
         status = head.status;
         bodyExpected = head.framing.kind !== "none";
@@ -76,7 +77,7 @@ export class AppH1Pool {
         // fresh one, when nothing came back and a repeat is harmless (idempotent, no body).
         if (!headSeen && reused && !retried && !ds.hasBody && !ds.responded && IDEMPOTENT.has(method)) {
           over = true;
-          this.forward(port, headers, ds, done, true);
+          this.forward(port, ds, out, done, true);
           return;
         }
         end(appError(ds, responseBytes));
@@ -92,12 +93,12 @@ export class AppH1Pool {
     const body = ds.body;
     body.on("data", (chunk: Buffer) => {
       requestBytes += chunk.length;
-      if (!conn.writeBody(chunk, request.chunked)) {
+      if (!conn.writeBody(chunk, chunked)) {
         body.pause();
         conn.socket.once("drain", () => body.resume());
       }
     });
-    body.on("end", () => conn.endBody(request.chunked));
+    body.on("end", () => conn.endBody(chunked));
     body.resume();
   }
 

@@ -6,17 +6,19 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Logger } from "../../../lib/log.ts";
-import { spiffeIdOfSan } from "../identity/peer-identity.ts";
+import { spiffeIdOfSan } from "../../../lib/spiffe.ts";
 import type { InboundPolicy__Output } from "../../../api/gen/weft/discovery/v1/InboundPolicy.ts";
 import type { AppForwarder } from "./app-forward.ts";
 import type { CredentialsSource } from "../identity/credentials-source.ts";
 import { H2Downstream, type Downstream } from "../http/downstream.ts";
 import { FramedH1Connection } from "../http1/server-connection.ts";
 import { detectFirstBytes, splice } from "../http/first-bytes.ts";
-import { WEFT_CLIENT_ID, WEFT_PROTO, isGrpc, toH2Request } from "../http/headers.ts";
+import { WEFT_CLIENT_ID, WEFT_PROTO, observableHeaders } from "../http/headers.ts";
+import { fieldValue, fieldsOf, isGrpcRequest, type OutgoingFields } from "../http/request.ts";
+import { ObservedProxyRequest } from "../http/observed-request.ts";
 import { recordRequest, statusClass, type ProxyMetrics } from "../admin/metrics.ts";
 import { ALPN_H1, ALPN_H2, ALPN_OPAQUE, classifyTlsError } from "../identity/mesh-tls.ts";
-import type { RequestObserver } from "../http/request-observer.ts";
+import type { AttemptScope, RequestObserver } from "../http/request-observer.ts";
 
 export interface InboundOptions {
   credentials: CredentialsSource;
@@ -77,7 +79,7 @@ export class InboundProxy {
       session.on("connect", () => session.setLocalWindowSize(8 << 20));
       session.setTimeout(options.idleTimeoutMs, () => session.close());
     });
-    this.#h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => this.#stream(stream, headers));
+    this.#h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => this.#stream(stream, headers, rawHeaders));
   }
 
   /** Takes a connection for the app's port `appPort` (the original destination port, or a fixed mapping). */
@@ -137,7 +139,7 @@ export class InboundProxy {
         maxHeaderBytes: this.#o.maxHeaderBytes + 4096,
         idleTimeoutMs: this.#o.idleTimeoutMs,
         isDraining: () => this.#draining,
-        onRequest: (ds) => this.#request(ds, peer, ds.headers[WEFT_PROTO] === "h2" ? "h2" : "h1"),
+        onRequest: (ds) => this.#request(ds, peer),
         // Peer proxies send only plain requests; anything else is not a Weft peer.
         fallback: (s) => s.destroy(),
         waitForHead: true,
@@ -151,35 +153,34 @@ export class InboundProxy {
     this.#pendingPeer = undefined;
   }
 
-  #stream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+  #stream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): void {
     stream.on("error", () => {});
     const peer = this.#peers.get(stream.session as object);
     if (!peer) {
       stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
-    this.#request(new H2Downstream(stream, headers), peer, headers[WEFT_PROTO] === "h2" ? "h2" : "h1");
+    this.#request(new H2Downstream(stream, headers, rawHeaders), peer);
   }
 
-  /** One request from a peer proxy, whichever transport carried it, to the app. */
-  #request(ds: Downstream, peer: Peer, proto: "h1" | "h2"): void {
+  /** One request from a peer proxy, whichever transport carried it, to the app in the protocol its client spoke. */
+  #request(ds: Downstream, peer: Peer): void {
     const started = this.#o.now();
-    const headers = ds.headers;
-    const grpc = isGrpc(headers);
-    const scope = this.#o.observer.onRequest({
-      direction: "inbound",
-      method: ds.method,
-      path: ds.path,
-      authority: ds.authority,
-      protocol: proto,
-      grpc,
-      service: "",
-      peerIdentity: peer.identity,
-      headers,
-    });
-    const out = toH2Request(ds.method, ds.path, ds.authority, headers, { [WEFT_CLIENT_ID]: peer.identity });
-    const attemptScope = scope?.onAttempt?.({ attempt: 1, endpoint: `${this.#o.appHost}:${peer.appPort}`, headers: out });
-    this.#o.app.forward(peer.appPort, proto, out, ds, (result) => {
+    const proto = fieldValue(ds.fields, WEFT_PROTO) === "h2" ? "h2" : "h1";
+    const grpc = isGrpcRequest(ds.fields);
+    const scope = this.#o.observer.onRequest(new ObservedProxyRequest("inbound", ds, proto, grpc, "", peer.identity));
+    let fields = ds.fields;
+    let checked = ds.fieldsChecked;
+    let attemptScope: AttemptScope | undefined;
+    if (scope?.onAttempt) {
+      // The observer edits an object of the forwarded fields (it adds trace context); that object is what is sent.
+      const headers = observableHeaders(ds.fields);
+      attemptScope = scope.onAttempt({ attempt: 1, endpoint: `${this.#o.appHost}:${peer.appPort}`, headers });
+      fields = fieldsOf(headers);
+      checked = false;
+    }
+    const out: OutgoingFields = { fields, checked, addName: WEFT_CLIENT_ID, addValue: peer.identity };
+    this.#o.app.forward(peer.appPort, proto, ds, out, (result) => {
       recordRequest(this.#o.metrics, "inbound", "", result.error && result.status >= 500 ? "5xx" : statusClass(result.status), result.grpcStatus, (this.#o.now() - started) / 1000);
       attemptScope?.onEnd?.(result);
       scope?.onEnd?.(result);

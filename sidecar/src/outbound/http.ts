@@ -1,151 +1,203 @@
-// One outbound HTTP request to a meshed Service: pick an endpoint, send the
-// request to its proxy (on a pooled HTTP/1.1 connection, outbound/attempt-h1.ts,
-// or as a stream on the pooled HTTP/2 session), and retry on another endpoint
-// when the policy, the attempt count and the budget allow.
-import type { OutgoingHttpHeaders } from "node:http";
-import type * as http2 from "node:http2";
-import { pick } from "./balancer-p2c-ewma.ts";
+// One outbound HTTP request to a meshed Service: the I/O shell around its
+// lifecycle (request-lifecycle.ts). The transition function decides; this
+// performs its actions: pick an endpoint and start an attempt (a pooled
+// HTTP/1.1 connection, attempt-h1.ts, or a stream on the pooled HTTP/2
+// session, attempt-h2.ts), ask the retry budget, run the timers on the
+// context's clock, answer with the proxy's own errors, and record the request.
+import type { EffectiveRetry } from "../discovery/client-policy.ts";
 import type { Downstream } from "../http/downstream.ts";
-import { WEFT_PROTO, grpcStatusOf, isGrpc, toH2Request } from "../http/headers.ts";
-import { relayResponse, type RelayResult } from "../http/relay-response.ts";
-import type { CancelReason } from "./endpoint-state.ts";
-import { attemptH1 } from "./attempt-h1.ts";
-import { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, sendProxyError, type MeshEndpointChoice, type OutboundCall, type OutboundHttpContext } from "./call.ts";
-import { ReplayBody } from "./replay-body.ts";
-import { recordRequest, tryWithdraw } from "./retry-budget.ts";
-import { isRetryableOutcome, shouldRetry, type AttemptOutcome } from "./retry-policy.ts";
+import { observableHeaders } from "../http/headers.ts";
+import { fieldsOf } from "../http/request.ts";
+import type { AttemptScope } from "../http/request-observer.ts";
+import type { RelayResult } from "../http/relay-response.ts";
 import { recordRequest as recordRequestMetrics, statusClass } from "../admin/metrics.ts";
+import { H1Attempt } from "./attempt-h1.ts";
+import { H2Attempt } from "./attempt-h2.ts";
+import { pick } from "./balancer-p2c-ewma.ts";
+import { sendProxyError, type Attempt, type AttemptFailedEvent, type AttemptOwner, type MeshEndpointChoice, type OutboundCall, type OutboundHttpContext, type ResponseHeadEvent } from "./call.ts";
+import { ReplayBody } from "./replay-body.ts";
+import { recordRequest, tryWithdraw, type RetryBudget, type RetryBudgetConfig } from "./retry-budget.ts";
+import { IDLE, transition, type LifecycleAction, type LifecycleContext, type LifecycleEvent, type LifecycleState, type ProxyErrorCode } from "./request-lifecycle.ts";
+
+const BUDGET_WINDOW_MS = 10_000;
+/** Counting a request reads only the budget's window; its ratio and floor matter when a retry is withdrawn. */
+const COUNT_CONFIG: RetryBudgetConfig = { ratio: 0, minPerSecond: 0, windowMs: BUDGET_WINDOW_MS };
+
+const START: LifecycleEvent = { type: "start" };
+const NO_ENDPOINT: LifecycleEvent = { type: "no-endpoint" };
+const TIMEOUT: LifecycleEvent = { type: "timeout" };
+const CLIENT_GONE: LifecycleEvent = { type: "client-gone" };
+const BACKOFF_ELAPSED: LifecycleEvent = { type: "backoff-elapsed" };
+const BUDGET_GRANTED: LifecycleEvent = { type: "budget", granted: true };
+const BUDGET_REFUSED: LifecycleEvent = { type: "budget", granted: false };
+const RELAY_ENDED: LifecycleEvent = { type: "relay-ended" };
 
 export function forwardOutbound(ctx: OutboundHttpContext, ds: Downstream, call: OutboundCall): void {
-  const started = ctx.now();
-  const grpc = isGrpc(ds.headers);
-  const retryPolicy = call.policy.retry;
-  const budgetConfig = { ratio: retryPolicy.budgetRatio, minPerSecond: retryPolicy.budgetMinPerSecond, windowMs: 10_000 };
-  const budget = ctx.state.budget(call.service);
-  recordRequest(budget, started, budgetConfig);
-  const body = ds.hasBody ? new ReplayBody(ds.body, retryPolicy.maxBufferedBodyBytes) : undefined;
-  const tried = new Set<string>();
-  let attempt = 0;
-  /** Cancels the attempt in flight (timeout, client gone, retry). */
-  let cancel: ((reason: CancelReason) => void) | undefined;
-  let done = false;
-  let timer: NodeJS.Timeout | undefined;
+  new OutboundRequest(ctx, ds, call).start();
+}
 
-  const finish = (result: RelayResult): void => {
-    cancel = undefined;
-    if (done) return;
-    done = true;
-    if (timer) clearTimeout(timer);
-    recordRequestMetrics(ctx.metrics, "outbound", call.service, result.error && !ds.responded ? "error" : statusClass(result.status), result.grpcStatus, (ctx.now() - started) / 1000);
-    call.scope?.onEnd?.(result);
-  };
+/**
+ * One request's shell. It is also the transition's context and its attempts'
+ * owner, so driving the lifecycle allocates no context objects per event.
+ */
+class OutboundRequest implements LifecycleContext, AttemptOwner {
+  readonly ctx: OutboundHttpContext;
+  readonly ds: Downstream;
+  readonly call: OutboundCall;
+  readonly body: ReplayBody | undefined;
+  readonly method: string;
+  readonly grpc: boolean;
+  readonly retry: EffectiveRetry;
+  readonly requestTimeoutMs: number;
+  readonly rng: () => number;
+  readonly #started: number;
+  readonly #budget: RetryBudget;
+  #state: LifecycleState = IDLE;
+  #attempt: Attempt | undefined;
+  #endpoint: MeshEndpointChoice | undefined;
+  /** Endpoints already tried, from the second attempt on. */
+  #tried: Set<string> | undefined;
+  #relayed: RelayResult | undefined;
+  #timer: unknown;
+  #backoff: unknown;
 
-  if (call.policy.requestTimeoutMs > 0) {
-    timer = setTimeout(() => {
-      if (done) return;
-      cancel?.("timeout");
-      finish(sendProxyError(ds, grpc, 504, "timeout"));
-    }, call.policy.requestTimeoutMs);
+  constructor(ctx: OutboundHttpContext, ds: Downstream, call: OutboundCall) {
+    this.ctx = ctx;
+    this.ds = ds;
+    this.call = call;
+    this.method = ds.method;
+    this.grpc = call.grpc;
+    this.retry = call.policy.retry;
+    this.requestTimeoutMs = call.policy.requestTimeoutMs;
+    this.rng = ctx.rng;
+    this.body = ds.hasBody ? new ReplayBody(ds.body, this.retry.maxBufferedBodyBytes) : undefined;
+    this.#started = ctx.now();
+    this.#budget = ctx.state.budget(call.service);
   }
-  ds.onAbort(() => {
-    cancel?.("client-gone");
-    finish({ status: 499, error: "client-gone" });
-  });
 
-  const send = (): void => {
-    if (done) return;
-    const endpoint = pick(call.endpoints, ctx.state.loads, { zone: ctx.zone, minZoneEndpoints: ctx.minZoneEndpoints, exclude: tried }, ctx.rng, ctx.now());
-    if (!endpoint) {
-      finish(sendProxyError(ds, grpc, 503, "no-endpoint"));
-      return;
-    }
-    attempt += 1;
-    tried.add(endpoint.key);
-    const headers: OutgoingHttpHeaders = toH2Request(ds.method, ds.path, ds.authority, ds.headers, { [WEFT_PROTO]: ds.proto });
-    const attemptScope = call.scope?.onAttempt?.({ attempt, endpoint: endpoint.key, peerIdentity: endpoint.target.identity || undefined, headers });
-    const attemptStart = ctx.now();
-    ctx.state.start(endpoint.key);
-    if (ctx.peerTransport === "h1" && ds.proto === "h1") {
-      cancel = attemptH1({ ctx, ds, call, endpoint, headers, body, attempt, attemptStart, attemptScope, grpc, retry, onFailure, finish });
-      return;
-    }
-    const session = ctx.pool.session(endpoint.target);
-    let settled = false;
-    let stream: http2.ClientHttp2Stream;
-    try {
-      stream = session.request(headers, { endStream: !body });
-    } catch {
-      settled = true;
-      ctx.state.finish(call.service, endpoint.key, { ok: false, rttMs: 0 }, ctx.now());
-      onFailure({ kind: "connect-failure" }, endpoint);
-      return;
-    }
-    cancel = (reason) => {
-      if (!settled) {
-        // Still waiting for the response head: the attempt leaves the endpoint's in-flight count either way.
-        settled = true;
-        ctx.state.giveUp(call.service, endpoint.key, reason, ctx.now() - attemptStart, ctx.now());
-      }
-      if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
-    };
-    if (body && !body.attach(stream, attempt === 1)) {
-      settled = true;
-      ctx.state.release(endpoint.key);
-      stream.close(NGHTTP2_CANCEL);
-      finish(sendProxyError(ds, grpc, 502, "body-not-replayable"));
-      return;
-    }
+  get replayable(): boolean {
+    return this.body ? this.body.replayable : true;
+  }
 
-    stream.on("response", (resHeaders: http2.IncomingHttpHeaders, flags: number) => {
-      if (settled || done) return;
-      settled = true;
-      const status = Number(resHeaders[":status"]);
-      const endStream = (flags & 1) === 1;
-      // Only a trailers-only gRPC response can be retried: the status is known before any body.
-      const outcome: AttemptOutcome = { kind: "response", status, grpcStatus: endStream ? grpcStatusOf(resHeaders) : undefined };
-      const failed = isRetryableOutcome({ grpc }, outcome, retryPolicy);
-      ctx.state.finish(call.service, endpoint.key, { ok: !failed, rttMs: ctx.now() - attemptStart }, ctx.now());
-      if (failed && retry(outcome)) {
-        stream.close(NGHTTP2_CANCEL);
-        attemptScope?.onEnd?.({ status, grpcStatus: outcome.grpcStatus });
+  start(): void {
+    recordRequest(this.#budget, this.#started, COUNT_CONFIG);
+    this.ds.onAbort(() => this.#dispatch(CLIENT_GONE));
+    this.#dispatch(START);
+  }
+
+  reportOutcome(attempt: Attempt, outcome: ResponseHeadEvent | AttemptFailedEvent): void {
+    if (attempt === this.#attempt) this.#dispatch(outcome);
+  }
+
+  reportRefused(attempt: Attempt, status: number, code: ProxyErrorCode): void {
+    if (attempt === this.#attempt) this.#dispatch({ type: "attempt-refused", status, code });
+  }
+
+  reportRelayEnded(attempt: Attempt, result: RelayResult): void {
+    if (attempt !== this.#attempt) return;
+    this.#relayed = result;
+    this.#dispatch(RELAY_ENDED);
+  }
+
+  /** The one place the state changes. Actions run in order; one may dispatch the next event (it is always last). */
+  #dispatch(event: LifecycleEvent): void {
+    const next = transition(this.#state, event, this);
+    this.#state = next.state;
+    const actions = next.actions;
+    for (let i = 0; i < actions.length; i++) this.#perform(actions[i] as LifecycleAction);
+  }
+
+  #perform(action: LifecycleAction): void {
+    const { ctx, call } = this;
+    switch (action.type) {
+      case "arm-timeout":
+        this.#timer = ctx.clock.setTimeout(() => this.#dispatch(TIMEOUT), this.requestTimeoutMs);
+        return;
+      case "send":
+        this.#send();
+        return;
+      case "withdraw-budget": {
+        const granted = tryWithdraw(this.#budget, ctx.now(), budgetConfig(this.retry));
+        if (!granted) ctx.metrics.retryBudgetRefusals.inc({ peer_service: call.service });
+        this.#dispatch(granted ? BUDGET_GRANTED : BUDGET_REFUSED);
         return;
       }
-      body?.commit();
-      relayResponse(stream, resHeaders, endStream, ds, (result) => {
-        result.requestBytes = body ? body.bytes : 0;
-        attemptScope?.onEnd?.(result);
-        finish(result);
-      });
-    });
-    stream.on("error", () => {}); // handled on close
-    stream.on("close", () => {
-      if (settled || done) return;
-      settled = true;
-      ctx.state.finish(call.service, endpoint.key, { ok: false, rttMs: ctx.now() - attemptStart }, ctx.now());
-      const neverSent = !ctx.pool.connected(session) || stream.rstCode === NGHTTP2_REFUSED_STREAM;
-      attemptScope?.onEnd?.({ status: 502, error: neverSent ? "connect-failure" : "upstream-reset" });
-      onFailure(neverSent ? { kind: "connect-failure" } : { kind: "reset" }, endpoint);
-    });
-  };
-
-  const retry = (outcome: AttemptOutcome): boolean => {
-    const decision = shouldRetry({ method: ds.method, grpc, replayable: body ? body.replayable : true }, outcome, attempt, retryPolicy, ctx.rng);
-    if (!decision.retry) return false;
-    if (!tryWithdraw(budget, ctx.now(), budgetConfig)) {
-      ctx.metrics.retryBudgetRefusals.inc({ peer_service: call.service });
-      return false;
+      case "discard-attempt":
+        this.body?.detach();
+        this.#attempt?.discard();
+        return;
+      case "count-retry":
+        ctx.metrics.retries.inc({ peer_service: call.service, reason: action.reason });
+        return;
+      case "schedule-backoff":
+        this.#backoff = ctx.clock.setTimeout(() => {
+          this.#backoff = undefined;
+          this.#dispatch(BACKOFF_ELAPSED);
+        }, action.ms);
+        return;
+      case "cancel-attempt":
+        this.#attempt?.cancel(action.reason);
+        return;
+      case "relay":
+        this.body?.commit();
+        this.#attempt?.relay();
+        return;
+      case "respond-error":
+        if (action.code === "connect-failure" || action.code === "upstream-reset") {
+          ctx.logger.debug({ service: call.service, endpoint: this.#endpoint?.key, outcome: action.code }, "request failed");
+        }
+        this.#end(sendProxyError(this.ds, this.grpc, action.status, action.code));
+        return;
+      case "record":
+        // A relay's end is dispatched only after reportRelayEnded stored its result.
+        this.#end(action.ending === "relayed" && this.#relayed ? this.#relayed : { status: 499, error: "client-gone" });
+        return;
     }
-    ctx.metrics.retries.inc({ peer_service: call.service, reason: outcome.kind === "response" ? String(outcome.grpcStatus ?? outcome.status) : outcome.kind });
-    body?.detach();
-    setTimeout(send, decision.backoffMs);
-    return true;
-  };
+  }
 
-  const onFailure = (outcome: AttemptOutcome, endpoint: MeshEndpointChoice): void => {
-    if (retry(outcome)) return;
-    ctx.logger.debug({ service: call.service, endpoint: endpoint.key, outcome: outcome.kind }, "request failed");
-    finish(sendProxyError(ds, grpc, 502, outcome.kind === "connect-failure" ? "connect-failure" : "upstream-reset"));
-  };
+  #send(): void {
+    const { ctx, ds, call } = this;
+    const state = this.#state;
+    const number = state.phase === "attempting" ? state.attempt : 1;
+    if (this.#endpoint) (this.#tried ??= new Set()).add(this.#endpoint.key);
+    const endpoint = pick(call.endpoints, ctx.state.loads, { zone: ctx.zone, minZoneEndpoints: ctx.minZoneEndpoints, exclude: this.#tried }, ctx.rng, ctx.now());
+    if (!endpoint) {
+      this.#dispatch(NO_ENDPOINT);
+      return;
+    }
+    this.#endpoint = endpoint;
+    let fields = ds.fields;
+    let checked = ds.fieldsChecked;
+    let scope: AttemptScope | undefined;
+    const observer = call.scope;
+    if (observer?.onAttempt) {
+      // The observer edits an object of the forwarded fields (it adds trace context); that object is what is sent.
+      const headers = observableHeaders(ds.fields);
+      scope = observer.onAttempt({ attempt: number, endpoint: endpoint.key, peerIdentity: endpoint.target.identity || undefined, headers });
+      fields = fieldsOf(headers);
+      checked = false;
+    }
+    const startedAt = ctx.now();
+    ctx.state.start(endpoint.key);
+    const attempt = ctx.peerTransport === "h1" && ds.proto === "h1"
+      ? new H1Attempt(this, endpoint, number, scope, fields, checked, startedAt)
+      : new H2Attempt(this, endpoint, number, scope, fields, checked, startedAt);
+    this.#attempt = attempt;
+    attempt.start();
+  }
 
-  send();
+  /** The request is over: timers stop, late reports are ignored, and it is recorded once. */
+  #end(result: RelayResult): void {
+    const { ctx, call } = this;
+    if (this.#timer !== undefined) ctx.clock.clearTimeout(this.#timer);
+    if (this.#backoff !== undefined) ctx.clock.clearTimeout(this.#backoff);
+    this.#timer = this.#backoff = undefined;
+    this.#attempt = undefined;
+    recordRequestMetrics(ctx.metrics, "outbound", call.service, result.error && !this.ds.responded ? "error" : statusClass(result.status), result.grpcStatus, (ctx.now() - this.#started) / 1000);
+    call.scope?.onEnd?.(result);
+  }
+}
+
+function budgetConfig(retry: EffectiveRetry): RetryBudgetConfig {
+  return { ratio: retry.budgetRatio, minPerSecond: retry.budgetMinPerSecond, windowMs: BUDGET_WINDOW_MS };
 }

@@ -13,7 +13,8 @@ import { detectFirstBytes, splice } from "../http/first-bytes.ts";
 import { FramedH1Connection } from "../http1/server-connection.ts";
 import { forwardOutbound } from "./http.ts";
 import { sendProxyError, type OutboundHttpContext } from "./call.ts";
-import { isGrpc } from "../http/headers.ts";
+import { isGrpcRequest } from "../http/request.ts";
+import { ObservedProxyRequest } from "../http/observed-request.ts";
 import type { MeshView, MeshCall } from "../discovery/mesh-view.ts";
 import type { ProxyMetrics } from "../admin/metrics.ts";
 import type { PeerPool } from "./peer-pool.ts";
@@ -67,10 +68,10 @@ export class OutboundProxy {
       session.once("close", () => this.#sessions.delete(session));
       session.setTimeout(options.idleTimeoutMs, () => session.close());
     });
-    this.#h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+    this.#h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
       stream.on("error", () => {});
       const dest = this.#destinations.get(stream.session as object);
-      if (dest) this.#http(new H2Downstream(stream, headers), dest);
+      if (dest) this.#http(new H2Downstream(stream, headers, rawHeaders), dest);
       else stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
     });
   }
@@ -170,22 +171,13 @@ export class OutboundProxy {
 
   #http(ds: Downstream, dest: Destination): void {
     const call = this.#o.view.call(dest.address, dest.port);
+    const grpc = isGrpcRequest(ds.fields);
     if (!call) {
-      sendProxyError(ds, isGrpc(ds.headers), 503, "no-route");
+      sendProxyError(ds, grpc, 503, "no-route");
       return;
     }
-    const scope = this.#o.observer.onRequest({
-      direction: "outbound",
-      method: ds.method,
-      path: ds.path,
-      authority: ds.authority,
-      protocol: ds.proto,
-      grpc: isGrpc(ds.headers),
-      service: call.service,
-      peerIdentity: "",
-      headers: ds.headers,
-    });
-    forwardOutbound(this.#o.http, ds, { service: call.service, endpoints: call.endpoints, policy: call.policy, scope });
+    const scope = this.#o.observer.onRequest(new ObservedProxyRequest("outbound", ds, ds.proto, grpc, call.service, ""));
+    forwardOutbound(this.#o.http, ds, { service: call.service, endpoints: call.endpoints, policy: call.policy, scope, grpc });
   }
 
   /** HTTP/1.1 Upgrade (WebSocket): the request head and everything after it go opaque to one endpoint. */

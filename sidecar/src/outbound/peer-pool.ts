@@ -8,7 +8,7 @@ import { H1ClientConnection, IdleConnections } from "../http1/client-connection.
 import * as tls from "node:tls";
 import type { PeerCertificate } from "node:tls";
 import type { Logger } from "../../../lib/log.ts";
-import { spiffeIdOfSan } from "../identity/peer-identity.ts";
+import { spiffeIdOfSan } from "../../../lib/spiffe.ts";
 import type { CredentialsSource } from "../identity/credentials-source.ts";
 import type { ProxyMetrics } from "../admin/metrics.ts";
 import { ALPN_H1, ALPN_H2, ALPN_OPAQUE, classifyTlsError } from "../identity/mesh-tls.ts";
@@ -85,10 +85,14 @@ export class PeerPool {
       createConnection: () => this.#connectTls(target, ALPN_H2),
       settings: SESSION_SETTINGS,
       maxSessionMemory: 64,
+      // A field the client repeated goes to the peer repeated (h2RequestHeaders), not refused by node.
+      strictSingleValueFields: false,
     });
     session.on("connect", () => {
       this.#connected.add(session);
-      session.setLocalWindowSize(8 << 20);
+      // A session closed while it was still connecting (pool.close() at shutdown) is already
+      // destroyed when 'connect' arrives, and setLocalWindowSize would throw into the process.
+      if (!session.destroyed) session.setLocalWindowSize(8 << 20);
     });
     session.on("error", () => {}); // each stream reports its own failure
     session.on("goaway", () => this.#forget(target.key, session));

@@ -1,0 +1,208 @@
+// The lifecycle of one outbound HTTP request, as one pure transition
+// function: events in (a response head, an attempt's failure, a timer, the
+// client leaving), the new state and actions out. The I/O shell in http.ts
+// performs the actions and reports what happens as events; the attempts
+// (attempt-h1.ts, attempt-h2.ts) only send and report.
+//
+// One attempt is in flight at a time. A failed one (a retryable status, a
+// reset, no connection) is retried when the policy allows it and the
+// Service's retry budget has a retry to give; the budget is asked only after
+// the policy said yes, and while it answers the failed response is kept, so a
+// refusal still relays it. A request ends exactly once (done), by the
+// response it relayed, by an error the proxy answers itself (no endpoint,
+// timeout, connection failure, a body that cannot be replayed), or by the
+// client leaving; every later event is stale and changes nothing.
+//
+// An action that may report back at once (send, withdraw-budget, relay) is
+// always the last of its list, so the shell can perform actions in order even
+// when one of them dispatches the next event. Transitions without per-request
+// data are module constants: the request that succeeds at its first attempt
+// allocates nothing here.
+import type { EffectiveRetry } from "../discovery/client-policy.ts";
+import type { CancelReason } from "./endpoint-state.ts";
+import { isRetryableOutcome, shouldRetry, type AttemptOutcome, type RetryRequest } from "./retry-policy.ts";
+
+export type LifecycleState =
+  | { readonly phase: "idle" }
+  /** Attempt number `attempt` is being sent or awaits its response head. */
+  | { readonly phase: "attempting"; readonly attempt: number }
+  /** The policy would retry `outcome`; the budget is being asked. */
+  | { readonly phase: "awaiting-budget"; readonly attempt: number; readonly outcome: AttemptOutcome; readonly backoffMs: number }
+  /** `attempt` attempts failed; the next one starts when the backoff elapses. */
+  | { readonly phase: "backing-off"; readonly attempt: number }
+  /** A response is on its way to the client. */
+  | { readonly phase: "relaying" }
+  | { readonly phase: "done" };
+
+/** Why the proxy answers a request itself; each is the weft-error the client sees. */
+export type ProxyErrorCode = "no-endpoint" | "timeout" | "connect-failure" | "upstream-reset" | "body-not-replayable" | "bad-header";
+
+/** An outcome event is also the AttemptOutcome it reports, so reporting one allocates a single object. */
+export type LifecycleEvent =
+  | { readonly type: "start" }
+  /** The balancer had no endpoint to offer. */
+  | { readonly type: "no-endpoint" }
+  | { readonly type: "response-head"; readonly kind: "response"; readonly status: number; readonly grpcStatus: number | undefined }
+  | { readonly type: "attempt-failed"; readonly kind: "connect-failure" | "reset" }
+  /** The proxy would not send the attempt at all (a body it no longer holds, a header HTTP/1.1 cannot carry). */
+  | { readonly type: "attempt-refused"; readonly status: number; readonly code: ProxyErrorCode }
+  | { readonly type: "budget"; readonly granted: boolean }
+  | { readonly type: "backoff-elapsed" }
+  | { readonly type: "timeout" }
+  | { readonly type: "client-gone" }
+  | { readonly type: "relay-ended" };
+
+export type LifecycleAction =
+  /** Starts the request timeout (the policy's requestTimeoutMs); on expiry the shell reports "timeout". */
+  | { readonly type: "arm-timeout" }
+  /** Picks an endpoint and starts the next attempt; reports "no-endpoint" when there is none. */
+  | { readonly type: "send" }
+  /** Takes a retry from the Service's budget; reports "budget". */
+  | { readonly type: "withdraw-budget" }
+  /** Drops the failed attempt (its response is read and dropped, or its stream closed) and holds the body back. */
+  | { readonly type: "discard-attempt" }
+  | { readonly type: "count-retry"; readonly reason: string }
+  /** Waits `ms`, then reports "backoff-elapsed". */
+  | { readonly type: "schedule-backoff"; readonly ms: number }
+  /** Gives up the attempt in flight; `reason` decides whether its endpoint is blamed. */
+  | { readonly type: "cancel-attempt"; readonly reason: CancelReason }
+  /** The attempt's response goes to the client (no retry will follow). */
+  | { readonly type: "relay" }
+  /** The proxy answers with its own error, in the caller's protocol, and the request is recorded. */
+  | { readonly type: "respond-error"; readonly status: number; readonly code: ProxyErrorCode }
+  /** Records how the request ended: the relayed response, or the client gone (499, nothing sent). */
+  | { readonly type: "record"; readonly ending: "relayed" | "client-gone" };
+
+/** What the transition reads besides the state: the request as the retry policy sees it, and the policy. */
+export interface LifecycleContext extends RetryRequest {
+  readonly retry: EffectiveRetry;
+  readonly requestTimeoutMs: number;
+  readonly rng: () => number;
+}
+
+export interface Transition {
+  readonly state: LifecycleState;
+  readonly actions: readonly LifecycleAction[];
+}
+
+export const IDLE: LifecycleState = { phase: "idle" };
+const RELAYING: LifecycleState = { phase: "relaying" };
+const DONE: LifecycleState = { phase: "done" };
+const FIRST_ATTEMPT: LifecycleState = { phase: "attempting", attempt: 1 };
+
+const NONE: readonly LifecycleAction[] = [];
+const SEND: LifecycleAction = { type: "send" };
+const RELAY: LifecycleAction = { type: "relay" };
+const CANCEL_TIMEOUT: LifecycleAction = { type: "cancel-attempt", reason: "timeout" };
+const CANCEL_CLIENT_GONE: LifecycleAction = { type: "cancel-attempt", reason: "client-gone" };
+const RESPOND_TIMEOUT: LifecycleAction = { type: "respond-error", status: 504, code: "timeout" };
+const RECORD_CLIENT_GONE: LifecycleAction = { type: "record", ending: "client-gone" };
+
+const START: Transition = { state: FIRST_ATTEMPT, actions: [SEND] };
+const START_TIMED: Transition = { state: FIRST_ATTEMPT, actions: [{ type: "arm-timeout" }, SEND] };
+const TO_RELAY: Transition = { state: RELAYING, actions: [RELAY] };
+const RELAYED: Transition = { state: DONE, actions: [{ type: "record", ending: "relayed" }] };
+const NO_ENDPOINT: Transition = { state: DONE, actions: [{ type: "respond-error", status: 503, code: "no-endpoint" }] };
+const CONNECT_FAILED: Transition = { state: DONE, actions: [{ type: "respond-error", status: 502, code: "connect-failure" }] };
+const RESET: Transition = { state: DONE, actions: [{ type: "respond-error", status: 502, code: "upstream-reset" }] };
+/** An attempt (or a relay) in flight: it is given up first. */
+const TIMED_OUT: Transition = { state: DONE, actions: [CANCEL_TIMEOUT, RESPOND_TIMEOUT] };
+const CLIENT_GONE: Transition = { state: DONE, actions: [CANCEL_CLIENT_GONE, RECORD_CLIENT_GONE] };
+/** Between attempts nothing is in flight. */
+const TIMED_OUT_IDLE: Transition = { state: DONE, actions: [RESPOND_TIMEOUT] };
+const CLIENT_GONE_IDLE: Transition = { state: DONE, actions: [RECORD_CLIENT_GONE] };
+const STAY_DONE: Transition = { state: DONE, actions: NONE };
+
+export function transition(state: LifecycleState, event: LifecycleEvent, ctx: LifecycleContext): Transition {
+  switch (state.phase) {
+    case "idle":
+      if (event.type === "start") return ctx.requestTimeoutMs > 0 ? START_TIMED : START;
+      return stay(state);
+    case "attempting":
+      switch (event.type) {
+        case "response-head":
+          return isRetryableOutcome(ctx, event, ctx.retry) ? retryOrGiveUp(state.attempt, event, ctx) : TO_RELAY;
+        case "attempt-failed":
+          return retryOrGiveUp(state.attempt, event, ctx);
+        case "attempt-refused":
+          return { state: DONE, actions: [{ type: "respond-error", status: event.status, code: event.code }] };
+        case "no-endpoint":
+          return NO_ENDPOINT;
+        case "timeout":
+          return TIMED_OUT;
+        case "client-gone":
+          return CLIENT_GONE;
+        default:
+          return stay(state);
+      }
+    case "awaiting-budget":
+      switch (event.type) {
+        case "budget":
+          if (!event.granted) return giveUp(state.outcome);
+          return {
+            state: { phase: "backing-off", attempt: state.attempt },
+            actions: [{ type: "discard-attempt" }, { type: "count-retry", reason: retryReason(state.outcome) }, { type: "schedule-backoff", ms: state.backoffMs }],
+          };
+        // The budget answers at once; these cannot arrive in between, but they would find the attempt still open.
+        case "timeout":
+          return TIMED_OUT;
+        case "client-gone":
+          return CLIENT_GONE;
+        default:
+          return stay(state);
+      }
+    case "backing-off":
+      switch (event.type) {
+        case "backoff-elapsed":
+          return { state: { phase: "attempting", attempt: state.attempt + 1 }, actions: [SEND] };
+        case "timeout":
+          return TIMED_OUT_IDLE;
+        case "client-gone":
+          return CLIENT_GONE_IDLE;
+        default:
+          return stay(state);
+      }
+    case "relaying":
+      switch (event.type) {
+        case "relay-ended":
+          return RELAYED;
+        case "timeout":
+          return TIMED_OUT;
+        case "client-gone":
+          return CLIENT_GONE;
+        default:
+          return stay(state);
+      }
+    case "done":
+      return STAY_DONE;
+  }
+}
+
+/** A failed attempt: retried if the policy allows (the budget is asked next), else the request ends with it. */
+function retryOrGiveUp(attempt: number, outcome: AttemptOutcome, ctx: LifecycleContext): Transition {
+  const decision = shouldRetry(ctx, outcome, attempt, ctx.retry, ctx.rng);
+  if (!decision.retry) return giveUp(outcome);
+  return { state: { phase: "awaiting-budget", attempt, outcome, backoffMs: decision.backoffMs }, actions: [{ type: "withdraw-budget" }] };
+}
+
+/** No retry: a response is relayed as it is (the caller sees the upstream's 503), a failure becomes a 502. */
+function giveUp(outcome: AttemptOutcome): Transition {
+  switch (outcome.kind) {
+    case "response":
+      return TO_RELAY;
+    case "connect-failure":
+      return CONNECT_FAILED;
+    case "reset":
+      return RESET;
+  }
+}
+
+/** The retries metric's reason label: the status that caused it, or how the attempt failed. */
+export function retryReason(outcome: AttemptOutcome): string {
+  return outcome.kind === "response" ? String(outcome.grpcStatus ?? outcome.status) : outcome.kind;
+}
+
+/** An event the phase does not expect (a late report from an attempt already given up): nothing changes. */
+function stay(state: LifecycleState): Transition {
+  return { state, actions: NONE };
+}

@@ -1,0 +1,461 @@
+// One outbound request's lifecycle: the pure transition function, every phase
+// against every event, then the I/O shell (forwardOutbound) on a fake clock
+// with an in-memory client side and real peer sockets.
+import { strict as assert } from "node:assert";
+import { once } from "node:events";
+import type { OutgoingHttpHeaders } from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { PassThrough, Writable } from "node:stream";
+import { silentLogger } from "../../lib/log.ts";
+import { createMetrics } from "../../sidecar/src/admin/metrics.ts";
+import { DEFAULT_POLICY, type EffectivePolicy, type EffectiveRetry } from "../../sidecar/src/discovery/client-policy.ts";
+import type { Downstream } from "../../sidecar/src/http/downstream.ts";
+import type { ObservedOutcome, RequestScope } from "../../sidecar/src/http/request-observer.ts";
+import { H1ClientConnection } from "../../sidecar/src/http1/client-connection.ts";
+import type { MeshEndpointChoice, OutboundCall, OutboundHttpContext } from "../../sidecar/src/outbound/call.ts";
+import { EndpointState } from "../../sidecar/src/outbound/endpoint-state.ts";
+import { forwardOutbound } from "../../sidecar/src/outbound/http.ts";
+import type { PeerPool, PeerTarget } from "../../sidecar/src/outbound/peer-pool.ts";
+import {
+  IDLE,
+  transition,
+  type LifecycleAction,
+  type LifecycleContext,
+  type LifecycleEvent,
+  type LifecycleState,
+} from "../../sidecar/src/outbound/request-lifecycle.ts";
+import { FakeClock } from "../fixtures/fake-clock.ts";
+import { WirePeer } from "../fixtures/wire-peer.ts";
+
+const RETRY: EffectiveRetry = DEFAULT_POLICY.retry;
+
+function lifecycle(overrides: Partial<LifecycleContext> = {}): LifecycleContext {
+  return { method: "GET", grpc: false, replayable: true, retry: RETRY, requestTimeoutMs: 0, rng: () => 0.5, ...overrides };
+}
+
+const head = (status: number, grpcStatus?: number): LifecycleEvent => ({ type: "response-head", kind: "response", status, grpcStatus });
+const connectFailure: LifecycleEvent = { type: "attempt-failed", kind: "connect-failure" };
+const reset: LifecycleEvent = { type: "attempt-failed", kind: "reset" };
+
+const PHASES: Record<LifecycleState["phase"], LifecycleState> = {
+  idle: IDLE,
+  attempting: { phase: "attempting", attempt: 1 },
+  "awaiting-budget": { phase: "awaiting-budget", attempt: 1, outcome: { kind: "response", status: 503 }, backoffMs: 12 },
+  "backing-off": { phase: "backing-off", attempt: 1 },
+  relaying: { phase: "relaying" },
+  done: { phase: "done" },
+};
+
+const EVENTS: Record<LifecycleEvent["type"], LifecycleEvent> = {
+  start: { type: "start" },
+  "no-endpoint": { type: "no-endpoint" },
+  "response-head": head(200),
+  "attempt-failed": reset,
+  "attempt-refused": { type: "attempt-refused", status: 502, code: "body-not-replayable" },
+  budget: { type: "budget", granted: true },
+  "backoff-elapsed": { type: "backoff-elapsed" },
+  timeout: { type: "timeout" },
+  "client-gone": { type: "client-gone" },
+  "relay-ended": { type: "relay-ended" },
+};
+
+/** The (phase, event) pairs that move the request; every other pair is stale and changes nothing. */
+const EXPECTED: Partial<Record<LifecycleState["phase"], Partial<Record<LifecycleEvent["type"], [LifecycleState, LifecycleAction[]]>>>> = {
+  idle: { start: [{ phase: "attempting", attempt: 1 }, [{ type: "send" }]] },
+  attempting: {
+    "no-endpoint": [{ phase: "done" }, [{ type: "respond-error", status: 503, code: "no-endpoint" }]],
+    "response-head": [{ phase: "relaying" }, [{ type: "relay" }]],
+    "attempt-failed": [{ phase: "awaiting-budget", attempt: 1, outcome: reset, backoffMs: 12 }, [{ type: "withdraw-budget" }]],
+    "attempt-refused": [{ phase: "done" }, [{ type: "respond-error", status: 502, code: "body-not-replayable" }]],
+    timeout: [{ phase: "done" }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "respond-error", status: 504, code: "timeout" }]],
+    "client-gone": [{ phase: "done" }, [{ type: "cancel-attempt", reason: "client-gone" }, { type: "record", ending: "client-gone" }]],
+  },
+  "awaiting-budget": {
+    budget: [{ phase: "backing-off", attempt: 1 }, [{ type: "discard-attempt" }, { type: "count-retry", reason: "503" }, { type: "schedule-backoff", ms: 12 }]],
+    timeout: [{ phase: "done" }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "respond-error", status: 504, code: "timeout" }]],
+    "client-gone": [{ phase: "done" }, [{ type: "cancel-attempt", reason: "client-gone" }, { type: "record", ending: "client-gone" }]],
+  },
+  "backing-off": {
+    "backoff-elapsed": [{ phase: "attempting", attempt: 2 }, [{ type: "send" }]],
+    timeout: [{ phase: "done" }, [{ type: "respond-error", status: 504, code: "timeout" }]],
+    "client-gone": [{ phase: "done" }, [{ type: "record", ending: "client-gone" }]],
+  },
+  relaying: {
+    "relay-ended": [{ phase: "done" }, [{ type: "record", ending: "relayed" }]],
+    timeout: [{ phase: "done" }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "respond-error", status: 504, code: "timeout" }]],
+    "client-gone": [{ phase: "done" }, [{ type: "cancel-attempt", reason: "client-gone" }, { type: "record", ending: "client-gone" }]],
+  },
+};
+
+/** Actions after which the shell may already be handling the next event. */
+const MAY_REPORT_BACK = new Set(["send", "withdraw-budget", "relay"]);
+const TERMINAL = new Set(["respond-error", "record"]);
+
+describe("outbound request lifecycle: the transition function", () => {
+  for (const [phase, state] of Object.entries(PHASES)) {
+    for (const [type, event] of Object.entries(EVENTS)) {
+      const expected = EXPECTED[phase as LifecycleState["phase"]]?.[type as LifecycleEvent["type"]];
+      it(`${phase} + ${type}: ${expected ? `${expected[0].phase}, ${expected[1].map((a) => a.type).join(", ")}` : "stale, nothing changes"}`, () => {
+        const t = transition(state, event, lifecycle());
+        if (expected) {
+          assert.deepEqual(t.state, expected[0]);
+          assert.deepEqual(t.actions, expected[1]);
+        } else {
+          assert.deepEqual(t.state, state);
+          assert.deepEqual(t.actions, []);
+        }
+      });
+    }
+  }
+
+  it("every transition keeps the shell's rules: an action that may report back comes last, and the request ends with exactly one terminal action", () => {
+    const contexts = [lifecycle(), lifecycle({ requestTimeoutMs: 100 }), lifecycle({ method: "POST" }), lifecycle({ grpc: true }), lifecycle({ replayable: false })];
+    const events = [...Object.values(EVENTS), head(503), head(200, 14), connectFailure, { type: "budget", granted: false } as const];
+    const states = [...Object.values(PHASES), { phase: "awaiting-budget", attempt: 2, outcome: { kind: "reset" }, backoffMs: 0 } as const, { phase: "attempting", attempt: 3 } as const];
+    for (const ctx of contexts) {
+      for (const state of states) {
+        for (const event of events) {
+          const { state: next, actions } = transition(state, event, ctx);
+          const where = `${state.phase} + ${event.type}`;
+          actions.forEach((a, i) => assert.ok(!MAY_REPORT_BACK.has(a.type) || i === actions.length - 1, `${where}: ${a.type} is not last`));
+          const terminal = actions.filter((a) => TERMINAL.has(a.type)).length;
+          assert.equal(terminal, next.phase === "done" && state.phase !== "done" ? 1 : 0, `${where}: terminal actions`);
+        }
+      }
+    }
+  });
+
+  it("arms the request timeout first when the policy has one", () => {
+    assert.deepEqual(transition(IDLE, EVENTS.start, lifecycle({ requestTimeoutMs: 1000 })).actions, [{ type: "arm-timeout" }, { type: "send" }]);
+  });
+
+  it("retries a retryable status while attempts remain, then relays the last response as it is", () => {
+    const second = transition({ phase: "attempting", attempt: 2 }, head(503), lifecycle());
+    assert.equal(second.state.phase, "awaiting-budget");
+    assert.deepEqual(transition({ phase: "attempting", attempt: 3 }, head(503), lifecycle()), { state: { phase: "relaying" }, actions: [{ type: "relay" }] });
+  });
+
+  it("relays a retryable response when the budget refuses the retry, and fails a connection failure with 502", () => {
+    const refused: LifecycleEvent = { type: "budget", granted: false };
+    assert.deepEqual(transition(PHASES["awaiting-budget"], refused, lifecycle()), { state: { phase: "relaying" }, actions: [{ type: "relay" }] });
+    const failed: LifecycleState = { phase: "awaiting-budget", attempt: 1, outcome: { kind: "connect-failure" }, backoffMs: 0 };
+    assert.deepEqual(transition(failed, refused, lifecycle()).actions, [{ type: "respond-error", status: 502, code: "connect-failure" }]);
+  });
+
+  it("never retries a POST that reached the app, but does retry one that never left", () => {
+    const post = lifecycle({ method: "POST" });
+    assert.deepEqual(transition(PHASES.attempting, head(503), post).actions, [{ type: "relay" }]);
+    assert.deepEqual(transition(PHASES.attempting, reset, post).actions, [{ type: "respond-error", status: 502, code: "upstream-reset" }]);
+    assert.deepEqual(transition(PHASES.attempting, connectFailure, post).actions, [{ type: "withdraw-budget" }]);
+  });
+
+  it("retries gRPC on its status (UNAVAILABLE), not on the HTTP status, and counts the gRPC code as the reason", () => {
+    const grpc = lifecycle({ grpc: true });
+    assert.deepEqual(transition(PHASES.attempting, head(200, 0), grpc).actions, [{ type: "relay" }]);
+    const unavailable = transition(PHASES.attempting, head(200, 14), grpc);
+    assert.equal(unavailable.state.phase, "awaiting-budget");
+    const granted = transition(unavailable.state, EVENTS.budget, grpc);
+    assert.deepEqual(granted.actions[1], { type: "count-retry", reason: "14" });
+  });
+
+  it("gives up at once when the body outgrew the retry buffer or retries are off", () => {
+    assert.deepEqual(transition(PHASES.attempting, head(503), lifecycle({ replayable: false })).actions, [{ type: "relay" }]);
+    assert.deepEqual(transition(PHASES.attempting, connectFailure, lifecycle({ retry: { ...RETRY, enabled: false } })).actions, [{ type: "respond-error", status: 502, code: "connect-failure" }]);
+  });
+
+  it("waits a jittered, growing backoff between attempts", () => {
+    const at = (attempt: number, rng: number) => {
+      const t = transition({ phase: "attempting", attempt }, reset, lifecycle({ rng: () => rng }));
+      return t.state.phase === "awaiting-budget" ? t.state.backoffMs : -1;
+    };
+    assert.equal(at(1, 0), 0);
+    assert.equal(at(1, 0.99), 24);
+    assert.equal(at(2, 0.99), 49);
+  });
+});
+
+/** The client side of one request, in memory: records the response and lets the test make the client leave. */
+class MemoryDownstream implements Downstream {
+  readonly proto: "h1" | "h2";
+  readonly method: string;
+  readonly path: string;
+  readonly authority = "shop.default.svc:80";
+  readonly fields: readonly string[];
+  readonly fieldsChecked = true;
+  readonly body = new PassThrough();
+  readonly hasBody: boolean;
+  readonly written: Buffer[] = [];
+  readonly sink = new Writable({
+    write: (chunk: Buffer, _enc, cb) => {
+      this.written.push(chunk);
+      cb();
+    },
+  });
+  responded = false;
+  status: number | undefined;
+  headers: OutgoingHttpHeaders | undefined;
+  aborted = false;
+  /** Resolves when the response is complete or broken off. */
+  readonly ended: Promise<void>;
+  #end: () => void = () => {};
+  readonly #abortListeners: (() => void)[] = [];
+
+  constructor(o: { proto?: "h1" | "h2"; method?: string; path?: string; fields?: string[]; hasBody?: boolean } = {}) {
+    this.proto = o.proto ?? "h1";
+    this.method = o.method ?? "GET";
+    this.path = o.path ?? "/items";
+    this.fields = o.fields ?? ["host", "shop.default.svc:80", "accept", "*/*"];
+    this.hasBody = o.hasBody ?? false;
+    this.ended = new Promise((resolve) => (this.#end = resolve));
+  }
+
+  respond(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void {
+    this.responded = true;
+    this.status = status;
+    this.headers = headers;
+    if (endStream) this.#end();
+  }
+
+  finish(): void {
+    this.#end();
+  }
+
+  abort(): void {
+    this.aborted = true;
+    this.#end();
+  }
+
+  onAbort(listener: () => void): void {
+    this.#abortListeners.push(listener);
+  }
+
+  /** The client goes away before the response is complete. */
+  leave(): void {
+    for (const l of this.#abortListeners.splice(0)) l();
+  }
+
+  get text(): string {
+    return Buffer.concat(this.written).toString("latin1");
+  }
+}
+
+/** Peer "proxies" on plain sockets: pooled HTTP/1.1 connections are not kept, HTTP/2 sessions one per endpoint. */
+class PlainPeerPool {
+  readonly #sessions = new Map<string, http2.ClientHttp2Session>();
+  readonly #conns: H1ClientConnection[] = [];
+
+  h1(target: PeerTarget): H1ClientConnection {
+    const conn = new H1ClientConnection(net.connect({ host: target.host, port: target.port }), (c) => c.socket.destroy(), 60_000);
+    this.#conns.push(conn);
+    return conn;
+  }
+
+  h1Connected(): boolean {
+    return true;
+  }
+
+  session(target: PeerTarget): http2.ClientHttp2Session {
+    let session = this.#sessions.get(target.key);
+    if (!session) {
+      session = http2.connect(`http://${target.host}:${target.port}`, { strictSingleValueFields: false });
+      session.on("error", () => {});
+      this.#sessions.set(target.key, session);
+    }
+    return session;
+  }
+
+  connected(): boolean {
+    return true;
+  }
+
+  close(): void {
+    for (const conn of this.#conns) conn.socket.destroy();
+    for (const session of this.#sessions.values()) session.destroy();
+  }
+}
+
+function endpoint(key: string, port: number): MeshEndpointChoice {
+  return { key, zone: "", ready: true, serving: true, terminating: false, target: { key, host: "127.0.0.1", port, identity: "spiffe://cluster.local/ns/default/sa/shop" } };
+}
+
+/** A scope that records the request's end and each attempt's end, in order. */
+function recordingScope(): { scope: RequestScope; events: string[]; ends: ObservedOutcome[] } {
+  const events: string[] = [];
+  const ends: ObservedOutcome[] = [];
+  const scope: RequestScope = {
+    onAttempt: (a) => {
+      events.push(`attempt ${a.attempt} ${a.endpoint}`);
+      return { onEnd: (o) => events.push(`attempt-end ${a.attempt} ${o.status}`) };
+    },
+    onEnd: (o) => {
+      events.push(`end ${o.status}`);
+      ends.push(o);
+    },
+  };
+  return { scope, events, ends };
+}
+
+describe("outbound request lifecycle: the shell (forwardOutbound)", function () {
+  this.timeout(10_000);
+  let clock: FakeClock;
+  let pool: PlainPeerPool;
+  let ctx: OutboundHttpContext;
+  const peers: WirePeer[] = [];
+
+  async function peer(): Promise<WirePeer> {
+    const p = await WirePeer.listen();
+    peers.push(p);
+    return p;
+  }
+
+  function call(endpoints: MeshEndpointChoice[], policy: Partial<EffectivePolicy> = {}, scope?: RequestScope, grpc = false): OutboundCall {
+    return { service: "default/shop", endpoints, policy: { ...DEFAULT_POLICY, ...policy }, scope, grpc };
+  }
+
+  beforeEach(() => {
+    clock = new FakeClock();
+    pool = new PlainPeerPool();
+    ctx = {
+      pool: pool as unknown as PeerPool,
+      state: new EndpointState(),
+      metrics: createMetrics(),
+      logger: silentLogger(),
+      zone: "",
+      minZoneEndpoints: 2,
+      rng: () => 0,
+      now: () => clock.now(),
+      clock,
+      peerTransport: "h1",
+    };
+  });
+
+  afterEach(async () => {
+    pool.close();
+    await Promise.all(peers.splice(0).map((p) => p.close()));
+  });
+
+  it("answers 504 when the request times out, and cancels the attempt in flight against its endpoint", async () => {
+    const a = await peer();
+    const ds = new MemoryDownstream();
+    const { scope, ends } = recordingScope();
+    forwardOutbound(ctx, ds, call([endpoint("a", a.port)], { requestTimeoutMs: 1_000 }, scope));
+    const { socket } = await a.next();
+    const closed = once(socket, "close");
+    clock.tick(999);
+    assert.equal(ds.responded, false);
+    clock.tick(1);
+    assert.equal(ds.status, 504);
+    assert.equal(ds.headers?.["weft-error"], "timeout");
+    await closed;
+    assert.deepEqual(ends, [{ status: 504, error: "timeout" }]);
+    const load = ctx.state.loads.get("a");
+    assert.equal(load?.inflight, 0);
+    assert.deepEqual(load?.breaker, { kind: "closed", consecutiveFailures: 1, ejections: 0 }, "a timeout is the endpoint's failure");
+  });
+
+  it("retries a 503 on another endpoint within the budget and relays the second response", async () => {
+    const a = await peer();
+    const b = await peer();
+    const ds = new MemoryDownstream();
+    const { scope, events } = recordingScope();
+    forwardOutbound(ctx, ds, call([endpoint("a", a.port), endpoint("b", b.port)], {}, scope));
+    (await a.next()).socket.write("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n");
+    assert.equal(await clock.nextDelay(), 0, "rng 0: the backoff's jitter picks no wait");
+    clock.tick(0);
+    const second = await b.next();
+    assert.match(second.text, /^GET \/items HTTP\/1\.1\r\nhost: shop\.default\.svc:80\r\naccept: \*\/\*\r\nweft-proto: h1\r\n\r\n$/);
+    second.socket.write("HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nfrom-b");
+    await ds.ended;
+    assert.equal(ds.status, 200);
+    assert.equal(ds.text, "from-b");
+    assert.deepEqual(events, ["attempt 1 a", "attempt-end 1 503", "attempt 2 b", "attempt-end 2 200", "end 200"]);
+    const retries = (await ctx.metrics.retries.get()).values;
+    assert.deepEqual(retries.map((v) => [v.labels.reason, v.value]), [["503", 1]]);
+  });
+
+  it("relays the 503 itself when the retry budget has nothing left, and counts the refusal", async () => {
+    const a = await peer();
+    const ds = new MemoryDownstream();
+    const broke: EffectiveRetry = { ...RETRY, budgetRatio: 0, budgetMinPerSecond: 0 };
+    forwardOutbound(ctx, ds, call([endpoint("a", a.port), endpoint("b", a.port)], { retry: broke }));
+    (await a.next()).socket.write("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\nbusy");
+    await ds.ended;
+    assert.equal(ds.status, 503);
+    assert.equal(ds.text, "busy");
+    assert.equal((await ctx.metrics.retryBudgetRefusals.get()).values[0]?.value, 1);
+    assert.equal(clock.pending(), 0, "no backoff was scheduled");
+  });
+
+  it("cancels the attempt when the client leaves, answers nothing, and does not blame the endpoint", async () => {
+    const a = await peer();
+    const ds = new MemoryDownstream();
+    const { scope, ends } = recordingScope();
+    forwardOutbound(ctx, ds, call([endpoint("a", a.port)], { requestTimeoutMs: 1_000 }, scope));
+    const { socket } = await a.next();
+    const closed = once(socket, "close");
+    ds.leave();
+    await closed;
+    assert.equal(ds.responded, false);
+    assert.deepEqual(ends, [{ status: 499, error: "client-gone" }]);
+    assert.equal(clock.pending(), 0, "the request timeout was stopped");
+    const load = ctx.state.loads.get("a");
+    assert.equal(load?.inflight, 0);
+    assert.deepEqual(load?.breaker, { kind: "closed", consecutiveFailures: 0, ejections: 0 });
+  });
+
+  it("answers 502 body-not-replayable when the body outgrew the retry buffer before the retry went out", async () => {
+    const a = await peer();
+    const b = await peer();
+    const ds = new MemoryDownstream({ method: "PUT", fields: ["host", "shop", "content-type", "text/plain"], hasBody: true });
+    ds.body.write("12345");
+    forwardOutbound(ctx, ds, call([endpoint("a", a.port), endpoint("b", b.port)], { retry: { ...RETRY, maxBufferedBodyBytes: 8 } }));
+    const first = await a.next("12345\r\n");
+    assert.match(first.text, /^PUT \/items HTTP\/1\.1\r\nhost: shop\.default\.svc:80\r\ncontent-type: text\/plain\r\nweft-proto: h1\r\ntransfer-encoding: chunked\r\n\r\n5\r\n12345\r\n$/);
+    first.socket.write("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n");
+    await clock.nextDelay();
+    // More body than the buffer holds arrives while the retry waits (emitted directly: the shell holds the stream paused).
+    ds.body.emit("data", Buffer.alloc(16));
+    clock.tick(0);
+    assert.equal(ds.status, 502);
+    assert.equal(ds.headers?.["weft-error"], "body-not-replayable");
+    assert.equal(ctx.state.loads.get("b")?.inflight, 0);
+    assert.deepEqual(ctx.state.loads.get("b")?.breaker, { kind: "closed", consecutiveFailures: 0, ejections: 0 });
+  });
+
+  it("answers a gRPC caller with a gRPC status: UNAVAILABLE without endpoints, DEADLINE_EXCEEDED on timeout (the stream cancelled)", async () => {
+    const grpcFields = [":method", "POST", ":path", "/shop.Items/Get", ":scheme", "http", ":authority", "shop", "content-type", "application/grpc", "te", "trailers"];
+    const none = new MemoryDownstream({ proto: "h2", method: "POST", fields: grpcFields });
+    forwardOutbound(ctx, none, call([], {}, undefined, true));
+    assert.equal(none.status, 200);
+    assert.deepEqual([none.headers?.["grpc-status"], none.headers?.["weft-error"]], ["14", "no-endpoint"]);
+
+    const server = http2.createServer();
+    const streams: { stream: http2.ServerHttp2Stream; raw: string[] }[] = [];
+    let arrived: () => void = () => {};
+    server.on("stream", (stream, _headers, _flags, raw: string[]) => {
+      stream.on("error", () => {});
+      streams.push({ stream, raw });
+      arrived();
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const ds = new MemoryDownstream({ proto: "h2", method: "POST", path: "/shop.Items/Get", fields: grpcFields });
+      const reached = new Promise<void>((r) => (arrived = r));
+      forwardOutbound(ctx, ds, call([endpoint("g", (server.address() as net.AddressInfo).port)], { requestTimeoutMs: 500 }, undefined, true));
+      await reached;
+      const [{ stream, raw }] = streams as [{ stream: http2.ServerHttp2Stream; raw: string[] }];
+      assert.deepEqual(raw.slice(8), ["content-type", "application/grpc", "te", "trailers", "weft-proto", "h2"]);
+      const cancelled = once(stream, "close");
+      clock.tick(500);
+      assert.equal(ds.status, 200);
+      assert.deepEqual([ds.headers?.["grpc-status"], ds.headers?.["weft-error"]], ["4", "timeout"]);
+      await cancelled;
+      assert.equal(stream.rstCode, http2.constants.NGHTTP2_CANCEL);
+    } finally {
+      pool.close();
+      server.close();
+    }
+  });
+});
