@@ -123,6 +123,16 @@ describe("HTTP/1.1 framer: response heads", () => {
     assert.equal(keep("HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n"), false);
     assert.equal(keep("HTTP/1.1 200\r\ncontent-length: 0\r\n\r\n"), true);
   });
+
+  it("reads fields named like Object.prototype's members as plain fields", () => {
+    const r = parseResponseHead(b("HTTP/1.1 200 OK\r\nConstructor: a\r\n__proto__: b\r\ntoString: c\r\ncontent-length: 0\r\n\r\n"), LIMIT, "GET");
+    assert.equal(r.kind, "head");
+    if (r.kind !== "head") return;
+    assert.equal(r.head.headers["constructor"], "a");
+    assert.equal(r.head.headers["__proto__"], "b");
+    assert.equal(r.head.headers["tostring"], "c");
+    assert.equal(headerLines(r.head.headers, new Set(["content-length"])), "constructor: a\r\n__proto__: b\r\ntostring: c\r\n");
+  });
 });
 
 describe("HTTP/1.1 framer: bodies", () => {

@@ -105,6 +105,14 @@ function parseFieldLines(lines: readonly string[], from: number, into: string[])
 }
 
 /** Header lines into Node's IncomingHttpHeaders shape (lower-case names; set-cookie an array, others joined). */
+/**
+ * A header object with no prototype, as node:http's own: a field named
+ * "constructor" or "__proto__" is then just a field, not Object.prototype's.
+ */
+export function headerObject(): IncomingHttpHeaders {
+  return Object.create(null) as IncomingHttpHeaders;
+}
+
 export function parseHeaderLines(lines: readonly string[], from: number, into: IncomingHttpHeaders): FrameError | undefined {
   for (let i = from; i < lines.length; i++) {
     const line = lines[i] as string;
@@ -217,7 +225,7 @@ export function parseResponseHead(buf: Buffer, maxBytes: number, method: string)
   const lines = buf.toString("latin1", 0, end - 4).split("\r\n");
   const m = STATUS_LINE.exec(lines[0] ?? "");
   if (!m) return { kind: "error", reason: "bad-start-line" };
-  const headers: IncomingHttpHeaders = {};
+  const headers = headerObject();
   const bad = parseHeaderLines(lines, 1, headers);
   if (bad) return { kind: "error", reason: bad };
   const status = Number(m[2]);
@@ -327,7 +335,7 @@ export class BodyReader {
       } else if (line.length === 0) {
         this.#done = true;
         if (this.#trailerLines.length === 0) return { consumed: i, done: true };
-        const trailers: IncomingHttpHeaders = {};
+        const trailers = headerObject();
         const bad = parseHeaderLines(this.#trailerLines, 0, trailers);
         if (bad) return this.#fail(i, bad);
         return { consumed: i, done: true, trailers };
