@@ -18,7 +18,7 @@ function readBody(framing: Framing, pieces: Buffer[]): { body: string; done: boo
     }
     const step = reader.push(piece, (chunk) => data.push(chunk));
     if (step.error) return { body: Buffer.concat(data).toString("latin1"), done: true, rest, error: step.error };
-    if (step.trailers) trailers = step.trailers;
+    if (step.trailers) trailers = { ...step.trailers };
     rest += piece.subarray(step.consumed).toString("latin1");
   }
   return { body: Buffer.concat(data).toString("latin1"), done: reader.done, trailers, rest };
