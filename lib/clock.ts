@@ -1,7 +1,7 @@
 // The clock seam: what time it is and how to wait. Time-dependent modules
 // (debouncing, renewal, deadlines, retries) take a Clock instead of calling
-// the globals, so their tests run on fake timers (@sinonjs/fake-timers's
-// createClock() satisfies this interface) and never sleep.
+// the globals, so their tests run on fake timers (test/support/fake-clock.ts
+// adapts @sinonjs/fake-timers to this interface) and never sleep.
 export interface Clock {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;

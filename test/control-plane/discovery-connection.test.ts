@@ -8,7 +8,7 @@ import { createDiscoveryMetrics } from "../../control-plane/src/discovery-metric
 import { WriteSlots } from "../../control-plane/src/discovery-write-slots.ts";
 import type { MeshModel } from "../../control-plane/src/mesh-state.ts";
 import { SnapshotVersions } from "../../control-plane/src/snapshot-versions.ts";
-import { FakeClock } from "../fixtures/fake-clock.ts";
+import { FakeClock } from "../support/fake-clock.ts";
 import { decodeSnapshot, FakeProxyCall, mesh, meshedEndpoint, namespace, service } from "./discovery-helpers.ts";
 
 const DEADLINE_MS = 30_000;

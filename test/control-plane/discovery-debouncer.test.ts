@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Debouncer } from "../../control-plane/src/discovery-debouncer.ts";
-import { FakeClock } from "../fixtures/fake-clock.ts";
+import { FakeClock } from "../support/fake-clock.ts";
 
 function debounced(quietMs = 100, maxDelayMs = 1000) {
   const clock = new FakeClock();

@@ -8,7 +8,7 @@ import type { ProxyMessage } from "../../api/gen/weft/discovery/v1/ProxyMessage.
 import { startDiscoveryServer, type DiscoveryServer, type DiscoveryServerOptions } from "../../control-plane/src/discovery-server.ts";
 import type { MeshModel } from "../../control-plane/src/mesh-state.ts";
 import { DiscoveryClient } from "../../sidecar/src/discovery/client.ts";
-import { FakeClock } from "../fixtures/fake-clock.ts";
+import { FakeClock } from "../support/fake-clock.ts";
 import { waitFor } from "../support/wait.ts";
 import { createTestMesh, issueTestLeaf, type TestLeaf, type TestMesh } from "../fixtures/mesh-pki.ts";
 import { endpoint, mesh, meshedEndpoint, namespace, recordingLogger, service } from "./discovery-helpers.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { writeWithDeadline, type WriteWatch } from "../../control-plane/src/discovery-stream-writer.ts";
-import { FakeClock } from "../fixtures/fake-clock.ts";
+import { FakeClock } from "../support/fake-clock.ts";
 import { FakeProxyCall } from "./discovery-helpers.ts";
 
 const DEADLINE_MS = 30_000;

@@ -6,7 +6,7 @@ import { CredentialStore } from "../../sidecar/src/identity/credentials-store.ts
 import type { CertifyResult } from "../../sidecar/src/identity/client.ts";
 import { IdentityRenewer, type Certifier } from "../../sidecar/src/identity/renewer.ts";
 import type { RenewalPolicy } from "../../sidecar/src/identity/schedule.ts";
-import { FakeClock } from "../fixtures/fake-clock.ts";
+import { FakeClock } from "../support/fake-clock.ts";
 
 const HOUR = 3_600_000;
 const SPIFFE_ID = "spiffe://cluster.local/ns/shop/sa/cart";

@@ -18,7 +18,7 @@ import { EndpointState } from "../../sidecar/src/outbound/endpoint-state.ts";
 import type { PeerPool, PeerTarget } from "../../sidecar/src/outbound/peer-pool.ts";
 import type { ReplayBody } from "../../sidecar/src/outbound/replay-body.ts";
 import type { ProxyErrorCode } from "../../sidecar/src/outbound/request-lifecycle.ts";
-import { FakeClock } from "../fixtures/fake-clock.ts";
+import { FakeClock } from "../support/fake-clock.ts";
 import { WirePeer } from "../fixtures/wire-peer.ts";
 
 class SinkDownstream implements Downstream {

@@ -25,7 +25,7 @@ import {
   type LifecycleEvent,
   type LifecycleState,
 } from "../../sidecar/src/outbound/request-lifecycle.ts";
-import { FakeClock } from "../fixtures/fake-clock.ts";
+import { FakeClock } from "../support/fake-clock.ts";
 import { WirePeer } from "../fixtures/wire-peer.ts";
 
 const RETRY: EffectiveRetry = DEFAULT_POLICY.retry;

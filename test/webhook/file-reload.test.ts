@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { silentLogger } from "../../lib/log.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
 import { watchReloadable, type Reloadable } from "../../webhook/src/file-reload.ts";
-import { FakeClock } from "../fixtures/fake-clock.ts";
+import { FakeClock } from "../support/fake-clock.ts";
 
 const POLL_MS = 1_000;
 const SETTLE_MS = 100;

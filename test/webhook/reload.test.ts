@@ -11,7 +11,7 @@ import { connect } from "node:tls";
 import type { V1Pod } from "@kubernetes/client-node";
 import { StaticNamespaceSource } from "../../webhook/src/namespace-source.ts";
 import { selfSignedCertificate } from "../cluster/self-signed.ts";
-import { FakeClock } from "../fixtures/fake-clock.ts";
+import { FakeClock } from "../support/fake-clock.ts";
 import { podReview, post, responsePatch, startTestWebhook, type TestWebhook } from "./webhook-client.ts";
 
 const pod: V1Pod = { metadata: { name: "web" }, spec: { containers: [{ name: "web", image: "nginx" }] } };
