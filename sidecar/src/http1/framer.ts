@@ -85,8 +85,12 @@ function headEnd(buf: Buffer, start: number, maxBytes: number): number | "incomp
   return end < 0 ? "incomplete" : end + 4;
 }
 
-/** Header lines as a field list: lower-case names, values trimmed, in order (RFC 9112 §5). */
-function parseFieldLines(lines: readonly string[], from: number, into: string[]): FrameError | undefined {
+/**
+ * Reads header field lines (RFC 9112 §5), handing each to `add` with its
+ * lower-case name and trimmed value; the one place field lines are checked.
+ * `add` is a module function and `into` its target, so a head costs no closure.
+ */
+function readFieldLines<T>(lines: readonly string[], from: number, into: T, add: (into: T, name: string, value: string) => void): FrameError | undefined {
   for (let i = from; i < lines.length; i++) {
     const line = lines[i] as string;
     if (line.length === 0) continue;
@@ -99,12 +103,28 @@ function parseFieldLines(lines: readonly string[], from: number, into: string[])
     if (!TOKEN.test(name)) return "bad-header";
     const value = line.slice(colon + 1).trim();
     if (BAD_VALUE.test(value)) return "bad-header";
-    into.push(name.toLowerCase(), value);
+    add(into, name.toLowerCase(), value);
   }
   return undefined;
 }
 
-/** Header lines into Node's IncomingHttpHeaders shape (lower-case names; set-cookie an array, others joined). */
+function addField(into: string[], name: string, value: string): void {
+  into.push(name, value);
+}
+
+/** Node's IncomingHttpHeaders shape: set-cookie an array, other repeats joined with ", ". */
+function addHeader(into: IncomingHttpHeaders, key: string, value: string): void {
+  const prev = into[key];
+  if (prev === undefined) into[key] = key === "set-cookie" ? [value] : value;
+  else if (Array.isArray(prev)) prev.push(value);
+  else into[key] = `${prev}, ${value}`;
+}
+
+/** Header lines as a field list: lower-case names, values trimmed, in order. */
+function parseFieldLines(lines: readonly string[], from: number, into: string[]): FrameError | undefined {
+  return readFieldLines(lines, from, into, addField);
+}
+
 /**
  * A header object with no prototype, as node:http's own: a field named
  * "constructor" or "__proto__" is then just a field, not Object.prototype's.
@@ -113,25 +133,9 @@ export function headerObject(): IncomingHttpHeaders {
   return Object.create(null) as IncomingHttpHeaders;
 }
 
+/** Header lines into Node's IncomingHttpHeaders shape (lower-case names; set-cookie an array, others joined). */
 export function parseHeaderLines(lines: readonly string[], from: number, into: IncomingHttpHeaders): FrameError | undefined {
-  for (let i = from; i < lines.length; i++) {
-    const line = lines[i] as string;
-    if (line.length === 0) continue;
-    const c = line.charCodeAt(0);
-    if (c === 32 || c === 9) return "obs-fold";
-    const colon = line.indexOf(":");
-    if (colon <= 0) return "bad-header";
-    const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) return "bad-header";
-    const value = line.slice(colon + 1).trim();
-    if (BAD_VALUE.test(value)) return "bad-header";
-    const key = name.toLowerCase();
-    const prev = into[key];
-    if (prev === undefined) into[key] = key === "set-cookie" ? [value] : value;
-    else if (Array.isArray(prev)) prev.push(value);
-    else into[key] = `${prev}, ${value}`;
-  }
-  return undefined;
+  return readFieldLines(lines, from, into, addHeader);
 }
 
 function contentLength(value: string): number | undefined {
