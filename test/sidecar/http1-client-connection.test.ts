@@ -376,7 +376,8 @@ describe("HTTP/1.1 client connection", () => {
       const { conn, released } = connect(30);
       const done = exchange(conn, "GET", GET);
       const { socket } = await peer.next();
-      await new Promise((r) => setTimeout(r, 120));
+      // The socket's idle timer fires while the exchange is under way: the connection must ignore it.
+      await once(conn.socket, "timeout");
       socket.write("HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nslow", "latin1");
       assert.equal(ended(await done).body, "slow");
       assert.deepEqual(released, [conn]);
