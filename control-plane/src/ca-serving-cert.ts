@@ -5,6 +5,7 @@
 // through its CertificateProvider interface (experimental API, stable since 1.10).
 import { experimental, type ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "../../lib/log.ts";
+import { withTlsPolicy } from "../../lib/tls-policy-grpc.ts";
 import { generateKeyPair, privateKeyToPem, signLeaf } from "../../lib/pki.ts";
 import type { WorkloadIdentity } from "../../lib/spiffe.ts";
 import type { CaBundle } from "./ca-files.ts";
@@ -125,5 +126,5 @@ export class ServingCertificate implements experimental.CertificateProvider {
 export function servingCredentials(serving: ServingCertificate, requireClientCertificate: boolean): ServerCredentials {
   // The same provider fills both roles: grpc-js 1.14 passes these two arguments
   // to its constructor in the opposite order from their declared names.
-  return experimental.createCertificateProviderServerCredentials(serving, serving, requireClientCertificate);
+  return withTlsPolicy(experimental.createCertificateProviderServerCredentials(serving, serving, requireClientCertificate));
 }

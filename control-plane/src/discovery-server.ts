@@ -13,6 +13,7 @@ import type { Snapshot } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
 import { systemClock, type Clock } from "../../lib/clock.ts";
 import { silentLogger, type Logger } from "../../lib/log.ts";
 import { spiffeIdFromSubjectAltName } from "../../lib/spiffe.ts";
+import { withTlsPolicy } from "../../lib/tls-policy-grpc.ts";
 import { Connection, MALFORMED, type ConnectionShared, type IncomingMessage } from "./discovery-connection.ts";
 import { Debouncer } from "./discovery-debouncer.ts";
 import { createDiscoveryMetrics, type DiscoveryMetrics } from "./discovery-metrics.ts";
@@ -42,6 +43,8 @@ export interface DiscoveryServerOptions {
   /** Full snapshots (and deltas over 64 KiB) being written at once (default 8); bounds memory when many proxies connect together. */
   maxFullInFlight?: number;
   historyDepth?: number;
+  /** Streams open at once with one client certificate (default DEFAULT_MAX_STREAMS_PER_CERTIFICATE); more are refused RESOURCE_EXHAUSTED. */
+  maxStreamsPerCertificate?: number;
   logger?: Logger;
   registry?: Registry;
   /** Every timer of the server (debounce, write deadlines, the shutdown grace) runs on it; default: the system clock. */
@@ -65,6 +68,13 @@ export interface DiscoveryServer {
   metrics: DiscoveryMetrics;
   stop(graceMs?: number): Promise<void>;
 }
+
+/**
+ * A proxy holds one stream; a few more cover a restart or a reconnect while the old stream is
+ * not yet known dead. Counted per certificate, not per SPIFFE id: every replica of a workload
+ * shares its id, but each proxy certifies its own key.
+ */
+export const DEFAULT_MAX_STREAMS_PER_CERTIFICATE = 4;
 
 /** A proxy too slow to read a large message gives up its write slot after this long. */
 const WRITE_DEADLINE_MS = 30_000;
@@ -95,6 +105,10 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
   const model = new PublishedModel({ initial: options.initialModel, epoch, historyDepth: options.historyDepth });
   const connections = new Map<number, Connection>();
   let nextId = 1;
+  const maxPerCertificate = options.maxStreamsPerCertificate ?? DEFAULT_MAX_STREAMS_PER_CERTIFICATE;
+  /** Open streams by client certificate, and each stream's certificate, to give its count back. */
+  const perCertificate = new Map<string, number>();
+  const certificateOf = new Map<number, string>();
   // Scrape-time only; a subscribed stream's group exists, so counting creates nothing.
   const streamsBehind = (): number => {
     let behind = 0;
@@ -114,6 +128,13 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
     tracer: options.tracer,
     released: (connection) => {
       connections.delete(connection.id);
+      const certificate = certificateOf.get(connection.id);
+      certificateOf.delete(connection.id);
+      if (certificate !== undefined) {
+        const left = (perCertificate.get(certificate) ?? 1) - 1;
+        if (left === 0) perCertificate.delete(certificate);
+        else perCertificate.set(certificate, left);
+      }
       metrics.streams.dec();
     },
   };
@@ -153,7 +174,19 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
       return;
     }
     const proxy: ProxyIdentity = { namespace: identity.value.namespace, serviceAccount: identity.value.serviceAccount };
+    // A verified chain always has a fingerprint; the SPIFFE id stands in only if a binding leaves it out.
+    const certificate = auth?.sslPeerCertificate?.fingerprint256 ?? `${proxy.namespace}/${proxy.serviceAccount}`;
+    const open = perCertificate.get(certificate) ?? 0;
+    if (open >= maxPerCertificate) {
+      metrics.refused.inc({ reason: "certificate-stream-limit" });
+      // Debug, not warn: a flood of refusals must not become a flood of log lines; the metric counts them.
+      logger.debug({ peer: call.getPeer(), proxy, open }, "refused stream: too many open with this certificate");
+      call.emit("error", { code: grpc.status.RESOURCE_EXHAUSTED, details: `certificate-stream-limit: ${open} streams are open with this certificate; the limit is ${maxPerCertificate}` });
+      return;
+    }
     const connection = new Connection(nextId++, proxy, scopeGroupKey(proxy), call, shared);
+    perCertificate.set(certificate, open + 1);
+    certificateOf.set(connection.id, certificate);
     connections.set(connection.id, connection);
     metrics.streams.inc();
   };
@@ -166,15 +199,16 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
     "grpc.max_receive_message_length": 64 * 1024,
     // Nothing reads channelz; it keeps call counters and a trace per connection (1,000 proxies: 1,000 of them).
     "grpc.enable_channelz": 0,
-    // A proxy opens one stream; more on one connection is a misbehaving client.
+    // A proxy opens one stream; more on one connection is a misbehaving client. Enforced by HTTP/2
+    // (the client cannot open more), so an abusive connection holds at most this many.
     "grpc.max_concurrent_streams": 4,
   });
   server.addService(service, { Stream: handleStream });
   const credentials = options.tls instanceof grpc.ServerCredentials
     ? options.tls
-    : grpc.ServerCredentials.createSsl(Buffer.from(options.tls.anchorsPem), [
+    : withTlsPolicy(grpc.ServerCredentials.createSsl(Buffer.from(options.tls.anchorsPem), [
       { private_key: Buffer.from(options.tls.keyPem), cert_chain: Buffer.from(options.tls.certChainPem) },
-    ], true);
+    ], true));
   const host = options.host ?? "0.0.0.0";
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${options.port ?? 0}`, credentials, (err, bound) => (err ? reject(err) : resolve(bound)));

@@ -51,6 +51,7 @@ export async function startDiscovery(options: DiscoveryWiringOptions): Promise<R
     port: config.discoveryPort,
     tls: options.credentials,
     trustDomain: config.trustDomain,
+    maxStreamsPerCertificate: config.discoveryMaxStreamsPerCertificate,
     registry: options.registry,
     logger: log,
     tracer: options.tracer,

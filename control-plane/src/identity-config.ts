@@ -5,6 +5,8 @@ import { parseArgs } from "node:util";
 import { MAX_TIMER_MS, parseDuration } from "../../lib/duration.ts";
 import { DEFAULT_TRUST_DOMAIN, validateIdentity } from "../../lib/spiffe.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
+import { DEFAULT_MAX_STREAMS_PER_CERTIFICATE } from "./discovery-server.ts";
+import { DEFAULT_IDENTITY_LIMITS } from "./identity-server.ts";
 
 export interface ControlPlaneConfig {
   mode: "kubernetes" | "local";
@@ -27,6 +29,10 @@ export interface ControlPlaneConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   caPollMs: number;
   drainMs: number;
+  /** The identity port's bounds (identity-server.ts IdentityLimits); the rest keep their defaults. */
+  identityLimits: { maxConnections: number; maxConnectionsPerPeer: number; maxInFlight: number };
+  /** Discovery streams open at once with one workload certificate. */
+  discoveryMaxStreamsPerCertificate: number;
 }
 
 export const CONTROL_PLANE_USAGE = `usage: weft-control-plane --issuer-dir DIR [flags]
@@ -43,7 +49,16 @@ export const CONTROL_PLANE_USAGE = `usage: weft-control-plane --issuer-dir DIR [
   --kubeconfig FILE         kubernetes mode: API server credentials (default in-cluster / $KUBECONFIG)
   --local-token-key FILE    local mode: token signing key (default DIR/local-token.key)
   --namespace NS, --service-account SA   the control plane's own identity (default $WEFT_NAMESPACE or weft / weft-control-plane)
-  --log-level L             debug|info|warn|error (default info)`;
+  --log-level L             debug|info|warn|error (default info)
+  --identity-max-connections N           identity connections open at once (default ${DEFAULT_IDENTITY_LIMITS.maxConnections})
+  --identity-max-connections-per-peer N  from one peer address (default ${DEFAULT_IDENTITY_LIMITS.maxConnectionsPerPeer})
+  --identity-max-in-flight N             Certify calls in progress; more get RESOURCE_EXHAUSTED (default ${DEFAULT_IDENTITY_LIMITS.maxInFlight})
+  --discovery-max-streams-per-certificate N   discovery streams per workload certificate (default ${DEFAULT_MAX_STREAMS_PER_CERTIFICATE})`;
+
+function limit(name: string, text: string): Result<number> {
+  const n = Number(text);
+  return Number.isSafeInteger(n) && n >= 1 ? ok(n) : fail("bad-limit", `--${name}: "${text}" is not a positive integer`);
+}
 
 function port(name: string, text: string): Result<number> {
   const n = Number(text);
@@ -76,6 +91,10 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
         "log-level": { type: "string", default: "info" },
         "ca-poll": { type: "string", default: "30s" },
         "drain": { type: "string", default: "10s" },
+        "identity-max-connections": { type: "string", default: String(DEFAULT_IDENTITY_LIMITS.maxConnections) },
+        "identity-max-connections-per-peer": { type: "string", default: String(DEFAULT_IDENTITY_LIMITS.maxConnectionsPerPeer) },
+        "identity-max-in-flight": { type: "string", default: String(DEFAULT_IDENTITY_LIMITS.maxInFlight) },
+        "discovery-max-streams-per-certificate": { type: "string", default: String(DEFAULT_MAX_STREAMS_PER_CERTIFICATE) },
       },
     }).values as Record<string, string | undefined>;
   } catch (err) {
@@ -106,6 +125,14 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
   if (!poll.ok) return fail(poll.code, `--ca-poll: ${poll.message}`);
   const drain = parseDuration(v("drain"), { maxMs: MAX_TIMER_MS });
   if (!drain.ok) return fail(drain.code, `--drain: ${drain.message}`);
+  const maxConnections = limit("identity-max-connections", v("identity-max-connections"));
+  if (!maxConnections.ok) return maxConnections;
+  const maxConnectionsPerPeer = limit("identity-max-connections-per-peer", v("identity-max-connections-per-peer"));
+  if (!maxConnectionsPerPeer.ok) return maxConnectionsPerPeer;
+  const maxInFlight = limit("identity-max-in-flight", v("identity-max-in-flight"));
+  if (!maxInFlight.ok) return maxInFlight;
+  const perCertificate = limit("discovery-max-streams-per-certificate", v("discovery-max-streams-per-certificate"));
+  if (!perCertificate.ok) return perCertificate;
   return ok({
     mode,
     issuerDir: v("issuer-dir"),
@@ -124,5 +151,7 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
     logLevel: logLevel as ControlPlaneConfig["logLevel"],
     caPollMs: poll.value,
     drainMs: drain.value,
+    identityLimits: { maxConnections: maxConnections.value, maxConnectionsPerPeer: maxConnectionsPerPeer.value, maxInFlight: maxInFlight.value },
+    discoveryMaxStreamsPerCertificate: perCertificate.value,
   });
 }

@@ -14,11 +14,40 @@ import type { CaBundle } from "./ca-files.ts";
 import { certify, REFUSAL_STATUS, type Certified, type CertifyInput, type CertifyRefusal } from "./identity-certify.ts";
 import type { IdentityMetrics } from "./identity-metrics.ts";
 import type { IdentityVerifier } from "./identity-verifier.ts";
+import { listenLimited, type ConnectionLimits } from "./listener-limited.ts";
 
 /** Largest Certify request served; a CSR plus a token is a few KiB. */
 export const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024;
-/** grpc-js refuses (uncounted) anything over this before decoding; between the two, the service refuses and counts. */
-const HARD_MAX_RECEIVE_BYTES = 1024 * 1024;
+/**
+ * grpc-js buffers a message whole before the service sees it, so its receive limit is the real
+ * bound on what one stream can hold: twice the service's limit. Over it grpc-js refuses (uncounted)
+ * as soon as the length prefix arrives; between the two, the service refuses and counts.
+ */
+const transportReceiveBytes = (maxRequestBytes: number): number => 2 * maxRequestBytes;
+/** A CertifyResponse is a chain and the anchors: a few KiB, far under this. */
+const MAX_SEND_BYTES = 1024 * 1024;
+
+/**
+ * The identity port answers any pod, so what one caller (or many) can hold is bounded:
+ * worst case about maxConnections × maxStreamsPerConnection × 2 × maxRequestBytes buffered
+ * before the service runs, and maxInFlight calls waiting on a verifier or signing.
+ */
+export interface IdentityLimits extends ConnectionLimits {
+  /** Streams open at once on one connection; a proxy makes one Certify call at a time. */
+  maxStreamsPerConnection: number;
+  /** Certify calls being verified and signed at once; more are answered RESOURCE_EXHAUSTED at once. */
+  maxInFlight: number;
+  /** An idle connection is closed after this long; a proxy certifies once per renewal, not continuously. */
+  idleConnectionMs: number;
+}
+
+export const DEFAULT_IDENTITY_LIMITS: IdentityLimits = {
+  maxConnections: 1024,
+  maxConnectionsPerPeer: 32,
+  maxStreamsPerConnection: 4,
+  maxInFlight: 128,
+  idleConnectionMs: 120_000,
+};
 
 export interface IdentityServiceOptions {
   ca: () => CaBundle | undefined;
@@ -27,6 +56,8 @@ export interface IdentityServiceOptions {
   metrics: IdentityMetrics;
   logger: Logger;
   maxRequestBytes?: number;
+  /** Default DEFAULT_IDENTITY_LIMITS; only maxInFlight applies to the service itself. */
+  limits?: Partial<IdentityLimits>;
   /** Spans for issuance (weft.identity.certify); without one, nothing is traced. */
   tracer?: Tracer;
 }
@@ -66,6 +97,8 @@ export function addIdentityService(server: grpc.Server, options: IdentityService
   };
   const deps = { verifier: options.verifier, ca: options.ca, leafLifetimeMs: options.leafLifetimeMs };
   const tracer = options.tracer;
+  const maxInFlight = options.limits?.maxInFlight ?? DEFAULT_IDENTITY_LIMITS.maxInFlight;
+  let inFlight = 0;
   const run = (input: CertifyInput, peer: string): Promise<Result<Certified, CertifyRefusal>> => {
     if (!tracer) return certify(input, deps);
     const attrs = { "rpc.system": "grpc", "rpc.service": "weft.identity.v1.Identity", "rpc.method": "Certify", "network.peer.address": peer };
@@ -88,8 +121,16 @@ export function addIdentityService(server: grpc.Server, options: IdentityService
     const peer = call.getPeer();
     const decoded = call.request;
     if ("refusal" in decoded) return refuse(callback, peer, decoded.refusal, decoded.message);
+    // Shed, don't queue: a caller told to back off costs nothing, a queued one holds its request and a verifier call.
+    if (inFlight >= maxInFlight) {
+      metrics.refused.inc({ reason: "overloaded" });
+      logger.debug({ peer, inFlight }, "certify refused: too many calls in progress");
+      callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: `overloaded: ${maxInFlight} Certify calls in progress; retry with backoff` });
+      return;
+    }
+    inFlight++;
     const req = decoded.request;
-    run({ identity: req.identity, token: req.token, csr: req.certificateSigningRequest }, peer).then(
+    run({ identity: req.identity, token: req.token, csr: req.certificateSigningRequest }, peer).finally(() => inFlight--).then(
       (result) => {
         if (!result.ok) return refuse(callback, peer, result.code, result.message);
         metrics.issued.inc();
@@ -117,22 +158,43 @@ export interface IdentityServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function identityServerOptions(): grpc.ServerOptions {
-  // Channelz bookkeeping costs measurable CPU on every call; the admin port has metrics instead.
-  return { "grpc.max_receive_message_length": HARD_MAX_RECEIVE_BYTES, "grpc.max_send_message_length": HARD_MAX_RECEIVE_BYTES, "grpc.enable_channelz": 0 };
+export function identityServerOptions(limits: IdentityLimits = DEFAULT_IDENTITY_LIMITS, maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES): grpc.ServerOptions {
+  return {
+    "grpc.max_receive_message_length": transportReceiveBytes(maxRequestBytes),
+    "grpc.max_send_message_length": MAX_SEND_BYTES,
+    "grpc.max_concurrent_streams": limits.maxStreamsPerConnection,
+    "grpc.max_connection_idle_ms": limits.idleConnectionMs,
+    // Channelz bookkeeping costs measurable CPU on every call; the admin port has metrics instead.
+    "grpc.enable_channelz": 0,
+  };
 }
 
 export async function startIdentityServer(
   options: IdentityServiceOptions & { host?: string; port?: number; credentials: grpc.ServerCredentials },
 ): Promise<IdentityServer> {
-  const server = new grpc.Server(identityServerOptions());
-  addIdentityService(server, options);
-  const address = `${options.host ?? "127.0.0.1"}:${options.port ?? 0}`;
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, options.credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
-  );
-  options.logger.info({ address, port }, "identity service listening");
-  return { port, server, stop: (graceMs = 5_000) => stopServer(server, graceMs) };
+  const limits = { ...DEFAULT_IDENTITY_LIMITS, ...options.limits };
+  const server = new grpc.Server(identityServerOptions(limits, options.maxRequestBytes));
+  addIdentityService(server, { ...options, limits });
+  const host = options.host ?? "127.0.0.1";
+  const listener = await listenLimited(server, {
+    host,
+    port: options.port ?? 0,
+    credentials: options.credentials,
+    limits,
+    refused: (reason, peer) => {
+      options.metrics.refused.inc({ reason });
+      options.logger.debug({ peer, reason }, "connection refused");
+    },
+  });
+  options.logger.info({ host, port: listener.port, limits }, "identity service listening");
+  return {
+    port: listener.port,
+    server,
+    stop: (graceMs = 5_000) => {
+      listener.close();
+      return stopServer(server, graceMs);
+    },
+  };
 }
 
 export function stopServer(server: grpc.Server, graceMs: number): Promise<void> {

@@ -110,6 +110,7 @@ export async function startControlPlane(
     ca: () => watcher.current(),
     verifier: verifier.value,
     leafLifetimeMs: config.leafLifetimeMs,
+    limits: config.identityLimits,
     metrics: metrics.identity,
     logger: logger.child({ component: "identity" }),
     tracer,
