@@ -1,7 +1,7 @@
 // `weft identity init`: a trust anchor and an issuer for a new mesh (or for
 // local mode), written as the files the control plane reads.
 // `weft identity token`: a local-mode token for one workload.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { generateLocalTokenKey, mintLocalToken, readLocalTokenKey } from "../../control-plane/src/identity-verifier-local-token.ts";
@@ -18,6 +18,37 @@ const USAGE = `usage:
       prints a local-mode token for that workload`;
 
 const FILES = ["ca.crt", "ca.key", "issuer.crt", "issuer.key"];
+
+/**
+ * Writes a private key 0600 whatever was there before and whatever the umask:
+ * writeFileSync's mode applies only when it creates the file (an old 0644 key
+ * would stay 0644) and is masked by the umask. A fresh file in the same
+ * directory, chmodded before any byte lands, then renamed over the old one,
+ * also means a reader never sees half a key.
+ */
+function writeSecretFile(path: string, data: string): void {
+  const temp = `${path}.${process.pid}.tmp`;
+  // A crashed earlier run with the same pid would otherwise make "wx" fail.
+  rmSync(temp, { force: true });
+  const fd = openSync(temp, "wx", 0o600);
+  try {
+    fchmodSync(fd, 0o600);
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(temp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(temp, path);
+}
+
+/** mkdir's mode is masked by the umask and ignored for a directory that exists: chmod says what we mean. */
+function makeSecretDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+}
 
 async function init(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -43,16 +74,16 @@ async function init(args: string[]): Promise<number> {
   if (issuerLifetime.value > anchorLifetime.value) throw new Error("--issuer-lifetime must not exceed --anchor-lifetime");
   const existing = FILES.filter((f) => existsSync(join(values.dir!, f)));
   if (existing.length > 0 && !values.force) throw new Error(`${values.dir} already has ${existing.join(", ")}; use --force to replace them`);
-  mkdirSync(values.dir, { recursive: true });
+  makeSecretDir(values.dir);
   const anchor = await createTrustAnchor({ trustDomain, lifetimeMs: anchorLifetime.value });
   const issuer = await createIssuer(anchor, { trustDomain, lifetimeMs: issuerLifetime.value });
   writeFileSync(join(values.dir, "ca.crt"), anchor.certPem);
-  writeFileSync(join(values.dir, "ca.key"), anchor.keyPem, { mode: 0o600 });
+  writeSecretFile(join(values.dir, "ca.key"), anchor.keyPem);
   writeFileSync(join(values.dir, "issuer.crt"), issuer.certPem);
-  writeFileSync(join(values.dir, "issuer.key"), issuer.keyPem, { mode: 0o600 });
+  writeSecretFile(join(values.dir, "issuer.key"), issuer.keyPem);
   const written = [...FILES];
   if (values.local) {
-    writeFileSync(join(values.dir, "local-token.key"), generateLocalTokenKey().toString("hex") + "\n", { mode: 0o600 });
+    writeSecretFile(join(values.dir, "local-token.key"), generateLocalTokenKey().toString("hex") + "\n");
     written.push("local-token.key");
   }
   console.log(`wrote ${written.map((f) => join(values.dir!, f)).join(", ")} for trust domain ${trustDomain}`);

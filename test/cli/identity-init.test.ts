@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,6 +43,33 @@ describe("weft identity init", function () {
     const longer = weft("identity", "init", "--dir", join(dir, "y"), "--issuer-lifetime", "400d", "--anchor-lifetime", "365d");
     assert.equal(longer.status, 2);
     assert.match(longer.stderr, /must not exceed/);
+  });
+
+  it("leaves keys 0600 and their directory 0700 under --force, whatever the old modes and the umask", () => {
+    const keys = join(dir, "keys");
+    for (const umask of ["000", "022"]) {
+      mkdirSync(keys, { recursive: true });
+      chmodSync(keys, 0o755);
+      for (const f of ["ca.crt", "ca.key", "issuer.crt", "issuer.key", "local-token.key"]) {
+        writeFileSync(join(keys, f), "old\n");
+        chmodSync(join(keys, f), 0o644);
+      }
+      const r = spawnSync("sh", ["-c", `umask ${umask}; exec "$0" "$@"`, process.execPath, CLI, "identity", "init", "--dir", keys, "--force", "--local"], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      const mode = (f: string) => (statSync(join(keys, f)).mode & 0o777).toString(8);
+      assert.deepEqual(
+        { dir: mode(""), ca: mode("ca.key"), issuer: mode("issuer.key"), token: mode("local-token.key") },
+        { dir: "700", ca: "600", issuer: "600", token: "600" },
+        `umask ${umask}`,
+      );
+      assert.notEqual(readFileSync(join(keys, "ca.key"), "utf8"), "old\n");
+    }
+    // A directory it creates itself starts 0700 too, even under umask 000.
+    const fresh = join(dir, "fresh", "keys");
+    const r = spawnSync("sh", ["-c", `umask 000; exec "$0" "$@"`, process.execPath, CLI, "identity", "init", "--dir", fresh], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((statSync(fresh).mode & 0o777).toString(8), "700");
+    assert.equal((statSync(join(fresh, "ca.key")).mode & 0o777).toString(8), "600");
   });
 
   it("mints local tokens only with the key init --local wrote", () => {

@@ -5,13 +5,18 @@ import { KubeConfig, VersionApi } from "@kubernetes/client-node";
 import { parseArgs } from "node:util";
 import { createLogger } from "../../lib/log.ts";
 import { Shutdown } from "../../lib/shutdown.ts";
+import { parseDuration } from "../../lib/duration.ts";
 import { createWebhookMetrics } from "./metrics.ts";
 import { KubernetesNamespaceSource } from "./namespace-source-kubernetes.ts";
 import type { ServerVersion } from "./native-sidecar.ts";
+import { DEFAULT_WEBHOOK_LIMITS } from "./server.ts";
 import { runWebhook } from "./webhook.ts";
 
 const USAGE = `usage: weft-webhook --tls-cert FILE --tls-key FILE [--config FILE] [--port 8443] [--metrics-port 9090]
-                    [--host 0.0.0.0] [--kubeconfig FILE] [--log-level info]`;
+                    [--host 0.0.0.0] [--kubeconfig FILE] [--log-level info]
+                    [--max-inflight-bytes 33554432] [--request-timeout 30s]
+  --max-inflight-bytes  admission request bodies held at once, across all requests; more is refused with 503
+  --request-timeout     a request's headers and body must arrive within this (the headers also within 10 s)`;
 
 function parseFlags() {
   try {
@@ -25,6 +30,8 @@ function parseFlags() {
         host: { type: "string", default: "0.0.0.0" },
         kubeconfig: { type: "string" },
         "log-level": { type: "string", default: "info" },
+        "max-inflight-bytes": { type: "string", default: String(DEFAULT_WEBHOOK_LIMITS.maxInflightBytes) },
+        "request-timeout": { type: "string", default: "30s" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -45,6 +52,16 @@ const port = Number(flags.port);
 const metricsPort = Number(flags["metrics-port"]);
 if (!flags["tls-cert"] || !flags["tls-key"] || !Number.isInteger(port) || !Number.isInteger(metricsPort)) {
   console.error(USAGE);
+  process.exit(2);
+}
+const maxInflightBytes = Number(flags["max-inflight-bytes"]);
+if (!Number.isSafeInteger(maxInflightBytes) || maxInflightBytes < DEFAULT_WEBHOOK_LIMITS.maxBodyBytes) {
+  console.error(`--max-inflight-bytes must be a whole number of at least ${DEFAULT_WEBHOOK_LIMITS.maxBodyBytes} (one largest request)\n${USAGE}`);
+  process.exit(2);
+}
+const requestTimeout = parseDuration(flags["request-timeout"]);
+if (!requestTimeout.ok || requestTimeout.value <= 0) {
+  console.error(`--request-timeout: ${requestTimeout.ok ? "must be positive" : requestTimeout.message}\n${USAGE}`);
   process.exit(2);
 }
 const level = flags["log-level"] as "info";
@@ -72,6 +89,7 @@ const started = await runWebhook({
   logger,
   serverVersion,
   metrics: createWebhookMetrics({ defaultMetrics: true }),
+  limits: { maxInflightBytes, requestTimeoutMs: requestTimeout.value },
 });
 if (!started.ok) {
   logger.fatal({ code: started.code, reason: started.message }, "cannot start");

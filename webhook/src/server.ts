@@ -6,6 +6,7 @@ import { createServer as createHttpsServer, type Server } from "node:https";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../lib/log.ts";
+import { TLS_POLICY } from "../../lib/tls-policy.ts";
 import { admissionReviewResponse, classifyReview, type OutcomeCode } from "./admission.ts";
 import type { InjectorConfig } from "./injector-config.ts";
 import { inject } from "./injector.ts";
@@ -16,6 +17,73 @@ export const INJECT_PATH = "/inject";
 /** Larger than any real pod (the apiserver caps objects at 1.5 MiB of etcd, most pods are a few KiB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * What one webhook holds for its clients. A per-request cap alone does not
+ * bound memory: 500 connections each holding an unfinished 1 MiB body once
+ * took a webhook to 1.4 GB. So the bytes of admission bodies in flight are
+ * bounded in total, and a request that would go over is refused at once with
+ * 503 (the apiserver then applies the webhook's failurePolicy, and retries).
+ */
+export interface WebhookLimits {
+  /** Per request (default 1 MiB). */
+  maxBodyBytes: number;
+  /** Across all requests in flight (default 32 MiB); at least maxBodyBytes. */
+  maxInflightBytes: number;
+  /**
+   * From a request's first byte to its last (default 30 s, the apiserver's
+   * longest webhook timeout: an answer after that is read by nobody), so a
+   * slowloris body cannot hold its share of the budget for ever.
+   */
+  requestTimeoutMs: number;
+  /** For the TLS handshake and the request headers (default 10 s, capped at requestTimeoutMs). */
+  headersTimeoutMs: number;
+}
+
+export const DEFAULT_WEBHOOK_LIMITS: WebhookLimits = {
+  maxBodyBytes: MAX_BODY_BYTES,
+  maxInflightBytes: 32 * 1024 * 1024,
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+};
+
+/**
+ * Real pods are a few KiB. Bodies above this may use the budget only up to
+ * its last eighth, so a flood of large bodies cannot keep out the ordinary
+ * admissions it is meant to protect.
+ */
+const SMALL_BODY_BYTES = 64 * 1024;
+
+/**
+ * The in-flight byte budget. A request reserves its Content-Length (a chunked
+ * one, whose size is unknown, reserves the per-request cap) before its body is
+ * read, and returns it when its response is done or its connection closes.
+ */
+export function inflightBudget(limits: Pick<WebhookLimits, "maxBodyBytes" | "maxInflightBytes">) {
+  let inFlight = 0;
+  const largeCeiling = limits.maxInflightBytes - Math.floor(limits.maxInflightBytes / 8);
+  return {
+    inFlight: () => inFlight,
+    /** A release function, or the refusal's code. */
+    reserve(contentLength: string | undefined): { ok: true; release: () => void } | { ok: false; code: "body-too-large" | "server-busy"; bytes: number } {
+      const declared = contentLength === undefined ? NaN : Number(contentLength);
+      const bytes = Number.isSafeInteger(declared) && declared >= 0 ? declared : limits.maxBodyBytes;
+      if (bytes > limits.maxBodyBytes) return { ok: false, code: "body-too-large", bytes };
+      const ceiling = bytes > SMALL_BODY_BYTES ? largeCeiling : limits.maxInflightBytes;
+      if (inFlight + bytes > ceiling) return { ok: false, code: "server-busy", bytes };
+      inFlight += bytes;
+      let released = false;
+      return {
+        ok: true,
+        release: () => {
+          if (released) return;
+          released = true;
+          inFlight -= bytes;
+        },
+      };
+    },
+  };
+}
+
 export interface WebhookDeps {
   config(): InjectorConfig;
   namespaces: NamespaceSource;
@@ -23,6 +91,8 @@ export interface WebhookDeps {
   logger: Logger;
   /** False while draining, so /ready fails and the Service stops sending. */
   ready?(): boolean;
+  /** Only the body limits are read here; the timeouts are the server's. */
+  limits?: Pick<WebhookLimits, "maxBodyBytes" | "maxInflightBytes">;
 }
 
 export function createWebhookApp(deps: WebhookDeps): express.Express {
@@ -30,7 +100,9 @@ export function createWebhookApp(deps: WebhookDeps): express.Express {
   app.disable("x-powered-by");
   app.set("etag", false);
 
-  const count = (code: OutcomeCode | "body-too-large", started: bigint) => {
+  const limits = { ...DEFAULT_WEBHOOK_LIMITS, ...deps.limits };
+  const budget = inflightBudget(limits);
+  const count = (code: OutcomeCode | "body-too-large" | "server-busy", started: bigint) => {
     deps.metrics.admissions.inc({ decision: code });
     deps.metrics.duration.observe({ decision: code }, Number(process.hrtime.bigint() - started) / 1e9);
   };
@@ -38,7 +110,29 @@ export function createWebhookApp(deps: WebhookDeps): express.Express {
   app.get("/live", (_req, res) => void res.send("ok"));
   app.get("/ready", (_req, res) => void (deps.ready?.() === false ? res.status(503).send("draining") : res.send("ok")));
 
-  app.post(INJECT_PATH, express.json({ limit: MAX_BODY_BYTES, type: () => true }), async (req: Request, res: Response) => {
+  // Before a byte of the body is read: a refused request costs nothing, and its
+  // connection is closed so its unread body is never read either.
+  const reserve = (req: Request, res: Response, next: NextFunction) => {
+    const reserved = budget.reserve(req.headers["content-length"]);
+    if (reserved.ok) {
+      // "close" follows both a finished response and a dropped connection.
+      res.once("close", reserved.release);
+      next();
+      return;
+    }
+    const started = process.hrtime.bigint();
+    res.setHeader("Connection", "close");
+    count(reserved.code, started);
+    if (reserved.code === "body-too-large") {
+      deps.logger.warn({ limit: limits.maxBodyBytes, bytes: reserved.bytes }, "admission request body too large");
+      res.status(413).json({ error: reserved.code, message: `request bodies are limited to ${limits.maxBodyBytes} bytes` });
+      return;
+    }
+    deps.logger.warn({ inFlight: budget.inFlight(), limit: limits.maxInflightBytes, bytes: reserved.bytes }, "admission request refused: too many request bytes in flight");
+    res.status(503).json({ error: reserved.code, message: `the webhook already holds ${budget.inFlight()} of its ${limits.maxInflightBytes} bytes of request bodies in flight; retry` });
+  };
+
+  app.post(INJECT_PATH, reserve, express.json({ limit: limits.maxBodyBytes, type: () => true }), async (req: Request, res: Response) => {
     const started = process.hrtime.bigint();
     const classified = classifyReview(req.body);
     if (!classified.ok) {
@@ -82,9 +176,10 @@ export function createWebhookApp(deps: WebhookDeps): express.Express {
     if (res.headersSent) return next(err);
     const started = process.hrtime.bigint();
     if (err.type === "entity.too.large") {
-      deps.logger.warn({ limit: MAX_BODY_BYTES }, "admission request body too large");
+      deps.logger.warn({ limit: limits.maxBodyBytes }, "admission request body too large");
       count("body-too-large", started);
-      res.status(413).json({ error: "body-too-large", message: `request bodies are limited to ${MAX_BODY_BYTES} bytes` });
+      res.setHeader("Connection", "close");
+      res.status(413).json({ error: "body-too-large", message: `request bodies are limited to ${limits.maxBodyBytes} bytes` });
       return;
     }
     const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
@@ -127,13 +222,33 @@ function listen(server: Server | HttpServer, port: number, host: string): Promis
   });
 }
 
-export async function startWebhookServer(app: express.Express, tls: TlsFiles, options: { port: number; host: string }): Promise<RunningServer> {
-  const server = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: "TLSv1.2" }, app);
+export async function startWebhookServer(
+  app: express.Express,
+  tls: TlsFiles,
+  options: { port: number; host: string; limits?: Partial<Pick<WebhookLimits, "requestTimeoutMs" | "headersTimeoutMs">> },
+): Promise<RunningServer> {
+  const requestTimeout = options.limits?.requestTimeoutMs ?? DEFAULT_WEBHOOK_LIMITS.requestTimeoutMs;
+  // Node refuses a headers timeout longer than the request timeout.
+  const headersTimeout = Math.min(options.limits?.headersTimeoutMs ?? DEFAULT_WEBHOOK_LIMITS.headersTimeoutMs, requestTimeout);
+  const server = createHttpsServer(
+    {
+      cert: tls.cert,
+      key: tls.key,
+      ...TLS_POLICY,
+      handshakeTimeout: headersTimeout,
+      headersTimeout,
+      requestTimeout,
+      // Node checks both timeouts on this interval (default 30 s): without it a
+      // stalled request would outlive its timeout by up to that much.
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headersTimeout / 2))),
+    },
+    app,
+  );
   server.keepAliveTimeout = 60_000;
   const port = await listen(server, options.port, options.host);
   return {
     port,
-    setCertificate: (next) => server.setSecureContext({ cert: next.cert, key: next.key, minVersion: "TLSv1.2" }),
+    setCertificate: (next) => server.setSecureContext({ cert: next.cert, key: next.key, ...TLS_POLICY }),
     close: () => closeServer(server),
   };
 }

@@ -10,7 +10,7 @@ import { createWebhookMetrics, type WebhookMetrics } from "./metrics.ts";
 import type { NamespaceSource } from "./namespace-source.ts";
 import { resolveNativeSidecar, type ServerVersion } from "./native-sidecar.ts";
 import { watchReloadable, type Reloadable } from "./file-reload.ts";
-import { createWebhookApp, startMetricsServer, startWebhookServer, type TlsFiles } from "./server.ts";
+import { createWebhookApp, startMetricsServer, startWebhookServer, type TlsFiles, type WebhookLimits, DEFAULT_WEBHOOK_LIMITS } from "./server.ts";
 
 export interface WebhookOptions {
   tlsCertFile: string;
@@ -30,6 +30,8 @@ export interface WebhookOptions {
   /** Drives that polling (default: the system clock); tests pass a fake one. */
   clock?: Clock;
   metrics?: WebhookMetrics;
+  /** Memory and time bounds on what clients send (defaults: DEFAULT_WEBHOOK_LIMITS). */
+  limits?: Partial<WebhookLimits>;
 }
 
 export interface RunningWebhook {
@@ -80,7 +82,7 @@ export async function runWebhook(options: WebhookOptions): Promise<Result<Runnin
   }
 
   let draining = false;
-  const app = createWebhookApp({ config: config.current, namespaces: options.namespaces, metrics, logger, ready: () => !draining });
+  const app = createWebhookApp({ config: config.current, namespaces: options.namespaces, metrics, logger, ready: () => !draining, limits: { ...DEFAULT_WEBHOOK_LIMITS, ...options.limits } });
   // The certificate watcher starts before the server exists; it swaps certificates once it does.
   const serving: { server?: Awaited<ReturnType<typeof startWebhookServer>> } = {};
   const tls = watchReloadable({
@@ -100,7 +102,7 @@ export async function runWebhook(options: WebhookOptions): Promise<Result<Runnin
     return fail(tls.code, tls.message);
   }
   const host = options.host ?? "0.0.0.0";
-  const server = await startWebhookServer(app, tls.value.current(), { port: options.port, host });
+  const server = await startWebhookServer(app, tls.value.current(), { port: options.port, host, limits: options.limits });
   serving.server = server;
   const metricsServer = options.metricsPort === undefined ? undefined : await startMetricsServer({ metrics, ready: () => !draining }, { port: options.metricsPort, host });
   logger.info({ port: server.port, metricsPort: metricsServer?.port, nativeSidecar: config.current().nativeSidecar }, "webhook serving");

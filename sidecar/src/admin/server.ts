@@ -2,6 +2,13 @@
 // Prometheus metrics, a JSON dump of the snapshot and certificate, and the
 // app's kubelet probes the injector rewrote to /app-health/... (forwarded to
 // the app on localhost so they work under inbound capture).
+//
+// Who may ask what: /live, /ready, /metrics and /app-health/ are open, since
+// the kubelet and Prometheus reach them over the pod network. /config (the
+// whole in-scope snapshot and certificate details) and anything else is served
+// only to loopback peers, as Linkerd and Istio do for their admin endpoints;
+// operators get there with kubectl port-forward, which arrives on loopback
+// inside the pod. `weft check` reads only /metrics (through the apiserver).
 import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
@@ -23,6 +30,19 @@ export interface AdminOptions {
 function send(res: http.ServerResponse, status: number, body: string, type = "text/plain"): void {
   res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** The kubelet's and Prometheus's paths: served to any peer. */
+function isOpenPath(path: string): boolean {
+  return path === "/live" || path === "/ready" || path === "/metrics" || path.startsWith(APP_HEALTH_PATH_PREFIX);
+}
+
+/** 127.0.0.0/8 and ::1, also as a dual-stack listener reports IPv4 peers (::ffff:127.x.x.x). */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
+  if (net.isIPv4(v4)) return v4.startsWith("127.");
+  return address === "::1";
 }
 
 export function isReady(options: Pick<AdminOptions, "view" | "credentials" | "isDraining">): boolean {
@@ -58,6 +78,9 @@ function runProbe(probe: AppProbe, host: string, done: (ok: boolean, detail: str
 export function createAdminServer(options: AdminOptions): http.Server {
   return http.createServer({ noDelay: true, maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (!isOpenPath(path) && !isLoopbackAddress(req.socket.remoteAddress)) {
+      return send(res, 403, `${path} is served only on loopback: use kubectl port-forward\n`);
+    }
     if (path === "/live") return send(res, 200, "live\n");
     if (path === "/ready") return isReady(options) ? send(res, 200, "ready\n") : send(res, 503, "not ready\n");
     if (path === "/metrics") {

@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { X509Certificate } from "node:crypto";
 import { fail, ok, type Result } from "../../../lib/result.ts";
 import { spiffeIdOfSan } from "../../../lib/spiffe.ts";
+import { TLS_POLICY } from "../../../lib/tls-policy.ts";
 
 export interface Credentials {
   keyPem: string;
@@ -34,7 +35,7 @@ export function buildTlsMaterial(credentials: Credentials): Result<TlsMaterial> 
     const leaf = new X509Certificate(credentials.certChainPem);
     const id = spiffeIdOfSan(leaf.subjectAltName);
     if (!id.ok) return fail("no-spiffe-id", `certificate has no SPIFFE id: ${id.message}`);
-    const context = createSecureContext({ key: credentials.keyPem, cert: credentials.certChainPem, ca: credentials.anchorsPem, minVersion: "TLSv1.2" });
+    const context = createSecureContext({ key: credentials.keyPem, cert: credentials.certChainPem, ca: credentials.anchorsPem, ...TLS_POLICY });
     return ok({ credentials, spiffeId: id.value, notAfter: new Date(leaf.validTo), context });
   } catch (err) {
     return fail("bad-credentials", `cannot build a TLS context: ${(err as Error).message}`);
