@@ -1,11 +1,13 @@
 // `weft inject [FILE...]`: injects the proxy into Kubernetes YAML offline, the
 // way the webhook would (the same injector core), and writes the result to
-// stdout; one decision line per pod (template) goes to stderr.
+// stdout; one decision line per pod (template) goes to stderr. Objects it does
+// not inject come out byte for byte, and injected ones read the same to
+// kubectl's YAML 1.1 as they did (inject-yaml.ts).
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_INJECTOR_CONFIG, parseInjectorConfig, type InjectorConfig } from "../../webhook/src/injector-config.ts";
-import { injectManifests } from "../../webhook/src/inject-manifests.ts";
 import type { Command } from "./command.ts";
+import { injectYaml } from "./inject-yaml.ts";
 
 const USAGE = `usage: weft inject [--config FILE] [--namespace NS] [--namespace-labels k=v,...] [FILE...|-]
 
@@ -90,7 +92,7 @@ async function run(args: string[]): Promise<number> {
       failed = true;
       continue;
     }
-    const result = injectManifests(text, config, { defaultNamespace: values.namespace, namespaceLabels });
+    const result = injectYaml(text, config, { defaultNamespace: values.namespace, namespaceLabels });
     if (!result.ok) {
       console.error(`weft inject: ${file === "-" ? "stdin" : file}: ${result.message}`);
       failed = true;
@@ -100,7 +102,9 @@ async function run(args: string[]): Promise<number> {
       console.error(`${r.object}: ${r.code}${r.code === "injected" ? "" : ` (${r.message})`}`);
       for (const w of r.warnings) console.error(`  warning: ${w}`);
     }
-    if (result.value.yaml.trim() !== "") outputs.push(result.value.yaml);
+    // Files are joined with `---`, which must start a line of its own.
+    const yaml = result.value.yaml;
+    if (yaml.trim() !== "") outputs.push(yaml.endsWith("\n") ? yaml : `${yaml}\n`);
   }
   process.stdout.write(outputs.join("---\n"));
   return failed ? 1 : 0;

@@ -41,6 +41,30 @@ describe("weft inject", function () {
     assert.match(on.stderr, /Pod\/p \(default\): injected/);
   });
 
+  const malformed: Record<string, string> = {
+    'a Pod whose containers are "oops"': "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: oops\n",
+    "a Pod whose initContainers are a map": "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: x}]\n  initContainers: {}\n",
+    "a Pod with an empty spec": "kind: Pod\nmetadata: {name: p}\nspec: {}\n",
+    "a Deployment whose template has an empty spec": "kind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec: {}\n",
+  };
+  for (const [what, yaml] of Object.entries(malformed)) {
+    it(`refuses ${what} with one line naming the webhook's invalid-pod rule, and no stack trace`, async () => {
+      const res = await weft(["inject"], `kind: ConfigMap\nmetadata: {name: c}\n---\n${yaml}`);
+      assert.equal(res.code, 1);
+      assert.equal(res.stdout, "");
+      assert.equal(res.stderr.trimEnd().split("\n").length, 1, res.stderr);
+      assert.match(res.stderr, /^weft inject: stdin: document 2: (Pod\/p|Deployment\/d: spec\.template) is not a pod the webhook would inject \(invalid-pod\): /);
+    });
+  }
+
+  it("reports a pod the injector cannot take as one injection-failed line, as the webhook would, not a stack trace", async () => {
+    const pod = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: a\n      ports: 5\n      readinessProbe: {httpGet: {port: http}}\n";
+    const res = await weft(["inject"], pod);
+    assert.equal(res.code, 1);
+    assert.equal(res.stderr.trimEnd().split("\n").length, 1, res.stderr);
+    assert.match(res.stderr, /^weft inject: stdin: the injector failed on this input: /);
+  });
+
   it("fails with a clear message on YAML it cannot read, a missing file or a bad flag", async () => {
     const bad = await weft(["inject"], "kind: [\n");
     assert.equal(bad.code, 1);

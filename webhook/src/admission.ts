@@ -34,7 +34,8 @@ export type Classified = { kind: "pod"; admission: PodAdmission } | { kind: "pas
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
-function validPod(v: unknown): v is V1Pod {
+/** The webhook's invalid-pod rule; `weft inject` applies it to pods and pod templates too. */
+export function validPod(v: unknown): v is V1Pod {
   if (!isObj(v) || !isObj(v.spec) || !Array.isArray(v.spec.containers) || v.spec.containers.length === 0) return false;
   if (!v.spec.containers.every((c) => isObj(c) && typeof c.name === "string")) return false;
   if (v.spec.initContainers !== undefined && (!Array.isArray(v.spec.initContainers) || !v.spec.initContainers.every((c) => isObj(c) && typeof c.name === "string"))) return false;

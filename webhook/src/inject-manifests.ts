@@ -39,7 +39,7 @@ function isObj(v: unknown): v is Obj {
 }
 
 // Where each kind keeps its pod template.
-const TEMPLATE_PATHS: Record<string, string[]> = {
+export const TEMPLATE_PATHS: Record<string, string[]> = {
   Deployment: ["spec", "template"],
   StatefulSet: ["spec", "template"],
   DaemonSet: ["spec", "template"],
@@ -122,6 +122,13 @@ export function injectManifests(text: string, config: InjectorConfig, options: M
     if (doc.errors.length > 0) return fail("bad-yaml", `document ${i + 1}: ${doc.errors[0]?.message.split("\n")[0]}`);
     values.push(doc.toJS());
   }
+  const injected = injectValues(values.filter((v) => v !== null && v !== undefined), config, options);
+  const yaml = injected.values.map((v) => stringify(v, { lineWidth: 0 })).join("---\n");
+  return ok({ yaml, reports: injected.reports });
+}
+
+/** The same over documents already parsed (`weft inject` parses them itself): one value out per value in. */
+export function injectValues(values: unknown[], config: InjectorConfig, options: ManifestOptions = {}): { values: unknown[]; reports: ObjectReport[] } {
   const namespaces = new Map<string, Record<string, string>>();
   const collect = (v: unknown): void => {
     if (!isObj(v)) return;
@@ -130,7 +137,5 @@ export function injectManifests(text: string, config: InjectorConfig, options: M
   };
   values.forEach(collect);
   const injector = new Injector(config, options, namespaces);
-  const out = values.filter((v) => v !== null && v !== undefined).map((v) => (isObj(v) ? injector.object(v) : v));
-  const yaml = out.map((v) => stringify(v, { lineWidth: 0 })).join("---\n");
-  return ok({ yaml, reports: injector.reports });
+  return { values: values.map((v) => (isObj(v) ? injector.object(v) : v)), reports: injector.reports };
 }
