@@ -1,6 +1,8 @@
 import { strict as assert } from "node:assert";
 import type { IncomingHttpHeaders } from "node:http";
-import { BodyReader, headerLines, parseRequestHead, parseResponseHead, type Framing } from "../../sidecar/src/http1/framer.ts";
+import { BodyReader } from "../../sidecar/src/http1/body-reader.ts";
+import { headerLines, parseRequestHead, parseResponseHead, type Framing } from "../../sidecar/src/http1/framer.ts";
+import { fallbackRefusal, frameRefusal } from "../../sidecar/src/http1/refusals.ts";
 
 const LIMIT = 16 * 1024;
 const b = (s: string): Buffer => Buffer.from(s, "latin1");
@@ -61,12 +63,62 @@ describe("HTTP/1.1 framer: request heads", () => {
       assert.equal(r.kind, "head");
       return r.kind === "head" ? r.head : undefined;
     };
-    assert.equal(head("GET / HTTP/1.1\r\nconnection: close\r\n\r\n")?.keepAlive, false);
+    assert.equal(head("GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")?.keepAlive, false);
     assert.equal(head("GET / HTTP/1.0\r\n\r\n")?.keepAlive, false);
     assert.equal(head("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")?.keepAlive, true);
-    assert.equal(head("PUT / HTTP/1.1\r\nexpect: 100-continue\r\ncontent-length: 1\r\n\r\n")?.unusual, true);
-    assert.equal(head("GET / HTTP/1.1\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\r\n")?.unusual, true);
+    assert.equal(head("PUT / HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\ncontent-length: 1\r\n\r\n")?.unusual, true);
+    assert.equal(head("GET / HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\r\n")?.unusual, true);
   });
+
+  it("forwards agreeing Content-Length values, repeated or listed, as one field with one value", () => {
+    const fields = (s: string) => {
+      const r = parseRequestHead(b(s), LIMIT);
+      assert.equal(r.kind, "head");
+      return r.kind === "head" ? { fields: r.head.fields, framing: r.head.framing } : undefined;
+    };
+    assert.deepEqual(fields("POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 5, 5\r\nx-a: 1\r\n\r\n"), { fields: ["host", "x", "content-length", "5", "x-a", "1"], framing: { kind: "length", length: 5 } });
+    assert.deepEqual(fields("POST / HTTP/1.1\r\ncontent-length: 5\r\nhost: x\r\nContent-Length: 5\r\nx-a: 1\r\ncontent-length: 5,5\r\n\r\n"), { fields: ["content-length", "5", "host", "x", "x-a", "1"], framing: { kind: "length", length: 5 } });
+    assert.deepEqual(fields("POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 0, 0\r\n\r\n"), { fields: ["host", "x", "content-length", "0"], framing: { kind: "none" } });
+    assert.deepEqual(fields("POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\n")?.fields, ["host", "x", "content-length", "5"]);
+  });
+
+  it("rewrites an absolute-form target to origin-form, its authority replacing Host", () => {
+    const head = (s: string) => {
+      const r = parseRequestHead(b(s), LIMIT);
+      return r.kind === "head" ? { target: r.head.target, authority: r.head.authority } : r;
+    };
+    assert.deepEqual(head("GET http://svc.ns:8080/a/b?c=d HTTP/1.1\r\nhost: other\r\n\r\n"), { target: "/a/b?c=d", authority: "svc.ns:8080" });
+    assert.deepEqual(head("GET HTTP://svc HTTP/1.1\r\nhost: svc\r\n\r\n"), { target: "/", authority: "svc" });
+    assert.deepEqual(head("GET http://svc?q HTTP/1.1\r\nhost: svc\r\n\r\n"), { target: "/?q", authority: "svc" });
+    assert.deepEqual(head("GET https://[::1]:8443/x HTTP/1.1\r\n\r\n"), { target: "/x", authority: "[::1]:8443" });
+    assert.deepEqual(head("OPTIONS * HTTP/1.1\r\nhost: svc\r\n\r\n"), { target: "*", authority: "svc" });
+    assert.deepEqual(head("GET /p://q HTTP/1.1\r\nhost: svc\r\n\r\n"), { target: "/p://q", authority: "svc" });
+  });
+
+  it("takes an HTTP/1.0 request without Host", () => {
+    const r = parseRequestHead(b("GET / HTTP/1.0\r\n\r\n"), LIMIT);
+    assert.ok(r.kind === "head" && r.head.authority === "");
+  });
+
+  const refusedWith: [string, string, string][] = [
+    ["an HTTP/1.1 request without Host", "GET / HTTP/1.1\r\n\r\n", "missing-host"],
+    ["two Host fields, even equal", "GET / HTTP/1.1\r\nhost: x\r\nHost: x\r\n\r\n", "duplicate-host"],
+    ["two Host fields with an absolute-form target", "GET http://a/ HTTP/1.1\r\nhost: a\r\nhost: b\r\n\r\n", "duplicate-host"],
+    ["an absolute-form target with userinfo", "GET http://u@a/ HTTP/1.1\r\nhost: a\r\n\r\n", "bad-target"],
+    ["an absolute-form target of another scheme", "GET ftp://a/ HTTP/1.1\r\nhost: a\r\n\r\n", "bad-target"],
+    ["an absolute-form target with no authority", "GET http:///p HTTP/1.1\r\nhost: a\r\n\r\n", "bad-target"],
+    ["an absolute-form target with a fragment", "GET http://a/p#f HTTP/1.1\r\nhost: a\r\n\r\n", "bad-target"],
+    ["a coding before chunked", "POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: gzip, chunked\r\n\r\n", "unsupported-transfer-encoding"],
+    ["a coding before chunked in another field", "POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n", "unsupported-transfer-encoding"],
+    ["chunked twice", "POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked, chunked\r\n\r\n", "unsupported-transfer-encoding"],
+    ["identity coding", "POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: identity\r\n\r\n", "chunked-not-final"],
+    ["a coding list not ending in chunked", "POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked, gzip\r\n\r\n", "chunked-not-final"],
+    ["repeated agreeing Content-Length beside Transfer-Encoding", "POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 5, 5\r\ntransfer-encoding: chunked\r\n\r\n", "smuggling"],
+    ["Content-Length values that disagree in one field", "POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 5, 6\r\n\r\n", "bad-content-length"],
+  ];
+  for (const [what, wire, reason] of refusedWith) {
+    it(`refuses ${what} (${reason})`, () => assert.deepEqual(parseRequestHead(b(wire), LIMIT), { kind: "error", reason }));
+  }
 
   const refused: [string, string][] = [
     ["both Content-Length and Transfer-Encoding (smuggling)", "POST / HTTP/1.1\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n"],
@@ -89,6 +141,11 @@ describe("HTTP/1.1 framer: request heads", () => {
     it(`refuses ${what}`, () => assert.equal(parseRequestHead(b(wire), LIMIT).kind, "error"));
   }
 
+  it("is incomplete, at every cut, before refusing a head for its Host or codings", () => {
+    const wire = b("POST http://a/ HTTP/1.1\r\nhost: a\r\nhost: b\r\ntransfer-encoding: gzip, chunked\r\n\r\n");
+    for (let i = 0; i < wire.length; i++) assert.equal(parseRequestHead(wire.subarray(0, i), LIMIT).kind, "incomplete", `cut at ${i}`);
+  });
+
   it("refuses a head over the size limit, complete or not", () => {
     const big = `GET / HTTP/1.1\r\nx-big: ${"a".repeat(LIMIT)}\r\n`;
     assert.deepEqual(parseRequestHead(b(big), LIMIT), { kind: "error", reason: "header-overflow" });
@@ -110,6 +167,31 @@ describe("HTTP/1.1 framer: response heads", () => {
     assert.equal(framing("HTTP/1.1 304 Not Modified\r\ncontent-length: 5\r\n\r\n"), "none");
     assert.equal(framing("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 5\r\n\r\n"), "error");
     assert.equal(framing("HTTP/1.1 20 OK\r\n\r\n"), "error");
+  });
+
+  it("refuses a response with any transfer coding but a single chunked, unless it has no body", () => {
+    const parsed = (s: string, method = "GET") => {
+      const r = parseResponseHead(b(s), LIMIT, method);
+      return r.kind === "head" ? r.head.framing.kind : r;
+    };
+    assert.deepEqual(parsed("HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n"), { kind: "error", reason: "unsupported-transfer-encoding" });
+    assert.deepEqual(parsed("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, chunked\r\n\r\n"), { kind: "error", reason: "unsupported-transfer-encoding" });
+    assert.deepEqual(parsed("HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n"), { kind: "error", reason: "chunked-not-final" });
+    assert.deepEqual(parsed("HTTP/1.1 200 OK\r\ntransfer-encoding: identity\r\n\r\n"), { kind: "error", reason: "chunked-not-final" });
+    assert.equal(parsed("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n"), "chunked");
+    assert.equal(parsed("HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n", "HEAD"), "none");
+    assert.equal(parsed("HTTP/1.1 304 Not Modified\r\ntransfer-encoding: gzip\r\n\r\n"), "none");
+  });
+
+  it("relays agreeing Content-Length values as one, and refuses ones that disagree", () => {
+    const head = (s: string, method = "GET") => {
+      const r = parseResponseHead(b(s), LIMIT, method);
+      return r.kind === "head" ? { cl: r.head.headers["content-length"], framing: r.head.framing } : r;
+    };
+    assert.deepEqual(head("HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 5\r\n\r\n"), { cl: "5", framing: { kind: "length", length: 5 } });
+    assert.deepEqual(head("HTTP/1.1 200 OK\r\ncontent-length: 5, 5\r\n\r\n"), { cl: "5", framing: { kind: "length", length: 5 } });
+    assert.deepEqual(head("HTTP/1.1 200 OK\r\ncontent-length: 7,7\r\n\r\n", "HEAD"), { cl: "7", framing: { kind: "none" } });
+    assert.deepEqual(head("HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n"), { kind: "error", reason: "bad-content-length" });
   });
 
   it("keeps a connection only when the response says so and is not close-delimited", () => {
@@ -216,6 +298,7 @@ describe("HTTP/1.1 framer: arbitrary bytes", () => {
       "POST /p HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nx-t: 1\r\n\r\n",
       "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
       "GET / HTTP/1.1\r\n\r\n",
+      "POST http://a:1/p?q HTTP/1.1\r\nhost: x\r\ncontent-length: 5, 5\r\ntransfer-encoding: gzip, chunked\r\n\r\nhello",
     ];
     for (let round = 0; round < 3000; round++) {
       const seed = b(seeds[round % seeds.length] as string);
@@ -235,3 +318,21 @@ describe("HTTP/1.1 framer: arbitrary bytes", () => {
   });
 });
 
+
+describe("HTTP/1.1 refusals: what the framed path answers, and what node:http would have taken", () => {
+  it("answers coding refusals with 501 or 400 and Host refusals with 400; hands other errors to node:http", () => {
+    assert.match(frameRefusal("unsupported-transfer-encoding") ?? "", /^HTTP\/1\.1 501 Not Implemented\r\nconnection: close\r\ncontent-length: 0\r\n\r\n$/);
+    for (const reason of ["chunked-not-final", "missing-host", "duplicate-host", "bad-target"] as const) assert.match(frameRefusal(reason) ?? "", /^HTTP\/1\.1 400 Bad Request\r\n/);
+    for (const reason of ["bad-header", "header-overflow", "smuggling", "bad-content-length"] as const) assert.equal(frameRefusal(reason), undefined);
+  });
+
+  it("finds in node:http's parse the requests the framer refuses", () => {
+    assert.equal(fallbackRefusal("/", ["Host", "x", "Transfer-Encoding", "gzip, chunked"]), "unsupported-transfer-encoding");
+    assert.equal(fallbackRefusal("/", ["Host", "x", "transfer-encoding", "gzip", "transfer-encoding", "chunked"]), "unsupported-transfer-encoding");
+    assert.equal(fallbackRefusal("/", ["Host", "x", "Transfer-Encoding", "identity"]), "chunked-not-final");
+    assert.equal(fallbackRefusal("/", ["Host", "x", "HOST", "y"]), "duplicate-host");
+    assert.equal(fallbackRefusal("http://u@a/", ["Host", "x"]), "bad-target");
+    assert.equal(fallbackRefusal("http://a/", ["Host", "x", "Transfer-Encoding", "chunked"]), undefined);
+    assert.equal(fallbackRefusal("/", ["Host", "x", "Content-Length", "3"]), undefined);
+  });
+});

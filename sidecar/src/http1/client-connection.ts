@@ -5,7 +5,8 @@
 // ended cleanly on their boundaries.
 import type { IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
-import { BodyReader, parseResponseHead, type ResponseHead } from "./framer.ts";
+import { BodyReader } from "./body-reader.ts";
+import { parseResponseHead, type ResponseHead } from "./framer.ts";
 
 const MAX_HEAD_BYTES = 64 * 1024;
 

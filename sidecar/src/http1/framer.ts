@@ -6,6 +6,7 @@
 // head parses into the proxy's field list (http/request.ts; it is written back
 // from one by request-head.ts); responses keep Node's header object.
 import type { IncomingHttpHeaders } from "node:http";
+import { originForm } from "../http/request-target.ts";
 
 export type FrameError =
   | "header-overflow"
@@ -16,7 +17,16 @@ export type FrameError =
   | "bad-header"
   | "bad-content-length"
   | "smuggling"
+  /** A transfer coding besides one final chunked: not implemented (RFC 9112 §6.1), 501 for a request. */
   | "unsupported-transfer-encoding"
+  /** A request whose codings do not end in chunked: its length cannot be known (RFC 9112 §6.3), 400. */
+  | "chunked-not-final"
+  /** An HTTP/1.1 request without Host (RFC 9112 §3.2). */
+  | "missing-host"
+  /** More than one Host field (RFC 9112 §3.2). */
+  | "duplicate-host"
+  /** An absolute-form target that names no usable http(s) authority (RFC 9112 §3.2.2, RFC 9110 §4.2). */
+  | "bad-target"
   | "bad-chunk"
   | "trailer-overflow";
 
@@ -24,10 +34,11 @@ export type Framing = { kind: "none" } | { kind: "length"; length: number } | { 
 
 export interface RequestHead {
   method: string;
+  /** Origin-form (an absolute-form target arrives here rewritten to it), or "*" / authority-form as sent. */
   target: string;
   /** HTTP/1.x minor version. */
   minor: 0 | 1;
-  /** The first Host value ("" without one). */
+  /** Host, or the authority of an absolute-form target (RFC 9112 §3.2.2); "" on HTTP/1.0 without one. */
   authority: string;
   /** [name, value, ...]: lower-case names in wire order, a repeated field once per line (ProxyRequest.fields). */
   fields: string[];
@@ -52,7 +63,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /* eslint-disable no-control-regex */
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^\x00-\x20\x7f]+) HTTP\/1\.([01])$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/;
-const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+export const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const BAD_TARGET = /[\x00-\x20\x7f]/;
 /* eslint-enable no-control-regex */
 
@@ -72,7 +83,7 @@ export function isRequestTarget(s: string): boolean {
 }
 
 const DIGITS = /^\d{1,15}$/;
-const HEX = /^[0-9a-fA-F]{1,15}$/;
+export const HEX = /^[0-9a-fA-F]{1,15}$/;
 
 /** Where the head ends (index after CRLFCRLF), "incomplete", or an error; checks size, bare LF and NUL. */
 function headEnd(buf: Buffer, start: number, maxBytes: number): number | "incomplete" | FrameError {
@@ -158,16 +169,28 @@ function hasToken(value: string | string[] | undefined, token: string): boolean 
 }
 
 /**
+ * A Transfer-Encoding other than exactly "chunked" (repeated fields joined).
+ * The proxy decodes no other coding, and one it cannot decode must not be
+ * passed on as if chunked were all there was (the next hop would read the
+ * coded bytes as the body). A request whose list does not end in chunked has
+ * no knowable length: 400 (RFC 9112 §6.3). One that does, with other codings
+ * or chunked twice, names codings not implemented here: 501 (RFC 9112 §6.1).
+ */
+export function transferCodingError(te: string): FrameError {
+  const comma = te.lastIndexOf(",");
+  return te.slice(comma + 1).trim().toLowerCase() === "chunked" ? "unsupported-transfer-encoding" : "chunked-not-final";
+}
+
+/**
  * Body framing from Transfer-Encoding / Content-Length (each with repeated
  * fields joined by commas); both present is refused (request smuggling).
+ * Any Transfer-Encoding but a single chunked is refused, for a response too:
+ * running a gzip-coded body to close and relaying it without its coding
+ * would hand the client bytes it cannot read.
  */
-function bodyFraming(te: string | string[] | undefined, cl: string | string[] | undefined, otherwise: Framing, chunkedOrClose: boolean): Framing | FrameError {
+function bodyFraming(te: string | string[] | undefined, cl: string | string[] | undefined, otherwise: Framing): Framing | FrameError {
   if (te !== undefined && cl !== undefined) return "smuggling";
-  if (typeof te === "string") {
-    if (te.trim().toLowerCase() === "chunked") return { kind: "chunked" };
-    // A response may end a coding list without chunked (then it runs to close); a request may not.
-    return chunkedOrClose && !hasToken(te, "chunked") ? { kind: "close" } : "unsupported-transfer-encoding";
-  }
+  if (typeof te === "string") return te.trim().toLowerCase() === "chunked" ? { kind: "chunked" } : transferCodingError(te);
   if (typeof cl === "string") {
     const n = contentLength(cl);
     if (n === undefined) return "bad-content-length";
@@ -191,6 +214,7 @@ export function parseRequestHead(buf: Buffer, maxBytes: number): HeadResult<Requ
   let cl: string | undefined;
   let connection: string | undefined;
   let host: string | undefined;
+  let hosts = 0;
   let unusual = false;
   for (let i = 0; i < fields.length; i += 2) {
     const value = fields[i + 1] as string;
@@ -206,6 +230,7 @@ export function parseRequestHead(buf: Buffer, maxBytes: number): HeadResult<Requ
         break;
       case "host":
         host ??= value;
+        hosts++;
         break;
       case "expect":
       case "upgrade":
@@ -213,12 +238,44 @@ export function parseRequestHead(buf: Buffer, maxBytes: number): HeadResult<Requ
         break;
     }
   }
-  const framing = bodyFraming(te, cl, { kind: "none" }, false);
+  const framing = bodyFraming(te, cl, { kind: "none" });
   if (typeof framing === "string") return { kind: "error", reason: framing };
+  // Several Content-Length values that agree go on as one (RFC 9112 §6.3, RFC 9110 §8.6), not as "5, 5".
+  if (cl !== undefined && cl.includes(",")) oneContentLength(fields, framing.kind === "length" ? framing.length : 0);
+  // A second Host makes the authority ambiguous: refused, as nginx does (RFC 9112 §3.2).
+  if (hosts > 1) return { kind: "error", reason: "duplicate-host" };
   const minor = m[3] === "1" ? 1 : 0;
+  let target = m[2] as string;
+  let authority = host;
+  const absolute = originForm(target);
+  if (absolute === "bad-target") return { kind: "error", reason: absolute };
+  if (absolute) {
+    // The target's authority is the request's, whatever Host says (RFC 9112 §3.2.2).
+    authority = absolute.authority;
+    target = absolute.target;
+  } else if (host === undefined && minor === 1) {
+    return { kind: "error", reason: "missing-host" };
+  }
   const keepAlive = minor === 1 ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
   unusual ||= hasToken(connection, "upgrade");
-  return { kind: "head", head: { method: m[1] as string, target: m[2] as string, minor, authority: host ?? "", fields, framing, keepAlive, unusual }, consumed: end };
+  return { kind: "head", head: { method: m[1] as string, target, minor, authority: authority ?? "", fields, framing, keepAlive, unusual }, consumed: end };
+}
+
+/** The field list's Content-Length lines become one, with the agreed value. */
+function oneContentLength(fields: string[], length: number): void {
+  let first = -1;
+  let out = 0;
+  for (let i = 0; i < fields.length; i += 2) {
+    if (fields[i] === "content-length") {
+      if (first >= 0) continue;
+      first = out;
+    }
+    fields[out] = fields[i] as string;
+    fields[out + 1] = fields[i + 1] as string;
+    out += 2;
+  }
+  fields.length = out;
+  fields[first + 1] = String(length);
 }
 
 /** A response head; `method` is the request's (a HEAD response has no body whatever it says). */
@@ -235,130 +292,21 @@ export function parseResponseHead(buf: Buffer, maxBytes: number, method: string)
   const status = Number(m[2]);
   const minor = m[1] === "1" ? 1 : 0;
   const noBody = method === "HEAD" || status < 200 || status === 204 || status === 304;
-  let framing = bodyFraming(headers["transfer-encoding"], headers["content-length"], { kind: "close" }, true);
-  if (typeof framing === "string") return { kind: "error", reason: framing };
+  const cl = headers["content-length"];
+  let framing = bodyFraming(headers["transfer-encoding"], cl, { kind: "close" });
+  if (typeof framing === "string") {
+    // A response without a body may name the codings its GET would have had (RFC 9110 §9.3.2): nothing to decode.
+    if (!noBody || (framing !== "unsupported-transfer-encoding" && framing !== "chunked-not-final")) return { kind: "error", reason: framing };
+    framing = { kind: "none" };
+  }
   if (noBody) framing = { kind: "none" };
+  // Agreeing repeats are relayed as one value (RFC 9110 §8.6), not as the list the header object joined.
+  if (typeof cl === "string" && cl.includes(",")) headers["content-length"] = String(contentLength(cl));
   const connection = headers.connection;
   const keepAlive = framing.kind !== "close" && (minor === 1 ? !hasToken(connection, "close") : hasToken(connection, "keep-alive"));
   return { kind: "head", head: { status, minor, headers, framing, keepAlive }, consumed: end };
 }
 
-export interface BodyStep {
-  /** Bytes of the input taken (the rest belongs to the next message). */
-  consumed: number;
-  done: boolean;
-  error?: FrameError;
-  trailers?: IncomingHttpHeaders;
-}
-
-// Chunked decoding states.
-const SIZE = 0;
-const DATA = 1;
-const DATA_END = 2;
-const TRAILER = 3;
-
-/**
- * Cuts one message body out of a byte stream, whatever its framing. push()
- * hands each piece of body data to onData as a slice of the input.
- */
-export class BodyReader {
-  readonly #framing: Framing;
-  readonly #maxLineBytes: number;
-  #remaining: number;
-  #state = SIZE;
-  #line = "";
-  #trailerLines: string[] = [];
-  #trailerBytes = 0;
-  #done: boolean;
-
-  constructor(framing: Framing, maxLineBytes = 8 * 1024) {
-    this.#framing = framing;
-    this.#maxLineBytes = maxLineBytes;
-    this.#remaining = framing.kind === "length" ? framing.length : 0;
-    this.#done = framing.kind === "none";
-  }
-
-  get done(): boolean {
-    return this.#done;
-  }
-
-  /** The peer closed the stream: fine only for a close-delimited body. */
-  end(): BodyStep {
-    if (this.#framing.kind === "close") this.#done = true;
-    return { consumed: 0, done: this.#done, error: this.#done ? undefined : "bad-chunk" };
-  }
-
-  push(buf: Buffer, onData: (chunk: Buffer) => void): BodyStep {
-    if (this.#done) return { consumed: 0, done: true };
-    const kind = this.#framing.kind;
-    if (kind === "close") {
-      if (buf.length > 0) onData(buf);
-      return { consumed: buf.length, done: false };
-    }
-    if (kind === "length") {
-      const take = Math.min(this.#remaining, buf.length);
-      if (take > 0) onData(take === buf.length ? buf : buf.subarray(0, take));
-      this.#remaining -= take;
-      this.#done = this.#remaining === 0;
-      return { consumed: take, done: this.#done };
-    }
-    return this.#chunked(buf, onData);
-  }
-
-  #chunked(buf: Buffer, onData: (chunk: Buffer) => void): BodyStep {
-    let i = 0;
-    while (i < buf.length) {
-      if (this.#state === DATA) {
-        const take = Math.min(this.#remaining, buf.length - i);
-        onData(buf.subarray(i, i + take));
-        i += take;
-        this.#remaining -= take;
-        if (this.#remaining === 0) this.#state = DATA_END;
-        continue;
-      }
-      // Line states: size line, CRLF after data, trailer lines.
-      const lf = buf.indexOf(10, i);
-      const stop = lf < 0 ? buf.length : lf + 1;
-      this.#line += buf.toString("latin1", i, stop);
-      i = stop;
-      if (this.#line.length > this.#maxLineBytes + 2) return this.#fail(i, this.#state === TRAILER ? "trailer-overflow" : "bad-chunk");
-      if (lf < 0) break;
-      if (this.#line.length < 2 || this.#line.charCodeAt(this.#line.length - 2) !== 13) return this.#fail(i, "bare-lf");
-      const line = this.#line.slice(0, -2);
-      this.#line = "";
-      if (line.includes("\0")) return this.#fail(i, "nul");
-      if (this.#state === DATA_END) {
-        if (line.length !== 0) return this.#fail(i, "bad-chunk");
-        this.#state = SIZE;
-      } else if (this.#state === SIZE) {
-        const semi = line.indexOf(";");
-        const size = (semi < 0 ? line : line.slice(0, semi)).replace(/[ \t]+$/, "");
-        if (!HEX.test(size) || BAD_VALUE.test(line)) return this.#fail(i, "bad-chunk");
-        this.#remaining = parseInt(size, 16);
-        this.#state = this.#remaining === 0 ? TRAILER : DATA;
-      } else if (line.length === 0) {
-        this.#done = true;
-        if (this.#trailerLines.length === 0) return { consumed: i, done: true };
-        const trailers = headerObject();
-        const bad = parseHeaderLines(this.#trailerLines, 0, trailers);
-        if (bad) return this.#fail(i, bad);
-        return { consumed: i, done: true, trailers };
-      } else {
-        this.#trailerBytes += line.length;
-        if (this.#trailerBytes > this.#maxLineBytes) return this.#fail(i, "trailer-overflow");
-        this.#trailerLines.push(line);
-      }
-    }
-    return { consumed: i, done: false };
-  }
-
-  #fail(consumed: number, error: FrameError): BodyStep {
-    this.#done = true;
-    return { consumed, done: true, error };
-  }
-}
-
-/** HTTP/1.1 reason phrases the proxy writes; others get a generic one (clients ignore it). */
 const REASONS: Record<number, string> = { 200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently", 302: "Found", 304: "Not Modified", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout", 429: "Too Many Requests", 431: "Request Header Fields Too Large", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout" };
 
 export function reasonPhrase(status: number): string {

@@ -1,11 +1,13 @@
 // One client HTTP/1.1 connection served through the framer instead of
 // node:http: requests one at a time (pipelined bytes wait), each handed on as
 // a FramedH1Downstream. Anything out of the ordinary (a head not complete in
-// what was read, bad input, Expect, Upgrade, HTTP/1.0) hands the connection,
-// with the bytes already read put back, to the node:http server, which then
-// keeps it: its behaviour, errors and timeouts apply unchanged.
+// what was read, bad input but what refusals.ts answers here, Expect, Upgrade,
+// HTTP/1.0) hands the connection, with the bytes already read put back, to the
+// node:http server, which then keeps it: its behaviour, errors and timeouts apply unchanged.
 import type { Socket } from "node:net";
-import { BodyReader, parseRequestHead } from "./framer.ts";
+import { BodyReader } from "./body-reader.ts";
+import { parseRequestHead, type FrameError } from "./framer.ts";
+import { frameRefusal } from "./refusals.ts";
 import { FramedH1Downstream, type FramedConnectionHooks } from "./downstream.ts";
 
 export interface FramedConnectionOptions {
@@ -15,6 +17,8 @@ export interface FramedConnectionOptions {
   onRequest: (ds: FramedH1Downstream) => void;
   /** Takes the socket over (paused, unread bytes unshifted). */
   fallback: (socket: Socket) => void;
+  /** A request head answered with an error here (refusals.ts) rather than handed over; for counting. */
+  onRefused?: (reason: FrameError) => void;
   /** Keep reading a head that is not complete yet (peer connections: a head can span TLS records) instead of handing over. */
   waitForHead?: boolean;
 }
@@ -79,10 +83,22 @@ export class FramedH1Connection implements FramedConnectionHooks {
   }
 
   #next(): void {
-    const buf = this.#buffered;
-    if (!buf || buf.length === 0 || this.#handedOver || this.#closing) return;
+    if (!this.#buffered || this.#handedOver || this.#closing) return;
+    // Empty lines before a request line are ignored (RFC 9112 §2.2): parsed here, not handed over unread.
+    let start = 0;
+    while (start < this.#buffered.length && (this.#buffered[start] === 0x0d || this.#buffered[start] === 0x0a)) start++;
+    const buf = this.#buffered.subarray(start);
+    this.#buffered = buf;
+    if (buf.length === 0) return;
     const parsed = parseRequestHead(buf, this.#o.maxHeaderBytes);
     if (parsed.kind === "incomplete" && this.#o.waitForHead) return;
+    const refusal = parsed.kind === "error" ? frameRefusal(parsed.reason) : undefined;
+    if (refusal !== undefined && parsed.kind === "error") {
+      this.#o.onRefused?.(parsed.reason);
+      this.socket.write(refusal, "latin1");
+      this.#close();
+      return;
+    }
     if (parsed.kind !== "head" || parsed.head.unusual || parsed.head.minor === 0) {
       this.#handOver();
       return;
