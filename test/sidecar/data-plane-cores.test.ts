@@ -18,7 +18,7 @@ describe("protocol detection from first bytes", () => {
     ["TLS ClientHello", Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]), "tls"],
     ["binary", Buffer.from([0x00, 0x01, 0x02]), "opaque"],
     ["SSH banner-like", Buffer.from("SSH-2.0-x\r\n"), "opaque"],
-    ["lower-case get", Buffer.from("get / HTTP/1.1"), "opaque"],
+    ["lower-case get", Buffer.from("get / HTTP/1.1"), "http1"],
   ];
   for (const [name, bytes, expected] of cases) {
     it(`classifies ${name} as ${expected}`, () => assert.deepEqual(detectProtocol(bytes), { kind: "done", protocol: expected }));

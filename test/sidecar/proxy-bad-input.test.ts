@@ -19,6 +19,24 @@ function rawExchange(port: number, payload: string | Buffer, timeoutMs = 10_000)
   });
 }
 
+/** What the echo app said, from a raw response (chunked or not). */
+function echoOf(raw: string): { url: string; headers: Record<string, string>; bodyBytes: number } {
+  const at = raw.indexOf("\r\n\r\n");
+  let body = raw.slice(at + 4);
+  if (/\r\ntransfer-encoding: chunked\r\n/i.test(raw.slice(0, at + 2))) {
+    let out = "";
+    for (let i = 0; ;) {
+      const eol = body.indexOf("\r\n", i);
+      const size = parseInt(body.slice(i, eol), 16);
+      if (!(size > 0)) break;
+      out += body.slice(eol + 2, eol + 2 + size);
+      i = eol + 4 + size;
+    }
+    body = out;
+  }
+  return JSON.parse(body) as { url: string; headers: Record<string, string>; bodyBytes: number };
+}
+
 function get(port: number, path = "/"): Promise<number> {
   return new Promise((resolve, reject) => {
     http.get({ host: "127.0.0.1", port, path, agent: false }, (res) => {
@@ -52,6 +70,65 @@ describe("bad input is answered or closed, counted, and harms nothing else", fun
     assert.match(await rawExchange(mesh.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(64 * 1024)}\r\n\r\n`), /^HTTP\/1.1 431/);
     assert.ok((await metric(mesh.client.metrics.registry.metrics(), "weft_proxy_input_errors_total")) >= 2);
     assert.equal(await get(mesh.port), 200);
+  });
+
+  it("refuses transfer codings it does not implement with 501 and a coding list not ending in chunked with 400, reaching no app", async () => {
+    const before = app.requests;
+    const post = (te: string) => `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${te}\r\n\r\n5\r\nhello\r\n0\r\n\r\n`;
+    assert.match(await rawExchange(mesh.port, post("gzip, chunked")), /^HTTP\/1.1 501 /);
+    assert.match(await rawExchange(mesh.port, post("chunked, chunked")), /^HTTP\/1.1 501 /);
+    assert.match(await rawExchange(mesh.port, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`), /^HTTP\/1.1 501 /);
+    assert.match(await rawExchange(mesh.port, post("identity")), /^HTTP\/1.1 400 /);
+    assert.match(await rawExchange(mesh.port, post("chunked, gzip")), /^HTTP\/1.1 400 /);
+    assert.equal(app.requests, before);
+    assert.ok((await metric(mesh.client.metrics.registry.metrics(), "weft_proxy_input_errors_total{direction=\"outbound\",reason=\"unsupported-transfer-encoding\"}")) >= 3);
+  });
+
+  it("refuses a missing or repeated Host with 400, reaching no app", async () => {
+    const before = app.requests;
+    assert.match(await rawExchange(mesh.port, "GET / HTTP/1.1\r\n\r\n"), /^HTTP\/1.1 400 /);
+    assert.match(await rawExchange(mesh.port, "GET / HTTP/1.1\r\nHost: x\r\nHost: x\r\n\r\n"), /^HTTP\/1.1 400 /);
+    assert.match(await rawExchange(mesh.port, "GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n"), /^HTTP\/1.1 400 /);
+    assert.equal(app.requests, before);
+  });
+
+  it("sends the app an absolute-form request in origin-form, with the target's authority as Host", async () => {
+    const got = await rawExchange(mesh.port, "GET http://svc.example:8080/where?q=1 HTTP/1.1\r\nHost: ignored\r\nConnection: close\r\n\r\n");
+    assert.match(got, /^HTTP\/1.1 200 /);
+    const echo = echoOf(got);
+    assert.equal(echo.url, "/where?q=1");
+    assert.equal(echo.headers.host, "svc.example:8080");
+  });
+
+  it("sends the app agreeing Content-Length values as one", async () => {
+    const got = await rawExchange(mesh.port, "POST /cl HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+    assert.match(got, /^HTTP\/1.1 200 /);
+    const echo = echoOf(got);
+    assert.equal(echo.headers["content-length"], "5");
+    assert.equal(echo.bodyBytes, 5);
+  });
+
+  it("applies the same refusals and rewriting to connections handed to node:http", async () => {
+    // A head split across reads is not framed: node:http takes the connection and parses it.
+    const split = (first: string, rest: string) => new Promise<string>((resolve) => {
+      const socket = net.connect(mesh.port, "127.0.0.1");
+      let got = "";
+      socket.on("data", (c: Buffer) => (got += c.toString("latin1")));
+      socket.on("close", () => resolve(got));
+      socket.on("error", () => {});
+      socket.setTimeout(10_000, () => socket.destroy());
+      socket.write(first);
+      setTimeout(() => socket.write(rest), 100);
+    });
+    const before = app.requests;
+    assert.match(await split("POST / HTTP/1.1\r\nHost: x\r\n", "Transfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"), /^HTTP\/1.1 501 /);
+    assert.match(await split("GET / HTTP/1.1\r\nHost: x\r\n", "Host: y\r\n\r\n"), /^HTTP\/1.1 400 /);
+    assert.match(await split("POST / HTTP/1.1\r\nHost: x\r\n", "Transfer-Encoding: identity\r\n\r\n"), /^HTTP\/1.1 400 /);
+    assert.equal(app.requests, before);
+    const got = await split("GET http://svc.example/abs HTTP/1.1\r\nHost: ignored\r\n", "Connection: close\r\n\r\n");
+    assert.match(got, /^HTTP\/1.1 200 /);
+    const echo = echoOf(got);
+    assert.deepEqual([echo.url, echo.headers.host], ["/abs", "svc.example"]);
   });
 
   it("cuts off a slowloris client that never finishes its headers, while others are served", async () => {
@@ -112,6 +189,43 @@ describe("bad input is answered or closed, counted, and harms nothing else", fun
       await broken.stop();
       resetter.close();
     }
+  });
+});
+
+describe("responses an app frames oddly", function () {
+  this.timeout(30_000);
+  /** An app that answers every request with `response`, then closes. */
+  async function rawApp(response: string): Promise<net.Server> {
+    const server = net.createServer((s) => {
+      s.on("error", () => {});
+      s.once("data", () => s.end(response));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return server;
+  }
+
+  async function through(response: string): Promise<string> {
+    const server = await rawApp(response);
+    const mesh = await startMesh({ backends: [{ appPort: (server.address() as net.AddressInfo).port }] });
+    try {
+      return await rawExchange(mesh.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    } finally {
+      await mesh.stop();
+      server.close();
+    }
+  }
+
+  it("answers 502 for a response with a transfer coding the proxy does not decode", async () => {
+    assert.match(await through("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"), /^HTTP\/1.1 502 /);
+    assert.match(await through("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nhello"), /^HTTP\/1.1 502 /);
+  });
+
+  it("relays agreeing Content-Length values as one field", async () => {
+    const got = await through("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5, 5\r\n\r\nhello");
+    assert.match(got, /^HTTP\/1.1 200 /);
+    const head = got.slice(0, got.indexOf("\r\n\r\n")).toLowerCase();
+    assert.deepEqual(head.split("\r\n").filter((l) => l.startsWith("content-length:")), ["content-length: 5"]);
+    assert.ok(got.endsWith("\r\n\r\nhello"));
   });
 });
 

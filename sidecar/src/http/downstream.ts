@@ -6,6 +6,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:
 import * as http2 from "node:http2";
 import type { Readable, Writable } from "node:stream";
 import { fieldValue, type ProxyRequest } from "./request.ts";
+import { originForm } from "./request-target.ts";
 
 export interface Downstream extends ProxyRequest {
   readonly proto: "h1" | "h2";
@@ -48,6 +49,12 @@ export class H1Downstream implements Downstream {
     }
     this.fields = fields;
     this.authority = fieldValue(fields, "host") ?? "";
+    // An absolute-form target names the authority and goes on in origin-form (RFC 9112 §3.2.2).
+    const absolute = originForm(this.path);
+    if (typeof absolute === "object") {
+      this.path = absolute.target;
+      this.authority = absolute.authority;
+    }
     this.body = req;
     const length = fieldValue(fields, "content-length");
     this.hasBody = length !== undefined ? length !== "0" : fieldValue(fields, "transfer-encoding") !== undefined;

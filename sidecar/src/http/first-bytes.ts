@@ -1,8 +1,9 @@
 // Reads a connection's first bytes until detection decides or a short timeout
-// passes (a server-speaks-first client sends nothing), then puts them back so
+// passes (a server-speaks-first client sends nothing; classifyAtTimeout says
+// what a partial line is), then puts them back so
 // whichever server takes the socket sees the stream from its start.
 import type { Socket } from "node:net";
-import { detectProtocol, type DetectedProtocol } from "./protocol-detect.ts";
+import { classifyAtTimeout, detectProtocol, type DetectedProtocol } from "./protocol-detect.ts";
 
 export function detectFirstBytes(socket: Socket, timeoutMs: number, done: (protocol: DetectedProtocol | "closed") => void): void {
   let buffered: Buffer | undefined;
@@ -23,7 +24,7 @@ export function detectFirstBytes(socket: Socket, timeoutMs: number, done: (proto
     if (result.kind === "done") settle(result.protocol);
   };
   const onClose = (): void => settle("closed");
-  const timer = setTimeout(() => settle("opaque"), timeoutMs);
+  const timer = setTimeout(() => settle(classifyAtTimeout(buffered)), timeoutMs);
   socket.on("data", onData);
   socket.on("close", onClose);
 }

@@ -36,3 +36,11 @@ export function clientErrorResponse(err: Error & { code?: string }, socket: net.
   socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   socket.destroySoon();
 }
+
+/** Answers a request node:http parsed but the proxy refuses (counted as input), closing the connection after. */
+export function refuseRequest(res: http.ServerResponse, status: number, reason: string, metrics: ProxyMetrics, direction: string): void {
+  metrics.inputErrors.inc({ direction, reason });
+  res.shouldKeepAlive = false;
+  res.writeHead(status, { connection: "close", "content-length": 0 });
+  res.end();
+}
