@@ -26,7 +26,7 @@ export const WEFT_CLIENT_ID = "weft-client-id";
 /**
  * HTTP/2 request headers, as the raw list node:http2 takes: pseudo-headers
  * first, then `out`'s fields in order without hop-by-hop and Weft's own
- * fields, then the field the proxy adds. Content-Length goes once (a repeat
+ * fields, then the field the proxy adds (if any). Content-Length goes once (a repeat
  * that agreed on HTTP/1.1 is a stream error in HTTP/2), TE once and only as
  * "trailers" (the one value HTTP/2 allows; gRPC needs it). Sessions that send
  * these are created with strictSingleValueFields off, so a field the client
@@ -54,7 +54,7 @@ export function h2RequestHeaders(req: ProxyRequest, out: OutgoingFields): string
     }
     list.push(name, value);
   }
-  list.push(out.addName, out.addValue);
+  if (out.addName !== undefined && out.addValue !== undefined) list.push(out.addName, out.addValue);
   return list;
 }
 

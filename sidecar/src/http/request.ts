@@ -34,15 +34,17 @@ export interface ProxyRequest {
 /**
  * The fields one hop sends: the request's own, or an observer's edited copy
  * of them, plus the one field this proxy adds (weft-proto towards the peer
- * proxy, weft-client-id towards the app). Writers strip hop-by-hop and Weft's
- * own fields from `fields` before adding that one.
+ * proxy, weft-client-id towards the app), or none (a plaintext caller has no
+ * verified identity to hand the app). Writers strip hop-by-hop and Weft's own
+ * fields from `fields` before adding that one.
  */
 export interface OutgoingFields {
   readonly fields: readonly string[];
   /** As ProxyRequest.fieldsChecked, for `fields`. */
   readonly checked: boolean;
-  readonly addName: string;
-  readonly addValue: string;
+  /** With addValue, the field added; both absent, nothing is. */
+  readonly addName?: string;
+  readonly addValue?: string;
 }
 
 /** The first value of field `name` (lower-case), if any. */

@@ -19,8 +19,8 @@ export function chunkedBody(req: ProxyRequest, out: OutgoingFields): boolean {
 /**
  * An HTTP/1.1 request head (ending in the blank line) from a request and the
  * fields this hop sends: Host from the authority, `out`'s fields in order
- * without hop-by-hop and Weft's own, then the field the proxy adds, then
- * chunked coding when asked. Content-Length goes once; several Cookie fields
+ * without hop-by-hop and Weft's own, then the field the proxy adds (if
+ * any), then chunked coding when asked. Content-Length goes once; several Cookie fields
  * (HTTP/2 splits them) become one, joined by "; " (RFC 9113 §8.2.3).
  * Undefined when something cannot go on an HTTP/1.1 wire (a name that is no
  * token, a value with CR/LF from an HTTP/2 client): fields the framer parsed
@@ -48,8 +48,10 @@ export function requestHead(req: ProxyRequest, out: OutgoingFields, chunked: boo
     if (check && (!isToken(name) || !isFieldValue(value))) return undefined;
     head += `${name}: ${value}\r\n`;
   }
-  // The added value may come from outside (a peer's SPIFFE id): always checked.
-  if (!isFieldValue(out.addValue)) return undefined;
-  head += `${out.addName}: ${out.addValue}\r\n`;
+  if (out.addName !== undefined && out.addValue !== undefined) {
+    // The added value may come from outside (a peer's SPIFFE id): always checked.
+    if (!isFieldValue(out.addValue)) return undefined;
+    head += `${out.addName}: ${out.addValue}\r\n`;
+  }
   return chunked ? `${head}transfer-encoding: chunked\r\n\r\n` : `${head}\r\n`;
 }

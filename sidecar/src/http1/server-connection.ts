@@ -1,7 +1,7 @@
 // One client HTTP/1.1 connection served through the framer instead of
 // node:http: requests one at a time (pipelined bytes wait), each handed on as
 // a FramedH1Downstream. Anything out of the ordinary (a head not complete in
-// what was read, bad input but what refusals.ts answers here, Expect, Upgrade,
+// what was read, bad input but what refusals.ts answers here, Expect, Upgrade, CONNECT,
 // HTTP/1.0) hands the connection, with the bytes already read put back, to the
 // node:http server, which then keeps it: its behaviour, errors and timeouts apply unchanged.
 import type { Socket } from "node:net";
@@ -99,7 +99,8 @@ export class FramedH1Connection implements FramedConnectionHooks {
       this.#close();
       return;
     }
-    if (parsed.kind !== "head" || parsed.head.unusual || parsed.head.minor === 0) {
+    // CONNECT turns the connection into a tunnel once answered 2xx: not a request this connection can serve.
+    if (parsed.kind !== "head" || parsed.head.unusual || parsed.head.minor === 0 || parsed.head.method === "CONNECT") {
       this.#handOver();
       return;
     }

@@ -2,15 +2,25 @@
 // SPIFFE id is checked against policy and handed to the app in a header, and
 // the request or byte stream goes to the app on localhost. Plaintext from
 // outside the pod passes only in permissive mode (or on plaintext ports).
+//
+// weft-client-id is only ever this proxy's: every HTTP head it forwards, in
+// whatever way it arrived (an h2 stream, a framed HTTP/1.1 request, an Upgrade
+// or CONNECT request, HTTP sent on an opaque connection, HTTP from a plaintext
+// caller), has the caller's weft-* fields dropped and the verified id added,
+// or nothing for a plaintext caller. Only bytes that are not HTTP (or that
+// follow a 101, or a 2xx to CONNECT) go to the app unparsed, and those get no
+// identity at all.
+import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Logger } from "../../../lib/log.ts";
-import { spiffeIdOfSan } from "../../../lib/spiffe.ts";
+import { parseSpiffeId, spiffeIdOfSan } from "../../../lib/spiffe.ts";
+import { TLS_POLICY } from "../../../lib/tls-policy.ts";
 import type { InboundPolicy__Output } from "../../../api/gen/weft/discovery/v1/InboundPolicy.ts";
 import type { AppForwarder } from "./app-forward.ts";
 import type { CredentialsSource } from "../identity/credentials-source.ts";
-import { H2Downstream, type Downstream } from "../http/downstream.ts";
+import { H1Downstream, H2Downstream, type Downstream } from "../http/downstream.ts";
 import { FramedH1Connection } from "../http1/server-connection.ts";
 import { detectFirstBytes, splice } from "../http/first-bytes.ts";
 import { WEFT_CLIENT_ID, WEFT_PROTO, observableHeaders } from "../http/headers.ts";
@@ -18,6 +28,9 @@ import { fieldValue, fieldsOf, isGrpcRequest, type OutgoingFields } from "../htt
 import { ObservedProxyRequest } from "../http/observed-request.ts";
 import { recordRequest, statusClass, type ProxyMetrics } from "../admin/metrics.ts";
 import { ALPN_H1, ALPN_H2, ALPN_OPAQUE, classifyTlsError } from "../identity/mesh-tls.ts";
+import { relayUpgrade, sentHead } from "./upgrade.ts";
+import { armHeaderTimeouts, clientErrorResponse, refuseRequest } from "../http/limits.ts";
+import { fallbackRefusal, refusalStatus } from "../http1/refusals.ts";
 import type { AttemptScope, RequestObserver } from "../http/request-observer.ts";
 
 export interface InboundOptions {
@@ -33,11 +46,30 @@ export interface InboundOptions {
   idleTimeoutMs: number;
   maxHeaderBytes: number;
   now: () => number;
+  /** The trust domain every peer must be in (default: the one in this proxy's own certificate). */
+  trustDomain?: string;
 }
 
 interface Peer {
   appPort: number;
-  identity: string;
+  /** The verified SPIFFE id; undefined for a plaintext caller, whose requests get no identity header at all. */
+  identity: string | undefined;
+  /** HTTP/2 that arrived on an opaque connection: no weft-proto says what the app speaks, and its client spoke h2. */
+  h2App?: boolean;
+}
+
+/**
+ * Why a verified peer certificate is still refused, if it is: no SPIFFE id, a
+ * trust domain other than ours (another mesh's CA may chain to a shared root),
+ * or an id the policy does not allow. Pure.
+ */
+export function peerRefusal(san: string | undefined, ownTrustDomain: string | undefined, allowed: readonly string[]): { ok: true; identity: string } | { ok: false; reason: string } {
+  const id = spiffeIdOfSan(san);
+  if (!id.ok) return { ok: false, reason: "no-spiffe-id" };
+  const parsed = parseSpiffeId(id.value);
+  if (!parsed.ok || ownTrustDomain === undefined || parsed.value.trustDomain !== ownTrustDomain) return { ok: false, reason: "foreign-trust-domain" };
+  if (allowed.length > 0 && !allowed.includes(id.value)) return { ok: false, reason: "identity-not-allowed" };
+  return { ok: true, identity: id.value };
 }
 
 export class InboundProxy {
@@ -50,6 +82,9 @@ export class InboundProxy {
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   readonly #sockets = new Set<net.Socket>();
   readonly #framed = new Set<FramedH1Connection>();
+  /** Plaintext HTTP/1.x the framer hands over (HTTP/1.0, Expect, Upgrade, CONNECT): a caller that is not a Weft proxy sends all of these. */
+  readonly #plainH1: http.Server;
+  readonly #plainPeers = new WeakMap<net.Socket, Peer>();
   #draining = false;
 
   constructor(options: InboundOptions) {
@@ -59,18 +94,18 @@ export class InboundProxy {
       rejectUnauthorized: true,
       ALPNProtocols: [ALPN_H2, ALPN_H1, ALPN_OPAQUE],
       handshakeTimeout: options.handshakeTimeoutMs,
-      minVersion: "TLSv1.2",
+      ...TLS_POLICY,
     });
     const material = options.credentials.current();
-    if (material) this.#tls.setSecureContext(material.credentials.certChainPem ? { key: material.credentials.keyPem, cert: material.credentials.certChainPem, ca: material.credentials.anchorsPem } : {});
-    options.credentials.onChange((m) => this.#tls.setSecureContext({ key: m.credentials.keyPem, cert: m.credentials.certChainPem, ca: m.credentials.anchorsPem }));
+    if (material) this.#tls.setSecureContext(material.credentials.certChainPem ? { key: material.credentials.keyPem, cert: material.credentials.certChainPem, ca: material.credentials.anchorsPem, ...TLS_POLICY } : TLS_POLICY);
+    options.credentials.onChange((m) => this.#tls.setSecureContext({ key: m.credentials.keyPem, cert: m.credentials.certChainPem, ca: m.credentials.anchorsPem, ...TLS_POLICY }));
     this.#tls.on("tlsClientError", (err: Error & { code?: string }, socket: tls.TLSSocket) => {
       options.metrics.tlsHandshakeFailures.inc({ direction: "inbound", reason: classifyTlsError(err) });
       options.logger.debug({ err: err.message }, "inbound TLS handshake failed");
       socket.destroy();
     });
     this.#tls.on("secureConnection", (socket: tls.TLSSocket) => this.#secure(socket));
-    this.#h2 = http2.createServer({ maxSessionMemory: 64, settings: { initialWindowSize: 1 << 20, maxHeaderListSize: options.maxHeaderBytes } });
+    this.#h2 = http2.createServer({ maxSessionMemory: 64, settings: { initialWindowSize: 1 << 20, maxHeaderListSize: options.maxHeaderBytes, maxConcurrentStreams: 1000 } });
     this.#h2.on("session", (session: http2.ServerHttp2Session) => {
       if (this.#pendingPeer) this.#peers.set(session, this.#pendingPeer);
       this.#sessions.add(session);
@@ -80,6 +115,28 @@ export class InboundProxy {
       session.setTimeout(options.idleTimeoutMs, () => session.close());
     });
     this.#h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => this.#stream(stream, headers, rawHeaders));
+    this.#plainH1 = http.createServer({ noDelay: true, maxHeaderSize: options.maxHeaderBytes, keepAliveTimeout: options.idleTimeoutMs, requestTimeout: 0, headersTimeout: options.idleTimeoutMs, connectionsCheckingInterval: Math.min(1_000, options.idleTimeoutMs) });
+    armHeaderTimeouts(this.#plainH1);
+    this.#plainH1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const refused = fallbackRefusal(req.url ?? "/", req.rawHeaders);
+      if (refused) return refuseRequest(res, refusalStatus(refused) ?? 400, refused, options.metrics, "inbound");
+      const peer = this.#plainPeers.get(req.socket);
+      if (peer) this.#request(new H1Downstream(req, res, this.#draining), peer);
+      else res.destroy();
+    });
+    const tunnel = (req: http.IncomingMessage, socket: net.Socket, head: Buffer): void => {
+      const peer = this.#plainPeers.get(socket);
+      if (!peer) {
+        socket.destroy();
+        return;
+      }
+      // Put back as sent, so the framer checks and rewrites this head exactly as it does a peer's.
+      socket.unshift(Buffer.concat([sentHead(req), head]));
+      this.#relay(socket, peer, options.maxHeaderBytes);
+    };
+    this.#plainH1.on("upgrade", tunnel);
+    this.#plainH1.on("connect", tunnel);
+    this.#plainH1.on("clientError", (err: Error & { code?: string }, socket: net.Socket) => clientErrorResponse(err, socket, options.metrics, "inbound"));
   }
 
   /** Takes a connection for the app's port `appPort` (the original destination port, or a fixed mapping). */
@@ -103,7 +160,7 @@ export class InboundProxy {
       const policy = this.#o.policy();
       const permissive = policy?.mode === "PERMISSIVE" || (policy?.plaintextPorts ?? []).includes(appPort);
       if (permissive) {
-        splice(socket, net.connect({ host: this.#o.appHost, port: appPort, noDelay: true }));
+        this.#plaintext(socket, protocol, { appPort, identity: undefined });
         return;
       }
       this.#o.metrics.plaintextRefused.inc({ reason: protocol === "http1" || protocol === "h2" ? "strict-http" : "strict-tcp" });
@@ -121,33 +178,82 @@ export class InboundProxy {
     socket.on("error", () => {});
     const raw = (socket as unknown as { _parent?: net.Socket })._parent;
     const appPort = raw ? this.#appPorts.get(raw) : undefined;
-    const id = spiffeIdOfSan(socket.getPeerCertificate().subjectaltname);
-    const allowed = this.#o.policy()?.allowedIdentities ?? [];
-    if (appPort === undefined || !id.ok || (allowed.length > 0 && !allowed.includes(id.value))) {
-      this.#o.metrics.tlsHandshakeFailures.inc({ direction: "inbound", reason: id.ok ? "identity-not-allowed" : "no-spiffe-id" });
+    const ownTrustDomain = this.#o.trustDomain ?? trustDomainOf(this.#o.credentials.current()?.spiffeId);
+    const checked = peerRefusal(socket.getPeerCertificate().subjectaltname, ownTrustDomain, this.#o.policy()?.allowedIdentities ?? []);
+    if (appPort === undefined || !checked.ok) {
+      const reason = checked.ok ? "no-app-port" : checked.reason;
+      this.#o.metrics.tlsHandshakeFailures.inc({ direction: "inbound", reason });
+      this.#o.logger.warn({ reason, peerSan: socket.getPeerCertificate().subjectaltname ?? null }, "inbound peer refused");
       socket.destroy();
       return;
     }
-    const peer: Peer = { appPort, identity: id.value };
-    if (socket.alpnProtocol === ALPN_OPAQUE) {
-      splice(socket, net.connect({ host: this.#o.appHost, port: appPort, noDelay: true }));
-      return;
-    }
-    if (socket.alpnProtocol === ALPN_H1) {
-      const conn = new FramedH1Connection(socket, {
-        // Room for what the client-side proxy adds to a head the app sent at the limit (weft-proto, trace headers).
-        maxHeaderBytes: this.#o.maxHeaderBytes + 4096,
-        idleTimeoutMs: this.#o.idleTimeoutMs,
-        isDraining: () => this.#draining,
-        onRequest: (ds) => this.#request(ds, peer),
-        // Peer proxies send only plain requests; anything else is not a Weft peer.
-        fallback: (s) => s.destroy(),
-        waitForHead: true,
-      });
-      this.#framed.add(conn);
-      socket.once("close", () => this.#framed.delete(conn));
-      return;
-    }
+    const peer: Peer = { appPort, identity: checked.identity };
+    if (socket.alpnProtocol === ALPN_OPAQUE) this.#opaque(socket, peer);
+    else if (socket.alpnProtocol === ALPN_H1) this.#h1(socket, peer);
+    else this.#h2Session(socket, peer);
+  }
+
+  /**
+   * A caller without mTLS: nothing about it is verified, so its HTTP gets no
+   * identity header, and is parsed like a peer's so that no weft-* field it
+   * wrote reaches the app. Anything that is not HTTP goes through untouched.
+   */
+  #plaintext(socket: net.Socket, protocol: "http1" | "h2" | "opaque", peer: Peer): void {
+    if (protocol === "http1") this.#h1(socket, peer);
+    else if (protocol === "h2") this.#h2Session(socket, { ...peer, h2App: true });
+    else splice(socket, net.connect({ host: this.#o.appHost, port: peer.appPort, noDelay: true }));
+  }
+
+  /**
+   * An opaque stream (an opaque port, an undetected protocol, an upgrade, or a
+   * peer's own choice) is looked at before it is passed on: HTTP in it is
+   * served as HTTP, so no head reaches the app unparsed; anything else goes
+   * through untouched and without identity.
+   */
+  #opaque(socket: tls.TLSSocket, peer: Peer): void {
+    detectFirstBytes(socket, this.#o.detectTimeoutMs, (protocol) => {
+      if (protocol === "closed") return;
+      if (protocol === "http1") this.#h1(socket, peer);
+      else if (protocol === "h2") this.#h2Session(socket, { ...peer, h2App: true });
+      else splice(socket, net.connect({ host: this.#o.appHost, port: peer.appPort, noDelay: true }));
+    });
+  }
+
+  #h1(socket: net.Socket, peer: Peer): void {
+    const plaintext = peer.identity === undefined;
+    // Room for what the client-side proxy adds to a head the app sent at the limit (weft-proto, trace headers).
+    const maxHeaderBytes = plaintext ? this.#o.maxHeaderBytes : this.#o.maxHeaderBytes + 4096;
+    const conn = new FramedH1Connection(socket, {
+      maxHeaderBytes,
+      idleTimeoutMs: this.#o.idleTimeoutMs,
+      isDraining: () => this.#draining,
+      onRequest: (ds) => this.#request(ds, peer),
+      onRefused: (reason) => this.#o.metrics.inputErrors.inc({ direction: "inbound", reason }),
+      // What the framer will not serve. A peer proxy sends only plain requests and tunnels (Upgrade, CONNECT),
+      // relayed with the head rewritten; a plaintext caller may send anything node:http serves.
+      fallback: (s) => {
+        this.#framed.delete(conn);
+        if (!plaintext) {
+          this.#relay(s, peer, maxHeaderBytes);
+          return;
+        }
+        this.#plainPeers.set(s, peer);
+        this.#plainH1.emit("connection", s);
+        s.resume();
+      },
+      waitForHead: !plaintext,
+    });
+    this.#framed.add(conn);
+    socket.once("close", () => this.#framed.delete(conn));
+  }
+
+  #relay(socket: net.Socket, peer: Peer, maxHeaderBytes: number): void {
+    relayUpgrade(socket, { host: this.#o.appHost, port: peer.appPort, identity: peer.identity, maxHeaderBytes }, (reason) => {
+      this.#o.metrics.inputErrors.inc({ direction: "inbound", reason });
+    });
+  }
+
+  #h2Session(socket: net.Socket, peer: Peer): void {
     this.#pendingPeer = peer;
     this.#h2.emit("connection", socket);
     this.#pendingPeer = undefined;
@@ -165,10 +271,16 @@ export class InboundProxy {
 
   /** One request from a peer proxy, whichever transport carried it, to the app in the protocol its client spoke. */
   #request(ds: Downstream, peer: Peer): void {
+    if (ds.method === "CONNECT") {
+      // Only an HTTP/2 CONNECT gets here (HTTP/1.1 ones are relayed as tunnels); the proxy has no way to carry it.
+      ds.respond(405, { "weft-error": "connect-refused", "content-length": "0" }, true);
+      return;
+    }
     const started = this.#o.now();
-    const proto = fieldValue(ds.fields, WEFT_PROTO) === "h2" ? "h2" : "h1";
+    // weft-proto is a peer proxy's word; from a plaintext caller it is one more forged weft-* field.
+    const proto = peer.h2App === true || (peer.identity !== undefined && fieldValue(ds.fields, WEFT_PROTO) === "h2") ? "h2" : "h1";
     const grpc = isGrpcRequest(ds.fields);
-    const scope = this.#o.observer.onRequest(new ObservedProxyRequest("inbound", ds, proto, grpc, "", peer.identity));
+    const scope = this.#o.observer.onRequest(new ObservedProxyRequest("inbound", ds, proto, grpc, "", peer.identity ?? ""));
     let fields = ds.fields;
     let checked = ds.fieldsChecked;
     let attemptScope: AttemptScope | undefined;
@@ -179,7 +291,7 @@ export class InboundProxy {
       fields = fieldsOf(headers);
       checked = false;
     }
-    const out: OutgoingFields = { fields, checked, addName: WEFT_CLIENT_ID, addValue: peer.identity };
+    const out: OutgoingFields = peer.identity === undefined ? { fields, checked } : { fields, checked, addName: WEFT_CLIENT_ID, addValue: peer.identity };
     this.#o.app.forward(peer.appPort, proto, ds, out, (result) => {
       recordRequest(this.#o.metrics, "inbound", "", result.error && result.status >= 500 ? "5xx" : statusClass(result.status), result.grpcStatus, (this.#o.now() - started) / 1000);
       attemptScope?.onEnd?.(result);
@@ -192,6 +304,7 @@ export class InboundProxy {
     this.#draining = true;
     for (const session of this.#sessions) session.close();
     for (const conn of this.#framed) conn.closeIfIdle();
+    this.#plainH1.closeIdleConnections();
   }
 
   destroyAll(): void {
@@ -201,4 +314,10 @@ export class InboundProxy {
   get openConnections(): number {
     return this.#sockets.size;
   }
+}
+
+function trustDomainOf(spiffeId: string | undefined): string | undefined {
+  if (spiffeId === undefined) return undefined;
+  const parsed = parseSpiffeId(spiffeId);
+  return parsed.ok ? parsed.value.trustDomain : undefined;
 }

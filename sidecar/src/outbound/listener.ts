@@ -19,7 +19,8 @@ import type { MeshView, MeshCall } from "../discovery/mesh-view.ts";
 import type { ProxyMetrics } from "../admin/metrics.ts";
 import type { PeerPool } from "./peer-pool.ts";
 import type { RequestObserver } from "../http/request-observer.ts";
-import { armHeaderTimeouts, clientErrorResponse } from "../http/limits.ts";
+import { armHeaderTimeouts, clientErrorResponse, refuseRequest } from "../http/limits.ts";
+import { fallbackRefusal, refusalStatus } from "../http1/refusals.ts";
 
 export type Destination = { address: string; port: number };
 export type DestinationResolver = (socket: net.Socket) => Result<Destination>;
@@ -54,13 +55,17 @@ export class OutboundProxy {
     this.#h1 = http.createServer({ noDelay: true, maxHeaderSize: options.maxHeaderBytes, keepAliveTimeout: options.idleTimeoutMs, requestTimeout: 0, headersTimeout: options.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, options.headersTimeoutMs) });
     armHeaderTimeouts(this.#h1);
     this.#h1.on("request", (req, res) => {
+      const refused = fallbackRefusal(req.url ?? "/", req.rawHeaders);
+      if (refused) return refuseRequest(res, refusalStatus(refused) ?? 400, refused, options.metrics, "outbound");
       const dest = this.#destinations.get(req.socket);
       if (dest) this.#http(new H1Downstream(req, res, options.isDraining()), dest);
       else res.destroy();
     });
     this.#h1.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.#upgrade(req, socket, head));
+    // CONNECT to a meshed service (an HTTP forward proxy such as squid) goes the same way; the server proxy rewrites its head.
+    this.#h1.on("connect", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.#upgrade(req, socket, head));
     this.#h1.on("clientError", (err: Error & { code?: string }, socket: net.Socket) => clientErrorResponse(err, socket, options.metrics, "outbound"));
-    this.#h2 = http2.createServer({ maxSessionMemory: 64, settings: { initialWindowSize: 1 << 20, maxHeaderListSize: options.maxHeaderBytes } });
+    this.#h2 = http2.createServer({ maxSessionMemory: 64, settings: { initialWindowSize: 1 << 20, maxHeaderListSize: options.maxHeaderBytes, maxConcurrentStreams: 1000 } });
     this.#h2.on("session", (session: http2.ServerHttp2Session) => {
       if (this.#pendingDestination) this.#destinations.set(session, this.#pendingDestination);
       session.on("error", () => {});
@@ -118,6 +123,7 @@ export class OutboundProxy {
       idleTimeoutMs: o.idleTimeoutMs,
       isDraining: o.isDraining,
       onRequest: (ds) => this.#http(ds, dest),
+      onRefused: (reason) => o.metrics.inputErrors.inc({ direction: "outbound", reason }),
       fallback: (s) => {
         this.#framed.delete(conn);
         this.#destinations.set(s, dest);
@@ -176,11 +182,16 @@ export class OutboundProxy {
       sendProxyError(ds, grpc, 503, "no-route");
       return;
     }
+    if (ds.method === "CONNECT") {
+      // Only an HTTP/2 CONNECT gets here (an HTTP/1.1 one is a tunnel, #upgrade); a request stream cannot carry it.
+      sendProxyError(ds, grpc, 405, "connect-refused");
+      return;
+    }
     const scope = this.#o.observer.onRequest(new ObservedProxyRequest("outbound", ds, ds.proto, grpc, call.service, ""));
     forwardOutbound(this.#o.http, ds, { service: call.service, endpoints: call.endpoints, policy: call.policy, scope, grpc });
   }
 
-  /** HTTP/1.1 Upgrade (WebSocket): the request head and everything after it go opaque to one endpoint. */
+  /** HTTP/1.1 Upgrade (WebSocket) or CONNECT: the request head and everything after it go opaque to one endpoint. */
   #upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
     const dest = this.#destinations.get(req.socket) ?? this.#destinations.get(socket);
     const call = dest ? this.#o.view.call(dest.address, dest.port) : undefined;
