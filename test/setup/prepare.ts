@@ -45,3 +45,4 @@ ensureKubernetesBinaries();
 await import("./fortio-binary.ts"); // bench/lib-proxy-fortio.ts: the proxy benchmark's load generator
 await import("./jaeger-binary.ts"); // test/tracing: the Jaeger v2 backend the tracing tests start
 await import("./netns-tools.ts"); // test/netns: curl and setpriv for the network-namespace tests
+await import("./h2spec-binary.ts"); // test/sidecar/h2spec.test.ts: the HTTP/2 conformance checker
