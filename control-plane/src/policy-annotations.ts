@@ -14,6 +14,10 @@ export const POLICY_ANNOTATIONS = {
   retryGrpcStatuses: "retry.weft.io/grpc-statuses",
   budgetRatio: "retry.weft.io/budget-ratio",
   budgetMinPerSecond: "retry.weft.io/budget-min-per-second",
+  responseTimeout: "timeout.weft.io/response",
+  idleTimeout: "timeout.weft.io/idle",
+  totalTimeout: "timeout.weft.io/total",
+  /** Deprecated: the response timeout's old name; timeout.weft.io/response wins when both are set. */
   requestTimeout: "timeout.weft.io/request",
   connectTimeout: "timeout.weft.io/connect",
   inboundMode: "config.weft.io/inbound-mode",
@@ -85,11 +89,16 @@ export function clientOverrideFromAnnotations(annotations: Record<string, string
     if (n === null) bad(A.budgetMinPerSecond, "an integer from 0 to 100000");
     else retry.budgetMinPerSecond = n;
   }
-  if (a[A.requestTimeout] !== undefined) {
-    const ms = parseDuration(a[A.requestTimeout], POLICY_DURATION);
-    if (!ms.ok) bad(A.requestTimeout, 'a duration such as "10s" or "500ms" ("0" for none)');
-    else out.requestTimeoutMs = ms.value;
-  }
+  const timeout = (key: string, set: (ms: number) => void) => {
+    if (a[key] === undefined) return;
+    const ms = parseDuration(a[key], POLICY_DURATION);
+    if (!ms.ok) bad(key, 'a duration such as "10s" or "500ms" ("0" for none)');
+    else set(ms.value);
+  };
+  timeout(A.requestTimeout, (ms) => (out.responseTimeoutMs = ms));
+  timeout(A.responseTimeout, (ms) => (out.responseTimeoutMs = ms));
+  timeout(A.idleTimeout, (ms) => (out.idleTimeoutMs = ms));
+  timeout(A.totalTimeout, (ms) => (out.totalTimeoutMs = ms));
   if (a[A.connectTimeout] !== undefined) {
     const ms = parseDuration(a[A.connectTimeout], POLICY_DURATION);
     if (!ms.ok) bad(A.connectTimeout, 'a duration such as "1s" or "500ms"');

@@ -20,15 +20,21 @@ export interface RetrySettings {
 
 export interface ClientSettings {
   retry: RetrySettings;
-  /** Whole request including retries; 0 = none. */
-  requestTimeoutMs: number;
+  /** From the request fully sent until the response head, across retries; 0 = off. */
+  responseTimeoutMs: number;
+  /** No byte in either direction for this long ends the request; 0 = off. */
+  idleTimeoutMs: number;
+  /** The whole exchange, body streaming included; 0 = off. */
+  totalTimeoutMs: number;
   /** 0 = the proxy's default. */
   connectTimeoutMs: number;
 }
 
 export interface ClientOverride {
   retry?: Partial<RetrySettings>;
-  requestTimeoutMs?: number;
+  responseTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  totalTimeoutMs?: number;
   connectTimeoutMs?: number;
 }
 
@@ -44,7 +50,15 @@ export const DEFAULT_CLIENT_SETTINGS: ClientSettings = Object.freeze({
     backoffMaxMs: 250,
     maxBufferedBodyBytes: 64 * 1024,
   }),
-  requestTimeoutMs: 10_000,
+  // Long enough for any healthy response head; it never covers a body.
+  responseTimeoutMs: 10_000,
+  // Istio's stream idle timeout. Watch-style gRPC streams (grpc.health.v1
+  // Health/Watch, subscriptions) legitimately stay silent for many minutes,
+  // so a shorter default (Envoy's 5 min) would break apps that work unmeshed;
+  // a dead peer is found by the connection's own liveness checks, not this.
+  idleTimeoutMs: 3_600_000,
+  // Off, as in Linkerd and Istio: a download or a stream may last as long as it moves.
+  totalTimeoutMs: 0,
   connectTimeoutMs: 1_000,
 }) as ClientSettings;
 
@@ -54,7 +68,9 @@ export function mergeClient(base: ClientSettings, override: ClientOverride | nul
   if (!override) return base;
   return {
     retry: { ...base.retry, ...stripUndefined(override.retry ?? {}) },
-    requestTimeoutMs: override.requestTimeoutMs ?? base.requestTimeoutMs,
+    responseTimeoutMs: override.responseTimeoutMs ?? base.responseTimeoutMs,
+    idleTimeoutMs: override.idleTimeoutMs ?? base.idleTimeoutMs,
+    totalTimeoutMs: override.totalTimeoutMs ?? base.totalTimeoutMs,
     connectTimeoutMs: override.connectTimeoutMs ?? base.connectTimeoutMs,
   };
 }
@@ -62,7 +78,9 @@ export function mergeClient(base: ClientSettings, override: ClientOverride | nul
 export function isEmptyOverride(override: ClientOverride | null | undefined): boolean {
   if (!override) return true;
   return (
-    override.requestTimeoutMs === undefined &&
+    override.responseTimeoutMs === undefined &&
+    override.idleTimeoutMs === undefined &&
+    override.totalTimeoutMs === undefined &&
     override.connectTimeoutMs === undefined &&
     Object.keys(stripUndefined(override.retry ?? {})).length === 0
   );

@@ -176,8 +176,13 @@ export function toClientPolicy(settings: ClientSettings): ClientPolicy {
       backoffMaxMs: r.backoffMaxMs,
       maxBufferedBodyBytes: r.maxBufferedBodyBytes,
     },
-    requestTimeoutMs: settings.requestTimeoutMs,
+    // Proxies from before the timeouts were split read only this one.
+    requestTimeoutMs: settings.responseTimeoutMs,
     connectTimeoutMs: settings.connectTimeoutMs,
+    // Always set, so a proxy reads 0 as "off" rather than "unset".
+    responseTimeoutMs: settings.responseTimeoutMs,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    totalTimeoutMs: settings.totalTimeoutMs,
   };
 }
 

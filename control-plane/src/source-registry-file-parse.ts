@@ -216,9 +216,13 @@ function readEndpoint(ctx: Ctx, v: Json, path: Path, svcNamespace: string, ports
 }
 
 function readClientPolicy(ctx: Ctx, v: Json, path: Path): ClientOverride {
-  const o = obj(ctx, v, path, ["retry", "requestTimeout", "connectTimeout"]);
+  const o = obj(ctx, v, path, ["retry", "responseTimeout", "idleTimeout", "totalTimeout", "requestTimeout", "connectTimeout"]);
   const out: ClientOverride = {};
-  if (o.requestTimeout !== undefined) out.requestTimeoutMs = duration(ctx, o.requestTimeout, [...path, "requestTimeout"]);
+  // requestTimeout is the response timeout's old name; the new name wins when both are given.
+  if (o.requestTimeout !== undefined) out.responseTimeoutMs = duration(ctx, o.requestTimeout, [...path, "requestTimeout"]);
+  if (o.responseTimeout !== undefined) out.responseTimeoutMs = duration(ctx, o.responseTimeout, [...path, "responseTimeout"]);
+  if (o.idleTimeout !== undefined) out.idleTimeoutMs = duration(ctx, o.idleTimeout, [...path, "idleTimeout"]);
+  if (o.totalTimeout !== undefined) out.totalTimeoutMs = duration(ctx, o.totalTimeout, [...path, "totalTimeout"]);
   if (o.connectTimeout !== undefined) out.connectTimeoutMs = duration(ctx, o.connectTimeout, [...path, "connectTimeout"]);
   if (o.retry !== undefined) {
     const rp = [...path, "retry"];

@@ -70,7 +70,7 @@ describe("snapshot builder", () => {
   });
 
   it("merges Service client overrides over the mesh defaults into a complete policy", () => {
-    const m = mesh([service("shop", "web", [], { clientPolicy: { retry: { maxRetries: 5 }, requestTimeoutMs: 2500 } })], [namespace("shop", true)]);
+    const m = mesh([service("shop", "web", [], { clientPolicy: { retry: { maxRetries: 5 }, responseTimeoutMs: 2500 } })], [namespace("shop", true)]);
     const svc = buildView(compileMesh(m), "shop").services.get("shop/web")!.message;
     assert.equal(svc.clientPolicy?.retry?.maxRetries, 5);
     assert.equal(svc.clientPolicy?.retry?.enabled, true);

@@ -96,7 +96,7 @@ describe("Kubernetes objects to the mesh model", () => {
       { trustDomain: "cluster.local" },
     );
     const api = model.services.get("shop/api")!;
-    assert.deepEqual(api.clientPolicy, { retry: { maxRetries: 4 }, requestTimeoutMs: 2000 });
+    assert.deepEqual(api.clientPolicy, { retry: { maxRetries: 4 }, responseTimeoutMs: 2000 }, "timeout.weft.io/request is the response timeout's old name");
     assert.deepEqual(api.ports.map((p) => p.appProtocol), ["grpc", "opaque", "http2"]);
     assert.equal(problems.length, 1);
     assert.equal(problems[0]?.code, "bad-policy-annotation");

@@ -162,7 +162,7 @@ describe("retry budget and policy", () => {
   });
   it("layers Service policy over proxy defaults over built-ins", () => {
     const eff = effectivePolicy({ retry: null, requestTimeoutMs: 500, connectTimeoutMs: 0 }, { retry: { enabled: false, maxRetries: 0, retryOnHttpStatus: [], retryOnGrpcStatus: ["unavailable", "aborted"], budgetRatio: 0, budgetMinPerSecond: 0, backoffBaseMs: 0, backoffMaxMs: 0, maxBufferedBodyBytes: 0 }, requestTimeoutMs: 0, connectTimeoutMs: 0 });
-    assert.equal(eff.requestTimeoutMs, 500);
+    assert.equal(eff.responseTimeoutMs, 500);
     assert.equal(eff.retry.enabled, false);
     assert.deepEqual([...eff.retry.retryOnGrpcStatus], [14, 10]);
   });

@@ -203,9 +203,9 @@ describe("mesh view: updated from what changed", () => {
     let state = fullOf(5);
     view.update(state);
     const ip = svc(1).clusterIps[0]!;
-    assert.equal(view.call(ip, 80)?.policy.requestTimeoutMs, 10000);
+    assert.equal(view.call(ip, 80)?.policy.responseTimeoutMs, 10000);
     state = ok(applySnapshot(state, snap({ version: "e.2", baseVersion: "e.1", policy: { ...policy, clientDefaults: { requestTimeoutMs: 2000 } } })));
     view.update(state);
-    assert.equal(view.call(ip, 80)?.policy.requestTimeoutMs, 2000);
+    assert.equal(view.call(ip, 80)?.policy.responseTimeoutMs, 2000);
   });
 });

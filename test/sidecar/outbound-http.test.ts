@@ -31,7 +31,7 @@ import { WirePeer } from "../fixtures/wire-peer.ts";
 const RETRY: EffectiveRetry = DEFAULT_POLICY.retry;
 
 function lifecycle(overrides: Partial<LifecycleContext> = {}): LifecycleContext {
-  return { method: "GET", grpc: false, replayable: true, retry: RETRY, requestTimeoutMs: 0, rng: () => 0.5, ...overrides };
+  return { method: "GET", grpc: false, replayable: true, retry: RETRY, responseTimeoutMs: 0, idleTimeoutMs: 0, totalTimeoutMs: 0, rng: () => 0.5, ...overrides };
 }
 
 const head = (status: number, grpcStatus?: number): LifecycleEvent => ({ type: "response-head", kind: "response", status, grpcStatus });
@@ -48,7 +48,8 @@ const PHASES: Record<LifecycleState["phase"], LifecycleState> = {
 };
 
 const EVENTS: Record<LifecycleEvent["type"], LifecycleEvent> = {
-  start: { type: "start" },
+  start: { type: "start", sent: true },
+  "request-sent": { type: "request-sent" },
   "no-endpoint": { type: "no-endpoint" },
   "response-head": head(200),
   "attempt-failed": reset,
@@ -56,6 +57,8 @@ const EVENTS: Record<LifecycleEvent["type"], LifecycleEvent> = {
   budget: { type: "budget", granted: true },
   "backoff-elapsed": { type: "backoff-elapsed" },
   timeout: { type: "timeout" },
+  "idle-timeout": { type: "idle-timeout" },
+  "total-timeout": { type: "total-timeout" },
   "client-gone": { type: "client-gone" },
   "relay-ended": { type: "relay-ended" },
 };
@@ -69,21 +72,29 @@ const EXPECTED: Partial<Record<LifecycleState["phase"], Partial<Record<Lifecycle
     "attempt-failed": [{ phase: "awaiting-budget", attempt: 1, outcome: reset, backoffMs: 12 }, [{ type: "withdraw-budget" }]],
     "attempt-refused": [{ phase: "done" }, [{ type: "respond-error", status: 502, code: "body-not-replayable" }]],
     timeout: [{ phase: "done" }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "respond-error", status: 504, code: "timeout" }]],
+    "idle-timeout": [{ phase: "done" }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "respond-error", status: 504, code: "idle-timeout" }]],
+    "total-timeout": [{ phase: "done" }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "respond-error", status: 504, code: "total-timeout" }]],
     "client-gone": [{ phase: "done" }, [{ type: "cancel-attempt", reason: "client-gone" }, { type: "record", ending: "client-gone" }]],
   },
   "awaiting-budget": {
     budget: [{ phase: "backing-off", attempt: 1 }, [{ type: "discard-attempt" }, { type: "count-retry", reason: "503" }, { type: "schedule-backoff", ms: 12 }]],
     timeout: [{ phase: "done" }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "respond-error", status: 504, code: "timeout" }]],
+    "idle-timeout": [{ phase: "done" }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "respond-error", status: 504, code: "idle-timeout" }]],
+    "total-timeout": [{ phase: "done" }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "respond-error", status: 504, code: "total-timeout" }]],
     "client-gone": [{ phase: "done" }, [{ type: "cancel-attempt", reason: "client-gone" }, { type: "record", ending: "client-gone" }]],
   },
   "backing-off": {
     "backoff-elapsed": [{ phase: "attempting", attempt: 2 }, [{ type: "send" }]],
     timeout: [{ phase: "done" }, [{ type: "respond-error", status: 504, code: "timeout" }]],
+    "idle-timeout": [{ phase: "done" }, [{ type: "respond-error", status: 504, code: "idle-timeout" }]],
+    "total-timeout": [{ phase: "done" }, [{ type: "respond-error", status: 504, code: "total-timeout" }]],
     "client-gone": [{ phase: "done" }, [{ type: "record", ending: "client-gone" }]],
   },
   relaying: {
     "relay-ended": [{ phase: "done" }, [{ type: "record", ending: "relayed" }]],
-    timeout: [{ phase: "done" }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "respond-error", status: 504, code: "timeout" }]],
+    // The response timeout ends with the response head: a long body is not cut by it.
+    "idle-timeout": [{ phase: "done" }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "respond-error", status: 504, code: "idle-timeout" }]],
+    "total-timeout": [{ phase: "done" }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "respond-error", status: 504, code: "total-timeout" }]],
     "client-gone": [{ phase: "done" }, [{ type: "cancel-attempt", reason: "client-gone" }, { type: "record", ending: "client-gone" }]],
   },
 };
@@ -110,7 +121,7 @@ describe("outbound request lifecycle: the transition function", () => {
   }
 
   it("every transition keeps the shell's rules: an action that may report back comes last, and the request ends with exactly one terminal action", () => {
-    const contexts = [lifecycle(), lifecycle({ requestTimeoutMs: 100 }), lifecycle({ method: "POST" }), lifecycle({ grpc: true }), lifecycle({ replayable: false })];
+    const contexts = [lifecycle(), lifecycle({ responseTimeoutMs: 100, idleTimeoutMs: 100, totalTimeoutMs: 100 }), lifecycle({ method: "POST" }), lifecycle({ grpc: true }), lifecycle({ replayable: false })];
     const events = [...Object.values(EVENTS), head(503), head(200, 14), connectFailure, { type: "budget", granted: false } as const];
     const states = [...Object.values(PHASES), { phase: "awaiting-budget", attempt: 2, outcome: { kind: "reset" }, backoffMs: 0 } as const, { phase: "attempting", attempt: 3 } as const];
     for (const ctx of contexts) {
@@ -126,8 +137,32 @@ describe("outbound request lifecycle: the transition function", () => {
     }
   });
 
-  it("arms the request timeout first when the policy has one", () => {
-    assert.deepEqual(transition(IDLE, EVENTS.start, lifecycle({ requestTimeoutMs: 1000 })).actions, [{ type: "arm-timeout" }, { type: "send" }]);
+  it("arms the response timeout at the start of a request without a body, before sending", () => {
+    assert.deepEqual(transition(IDLE, EVENTS.start, lifecycle({ responseTimeoutMs: 1000 })).actions, [{ type: "arm-timeout" }, { type: "send" }]);
+  });
+
+  it("starts the response timeout of a request with a body only when the body has been sent", () => {
+    const ctx = lifecycle({ responseTimeoutMs: 1000 });
+    const started = transition(IDLE, { type: "start", sent: false }, ctx);
+    assert.deepEqual(started.actions, [{ type: "send" }]);
+    assert.deepEqual(transition(started.state, EVENTS["request-sent"], ctx).actions, [{ type: "arm-timeout" }]);
+    assert.deepEqual(transition({ phase: "backing-off", attempt: 1 }, EVENTS["request-sent"], ctx), { state: { phase: "backing-off", attempt: 1 }, actions: [{ type: "arm-timeout" }] });
+    assert.deepEqual(transition(PHASES.relaying, EVENTS["request-sent"], ctx).actions, [], "a response already on its way has met the timeout");
+  });
+
+  it("arms the idle and total timeouts from the start, whether or not the request has a body", () => {
+    for (const sent of [true, false]) {
+      assert.deepEqual(transition(IDLE, { type: "start", sent }, lifecycle({ idleTimeoutMs: 1000 })).actions, [{ type: "arm-stream-timeouts" }, { type: "send" }]);
+      assert.deepEqual(transition(IDLE, { type: "start", sent }, lifecycle({ totalTimeoutMs: 1000 })).actions, [{ type: "arm-stream-timeouts" }, { type: "send" }]);
+    }
+    assert.deepEqual(transition(IDLE, EVENTS.start, lifecycle({ responseTimeoutMs: 1, idleTimeoutMs: 1 })).actions, [{ type: "arm-timeout" }, { type: "arm-stream-timeouts" }, { type: "send" }]);
+  });
+
+  it("allocates no transition for a request whose timeouts all arm at its first attempt", () => {
+    const ctx = lifecycle({ responseTimeoutMs: 1, idleTimeoutMs: 1 });
+    assert.equal(transition(IDLE, EVENTS.start, ctx), transition(IDLE, EVENTS.start, ctx));
+    const first = transition(IDLE, { type: "start", sent: false }, ctx).state;
+    assert.equal(transition(first, EVENTS["request-sent"], ctx), transition(first, EVENTS["request-sent"], ctx));
   });
 
   it("retries a retryable status while attempts remain, then relays the last response as it is", () => {
@@ -310,7 +345,8 @@ describe("outbound request lifecycle: the shell (forwardOutbound)", function () 
   }
 
   function call(endpoints: MeshEndpointChoice[], policy: Partial<EffectivePolicy> = {}, scope?: RequestScope, grpc = false): OutboundCall {
-    return { service: "default/shop", endpoints, policy: { ...DEFAULT_POLICY, ...policy }, scope, grpc };
+    // No timeouts unless a test sets them: the fake clock's timers are then only the ones the test is about.
+    return { service: "default/shop", endpoints, policy: { ...DEFAULT_POLICY, responseTimeoutMs: 0, idleTimeoutMs: 0, ...policy }, scope, grpc };
   }
 
   beforeEach(() => {
@@ -339,7 +375,7 @@ describe("outbound request lifecycle: the shell (forwardOutbound)", function () 
     const a = await peer();
     const ds = new MemoryDownstream();
     const { scope, ends } = recordingScope();
-    forwardOutbound(ctx, ds, call([endpoint("a", a.port)], { requestTimeoutMs: 1_000 }, scope));
+    forwardOutbound(ctx, ds, call([endpoint("a", a.port)], { responseTimeoutMs: 1_000 }, scope));
     const { socket } = await a.next();
     const closed = once(socket, "close");
     clock.tick(999);
@@ -391,7 +427,7 @@ describe("outbound request lifecycle: the shell (forwardOutbound)", function () 
     const a = await peer();
     const ds = new MemoryDownstream();
     const { scope, ends } = recordingScope();
-    forwardOutbound(ctx, ds, call([endpoint("a", a.port)], { requestTimeoutMs: 1_000 }, scope));
+    forwardOutbound(ctx, ds, call([endpoint("a", a.port)], { responseTimeoutMs: 1_000 }, scope));
     const { socket } = await a.next();
     const closed = once(socket, "close");
     ds.leave();
@@ -443,7 +479,7 @@ describe("outbound request lifecycle: the shell (forwardOutbound)", function () 
     try {
       const ds = new MemoryDownstream({ proto: "h2", method: "POST", path: "/shop.Items/Get", fields: grpcFields });
       const reached = new Promise<void>((r) => (arrived = r));
-      forwardOutbound(ctx, ds, call([endpoint("g", (server.address() as net.AddressInfo).port)], { requestTimeoutMs: 500 }, undefined, true));
+      forwardOutbound(ctx, ds, call([endpoint("g", (server.address() as net.AddressInfo).port)], { responseTimeoutMs: 500 }, undefined, true));
       await reached;
       const [{ stream, raw }] = streams as [{ stream: http2.ServerHttp2Stream; raw: string[] }];
       assert.deepEqual(raw.slice(8), ["content-type", "application/grpc", "te", "trailers", "weft-proto", "h2"]);
@@ -457,5 +493,101 @@ describe("outbound request lifecycle: the shell (forwardOutbound)", function () 
       pool.close();
       server.close();
     }
+  });
+  /** Lets socket I/O run until `cond` holds (fake time stands still meanwhile). */
+  async function until(cond: () => boolean): Promise<void> {
+    for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
+    assert.ok(cond(), "the condition never held");
+  }
+
+  it("relays a body that streams for longer than the response timeout: the timeout ends with the response head", async () => {
+    const a = await peer();
+    const ds = new MemoryDownstream();
+    forwardOutbound(ctx, ds, call([endpoint("a", a.port)], { responseTimeoutMs: 1_000 }));
+    const { socket } = await a.next();
+    socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+    await until(() => ds.responded);
+    for (let i = 0; i < 5; i++) {
+      clock.tick(900);
+      socket.write("1\r\nx\r\n");
+      await until(() => ds.written.length === i + 1);
+    }
+    socket.write("0\r\n\r\n");
+    await ds.ended;
+    assert.deepEqual([ds.status, ds.text, ds.aborted], [200, "xxxxx", false]);
+    assert.equal(clock.pending(), 0, "the request's timer was stopped");
+  });
+
+  it("breaks a response body off once no byte moved for the idle timeout, and not before", async () => {
+    const a = await peer();
+    const ds = new MemoryDownstream();
+    const { scope, ends } = recordingScope();
+    forwardOutbound(ctx, ds, call([endpoint("a", a.port)], { idleTimeoutMs: 1_000 }, scope));
+    const { socket } = await a.next();
+    const closed = once(socket, "close");
+    // The body moves for 4 s in steps shorter than the idle timeout.
+    socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+    for (let i = 0; i < 8; i++) {
+      socket.write("1\r\nx\r\n");
+      await until(() => ds.written.length === i + 1);
+      clock.tick(500);
+    }
+    assert.equal(ds.aborted, false);
+    // Then it stalls: the last byte came at 3.5 s, seen by the sample at 3.75 s.
+    clock.tick(4_749 - 4_000);
+    assert.equal(ds.aborted, false, "cut before a whole idle timeout of silence");
+    clock.tick(1);
+    assert.equal(ds.aborted, true);
+    await closed;
+    assert.deepEqual(ends, [{ status: 504, error: "idle-timeout" }]);
+  });
+
+  it("answers 504 idle-timeout to a request whose upload stalls before any response", async () => {
+    const a = await peer();
+    const ds = new MemoryDownstream({ method: "PUT", fields: ["host", "shop", "content-type", "text/plain"], hasBody: true });
+    forwardOutbound(ctx, ds, call([endpoint("a", a.port)], { responseTimeoutMs: 1_000, idleTimeoutMs: 2_000 }));
+    // A slow upload: a byte every 1.5 s for 6 s is not cut by the 1 s response timeout.
+    for (let i = 0; i < 4; i++) {
+      ds.body.write("y");
+      await a.next("y\r\n");
+      clock.tick(1_500);
+    }
+    assert.equal(ds.responded, false);
+    clock.tick(2_500);
+    assert.deepEqual([ds.status, ds.headers?.["weft-error"]], [504, "idle-timeout"]);
+  });
+
+  it("starts the response timeout when the request body has been sent", async () => {
+    const a = await peer();
+    const ds = new MemoryDownstream({ method: "PUT", fields: ["host", "shop", "content-type", "text/plain"], hasBody: true });
+    forwardOutbound(ctx, ds, call([endpoint("a", a.port)], { responseTimeoutMs: 1_000 }));
+    ds.body.write("abc");
+    await a.next("abc\r\n");
+    clock.tick(5_000);
+    assert.equal(ds.responded, false, "the upload is not the response timeout's business");
+    ds.body.end();
+    await a.next("0\r\n\r\n");
+    clock.tick(999);
+    assert.equal(ds.responded, false);
+    clock.tick(1);
+    assert.deepEqual([ds.status, ds.headers?.["weft-error"]], [504, "timeout"]);
+  });
+
+  it("cuts a flowing response at the total timeout when one is set", async () => {
+    const a = await peer();
+    const ds = new MemoryDownstream();
+    const { scope, ends } = recordingScope();
+    forwardOutbound(ctx, ds, call([endpoint("a", a.port)], { idleTimeoutMs: 1_000, totalTimeoutMs: 2_000 }, scope));
+    const { socket } = await a.next();
+    socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+    for (let i = 0; i < 3; i++) {
+      socket.write("1\r\nx\r\n");
+      await until(() => ds.written.length === i + 1);
+      clock.tick(600);
+    }
+    assert.equal(ds.aborted, false);
+    clock.tick(200);
+    assert.equal(ds.aborted, true);
+    assert.deepEqual(ends, [{ status: 504, error: "total-timeout" }]);
   });
 });

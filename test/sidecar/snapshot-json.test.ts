@@ -34,6 +34,7 @@ const cases: [string, unknown][] = [
     version: 5, services: [{ name: null, ports: [{ port: -1 }, { port: 80.7 }], endpoints: [{ ports: {} }] }], policy: { inbound: { mode: 2 } },
   }],
   ["an unknown enum name", { policy: { inbound: { mode: "NOPE" } } }],
+  ["optional timeouts set to 0, set, and left unset", { policy: { clientDefaults: { responseTimeoutMs: 0, idleTimeoutMs: "300", totalTimeoutMs: null } } }],
   ["unknown fields", { version: "x", extra: 1, services: [{ name: "a", whatever: [1] }] }],
 ];
 

@@ -1,6 +1,8 @@
 // The effective client policy for a call: the Service's policy, else the
 // proxy-wide defaults from the snapshot, else built-in defaults. Proto3 zero
-// values mean "unset", so each field falls back on its own.
+// values mean "unset", so each field falls back on its own; the stream
+// timeouts are `optional` on the wire, so there 0 means "off" and only an
+// absent field falls back.
 import type { ClientPolicy__Output } from "../../../api/gen/weft/discovery/v1/ClientPolicy.ts";
 
 export interface EffectiveRetry {
@@ -17,7 +19,12 @@ export interface EffectiveRetry {
 
 export interface EffectivePolicy {
   retry: EffectiveRetry;
-  requestTimeoutMs: number;
+  /** From the request fully sent until the response head arrives, across retries; 0 = off. */
+  responseTimeoutMs: number;
+  /** No byte in either direction for this long ends the request; 0 = off. */
+  idleTimeoutMs: number;
+  /** The whole exchange, body included; 0 = off. */
+  totalTimeoutMs: number;
   connectTimeoutMs: number;
 }
 
@@ -39,7 +46,10 @@ export const DEFAULT_POLICY: EffectivePolicy = {
     backoffMaxMs: 250,
     maxBufferedBodyBytes: 64 * 1024,
   },
-  requestTimeoutMs: 0,
+  // The control plane's defaults (control-plane/src/policy-defaults.ts), for a proxy that has none from it.
+  responseTimeoutMs: 10_000,
+  idleTimeoutMs: 3_600_000,
+  totalTimeoutMs: 0,
   connectTimeoutMs: 1_000,
 };
 
@@ -64,7 +74,10 @@ function layer(base: EffectivePolicy, policy: ClientPolicy__Output | null | unde
     : base.retry;
   return {
     retry,
-    requestTimeoutMs: policy.requestTimeoutMs || base.requestTimeoutMs,
+    // request_timeout_ms is the response timeout's deprecated name, where 0 still means unset.
+    responseTimeoutMs: policy.responseTimeoutMs ?? (policy.requestTimeoutMs || base.responseTimeoutMs),
+    idleTimeoutMs: policy.idleTimeoutMs ?? base.idleTimeoutMs,
+    totalTimeoutMs: policy.totalTimeoutMs ?? base.totalTimeoutMs,
     connectTimeoutMs: policy.connectTimeoutMs || base.connectTimeoutMs,
   };
 }

@@ -69,7 +69,21 @@ function retry(v: unknown, path: string): RetryPolicy__Output | null {
 function client(v: unknown, path: string): ClientPolicy__Output | null {
   const o = obj(v, path);
   if (!o) return null;
-  return { retry: retry(o.retry, `${path}.retry`), requestTimeoutMs: u32(o.requestTimeoutMs), connectTimeoutMs: u32(o.connectTimeoutMs) };
+  const out: ClientPolicy__Output = { retry: retry(o.retry, `${path}.retry`), requestTimeoutMs: u32(o.requestTimeoutMs), connectTimeoutMs: u32(o.connectTimeoutMs) };
+  // proto3 `optional` fields: present (with their oneof's name, as `oneofs: true` gives) only when set, so 0 stays "off".
+  if (set(o.responseTimeoutMs)) {
+    out.responseTimeoutMs = u32(o.responseTimeoutMs);
+    out._responseTimeoutMs = "responseTimeoutMs";
+  }
+  if (set(o.idleTimeoutMs)) {
+    out.idleTimeoutMs = u32(o.idleTimeoutMs);
+    out._idleTimeoutMs = "idleTimeoutMs";
+  }
+  if (set(o.totalTimeoutMs)) {
+    out.totalTimeoutMs = u32(o.totalTimeoutMs);
+    out._totalTimeoutMs = "totalTimeoutMs";
+  }
+  return out;
 }
 
 function inbound(v: unknown, path: string): InboundPolicy__Output | null {

@@ -44,6 +44,10 @@ export class H1Attempt implements Attempt, ResponseHandlers, OutgoingFields {
   #requestBytes = 0;
   #responseBytes = 0;
 
+  get responseBytes(): number {
+    return this.#responseBytes;
+  }
+
   /** `fields` are the request's own or the observer's copy (then not `checked`); the request is an HTTP/1.1 one. */
   constructor(owner: AttemptOwner, endpoint: MeshEndpointChoice, number: number, scope: AttemptScope | undefined, fields: readonly string[], checked: boolean, startedAt: number) {
     this.#owner = owner;

@@ -34,6 +34,8 @@ export class H2Attempt implements Attempt, OutgoingFields {
   #settled = false;
   /** Nothing more is relayed or reported. */
   #over = false;
+  /** Counted by relayResponse while it relays. */
+  responseBytes = 0;
 
   /** `fields` are the request's own or the observer's copy (then not `checked`). */
   constructor(owner: AttemptOwner, endpoint: MeshEndpointChoice, number: number, scope: AttemptScope | undefined, fields: readonly string[], checked: boolean, startedAt: number) {
@@ -116,7 +118,7 @@ export class H2Attempt implements Attempt, OutgoingFields {
     const stream = this.#stream;
     const headers = this.#headers;
     if (!stream || !headers || this.#over) return;
-    relayResponse(stream, headers, this.#endStream, this.#owner.ds, (result) => this.#ended(result));
+    relayResponse(stream, headers, this.#endStream, this.#owner.ds, (result) => this.#ended(result), this);
   }
 
   discard(): void {

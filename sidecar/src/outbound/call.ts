@@ -28,7 +28,7 @@ export interface OutboundHttpContext {
   minZoneEndpoints: number;
   rng: () => number;
   now: () => number;
-  /** Request timeouts and retry backoffs. */
+  /** Request timeouts and retry backoffs (their times are read from it too). */
   clock: Clock;
   /** How HTTP/1.1 requests travel to the peer proxy: streams on one HTTP/2 session, or pooled framed HTTP/1.1 connections. */
   peerTransport?: "h2" | "h1";
@@ -60,6 +60,8 @@ export interface Attempt {
   discard(): void;
   /** Gives the attempt up (the request timed out, or the client left). */
   cancel(reason: CancelReason): void;
+  /** Response body bytes relayed so far: what the request's idle timeout samples. */
+  readonly responseBytes: number;
 }
 
 /** The request an attempt belongs to, and where it reports. Reports from an attempt no longer current are ignored. */

@@ -4,6 +4,14 @@
 // HTTP/1.1 connection, attempt-h1.ts, or a stream on the pooled HTTP/2
 // session, attempt-h2.ts), ask the retry budget, run the timers on the
 // context's clock, answer with the proxy's own errors, and record the request.
+//
+// All of a request's timeouts share one timer, set for the earliest thing due.
+// The idle timeout is not reset per chunk: the timer samples the bytes moved
+// so far (the body read from the client plus the response relayed, counters
+// the paths keep anyway) every quarter of the idle timeout, and the request
+// ends when a sample has not moved for the whole timeout. A stall is so cut
+// between 1 and 1.25 idle timeouts after the last byte, never before; and a
+// chunk costs nothing extra, whether or not an idle timeout is set.
 import type { EffectiveRetry } from "../discovery/client-policy.ts";
 import type { Downstream } from "../http/downstream.ts";
 import { observableHeaders } from "../http/headers.ts";
@@ -23,7 +31,11 @@ const BUDGET_WINDOW_MS = 10_000;
 /** Counting a request reads only the budget's window; its ratio and floor matter when a retry is withdrawn. */
 const COUNT_CONFIG: RetryBudgetConfig = { ratio: 0, minPerSecond: 0, windowMs: BUDGET_WINDOW_MS };
 
-const START: LifecycleEvent = { type: "start" };
+const START_SENT: LifecycleEvent = { type: "start", sent: true };
+const START_WITH_BODY: LifecycleEvent = { type: "start", sent: false };
+const REQUEST_SENT: LifecycleEvent = { type: "request-sent" };
+const IDLE_TIMEOUT: LifecycleEvent = { type: "idle-timeout" };
+const TOTAL_TIMEOUT: LifecycleEvent = { type: "total-timeout" };
 const NO_ENDPOINT: LifecycleEvent = { type: "no-endpoint" };
 const TIMEOUT: LifecycleEvent = { type: "timeout" };
 const CLIENT_GONE: LifecycleEvent = { type: "client-gone" };
@@ -48,7 +60,9 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
   readonly method: string;
   readonly grpc: boolean;
   readonly retry: EffectiveRetry;
-  readonly requestTimeoutMs: number;
+  readonly responseTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly totalTimeoutMs: number;
   readonly rng: () => number;
   readonly #started: number;
   readonly #budget: RetryBudget;
@@ -58,7 +72,17 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
   /** Endpoints already tried, from the second attempt on. */
   #tried: Set<string> | undefined;
   #relayed: RelayResult | undefined;
+  /** The one timer of the request's timeouts, and the clock time it was set for. */
   #timer: unknown;
+  #timerAt = Infinity;
+  /** Clock times the response and total timeouts fall due (Infinity: not armed). */
+  #responseAt = Infinity;
+  #totalAt = Infinity;
+  /** The idle timeout's last sample of bytes moved and when it last changed (-1: not armed). */
+  #progress = -1;
+  #progressAt = 0;
+  /** An arm action ran: the timer is set once the dispatch's actions are done. */
+  #rearm = false;
   #backoff: unknown;
 
   constructor(ctx: OutboundHttpContext, ds: Downstream, call: OutboundCall) {
@@ -68,7 +92,9 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
     this.method = ds.method;
     this.grpc = call.grpc;
     this.retry = call.policy.retry;
-    this.requestTimeoutMs = call.policy.requestTimeoutMs;
+    this.responseTimeoutMs = call.policy.responseTimeoutMs;
+    this.idleTimeoutMs = call.policy.idleTimeoutMs;
+    this.totalTimeoutMs = call.policy.totalTimeoutMs;
     this.rng = ctx.rng;
     this.body = ds.hasBody ? new ReplayBody(ds.body, this.retry.maxBufferedBodyBytes) : undefined;
     this.#started = ctx.now();
@@ -82,7 +108,9 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
   start(): void {
     recordRequest(this.#budget, this.#started, COUNT_CONFIG);
     this.ds.onAbort(() => this.#dispatch(CLIENT_GONE));
-    this.#dispatch(START);
+    // The response timeout counts from the request sent in full: a slow upload is the idle timeout's business.
+    if (this.body && this.responseTimeoutMs > 0) this.ds.body.once("end", () => this.#dispatch(REQUEST_SENT));
+    this.#dispatch(this.body ? START_WITH_BODY : START_SENT);
   }
 
   reportOutcome(attempt: Attempt, outcome: ResponseHeadEvent | AttemptFailedEvent): void {
@@ -105,13 +133,61 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
     this.#state = next.state;
     const actions = next.actions;
     for (let i = 0; i < actions.length; i++) this.#perform(actions[i] as LifecycleAction);
+    if (this.#rearm) {
+      this.#rearm = false;
+      if (this.#state.phase !== "done") this.#schedule();
+    }
+  }
+
+  /** Sets the timer for the earliest timeout due, unless it is already set for that time or earlier. */
+  #schedule(): void {
+    const idleCheck = this.#progress >= 0 ? this.ctx.clock.now() + Math.max(1, Math.ceil(this.idleTimeoutMs / 4)) : Infinity;
+    const at = Math.min(this.#responseAt, this.#totalAt, idleCheck);
+    if (at === Infinity || at >= this.#timerAt) return;
+    const clock = this.ctx.clock;
+    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = clock.setTimeout(() => this.#onTimer(), Math.max(0, at - clock.now()));
+  }
+
+  /** A timeout whose time the timer was set for is due, even if the timer fired a hair early by the clock. */
+  #onTimer(): void {
+    const due = Math.max(this.#timerAt, this.ctx.clock.now());
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    if (this.#totalAt <= due) return this.#dispatch(TOTAL_TIMEOUT);
+    if (this.#responseAt <= due) return this.#dispatch(TIMEOUT);
+    if (this.#progress >= 0) {
+      const progress = this.#moved();
+      if (progress !== this.#progress) {
+        this.#progress = progress;
+        this.#progressAt = due;
+      } else if (due - this.#progressAt >= this.idleTimeoutMs) {
+        return this.#dispatch(IDLE_TIMEOUT);
+      }
+    }
+    this.#schedule();
+  }
+
+  /** Bytes moved either way so far: the body read from the client and the response relayed by the current attempt. */
+  #moved(): number {
+    return (this.body ? this.body.bytes : 0) + (this.#attempt ? this.#attempt.responseBytes : 0);
   }
 
   #perform(action: LifecycleAction): void {
     const { ctx, call } = this;
     switch (action.type) {
       case "arm-timeout":
-        this.#timer = ctx.clock.setTimeout(() => this.#dispatch(TIMEOUT), this.requestTimeoutMs);
+        this.#responseAt = ctx.clock.now() + this.responseTimeoutMs;
+        this.#rearm = true;
+        return;
+      case "arm-stream-timeouts":
+        if (this.totalTimeoutMs > 0) this.#totalAt = ctx.clock.now() + this.totalTimeoutMs;
+        if (this.idleTimeoutMs > 0) {
+          this.#progress = this.#moved();
+          this.#progressAt = ctx.clock.now();
+        }
+        this.#rearm = true;
         return;
       case "send":
         this.#send();
@@ -139,6 +215,8 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
         this.#attempt?.cancel(action.reason);
         return;
       case "relay":
+        // The response timeout is met; a timer set for it finds nothing due and moves on to the others.
+        this.#responseAt = Infinity;
         this.body?.commit();
         this.#attempt?.relay();
         return;
@@ -192,6 +270,7 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
     if (this.#timer !== undefined) ctx.clock.clearTimeout(this.#timer);
     if (this.#backoff !== undefined) ctx.clock.clearTimeout(this.#backoff);
     this.#timer = this.#backoff = undefined;
+    this.#timerAt = Infinity;
     this.#attempt = undefined;
     recordRequestMetrics(ctx.metrics, "outbound", call.service, result.error && !this.ds.responded ? "error" : statusClass(result.status), result.grpcStatus, (ctx.now() - this.#started) / 1000);
     call.scope?.onEnd?.(result);

@@ -13,6 +13,15 @@
 // timeout, connection failure, a body that cannot be replayed), or by the
 // client leaving; every later event is stale and changes nothing.
 //
+// Three timeouts, none of which cuts a response whose bytes still flow. The
+// response timeout runs from the request fully sent (its body ended) until a
+// response head is relayed, across retries and backoffs, and answers 504; once
+// the head is relayed it no longer applies, so a long download or a gRPC
+// stream (whose server sends its head early) is never cut by it. The idle
+// timeout ends a request whose stream carried no byte either way for its
+// length, and the total timeout (off unless set) the whole exchange; both
+// answer 504 before a response, and break the response off after.
+//
 // An action that may report back at once (send, withdraw-budget, relay) is
 // always the last of its list, so the shell can perform actions in order even
 // when one of them dispatches the next event. Transitions without per-request
@@ -35,11 +44,14 @@ export type LifecycleState =
   | { readonly phase: "done" };
 
 /** Why the proxy answers a request itself; each is the weft-error the client sees. */
-export type ProxyErrorCode = "no-endpoint" | "timeout" | "connect-failure" | "upstream-reset" | "body-not-replayable" | "bad-header";
+export type ProxyErrorCode = "no-endpoint" | "timeout" | "idle-timeout" | "total-timeout" | "connect-failure" | "upstream-reset" | "body-not-replayable" | "bad-header";
 
 /** An outcome event is also the AttemptOutcome it reports, so reporting one allocates a single object. */
 export type LifecycleEvent =
-  | { readonly type: "start" }
+  /** `sent`: the request has no body, so it is sent in full with its head. */
+  | { readonly type: "start"; readonly sent: boolean }
+  /** The client's request body ended: the response timeout starts. */
+  | { readonly type: "request-sent" }
   /** The balancer had no endpoint to offer. */
   | { readonly type: "no-endpoint" }
   | { readonly type: "response-head"; readonly kind: "response"; readonly status: number; readonly grpcStatus: number | undefined }
@@ -48,13 +60,18 @@ export type LifecycleEvent =
   | { readonly type: "attempt-refused"; readonly status: number; readonly code: ProxyErrorCode }
   | { readonly type: "budget"; readonly granted: boolean }
   | { readonly type: "backoff-elapsed" }
+  /** The response timeout elapsed before a response head was relayed. */
   | { readonly type: "timeout" }
+  | { readonly type: "idle-timeout" }
+  | { readonly type: "total-timeout" }
   | { readonly type: "client-gone" }
   | { readonly type: "relay-ended" };
 
 export type LifecycleAction =
-  /** Starts the request timeout (the policy's requestTimeoutMs); on expiry the shell reports "timeout". */
+  /** Starts the response timeout (the policy's responseTimeoutMs); on expiry the shell reports "timeout". */
   | { readonly type: "arm-timeout" }
+  /** Starts the idle and total timeouts the policy sets; the shell reports "idle-timeout" or "total-timeout". */
+  | { readonly type: "arm-stream-timeouts" }
   /** Picks an endpoint and starts the next attempt; reports "no-endpoint" when there is none. */
   | { readonly type: "send" }
   /** Takes a retry from the Service's budget; reports "budget". */
@@ -76,7 +93,9 @@ export type LifecycleAction =
 /** What the transition reads besides the state: the request as the retry policy sees it, and the policy. */
 export interface LifecycleContext extends RetryRequest {
   readonly retry: EffectiveRetry;
-  readonly requestTimeoutMs: number;
+  readonly responseTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly totalTimeoutMs: number;
   readonly rng: () => number;
 }
 
@@ -96,10 +115,18 @@ const RELAY: LifecycleAction = { type: "relay" };
 const CANCEL_TIMEOUT: LifecycleAction = { type: "cancel-attempt", reason: "timeout" };
 const CANCEL_CLIENT_GONE: LifecycleAction = { type: "cancel-attempt", reason: "client-gone" };
 const RESPOND_TIMEOUT: LifecycleAction = { type: "respond-error", status: 504, code: "timeout" };
+const RESPOND_IDLE_TIMEOUT: LifecycleAction = { type: "respond-error", status: 504, code: "idle-timeout" };
+const RESPOND_TOTAL_TIMEOUT: LifecycleAction = { type: "respond-error", status: 504, code: "total-timeout" };
+const ARM_RESPONSE: LifecycleAction = { type: "arm-timeout" };
+const ARM_STREAM: LifecycleAction = { type: "arm-stream-timeouts" };
 const RECORD_CLIENT_GONE: LifecycleAction = { type: "record", ending: "client-gone" };
 
 const START: Transition = { state: FIRST_ATTEMPT, actions: [SEND] };
-const START_TIMED: Transition = { state: FIRST_ATTEMPT, actions: [{ type: "arm-timeout" }, SEND] };
+const START_RESPONSE_TIMED: Transition = { state: FIRST_ATTEMPT, actions: [ARM_RESPONSE, SEND] };
+const START_STREAM_TIMED: Transition = { state: FIRST_ATTEMPT, actions: [ARM_STREAM, SEND] };
+const START_ALL_TIMED: Transition = { state: FIRST_ATTEMPT, actions: [ARM_RESPONSE, ARM_STREAM, SEND] };
+/** The body ended during the first attempt (the common case of a request with a body). */
+const SENT_FIRST_ATTEMPT: Transition = { state: FIRST_ATTEMPT, actions: [ARM_RESPONSE] };
 const TO_RELAY: Transition = { state: RELAYING, actions: [RELAY] };
 const RELAYED: Transition = { state: DONE, actions: [{ type: "record", ending: "relayed" }] };
 const NO_ENDPOINT: Transition = { state: DONE, actions: [{ type: "respond-error", status: 503, code: "no-endpoint" }] };
@@ -108,15 +135,19 @@ const RESET: Transition = { state: DONE, actions: [{ type: "respond-error", stat
 /** An attempt (or a relay) in flight: it is given up first. */
 const TIMED_OUT: Transition = { state: DONE, actions: [CANCEL_TIMEOUT, RESPOND_TIMEOUT] };
 const CLIENT_GONE: Transition = { state: DONE, actions: [CANCEL_CLIENT_GONE, RECORD_CLIENT_GONE] };
+const IDLE_TIMED_OUT: Transition = { state: DONE, actions: [CANCEL_TIMEOUT, RESPOND_IDLE_TIMEOUT] };
+const TOTAL_TIMED_OUT: Transition = { state: DONE, actions: [CANCEL_TIMEOUT, RESPOND_TOTAL_TIMEOUT] };
 /** Between attempts nothing is in flight. */
 const TIMED_OUT_IDLE: Transition = { state: DONE, actions: [RESPOND_TIMEOUT] };
 const CLIENT_GONE_IDLE: Transition = { state: DONE, actions: [RECORD_CLIENT_GONE] };
+const IDLE_TIMED_OUT_IDLE: Transition = { state: DONE, actions: [RESPOND_IDLE_TIMEOUT] };
+const TOTAL_TIMED_OUT_IDLE: Transition = { state: DONE, actions: [RESPOND_TOTAL_TIMEOUT] };
 const STAY_DONE: Transition = { state: DONE, actions: NONE };
 
 export function transition(state: LifecycleState, event: LifecycleEvent, ctx: LifecycleContext): Transition {
   switch (state.phase) {
     case "idle":
-      if (event.type === "start") return ctx.requestTimeoutMs > 0 ? START_TIMED : START;
+      if (event.type === "start") return start(event.sent && ctx.responseTimeoutMs > 0, ctx.idleTimeoutMs > 0 || ctx.totalTimeoutMs > 0);
       return stay(state);
     case "attempting":
       switch (event.type) {
@@ -128,8 +159,14 @@ export function transition(state: LifecycleState, event: LifecycleEvent, ctx: Li
           return { state: DONE, actions: [{ type: "respond-error", status: event.status, code: event.code }] };
         case "no-endpoint":
           return NO_ENDPOINT;
+        case "request-sent":
+          return requestSent(state, ctx);
         case "timeout":
           return TIMED_OUT;
+        case "idle-timeout":
+          return IDLE_TIMED_OUT;
+        case "total-timeout":
+          return TOTAL_TIMED_OUT;
         case "client-gone":
           return CLIENT_GONE;
         default:
@@ -144,8 +181,14 @@ export function transition(state: LifecycleState, event: LifecycleEvent, ctx: Li
             actions: [{ type: "discard-attempt" }, { type: "count-retry", reason: retryReason(state.outcome) }, { type: "schedule-backoff", ms: state.backoffMs }],
           };
         // The budget answers at once; these cannot arrive in between, but they would find the attempt still open.
+        case "request-sent":
+          return requestSent(state, ctx);
         case "timeout":
           return TIMED_OUT;
+        case "idle-timeout":
+          return IDLE_TIMED_OUT;
+        case "total-timeout":
+          return TOTAL_TIMED_OUT;
         case "client-gone":
           return CLIENT_GONE;
         default:
@@ -155,8 +198,14 @@ export function transition(state: LifecycleState, event: LifecycleEvent, ctx: Li
       switch (event.type) {
         case "backoff-elapsed":
           return { state: { phase: "attempting", attempt: state.attempt + 1 }, actions: [SEND] };
+        case "request-sent":
+          return requestSent(state, ctx);
         case "timeout":
           return TIMED_OUT_IDLE;
+        case "idle-timeout":
+          return IDLE_TIMED_OUT_IDLE;
+        case "total-timeout":
+          return TOTAL_TIMED_OUT_IDLE;
         case "client-gone":
           return CLIENT_GONE_IDLE;
         default:
@@ -166,8 +215,11 @@ export function transition(state: LifecycleState, event: LifecycleEvent, ctx: Li
       switch (event.type) {
         case "relay-ended":
           return RELAYED;
-        case "timeout":
-          return TIMED_OUT;
+        // The response head came: the response timeout is met, and only silence or the total timeout ends a body.
+        case "idle-timeout":
+          return IDLE_TIMED_OUT;
+        case "total-timeout":
+          return TOTAL_TIMED_OUT;
         case "client-gone":
           return CLIENT_GONE;
         default:
@@ -176,6 +228,17 @@ export function transition(state: LifecycleState, event: LifecycleEvent, ctx: Li
     case "done":
       return STAY_DONE;
   }
+}
+
+function start(response: boolean, stream: boolean): Transition {
+  if (response) return stream ? START_ALL_TIMED : START_RESPONSE_TIMED;
+  return stream ? START_STREAM_TIMED : START;
+}
+
+/** The body ended before a response head: the response timeout starts, if the policy sets one. */
+function requestSent(state: LifecycleState, ctx: LifecycleContext): Transition {
+  if (ctx.responseTimeoutMs <= 0) return stay(state);
+  return state === FIRST_ATTEMPT ? SENT_FIRST_ATTEMPT : { state, actions: [ARM_RESPONSE] };
 }
 
 /** A failed attempt: retried if the policy allows (the budget is asked next), else the request ends with it. */

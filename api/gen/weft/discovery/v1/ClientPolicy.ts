@@ -6,10 +6,22 @@ export interface ClientPolicy {
   'retry'?: (_weft_discovery_v1_RetryPolicy | null);
   'requestTimeoutMs'?: (number);
   'connectTimeoutMs'?: (number);
+  'responseTimeoutMs'?: (number);
+  'idleTimeoutMs'?: (number);
+  'totalTimeoutMs'?: (number);
+  '_responseTimeoutMs'?: "responseTimeoutMs";
+  '_idleTimeoutMs'?: "idleTimeoutMs";
+  '_totalTimeoutMs'?: "totalTimeoutMs";
 }
 
 export interface ClientPolicy__Output {
   'retry': (_weft_discovery_v1_RetryPolicy__Output | null);
   'requestTimeoutMs': (number);
   'connectTimeoutMs': (number);
+  'responseTimeoutMs'?: (number);
+  'idleTimeoutMs'?: (number);
+  'totalTimeoutMs'?: (number);
+  '_responseTimeoutMs'?: "responseTimeoutMs";
+  '_idleTimeoutMs'?: "idleTimeoutMs";
+  '_totalTimeoutMs'?: "totalTimeoutMs";
 }
