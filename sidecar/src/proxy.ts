@@ -107,7 +107,8 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   const servers: net.Server[] = [];
   const ports = new Map<string, number>();
   const server = (handler: (socket: net.Socket) => void): net.Server => {
-    const s = net.createServer({ noDelay: true, pauseOnConnect: false }, handler);
+    // allowHalfOpen: a client's FIN (socat -t, HTTP/1.0) is passed on, and the answer still comes back.
+    const s = net.createServer({ noDelay: true, pauseOnConnect: false, allowHalfOpen: true }, handler);
     s.on("error", (err) => o.logger.error({ err: err.message }, "listener error"));
     servers.push(s);
     return s;

@@ -81,6 +81,8 @@ export async function startMesh(options: {
   breaker?: BreakerConfig;
   opaquePorts?: number[];
   headersTimeoutMs?: number;
+  /** Protocol detection window of every proxy in the mesh (default: the proxy's). */
+  detectTimeoutMs?: number;
   observer?: RequestObserver;
   /** Default: WEFT_TEST_PEER_TRANSPORT (so the whole suite can run over either transport), else the proxy's default. */
   peerTransport?: "h2" | "h1";
@@ -98,6 +100,7 @@ export async function startMesh(options: {
       logger: silentLogger(),
       listenHost: "127.0.0.1",
       inboundApps: [{ listenPort: 0, appPort: b.appPort }],
+      detectTimeoutMs: options.detectTimeoutMs,
     });
     servers.push(proxy);
     const address = `10.0.${i}.1`;
@@ -121,6 +124,7 @@ export async function startMesh(options: {
     breaker: options.breaker,
     opaquePorts: new Set(options.opaquePorts ?? []),
     headersTimeoutMs: options.headersTimeoutMs,
+    detectTimeoutMs: options.detectTimeoutMs,
     observer: options.observer,
     peerTransport: options.peerTransport ?? peerTransportFromEnv(),
   });

@@ -15,6 +15,8 @@ export interface ProxyMetrics {
   ejections: Counter<"peer_service">;
   inputErrors: Counter<"direction" | "reason">;
   plaintextRefused: Counter<"reason">;
+  serverFirstLearned: Counter<"direction">;
+  detectionSkipped: Counter<"direction">;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): ProxyMetrics {
@@ -45,6 +47,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Proxy
     ejections: new Counter({ name: "weft_proxy_endpoint_ejections_total", help: "Endpoints ejected by the circuit breaker", labelNames: ["peer_service"], registers }),
     inputErrors: new Counter({ name: "weft_proxy_input_errors_total", help: "Connections or requests refused for bad input (malformed HTTP, oversized headers, timeouts)", labelNames: ["direction", "reason"], registers }),
     plaintextRefused: new Counter({ name: "weft_proxy_inbound_plaintext_refused_total", help: "Plaintext inbound connections or requests refused in strict mode", labelNames: ["reason"], registers }),
+    serverFirstLearned: new Counter({ name: "weft_proxy_server_first_learned_total", help: "Destinations learned as server-speaks-first (the client sent nothing within the detection window)", labelNames: ["direction"], registers }),
+    detectionSkipped: new Counter({ name: "weft_proxy_detection_skipped_total", help: "Connections to a destination remembered as server-speaks-first, taken without waiting out protocol detection", labelNames: ["direction"], registers }),
   };
 }
 

@@ -7,6 +7,7 @@ import * as http2 from "node:http2";
 import type { Readable, Writable } from "node:stream";
 import { fieldValue, type ProxyRequest } from "./request.ts";
 import { originForm } from "./request-target.ts";
+import { WEFT_CONNECTION } from "./headers.ts";
 
 export interface Downstream extends ProxyRequest {
   readonly proto: "h1" | "h2";
@@ -68,7 +69,10 @@ export class H1Downstream implements Downstream {
   }
 
   respond(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void {
-    if (this.#closeAfter) headers.connection = "close";
+    // Only a client reaches this server (never a peer proxy): the app's Connection: close is said as itself.
+    const appClose = headers[WEFT_CONNECTION] !== undefined;
+    delete headers[WEFT_CONNECTION];
+    if (this.#closeAfter || appClose) headers.connection = "close";
     try {
       this.#res.writeHead(status, headers);
     } catch {
@@ -112,9 +116,11 @@ export class H2Downstream implements Downstream {
   readonly sink: Writable;
   readonly #stream: http2.ServerHttp2Stream;
   #trailers: OutgoingHttpHeaders | undefined;
+  /** The client is a peer proxy: the app's weft-connection goes on to it; anyone else's HTTP/2 connection has no use for it. */
+  readonly #peerHop: boolean;
 
   /** `rawHeaders` is the field list node:http2 hands to its 'stream' event (pseudo-headers first). */
-  constructor(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: readonly string[]) {
+  constructor(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: readonly string[], peerHop = false) {
     this.method = String(headers[":method"] ?? "GET");
     this.path = String(headers[":path"] ?? "/");
     this.authority = String(headers[":authority"] ?? headers.host ?? "");
@@ -123,6 +129,7 @@ export class H2Downstream implements Downstream {
     this.hasBody = !stream.endAfterHeaders;
     this.sink = stream;
     this.#stream = stream;
+    this.#peerHop = peerHop;
   }
 
   get responded(): boolean {
@@ -132,6 +139,7 @@ export class H2Downstream implements Downstream {
   respond(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void {
     if (this.#stream.destroyed || this.#stream.closed) return;
     headers[":status"] = status;
+    if (!this.#peerHop) delete headers[WEFT_CONNECTION];
     try {
       this.#stream.respond(headers, { endStream, waitForTrailers: !endStream });
     } catch {

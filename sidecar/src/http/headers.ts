@@ -22,6 +22,12 @@ declare module "http2" {
 /** Headers Weft itself sets on the hop between proxies; stripped from anything an app sends. */
 export const WEFT_PROTO = "weft-proto";
 export const WEFT_CLIENT_ID = "weft-client-id";
+/**
+ * The app's own `Connection: close`, carried across the proxies' hop (which
+ * is pooled, or HTTP/2, and cannot carry a Connection field) to the client's
+ * proxy, which turns it back into `connection: close` and closes after the response.
+ */
+export const WEFT_CONNECTION = "weft-connection";
 
 /**
  * HTTP/2 request headers, as the raw list node:http2 takes: pseudo-headers
@@ -85,6 +91,14 @@ export function responseHeaders(headers: IncomingHttpHeaders | http2Headers): Ou
     if (name.charCodeAt(0) === 58 || HOP_BY_HOP.has(name)) continue;
     out[name] = headers[name];
   }
+  return out;
+}
+
+/** An HTTP/1.x app's response headers for the next hop: as responseHeaders, its `Connection: close` kept as weft-connection. */
+export function appResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out = responseHeaders(headers);
+  const connection = headers.connection;
+  if (connection !== undefined && connection.split(",").some((t) => t.trim().toLowerCase() === "close")) out[WEFT_CONNECTION] = "close";
   return out;
 }
 

@@ -14,12 +14,18 @@ export interface RelayResult {
   responseBytes?: number;
 }
 
+/** Where the relayed body's bytes are counted as they pass (the outbound attempt samples it for its idle timeout). */
+export interface RelayCounter {
+  responseBytes: number;
+}
+
 export function relayResponse(
   upstream: http2.ClientHttp2Stream,
   headers: http2.IncomingHttpHeaders,
   endStream: boolean,
   downstream: Downstream,
   done: (result: RelayResult) => void,
+  counter: RelayCounter = { responseBytes: 0 },
 ): void {
   const status = Number(headers[":status"] ?? 502);
   const headGrpc = grpcStatusOf(headers);
@@ -30,9 +36,8 @@ export function relayResponse(
   }
   let trailers: http2.IncomingHttpHeaders | undefined;
   let finished = false;
-  let responseBytes = 0;
   upstream.on("data", (chunk: Buffer) => {
-    responseBytes += chunk.length;
+    counter.responseBytes += chunk.length;
   });
   upstream.on("trailers", (t: http2.IncomingHttpHeaders) => {
     trailers = t;
@@ -42,14 +47,14 @@ export function relayResponse(
     if (finished) return;
     finished = true;
     downstream.finish(trailers ? responseHeaders(trailers) : undefined);
-    done({ status, grpcStatus: grpcStatusOf(trailers) ?? headGrpc, responseBytes });
+    done({ status, grpcStatus: grpcStatusOf(trailers) ?? headGrpc, responseBytes: counter.responseBytes });
   });
   upstream.on("close", () => {
     if (finished) return;
     finished = true;
     upstream.unpipe(downstream.sink);
     downstream.abort();
-    done({ status, error: "upstream-reset", responseBytes });
+    done({ status, error: "upstream-reset", responseBytes: counter.responseBytes });
   });
   downstream.onAbort(() => {
     if (!upstream.destroyed) upstream.close(8 /* NGHTTP2_CANCEL */);

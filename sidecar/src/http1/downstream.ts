@@ -7,8 +7,11 @@ import type { Socket } from "node:net";
 import { Readable, Writable } from "node:stream";
 import type { Downstream } from "../http/downstream.ts";
 import { headerLines, reasonPhrase, type RequestHead } from "./framer.ts";
+import { WEFT_CONNECTION } from "../http/headers.ts";
 
 const SKIP_RESPONSE = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "http2-settings"]);
+/** To a client (not a peer proxy) the app's Connection: close is said as itself. */
+const SKIP_CLIENT_RESPONSE = new Set([...SKIP_RESPONSE, WEFT_CONNECTION]);
 
 /** What the connection does for its current request; the downstream calls back into it. */
 export interface FramedConnectionHooks {
@@ -18,6 +21,8 @@ export interface FramedConnectionHooks {
   /** The response is complete (`keepOpen`: the connection may carry another request). */
   responseDone(keepOpen: boolean): void;
   isDraining(): boolean;
+  /** The client is a peer proxy: the app's weft-connection goes on to it unchanged. */
+  readonly peerHop?: boolean;
 }
 
 export class FramedH1Downstream implements Downstream {
@@ -84,7 +89,8 @@ export class FramedH1Downstream implements Downstream {
 
   respond(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void {
     if (this.#responded || this.#complete) return;
-    const lines = headerLines(headers, SKIP_RESPONSE);
+    const appClose = headers[WEFT_CONNECTION] !== undefined && this.#conn.peerHop !== true;
+    const lines = headerLines(headers, appClose ? SKIP_CLIENT_RESPONSE : SKIP_RESPONSE);
     if (lines === undefined) {
       // A header the HTTP/1.1 side cannot carry: fail this response, not the process.
       this.abort();
@@ -100,7 +106,7 @@ export class FramedH1Downstream implements Downstream {
         head += "transfer-encoding: chunked\r\n";
       }
     }
-    this.#closeAfter = !this.#keepAlive || this.#conn.isDraining();
+    this.#closeAfter = !this.#keepAlive || this.#conn.isDraining() || appClose;
     if (this.#closeAfter) head += "connection: close\r\n";
     this.#head = `${head}\r\n`;
     if (endStream) this.#done();

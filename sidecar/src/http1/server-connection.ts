@@ -21,6 +21,8 @@ export interface FramedConnectionOptions {
   onRefused?: (reason: FrameError) => void;
   /** Keep reading a head that is not complete yet (peer connections: a head can span TLS records) instead of handing over. */
   waitForHead?: boolean;
+  /** The client is a peer proxy (FramedConnectionHooks.peerHop). */
+  peerHop?: boolean;
 }
 
 export class FramedH1Connection implements FramedConnectionHooks {
@@ -32,8 +34,11 @@ export class FramedH1Connection implements FramedConnectionHooks {
   #handedOver = false;
   /** Set once the connection is closing: nothing read after that is parsed (no request smuggled in a body we stopped framing). */
   #closing = false;
+  /** The client half-closed (FIN after its last request): answer what it sent, then end. */
+  #clientEnded = false;
   readonly #onData = (chunk: Buffer): void => this.#data(chunk);
   readonly #onClose = (): void => this.#closed();
+  readonly #onEnd = (): void => this.#ended();
   readonly #onTimeout = (): void => {
     if (!this.#current) this.socket.destroy();
   };
@@ -43,10 +48,15 @@ export class FramedH1Connection implements FramedConnectionHooks {
     this.#o = options;
     socket.on("data", this.#onData);
     socket.on("close", this.#onClose);
+    socket.on("end", this.#onEnd);
     // on(), not setTimeout's callback (a once listener): the timeout must fire again after a busy period.
     socket.on("timeout", this.#onTimeout);
     socket.setTimeout(options.idleTimeoutMs);
     socket.resume();
+  }
+
+  get peerHop(): boolean {
+    return this.#o.peerHop === true;
   }
 
   get idle(): boolean {
@@ -122,8 +132,15 @@ export class FramedH1Connection implements FramedConnectionHooks {
     const socket = this.socket;
     socket.off("data", this.#onData);
     socket.off("close", this.#onClose);
+    socket.off("end", this.#onEnd);
     socket.off("timeout", this.#onTimeout);
     socket.setTimeout(0);
+    if (this.#clientEnded) {
+      // Bytes cannot be put back into a stream that has ended; a client that sent
+      // something the framer does not serve and then its FIN is not answered.
+      socket.destroy();
+      return;
+    }
     socket.pause();
     if (this.#buffered) socket.unshift(this.#buffered);
     this.#buffered = undefined;
@@ -149,7 +166,9 @@ export class FramedH1Connection implements FramedConnectionHooks {
     this.socket.resume();
     // The next pipelined request, after this one's last write has been queued.
     process.nextTick(() => {
-      if (!this.#current && !this.socket.destroyed) this.#next();
+      if (this.#current || this.socket.destroyed) return;
+      this.#next();
+      if (this.#clientEnded && !this.#current && !this.#handedOver) this.#close();
     });
   }
 
@@ -172,6 +191,16 @@ export class FramedH1Connection implements FramedConnectionHooks {
     this.socket.resume();
     this.socket.end();
     this.socket.destroySoon();
+  }
+
+  /**
+   * The client's FIN. A request it sent whole is still answered (socat -t, a
+   * script that closes its side after writing); one cut off in its body cannot be.
+   */
+  #ended(): void {
+    this.#clientEnded = true;
+    if (this.#current && this.#body) this.socket.destroy();
+    else if (!this.#current && !this.#handedOver) this.#close();
   }
 
   #closed(): void {

@@ -1,19 +1,29 @@
-// The last hop inbound: a request that arrived from a peer proxy as an HTTP/2
-// stream goes to the app on localhost in the protocol the original client
-// spoke (HTTP/1.1 over pooled keep-alive connections framed by Weft itself,
-// or HTTP/2 over one session).
+// The last hop inbound: a request goes to the app on localhost in the
+// protocol the app speaks (HTTP/1.1 over pooled keep-alive connections framed
+// by Weft itself, or HTTP/2 over one session), translated where the original
+// client spoke the other one. HTTP/1.1 requests go as HTTP/1.1 and gRPC as
+// HTTP/2 (it cannot be carried otherwise); any other HTTP/2 request goes in
+// what the app port answered to a one-time probe (app-protocol-probe.ts).
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { AppH1Pool } from "./app-pool-h1.ts";
+import { probeAppProtocol, type AppProtocol } from "./app-protocol-probe.ts";
 import type { Downstream } from "../http/downstream.ts";
 import { h2RequestHeaders } from "../http/headers.ts";
-import type { OutgoingFields } from "../http/request.ts";
+import { isGrpcRequest, type OutgoingFields } from "../http/request.ts";
 import { relayResponse, type RelayResult } from "../http/relay-response.ts";
+
+/** How long an app port may stay silent after the HTTP/2 preface before it is taken for HTTP/1.1. */
+const PROBE_TIMEOUT_MS = 1_000;
 
 export class AppForwarder {
   readonly #host: string;
   readonly #h1: AppH1Pool;
   readonly #sessions = new Map<number, http2.ClientHttp2Session>();
+  /** What each app port answered to the probe. */
+  readonly #speaks = new Map<number, AppProtocol>();
+  /** Requests waiting for a port's probe to answer. */
+  readonly #probing = new Map<number, ((protocol: AppProtocol) => void)[]>();
 
   constructor(host = "127.0.0.1") {
     this.#host = host;
@@ -42,10 +52,49 @@ export class AppForwarder {
     return session;
   }
 
-  /** Sends the request `ds` with the fields `out` (the proxy's own field included) to the app's `port`. */
+  /**
+   * Sends the request `ds` with the fields `out` (the proxy's own field
+   * included) to the app's `port`; `proto` is what the original client spoke.
+   */
   forward(port: number, proto: "h1" | "h2", ds: Downstream, out: OutgoingFields, done: (result: RelayResult) => void): void {
-    if (proto === "h2") this.#forwardH2(port, ds, out, done);
-    else this.#h1.forward(port, ds, out, done);
+    if (proto === "h1") {
+      this.#h1.forward(port, ds, out, done);
+      return;
+    }
+    if (isGrpcRequest(ds.fields)) {
+      this.#forwardH2(port, ds, out, done);
+      return;
+    }
+    this.#appProtocol(port, (speaks) => {
+      // An app that stopped answering may come back speaking the other protocol: ask again next time.
+      const checked = (result: RelayResult): void => {
+        if (result.error === "app-unavailable") this.#speaks.delete(port);
+        done(result);
+      };
+      if (speaks === "h1") this.#h1.forward(port, ds, out, checked);
+      else this.#forwardH2(port, ds, out, checked);
+    });
+  }
+
+  /** What the app's `port` speaks, probed once; HTTP/2 (today's guess) while nothing can be told. */
+  #appProtocol(port: number, then: (protocol: AppProtocol) => void): void {
+    const known = this.#speaks.get(port);
+    if (known) {
+      then(known);
+      return;
+    }
+    const waiting = this.#probing.get(port);
+    if (waiting) {
+      waiting.push(then);
+      return;
+    }
+    this.#probing.set(port, [then]);
+    probeAppProtocol(this.#host, port, PROBE_TIMEOUT_MS, (protocol) => {
+      if (protocol) this.#speaks.set(port, protocol);
+      const callers = this.#probing.get(port) ?? [];
+      this.#probing.delete(port);
+      for (const caller of callers) caller(protocol ?? "h2");
+    });
   }
 
   #forwardH2(port: number, ds: Downstream, out: OutgoingFields, done: (result: RelayResult) => void): void {

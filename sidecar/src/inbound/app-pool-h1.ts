@@ -5,7 +5,7 @@ import * as net from "node:net";
 import type { Downstream } from "../http/downstream.ts";
 import { H1ClientConnection, IdleConnections } from "../http1/client-connection.ts";
 import { chunkedBody, requestHead } from "../http1/request-head.ts";
-import { responseHeaders } from "../http/headers.ts";
+import { appResponseHeaders, responseHeaders } from "../http/headers.ts";
 import type { OutgoingFields } from "../http/request.ts";
 import type { RelayResult } from "../http/relay-response.ts";
 
@@ -59,7 +59,7 @@ export class AppH1Pool {
       head: (head) => {
         status = head.status;
         bodyExpected = head.framing.kind !== "none";
-        ds.respond(head.status, responseHeaders(head.headers), head.framing.kind === "none");
+        ds.respond(head.status, appResponseHeaders(head.headers), head.framing.kind === "none");
         return true;
       },
       data: (chunk) => {

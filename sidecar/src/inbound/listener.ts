@@ -23,6 +23,9 @@ import type { CredentialsSource } from "../identity/credentials-source.ts";
 import { H1Downstream, H2Downstream, type Downstream } from "../http/downstream.ts";
 import { FramedH1Connection } from "../http1/server-connection.ts";
 import { detectFirstBytes, splice } from "../http/first-bytes.ts";
+import { ServerFirstMemory } from "../http/server-first-memory.ts";
+import { detectRacingServer, isHttp } from "../http/server-first.ts";
+import { systemClock } from "../../../lib/clock.ts";
 import { WEFT_CLIENT_ID, WEFT_PROTO, observableHeaders } from "../http/headers.ts";
 import { fieldValue, fieldsOf, isGrpcRequest, type OutgoingFields } from "../http/request.ts";
 import { ObservedProxyRequest } from "../http/observed-request.ts";
@@ -48,6 +51,8 @@ export interface InboundOptions {
   now: () => number;
   /** The trust domain every peer must be in (default: the one in this proxy's own certificate). */
   trustDomain?: string;
+  /** App ports whose server speaks first; default: a fresh memory on the system clock. */
+  serverFirst?: ServerFirstMemory;
 }
 
 interface Peer {
@@ -86,9 +91,11 @@ export class InboundProxy {
   readonly #plainH1: http.Server;
   readonly #plainPeers = new WeakMap<net.Socket, Peer>();
   #draining = false;
+  readonly #serverFirst: ServerFirstMemory;
 
   constructor(options: InboundOptions) {
     this.#o = options;
+    this.#serverFirst = options.serverFirst ?? new ServerFirstMemory({ clock: systemClock });
     this.#tls = tls.createServer({
       requestCert: true,
       rejectUnauthorized: true,
@@ -117,6 +124,8 @@ export class InboundProxy {
     this.#h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => this.#stream(stream, headers, rawHeaders));
     this.#plainH1 = http.createServer({ noDelay: true, maxHeaderSize: options.maxHeaderBytes, keepAliveTimeout: options.idleTimeoutMs, requestTimeout: 0, headersTimeout: options.idleTimeoutMs, connectionsCheckingInterval: Math.min(1_000, options.idleTimeoutMs) });
     armHeaderTimeouts(this.#plainH1);
+    // A client's FIN after its request (HTTP/1.0, socat -t) must not abort the response still on its way; not in node's types.
+    Object.assign(this.#plainH1, { httpAllowHalfOpen: true });
     this.#plainH1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
       const refused = fallbackRefusal(req.url ?? "/", req.rawHeaders);
       if (refused) return refuseRequest(res, refusalStatus(refused) ?? 400, refused, options.metrics, "inbound");
@@ -201,7 +210,7 @@ export class InboundProxy {
   #plaintext(socket: net.Socket, protocol: "http1" | "h2" | "opaque", peer: Peer): void {
     if (protocol === "http1") this.#h1(socket, peer);
     else if (protocol === "h2") this.#h2Session(socket, { ...peer, h2App: true });
-    else splice(socket, net.connect({ host: this.#o.appHost, port: peer.appPort, noDelay: true }));
+    else splice(socket, net.connect({ host: this.#o.appHost, port: peer.appPort, noDelay: true, allowHalfOpen: true }));
   }
 
   /**
@@ -211,11 +220,37 @@ export class InboundProxy {
    * through untouched and without identity.
    */
   #opaque(socket: tls.TLSSocket, peer: Peer): void {
-    detectFirstBytes(socket, this.#o.detectTimeoutMs, (protocol) => {
+    const key = String(peer.appPort);
+    if (this.#serverFirst.remembers(key)) {
+      this.#opaqueServerFirst(socket, peer, key);
+      return;
+    }
+    detectFirstBytes(socket, this.#o.detectTimeoutMs, (protocol, clientSpoke) => {
+      if (protocol === "opaque" && !clientSpoke && this.#serverFirst.learn(key)) {
+        this.#o.metrics.serverFirstLearned.inc({ direction: "inbound" });
+        this.#o.logger.info({ appPort: peer.appPort }, "app port learned as server-speaks-first; later connections dial it before detection");
+      }
       if (protocol === "closed") return;
       if (protocol === "http1") this.#h1(socket, peer);
       else if (protocol === "h2") this.#h2Session(socket, { ...peer, h2App: true });
-      else splice(socket, net.connect({ host: this.#o.appHost, port: peer.appPort, noDelay: true }));
+      else splice(socket, net.connect({ host: this.#o.appHost, port: peer.appPort, noDelay: true, allowHalfOpen: true }));
+    });
+  }
+
+  /** The app spoke first last time: it is dialled at once, and whichever side sends first decides. */
+  #opaqueServerFirst(socket: tls.TLSSocket, peer: Peer, key: string): void {
+    this.#o.metrics.detectionSkipped.inc({ direction: "inbound" });
+    const app = net.connect({ host: this.#o.appHost, port: peer.appPort, noDelay: true });
+    app.on("error", () => {});
+    detectRacingServer(socket, app, this.#o.detectTimeoutMs, (protocol) => {
+      if (protocol === "closed" || isHttp(protocol)) app.destroy();
+      if (isHttp(protocol)) this.#serverFirst.forget(key);
+      if (protocol === "http1") this.#h1(socket, peer);
+      else if (protocol === "h2") this.#h2Session(socket, { ...peer, h2App: true });
+      else if (protocol !== "closed") {
+        if (app.destroyed) socket.destroy();
+        else splice(socket, app);
+      }
     });
   }
 
@@ -242,6 +277,7 @@ export class InboundProxy {
         s.resume();
       },
       waitForHead: !plaintext,
+      peerHop: !plaintext,
     });
     this.#framed.add(conn);
     socket.once("close", () => this.#framed.delete(conn));
@@ -266,7 +302,7 @@ export class InboundProxy {
       stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
-    this.#request(new H2Downstream(stream, headers, rawHeaders), peer);
+    this.#request(new H2Downstream(stream, headers, rawHeaders, peer.identity !== undefined), peer);
   }
 
   /** One request from a peer proxy, whichever transport carried it, to the app in the protocol its client spoke. */

@@ -104,7 +104,7 @@ export function relayUpgrade(peer: net.Socket, target: UpgradeTarget, refused: (
 
 function connectApp(peer: net.Socket, target: UpgradeTarget, head: Buffer, rest: Buffer, method: string): void {
   const opened = method === "CONNECT" ? CONNECTED : SWITCHED;
-  const app = net.connect({ host: target.host, port: target.port, noDelay: true });
+  const app = net.connect({ host: target.host, port: target.port, noDelay: true, allowHalfOpen: true });
   const close = (): void => {
     peer.destroy();
     app.destroy();

@@ -10,6 +10,9 @@ import type { Result } from "../../../lib/result.ts";
 import { pick } from "./balancer-p2c-ewma.ts";
 import { H1Downstream, H2Downstream, type Downstream } from "../http/downstream.ts";
 import { detectFirstBytes, splice } from "../http/first-bytes.ts";
+import { ServerFirstMemory } from "../http/server-first-memory.ts";
+import { watchForHttp } from "../http/server-first.ts";
+import { systemClock } from "../../../lib/clock.ts";
 import { FramedH1Connection } from "../http1/server-connection.ts";
 import { forwardOutbound } from "./http.ts";
 import { sendProxyError, type OutboundHttpContext } from "./call.ts";
@@ -38,6 +41,8 @@ export interface OutboundOptions {
   headersTimeoutMs: number;
   idleTimeoutMs: number;
   isDraining: () => boolean;
+  /** Destinations (Service:port) whose server speaks first; default: a fresh memory on the system clock. */
+  serverFirst?: ServerFirstMemory;
 }
 
 export class OutboundProxy {
@@ -49,11 +54,15 @@ export class OutboundProxy {
   readonly #sockets = new Set<net.Socket>();
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   readonly #framed = new Set<FramedH1Connection>();
+  readonly #serverFirst: ServerFirstMemory;
 
   constructor(options: OutboundOptions) {
     this.#o = options;
+    this.#serverFirst = options.serverFirst ?? new ServerFirstMemory({ clock: systemClock });
     this.#h1 = http.createServer({ noDelay: true, maxHeaderSize: options.maxHeaderBytes, keepAliveTimeout: options.idleTimeoutMs, requestTimeout: 0, headersTimeout: options.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, options.headersTimeoutMs) });
     armHeaderTimeouts(this.#h1);
+    // A client's FIN after its request (HTTP/1.0, socat -t) must not abort the response still on its way; not in node's types.
+    Object.assign(this.#h1, { httpAllowHalfOpen: true });
     this.#h1.on("request", (req, res) => {
       const refused = fallbackRefusal(req.url ?? "/", req.rawHeaders);
       if (refused) return refuseRequest(res, refusalStatus(refused) ?? 400, refused, options.metrics, "outbound");
@@ -102,8 +111,21 @@ export class OutboundProxy {
       this.#opaque(socket, call, undefined);
       return;
     }
-    detectFirstBytes(socket, this.#o.detectTimeoutMs, (protocol) => {
+    // The server spoke first last time: opaque at once, and forgotten if the client's bytes are HTTP after all.
+    const key = `${call.service}:${dest.port}`;
+    if (this.#serverFirst.remembers(key)) {
+      this.#o.metrics.detectionSkipped.inc({ direction: "outbound" });
+      this.#o.metrics.tcpConnections.inc({ direction: "outbound", protocol: "opaque" });
+      watchForHttp(socket, () => this.#serverFirst.forget(key));
+      this.#opaque(socket, call, undefined);
+      return;
+    }
+    detectFirstBytes(socket, this.#o.detectTimeoutMs, (protocol, clientSpoke) => {
       this.#o.metrics.tcpConnections.inc({ direction: "outbound", protocol });
+      if (protocol === "opaque" && !clientSpoke && this.#serverFirst.learn(key)) {
+        this.#o.metrics.serverFirstLearned.inc({ direction: "outbound" });
+        this.#o.logger.info({ destination: key }, "destination learned as server-speaks-first; later connections skip detection");
+      }
       if (protocol === "closed") return;
       if (protocol === "http1") this.#framedHttp1(socket, dest); else if (protocol === "h2") {
         this.#pendingDestination = dest;
@@ -136,7 +158,7 @@ export class OutboundProxy {
   }
 
   #passthrough(socket: net.Socket, dest: Destination): void {
-    const upstream = net.connect({ host: dest.address, port: dest.port, noDelay: true });
+    const upstream = net.connect({ host: dest.address, port: dest.port, noDelay: true, allowHalfOpen: true });
     this.#countBytes(socket);
     splice(socket, upstream);
   }

@@ -55,16 +55,19 @@ export class PeerPool {
     this.#options = options;
   }
 
-  #connectTls(target: PeerTarget, alpn: string): tls.TLSSocket {
+  #connectTls(target: PeerTarget, alpn: string, allowHalfOpen = false): tls.TLSSocket {
     const material = this.#options.credentials.current();
-    const socket = tls.connect({
+    // Node's TLSSocket takes allowHalfOpen as net.Socket does; @types/node leaves it out of ConnectionOptions.
+    const options: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
       host: target.host,
       port: target.port,
       secureContext: material?.context,
       ALPNProtocols: [alpn],
       rejectUnauthorized: true,
       checkServerIdentity: checkIdentity(target.identity),
-    });
+      allowHalfOpen,
+    };
+    const socket = tls.connect(options);
     socket.setNoDelay(true);
     const timer = setTimeout(() => socket.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), this.#options.connectTimeoutMs);
     socket.once("secureConnect", () => clearTimeout(timer));
@@ -131,9 +134,9 @@ export class PeerPool {
     return this.#h1Secured.has(conn);
   }
 
-  /** A fresh TLS connection for one opaque stream. */
+  /** A fresh TLS connection for one opaque stream; half-open, so that either side's end (close_notify, then FIN) leaves the other direction flowing. */
   opaque(target: PeerTarget): tls.TLSSocket {
-    return this.#connectTls(target, ALPN_OPAQUE);
+    return this.#connectTls(target, ALPN_OPAQUE, true);
   }
 
   /** Graceful close: GOAWAY on every session; open streams finish. */
