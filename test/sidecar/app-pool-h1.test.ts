@@ -13,6 +13,8 @@ import { WirePeer } from "../fixtures/wire-peer.ts";
 
 /** The client's side of the request as the pool sees it: records what is relayed to it, in order. */
 class RecordingDownstream implements Downstream {
+  readonly expectsContinue = false;
+  sendContinue(): void {}
   readonly proto = "h1";
   readonly method: string;
   readonly path = "/x";
@@ -33,7 +35,9 @@ class RecordingDownstream implements Downstream {
   responseHeaders: OutgoingHttpHeaders | undefined;
   endedWithHead = false;
   finished = false;
-  trailers: OutgoingHttpHeaders | undefined;
+  responseTrailers: OutgoingHttpHeaders | undefined;
+  readonly mayHaveTrailers = false;
+  readonly trailers = undefined;
   aborted = false;
   readonly #abortListeners: (() => void)[] = [];
 
@@ -54,7 +58,7 @@ class RecordingDownstream implements Downstream {
 
   finish(trailers: OutgoingHttpHeaders | undefined): void {
     this.finished = true;
-    this.trailers = trailers;
+    this.responseTrailers = trailers;
   }
 
   abort(): void {
@@ -158,7 +162,7 @@ describe("inbound HTTP/1.1 app pool", () => {
     await answer("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n3\r\nabc\r\n0\r\nx-sum: 1\r\n\r\n");
     assert.deepEqual(await result, { status: 200, requestBytes: 0, responseBytes: 3 });
     assert.equal(ds.text, "abc");
-    assert.deepEqual(ds.trailers, { "x-sum": "1" });
+    assert.deepEqual(ds.responseTrailers, { "x-sum": "1" });
     assert.equal(ds.responseHeaders?.["transfer-encoding"], undefined);
     assert.equal(ds.responseHeaders?.connection, undefined);
   });

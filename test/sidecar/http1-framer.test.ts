@@ -57,7 +57,7 @@ describe("HTTP/1.1 framer: request heads", () => {
     assert.ok(r.kind === "head" && r.consumed === wire.length && r.head.framing.kind === "length");
   });
 
-  it("decides keep-alive from version and Connection, and flags Expect and Upgrade as unusual", () => {
+  it("decides keep-alive from version and Connection, flags Upgrade and Expect but 100-continue as unusual", () => {
     const head = (s: string) => {
       const r = parseRequestHead(b(s), LIMIT);
       assert.equal(r.kind, "head");
@@ -66,7 +66,10 @@ describe("HTTP/1.1 framer: request heads", () => {
     assert.equal(head("GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")?.keepAlive, false);
     assert.equal(head("GET / HTTP/1.0\r\n\r\n")?.keepAlive, false);
     assert.equal(head("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")?.keepAlive, true);
-    assert.equal(head("PUT / HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\ncontent-length: 1\r\n\r\n")?.unusual, true);
+    const expectContinue = head("PUT / HTTP/1.1\r\nhost: x\r\nExpect: 100-Continue\r\ncontent-length: 1\r\n\r\n");
+    assert.equal(expectContinue?.unusual, false);
+    assert.equal(expectContinue?.expectContinue, true);
+    assert.equal(head("PUT / HTTP/1.1\r\nhost: x\r\nexpect: something-else\r\ncontent-length: 1\r\n\r\n")?.unusual, true);
     assert.equal(head("GET / HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\r\n")?.unusual, true);
   });
 

@@ -408,7 +408,7 @@ describe("the pure parts of keeping weft-client-id the proxy's", () => {
   });
 
   it("writes no identity field when there is none to add, and still strips the caller's weft-* fields", () => {
-    const req: ProxyRequest = { method: "GET", authority: "a", path: "/", fields: ["weft-client-id", FORGED, "x-a", "1"], fieldsChecked: true, hasBody: false, body: new PassThrough() };
+    const req: ProxyRequest = { method: "GET", authority: "a", path: "/", fields: ["weft-client-id", FORGED, "x-a", "1"], fieldsChecked: true, hasBody: false, body: new PassThrough(), mayHaveTrailers: false, trailers: undefined };
     assert.equal(requestHead(req, { fields: req.fields, checked: true }, false), "GET / HTTP/1.1\r\nhost: a\r\nx-a: 1\r\n\r\n");
     assert.deepEqual(h2RequestHeaders(req, { fields: req.fields, checked: true }), [":method", "GET", ":path", "/", ":scheme", "http", ":authority", "a", "x-a", "1"]);
     const parsed = parseRequestHead(Buffer.from(`CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nWeft-Client-Id: ${FORGED}\r\n\r\n`), 16_384);

@@ -22,6 +22,10 @@ import { FakeClock } from "../support/fake-clock.ts";
 import { WirePeer } from "../fixtures/wire-peer.ts";
 
 class SinkDownstream implements Downstream {
+  readonly expectsContinue = false;
+  readonly mayHaveTrailers = false;
+  readonly trailers = undefined;
+  sendContinue(): void {}
   readonly proto = "h1";
   readonly method: string;
   readonly path = "/items/7";

@@ -212,6 +212,10 @@ describe("outbound request lifecycle: the transition function", () => {
 
 /** The client side of one request, in memory: records the response and lets the test make the client leave. */
 class MemoryDownstream implements Downstream {
+  readonly expectsContinue = false;
+  readonly mayHaveTrailers = false;
+  readonly trailers = undefined;
+  sendContinue(): void {}
   readonly proto: "h1" | "h2";
   readonly method: string;
   readonly path: string;

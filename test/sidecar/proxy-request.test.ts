@@ -17,12 +17,12 @@ function parsed(wire: string): ProxyRequest {
   const r = parseRequestHead(Buffer.from(wire, "latin1"), 16 * 1024);
   assert.equal(r.kind, "head");
   if (r.kind !== "head") throw new Error("not a head");
-  return { method: r.head.method, authority: r.head.authority, path: r.head.target, fields: r.head.fields, fieldsChecked: true, hasBody: r.head.framing.kind !== "none", body: new PassThrough() };
+  return { method: r.head.method, authority: r.head.authority, path: r.head.target, fields: r.head.fields, fieldsChecked: true, hasBody: r.head.framing.kind !== "none", body: new PassThrough(), mayHaveTrailers: false, trailers: undefined };
 }
 
 /** A request as node:http2 hands it in (pseudo-headers first, nothing checked for HTTP/1.1). */
 function fromH2(fields: string[], hasBody = false): ProxyRequest {
-  return { method: fieldValue(fields, ":method") ?? "GET", authority: fieldValue(fields, ":authority") ?? "", path: fieldValue(fields, ":path") ?? "/", fields, fieldsChecked: false, hasBody, body: new PassThrough() };
+  return { method: fieldValue(fields, ":method") ?? "GET", authority: fieldValue(fields, ":authority") ?? "", path: fieldValue(fields, ":path") ?? "/", fields, fieldsChecked: false, hasBody, body: new PassThrough(), mayHaveTrailers: false, trailers: undefined };
 }
 
 const own = (req: ProxyRequest, addName = WEFT_PROTO, addValue = "h1"): OutgoingFields => ({ fields: req.fields, checked: req.fieldsChecked, addName, addValue });

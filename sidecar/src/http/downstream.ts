@@ -2,12 +2,12 @@
 // HTTP/1.1 (req/res) or as an HTTP/2 stream: one small interface so the
 // forwarding and retry logic is written once. A downstream is the request
 // itself (http/request.ts) plus the way back to its client.
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import * as http2 from "node:http2";
 import type { Readable, Writable } from "node:stream";
 import { fieldValue, type ProxyRequest } from "./request.ts";
 import { originForm } from "./request-target.ts";
-import { WEFT_CONNECTION } from "./headers.ts";
+import { WEFT_CONNECTION, WEFT_PROTO } from "./headers.ts";
 
 export interface Downstream extends ProxyRequest {
   readonly proto: "h1" | "h2";
@@ -21,6 +21,10 @@ export interface Downstream extends ProxyRequest {
   readonly responded: boolean;
   /** Called once if the client goes away before the response is finished. */
   onAbort(listener: () => void): void;
+  /** The client sent Expect: 100-continue: the app decides, and its 100 goes back through sendContinue. */
+  readonly expectsContinue: boolean;
+  /** Relays the app's 100 Continue (the client may send its body now); nothing once the response has begun. */
+  sendContinue(): void;
 }
 
 /** A request node:http parsed (the connections Weft's framer hands over). */
@@ -34,6 +38,9 @@ export class H1Downstream implements Downstream {
   readonly body: Readable;
   readonly hasBody: boolean;
   readonly sink: Writable;
+  readonly expectsContinue: boolean;
+  readonly mayHaveTrailers: boolean;
+  readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   /** Set while draining: tell the client to close its connection after this response. */
   readonly #closeAfter: boolean;
@@ -59,9 +66,24 @@ export class H1Downstream implements Downstream {
     this.body = req;
     const length = fieldValue(fields, "content-length");
     this.hasBody = length !== undefined ? length !== "0" : fieldValue(fields, "transfer-encoding") !== undefined;
+    this.mayHaveTrailers = length === undefined && this.hasBody;
+    this.#req = req;
     this.sink = res;
     this.#res = res;
     this.#closeAfter = closeAfter;
+    // Only a 'checkContinue' request carries it here: node:http answers any other expectation 417 itself.
+    this.expectsContinue = req.headers.expect !== undefined;
+  }
+
+  sendContinue(): void {
+    if (!this.#res.headersSent && !this.#res.destroyed) this.#res.writeContinue();
+  }
+
+  get trailers(): IncomingHttpHeaders | undefined {
+    if (!this.mayHaveTrailers || !this.#req.complete) return undefined;
+    const t = this.#req.trailers;
+    for (const _ in t) return t;
+    return undefined;
   }
 
   get responded(): boolean {
@@ -114,6 +136,9 @@ export class H2Downstream implements Downstream {
   readonly body: Readable;
   readonly hasBody: boolean;
   readonly sink: Writable;
+  readonly expectsContinue: boolean;
+  readonly mayHaveTrailers: boolean;
+  #trailersIn: IncomingHttpHeaders | undefined;
   readonly #stream: http2.ServerHttp2Stream;
   #trailers: OutgoingHttpHeaders | undefined;
   /** The client is a peer proxy: the app's weft-connection goes on to it; anyone else's HTTP/2 connection has no use for it. */
@@ -130,6 +155,28 @@ export class H2Downstream implements Downstream {
     this.sink = stream;
     this.#stream = stream;
     this.#peerHop = peerHop;
+    this.expectsContinue = headers.expect !== undefined;
+    // Trailers are taken from what a peer proxy relays for an HTTP/1.1 chunked body (no Content-Length);
+    // any other stream pays nothing for them.
+    this.mayHaveTrailers = peerHop && this.hasBody && headers[WEFT_PROTO] === "h1" && headers["content-length"] === undefined;
+    if (this.mayHaveTrailers) {
+      stream.once("trailers", (t: http2.IncomingHttpHeaders) => {
+        this.#trailersIn = t;
+      });
+    }
+  }
+
+  get trailers(): IncomingHttpHeaders | undefined {
+    return this.#trailersIn;
+  }
+
+  sendContinue(): void {
+    if (this.#stream.headersSent || this.#stream.destroyed || this.#stream.closed) return;
+    try {
+      this.#stream.additionalHeaders({ ":status": 100 });
+    } catch {
+      // The stream is going away: its close reports the request.
+    }
   }
 
   get responded(): boolean {

@@ -5,8 +5,11 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { OutgoingFields, ProxyRequest } from "./request.ts";
 
-/** Connection-specific headers (RFC 9110 §7.6.1, RFC 9113 §8.2.2) never forwarded across a hop. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host", "http2-settings", "expect"]);
+/**
+ * Connection-specific headers (RFC 9110 §7.6.1, RFC 9113 §8.2.2) never forwarded across a hop. Expect is
+ * end to end (RFC 9110 §10.1.1): the app answers 100-continue, and HTTP/2 carries it (RFC 9113 §8.1).
+ */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host", "http2-settings"]);
 
 declare module "http2" {
   interface ClientSessionOptions {
@@ -16,6 +19,42 @@ declare module "http2" {
      * on servers; @types/node declares it for servers only.
      */
     strictSingleValueFields?: boolean;
+  }
+}
+
+/**
+ * Fields a request's trailer section does not carry on besides hop-by-hop ones: framing, routing and
+ * what must be known before the body (RFC 9110 §6.5.1), which a next hop might otherwise act on.
+ */
+const NOT_IN_TRAILERS = new Set([...HOP_BY_HOP, "content-length", "content-type", "content-encoding", "content-range", "trailer", "te", "expect", "authorization", "cookie"]);
+
+/** A request body's trailer fields for the next hop, without what a trailer section may not carry and Weft's own fields; undefined if none is left. */
+export function forwardedTrailers(trailers: IncomingHttpHeaders | undefined): OutgoingHttpHeaders | undefined {
+  if (trailers === undefined) return undefined;
+  let out: OutgoingHttpHeaders | undefined;
+  for (const name in trailers) {
+    if (name.charCodeAt(0) === 58 || NOT_IN_TRAILERS.has(name) || name.startsWith("weft-")) continue;
+    out ??= {};
+    out[name] = trailers[name];
+  }
+  return out;
+}
+
+/**
+ * Ends an HTTP/2 request stream opened with waitForTrailers: the trailers, or an empty
+ * block when there are none or node refuses one of them (the body is complete either way).
+ */
+export function sendRequestTrailers(stream: { sendTrailers(headers: OutgoingHttpHeaders): void }, trailers: IncomingHttpHeaders | undefined): void {
+  try {
+    stream.sendTrailers(forwardedTrailers(trailers) ?? {});
+    return;
+  } catch {
+    // Fall through to the empty block.
+  }
+  try {
+    stream.sendTrailers({});
+  } catch {
+    // The stream is already gone: its close reports the request.
   }
 }
 

@@ -11,7 +11,7 @@
 // instead of a dictionary per request, and is what node:http2 hands in and
 // takes back anyway. Lookups scan it: a request has a dozen fields, and the
 // proxy looks up only a few of them.
-import type { OutgoingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 
 export interface ProxyRequest {
@@ -29,6 +29,13 @@ export interface ProxyRequest {
   readonly fieldsChecked: boolean;
   readonly hasBody: boolean;
   readonly body: Readable;
+  /**
+   * The body may end in trailer fields (an HTTP/1.1 chunked body): a next hop
+   * that must say so before the body (HTTP/2's waitForTrailers) prepares only then.
+   */
+  readonly mayHaveTrailers: boolean;
+  /** The trailer fields the body ended with, once it has ended; undefined before, and when it had none. */
+  readonly trailers: IncomingHttpHeaders | undefined;
 }
 
 /**

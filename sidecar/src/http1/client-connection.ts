@@ -7,12 +7,15 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
 import { BodyReader } from "./body-reader.ts";
 import { parseResponseHead, type ResponseHead } from "./framer.ts";
+import { trailerLines } from "./request-head.ts";
 
 const MAX_HEAD_BYTES = 64 * 1024;
 
 export interface ResponseHandlers {
-  /** The final response head (1xx are skipped). Return false to abandon the exchange (the connection closes). */
+  /** The final response head (1xx go to continued or are skipped). Return false to abandon the exchange (the connection closes). */
   head(head: ResponseHead): boolean;
+  /** A 100 Continue, for a request that sent Expect: 100-continue: the app wants the body. */
+  continued?(): void;
   /** Body data; false pauses reading until resume(). */
   data(chunk: Buffer): boolean;
   end(trailers: IncomingHttpHeaders | undefined): void;
@@ -72,8 +75,9 @@ export class H1ClientConnection {
     return ok;
   }
 
-  endBody(chunked: boolean): void {
-    if (chunked && !this.socket.destroyed) this.socket.write("0\r\n\r\n", "latin1");
+  /** Ends the request body; a chunked one carries `trailers` (those an HTTP/1.1 wire can take). */
+  endBody(chunked: boolean, trailers?: IncomingHttpHeaders): void {
+    if (chunked && !this.socket.destroyed) this.socket.write(trailers ? `0\r\n${trailerLines(trailers)}\r\n` : "0\r\n\r\n", "latin1");
     if (this.#ex) this.#ex.requestSent = true;
   }
 
@@ -111,8 +115,9 @@ export class H1ClientConnection {
     }
     const rest = buf.subarray(parsed.consumed);
     if (parsed.head.status < 200) {
-      // Interim responses are not relayed: the proxy on the client's side answers Expect itself.
-      if (rest.length > 0) this.#onData(rest);
+      // The app's 100 goes back to the client, which waits for it before sending its body; other interim responses are dropped.
+      if (parsed.head.status === 100) ex.handlers.continued?.();
+      if (rest.length > 0 && !ex.finished) this.#onData(rest);
       return;
     }
     this.#reusable = parsed.head.keepAlive;

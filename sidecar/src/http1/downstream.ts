@@ -2,7 +2,7 @@
 // node:http): the response head is written as one string, the body as the
 // upstream's own buffers (chunk-encoded only when no length is known), and the
 // head and first body bytes leave in one write.
-import type { OutgoingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
 import { Readable, Writable } from "node:stream";
 import type { Downstream } from "../http/downstream.ts";
@@ -34,6 +34,9 @@ export class FramedH1Downstream implements Downstream {
   /** The framer refused every name and value an HTTP/1.1 wire cannot carry. */
   readonly fieldsChecked = true;
   readonly hasBody: boolean;
+  readonly expectsContinue: boolean;
+  readonly mayHaveTrailers: boolean;
+  #trailers: IncomingHttpHeaders | undefined;
   readonly #conn: FramedConnectionHooks;
   readonly #keepAlive: boolean;
   #body: Readable | undefined;
@@ -54,6 +57,8 @@ export class FramedH1Downstream implements Downstream {
     this.authority = head.authority;
     this.fields = head.fields;
     this.hasBody = head.framing.kind !== "none";
+    this.expectsContinue = head.expectContinue;
+    this.mayHaveTrailers = head.framing.kind === "chunked";
     this.#keepAlive = head.keepAlive;
     this.#conn = conn;
   }
@@ -69,8 +74,14 @@ export class FramedH1Downstream implements Downstream {
     return this.body.push(chunk);
   }
 
-  endBody(): void {
+  /** The body is complete; `trailers` are what its last chunk carried. */
+  endBody(trailers?: IncomingHttpHeaders): void {
+    this.#trailers = trailers;
     if (this.hasBody) this.body.push(null);
+  }
+
+  get trailers(): IncomingHttpHeaders | undefined {
+    return this.#trailers;
   }
 
   get sink(): Writable {
@@ -85,6 +96,11 @@ export class FramedH1Downstream implements Downstream {
 
   get responded(): boolean {
     return this.#responded;
+  }
+
+  sendContinue(): void {
+    if (this.#responded || this.#complete || this.#conn.socket.destroyed) return;
+    this.#conn.socket.write("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
   }
 
   respond(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void {

@@ -44,8 +44,10 @@ export interface RequestHead {
   fields: string[];
   framing: Framing;
   keepAlive: boolean;
-  /** Expect or Upgrade present: the caller's ordinary path will not do. */
+  /** An Expect other than 100-continue, or Upgrade: the caller's ordinary path will not do. */
   unusual: boolean;
+  /** Expect: 100-continue; the client waits for the app's 100 (relayed, never answered by the proxy) before its body. */
+  expectContinue: boolean;
 }
 
 export interface ResponseHead {
@@ -216,6 +218,7 @@ export function parseRequestHead(buf: Buffer, maxBytes: number): HeadResult<Requ
   let host: string | undefined;
   let hosts = 0;
   let unusual = false;
+  let expectContinue = false;
   for (let i = 0; i < fields.length; i += 2) {
     const value = fields[i + 1] as string;
     switch (fields[i]) {
@@ -233,6 +236,10 @@ export function parseRequestHead(buf: Buffer, maxBytes: number): HeadResult<Requ
         hosts++;
         break;
       case "expect":
+        // 100-continue is the app's to answer, so it is forwarded; any other expectation node:http refuses with 417.
+        if (value.toLowerCase() === "100-continue") expectContinue = true;
+        else unusual = true;
+        break;
       case "upgrade":
         unusual = true;
         break;
@@ -258,7 +265,7 @@ export function parseRequestHead(buf: Buffer, maxBytes: number): HeadResult<Requ
   }
   const keepAlive = minor === 1 ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
   unusual ||= hasToken(connection, "upgrade");
-  return { kind: "head", head: { method: m[1] as string, target, minor, authority: authority ?? "", fields, framing, keepAlive, unusual }, consumed: end };
+  return { kind: "head", head: { method: m[1] as string, target, minor, authority: authority ?? "", fields, framing, keepAlive, unusual, expectContinue }, consumed: end };
 }
 
 /** The field list's Content-Length lines become one, with the agreed value. */

@@ -2,11 +2,24 @@
 // (http/request.ts): the one conversion an HTTP/1.1 hop needs, whether the
 // request arrived over HTTP/1.1 (then its fields passed the framer's checks
 // and are copied as they are) or as an HTTP/2 stream (then each is checked).
+import type { IncomingHttpHeaders } from "node:http";
+import { forwardedTrailers } from "../http/headers.ts";
 import type { OutgoingFields, ProxyRequest } from "../http/request.ts";
-import { isFieldValue, isRequestTarget, isToken } from "./framer.ts";
+import { headerLines, isFieldValue, isRequestTarget, isToken } from "./framer.ts";
 
-/** Request fields never copied onto an HTTP/1.1 hop (framing and Host are written here; TE means nothing to the next hop). */
-const SKIP_REQUEST = new Set(["host", "connection", "keep-alive", "transfer-encoding", "upgrade", "te", "proxy-connection", "http2-settings", "expect"]);
+const NOTHING_SKIPPED: ReadonlySet<string> = new Set();
+
+/**
+ * Request fields never copied onto an HTTP/1.1 hop (framing and Host are written here; TE means nothing to the next hop).
+ * Expect goes on: the app, not a proxy, decides whether it wants the body.
+ */
+const SKIP_REQUEST = new Set(["host", "connection", "keep-alive", "transfer-encoding", "upgrade", "te", "proxy-connection", "http2-settings"]);
+
+/** The trailer section of a chunked request body ("" for none): dropped whole if a field cannot go on an HTTP/1.1 wire. */
+export function trailerLines(trailers: IncomingHttpHeaders | undefined): string {
+  const forwarded = forwardedTrailers(trailers);
+  return forwarded ? (headerLines(forwarded, NOTHING_SKIPPED) ?? "") : "";
+}
 
 /** Whether a request body needs chunked coding on an HTTP/1.1 hop: it has one, and no Content-Length says how long. */
 export function chunkedBody(req: ProxyRequest, out: OutgoingFields): boolean {

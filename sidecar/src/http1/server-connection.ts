@@ -77,7 +77,7 @@ export class FramedH1Connection implements FramedConnectionHooks {
       }
       if (step.done) {
         this.#body = undefined;
-        this.#current.endBody();
+        this.#current.endBody(step.trailers);
       }
       if (step.consumed < chunk.length) this.#keep(chunk.subarray(step.consumed));
       return;

@@ -114,6 +114,7 @@ export class AppForwarder {
     }
     let responded = false;
     stream.on("error", () => {});
+    if (ds.expectsContinue) stream.on("continue", () => ds.sendContinue());
     stream.on("response", (h: http2.IncomingHttpHeaders, flags: number) => {
       responded = true;
       relayResponse(stream, h, (flags & 1) === 1, ds, (result) => done({ ...result, requestBytes }));

@@ -62,6 +62,7 @@ export class AppH1Pool {
         ds.respond(head.status, appResponseHeaders(head.headers), head.framing.kind === "none");
         return true;
       },
+      continued: () => ds.sendContinue(),
       data: (chunk) => {
         responseBytes += chunk.length;
         const ok = ds.sink.write(chunk);
@@ -98,7 +99,7 @@ export class AppH1Pool {
         conn.socket.once("drain", () => body.resume());
       }
     });
-    body.on("end", () => conn.endBody(chunked));
+    body.on("end", () => conn.endBody(chunked, ds.trailers));
     body.resume();
   }
 

@@ -126,13 +126,16 @@ export class InboundProxy {
     armHeaderTimeouts(this.#plainH1);
     // A client's FIN after its request (HTTP/1.0, socat -t) must not abort the response still on its way; not in node's types.
     Object.assign(this.#plainH1, { httpAllowHalfOpen: true });
-    this.#plainH1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       const refused = fallbackRefusal(req.url ?? "/", req.rawHeaders);
       if (refused) return refuseRequest(res, refusalStatus(refused) ?? 400, refused, options.metrics, "inbound");
       const peer = this.#plainPeers.get(req.socket);
       if (peer) this.#request(new H1Downstream(req, res, this.#draining), peer);
       else res.destroy();
-    });
+    };
+    this.#plainH1.on("request", onRequest);
+    // Expect: 100-continue goes on to the app, which answers 100 or refuses; node:http would say 100 itself.
+    this.#plainH1.on("checkContinue", onRequest);
     const tunnel = (req: http.IncomingMessage, socket: net.Socket, head: Buffer): void => {
       const peer = this.#plainPeers.get(socket);
       if (!peer) {

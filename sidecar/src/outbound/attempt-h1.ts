@@ -86,7 +86,7 @@ export class H1Attempt implements Attempt, ResponseHandlers, OutgoingFields {
         else conn.socket.once("drain", () => cb());
       },
       final: (cb) => {
-        conn.endBody(chunked);
+        conn.endBody(chunked, ds.trailers);
         cb();
       },
     });
@@ -117,6 +117,10 @@ export class H1Attempt implements Attempt, ResponseHandlers, OutgoingFields {
     this.#owner.reportOutcome(this, outcome);
     // By now the request has relayed or discarded the response; if it had ended already, the connection goes.
     return this.#relaying || this.#discard;
+  }
+
+  continued(): void {
+    if (!this.#settled && !this.#over) this.#owner.ds.sendContinue();
   }
 
   relay(): void {

@@ -4,7 +4,7 @@
 // node:http2's raw-list form; the retry decision, budget and metrics stay
 // with the request's lifecycle (http.ts).
 import type * as http2 from "node:http2";
-import { WEFT_PROTO, grpcStatusOf, h2RequestHeaders } from "../http/headers.ts";
+import { WEFT_PROTO, grpcStatusOf, h2RequestHeaders, sendRequestTrailers } from "../http/headers.ts";
 import type { AttemptScope } from "../http/request-observer.ts";
 import type { OutgoingFields } from "../http/request.ts";
 import { relayResponse, type RelayResult } from "../http/relay-response.ts";
@@ -59,7 +59,7 @@ export class H2Attempt implements Attempt, OutgoingFields {
     this.#session = session;
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = session.request(h2RequestHeaders(ds, this), { endStream: !body });
+      stream = session.request(h2RequestHeaders(ds, this), { endStream: !body, waitForTrailers: body !== undefined && ds.mayHaveTrailers });
     } catch {
       // The session is closing, or node refused a header: the request never left.
       this.#settled = true;
@@ -76,6 +76,12 @@ export class H2Attempt implements Attempt, OutgoingFields {
       return;
     }
     stream.on("response", (headers: http2.IncomingHttpHeaders, flags: number) => this.#response(headers, flags));
+    if (body && ds.mayHaveTrailers) stream.once("wantTrailers", () => sendRequestTrailers(stream, ds.trailers));
+    if (ds.expectsContinue) {
+      stream.on("continue", () => {
+        if (!this.#settled && !this.#over) ds.sendContinue();
+      });
+    }
     stream.on("error", ignore);
     stream.on("close", () => this.#closed());
   }

@@ -63,13 +63,16 @@ export class OutboundProxy {
     armHeaderTimeouts(this.#h1);
     // A client's FIN after its request (HTTP/1.0, socat -t) must not abort the response still on its way; not in node's types.
     Object.assign(this.#h1, { httpAllowHalfOpen: true });
-    this.#h1.on("request", (req, res) => {
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       const refused = fallbackRefusal(req.url ?? "/", req.rawHeaders);
       if (refused) return refuseRequest(res, refusalStatus(refused) ?? 400, refused, options.metrics, "outbound");
       const dest = this.#destinations.get(req.socket);
       if (dest) this.#http(new H1Downstream(req, res, options.isDraining()), dest);
       else res.destroy();
-    });
+    };
+    this.#h1.on("request", onRequest);
+    // Expect: 100-continue goes on to the app, which answers 100 or refuses; node:http would say 100 itself.
+    this.#h1.on("checkContinue", onRequest);
     this.#h1.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.#upgrade(req, socket, head));
     // CONNECT to a meshed service (an HTTP forward proxy such as squid) goes the same way; the server proxy rewrites its head.
     this.#h1.on("connect", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.#upgrade(req, socket, head));
