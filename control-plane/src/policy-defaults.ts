@@ -2,6 +2,7 @@
 // (from a Service's annotations or the registry file) lands on top of it. The
 // control plane always sends complete, merged policies so a proxy never has to
 // guess what an unset proto3 field meant.
+import { CLIENT_POLICY_DEFAULTS } from "../../lib/client-policy-defaults.ts";
 
 /** A namespace's inbound mode: STRICT takes mesh mTLS only; PERMISSIVE also passes plaintext through to the app. */
 export type InboundMode = "STRICT" | "PERMISSIVE";
@@ -38,29 +39,8 @@ export interface ClientOverride {
   connectTimeoutMs?: number;
 }
 
-export const DEFAULT_CLIENT_SETTINGS: ClientSettings = Object.freeze({
-  retry: Object.freeze({
-    enabled: true,
-    maxRetries: 2,
-    retryOnHttpStatus: [502, 503, 504],
-    retryOnGrpcStatus: ["UNAVAILABLE"],
-    budgetRatio: 0.2,
-    budgetMinPerSecond: 10,
-    backoffBaseMs: 25,
-    backoffMaxMs: 250,
-    maxBufferedBodyBytes: 64 * 1024,
-  }),
-  // Long enough for any healthy response head; it never covers a body.
-  responseTimeoutMs: 10_000,
-  // Istio's stream idle timeout. Watch-style gRPC streams (grpc.health.v1
-  // Health/Watch, subscriptions) legitimately stay silent for many minutes,
-  // so a shorter default (Envoy's 5 min) would break apps that work unmeshed;
-  // a dead peer is found by the connection's own liveness checks, not this.
-  idleTimeoutMs: 3_600_000,
-  // Off, as in Linkerd and Istio: a download or a stream may last as long as it moves.
-  totalTimeoutMs: 0,
-  connectTimeoutMs: 1_000,
-}) as ClientSettings;
+/** The snapshot's client defaults unless the operator sets others: lib/client-policy-defaults.ts, shared with the proxy. */
+export const DEFAULT_CLIENT_SETTINGS: ClientSettings = CLIENT_POLICY_DEFAULTS;
 
 export const DEFAULT_INBOUND_MODE: InboundMode = "STRICT";
 

@@ -3,6 +3,7 @@
 // values mean "unset", so each field falls back on its own; the stream
 // timeouts are `optional` on the wire, so there 0 means "off" and only an
 // absent field falls back.
+import { CLIENT_POLICY_DEFAULTS } from "../../../lib/client-policy-defaults.ts";
 import type { ClientPolicy__Output } from "../../../api/gen/weft/discovery/v1/ClientPolicy.ts";
 
 export interface EffectiveRetry {
@@ -34,23 +35,14 @@ export const GRPC_STATUS_CODES: Readonly<Record<string, number>> = {
   UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, DATA_LOSS: 15, UNAUTHENTICATED: 16,
 };
 
+/** For a proxy that has no client defaults from the control plane: the same values the control plane would send. */
 export const DEFAULT_POLICY: EffectivePolicy = {
+  ...CLIENT_POLICY_DEFAULTS,
   retry: {
-    enabled: true,
-    maxRetries: 2,
-    retryOnHttpStatus: new Set([502, 503, 504]),
-    retryOnGrpcStatus: new Set([14]),
-    budgetRatio: 0.2,
-    budgetMinPerSecond: 10,
-    backoffBaseMs: 25,
-    backoffMaxMs: 250,
-    maxBufferedBodyBytes: 64 * 1024,
+    ...CLIENT_POLICY_DEFAULTS.retry,
+    retryOnHttpStatus: new Set(CLIENT_POLICY_DEFAULTS.retry.retryOnHttpStatus),
+    retryOnGrpcStatus: new Set(CLIENT_POLICY_DEFAULTS.retry.retryOnGrpcStatus.map((name) => GRPC_STATUS_CODES[name] ?? -1)),
   },
-  // The control plane's defaults (control-plane/src/policy-defaults.ts), for a proxy that has none from it.
-  responseTimeoutMs: 10_000,
-  idleTimeoutMs: 3_600_000,
-  totalTimeoutMs: 0,
-  connectTimeoutMs: 1_000,
 };
 
 function layer(base: EffectivePolicy, policy: ClientPolicy__Output | null | undefined): EffectivePolicy {
