@@ -35,7 +35,10 @@ async function handle(cmd: Command): Promise<void> {
   switch (cmd.type) {
     case "start":
       model = buildBenchMesh(cmd.mesh);
-      server = await startDiscoveryServer({ host: "127.0.0.1", tls: cmd.tls, trustDomain: cmd.trustDomain, initialModel: model, debounce: { quietMs: cmd.quietMs, maxDelayMs: cmd.maxDelayMs }, registry });
+      server = await startDiscoveryServer({ host: "127.0.0.1", tls: cmd.tls, trustDomain: cmd.trustDomain, initialModel: model, debounce: { quietMs: cmd.quietMs, maxDelayMs: cmd.maxDelayMs }, registry,
+        // The simulated proxies share one certificate per namespace (issuing 1,000 would dominate the set-up);
+        // real proxies each hold their own, so the per-certificate stream cap is lifted here.
+        maxStreamsPerCertificate: Number.MAX_SAFE_INTEGER });
       if (process.env.WEFT_BENCH_DEBUG) {
         setInterval(() => {
           const m = process.memoryUsage();
