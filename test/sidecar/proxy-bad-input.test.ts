@@ -118,6 +118,8 @@ describe("bad input is answered or closed, counted, and harms nothing else", fun
       socket.on("error", () => {});
       socket.setTimeout(10_000, () => socket.destroy());
       socket.write(first);
+      // Pacing, not synchronisation: the head must reach the proxy in two reads, which is what hands the
+      // connection to the node:http path under test; nothing is asserted about the pause itself.
       setTimeout(() => socket.write(rest), 100);
     });
     const before = app.requests;
