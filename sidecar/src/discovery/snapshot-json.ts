@@ -89,7 +89,7 @@ function client(v: unknown, path: string): ClientPolicy__Output | null {
 function inbound(v: unknown, path: string): InboundPolicy__Output | null {
   const o = obj(v, path);
   if (!o) return null;
-  return { mode: mode(o.mode), allowedIdentities: list(o.allowedIdentities, `${path}.allowedIdentities`).map(str), plaintextPorts: list(o.plaintextPorts, `${path}.plaintextPorts`).map(u32) };
+  return { mode: mode(o.mode), allowedIdentities: list(o.allowedIdentities, `${path}.allowedIdentities`).map(str), plaintextPorts: list(o.plaintextPorts, `${path}.plaintextPorts`).map(u32), authorization: null };
 }
 
 function policy(v: unknown, path: string): ProxyPolicy__Output | null {

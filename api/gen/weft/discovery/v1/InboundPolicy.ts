@@ -1,5 +1,6 @@
 // Original file: discovery.proto
 
+import type { Authorization as _weft_discovery_v1_Authorization, Authorization__Output as _weft_discovery_v1_Authorization__Output } from '../../../weft/discovery/v1/Authorization.ts';
 
 // Original file: /work/main/api/discovery.proto
 
@@ -23,10 +24,12 @@ export interface InboundPolicy {
   'mode'?: (_weft_discovery_v1_InboundPolicy_Mode);
   'allowedIdentities'?: (string)[];
   'plaintextPorts'?: (number)[];
+  'authorization'?: (_weft_discovery_v1_Authorization | null);
 }
 
 export interface InboundPolicy__Output {
   'mode': (_weft_discovery_v1_InboundPolicy_Mode__Output);
   'allowedIdentities': (string)[];
   'plaintextPorts': (number)[];
+  'authorization': (_weft_discovery_v1_Authorization__Output | null);
 }
