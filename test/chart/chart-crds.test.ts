@@ -1,0 +1,59 @@
+// The chart's CRDs are templates (so `helm upgrade` upgrades them), installed
+// unless crds.install=false, and kept on `helm uninstall` unless
+// crds.keepOnUninstall=false: deleting a CRD deletes every policy of its kind.
+// What the apiserver makes of the schema is test/cluster/authz-crd.test.ts's.
+import assert from "node:assert/strict";
+import type { V1CustomResourceDefinition } from "@kubernetes/client-node";
+import { AUTHZ_GROUP, AUTHZ_KIND, AUTHZ_PLURAL, AUTHZ_VERSION } from "../../lib/authz/spec.ts";
+import { CHART, find, helm, helmBinary, render, type K8sObject } from "./helm.ts";
+
+const CRD_NAME = `${AUTHZ_PLURAL}.${AUTHZ_GROUP}`;
+const crds = (objects: K8sObject[]): K8sObject[] => objects.filter((o) => o.kind === "CustomResourceDefinition");
+
+describe("chart: CRDs", function () {
+  this.timeout(120_000);
+  before(function () {
+    if (helmBinary() === undefined) this.skip();
+  });
+
+  it("renders the AuthorizationPolicy CRD by default, kept on uninstall", () => {
+    const crd = find(render(), "CustomResourceDefinition", CRD_NAME);
+    assert.equal(crd.metadata.annotations?.["helm.sh/resource-policy"], "keep");
+    assert.equal(crd.metadata.namespace, undefined, "a CRD is cluster-scoped");
+    const spec = (crd as unknown as V1CustomResourceDefinition).spec;
+    assert.equal(spec.group, AUTHZ_GROUP);
+    assert.equal(spec.scope, "Namespaced");
+    assert.equal(spec.names.kind, AUTHZ_KIND);
+    assert.equal(spec.names.plural, AUTHZ_PLURAL);
+    assert.deepEqual(spec.names.shortNames, ["wap"]);
+    assert.deepEqual(spec.versions.map((v) => [v.name, v.served, v.storage]), [[AUTHZ_VERSION, true, true]]);
+    assert.deepEqual(spec.versions[0]?.additionalPrinterColumns?.map((c) => c.name), ["Action", "Target", "Age"]);
+  });
+
+  it("is a template, not in crds/ (which Helm installs once and never upgrades)", () => {
+    const r = helm(["show", "crds", CHART]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "");
+    assert.equal(crds(render(["--skip-crds"])).length, 1);
+  });
+
+  it("drops the keep annotation with crds.keepOnUninstall=false", () => {
+    const crd = find(render(["--set", "crds.keepOnUninstall=false"]), "CustomResourceDefinition", CRD_NAME);
+    assert.equal(crd.metadata.annotations?.["helm.sh/resource-policy"], undefined);
+  });
+
+  it("renders no CRD with crds.install=false, and everything else as before", () => {
+    const without = render(["--set", "crds.install=false"]);
+    assert.deepEqual(crds(without), []);
+    const names = (objects: K8sObject[]) => objects.filter((o) => o.kind !== "CustomResourceDefinition").map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    assert.deepEqual(names(without), names(render()));
+  });
+
+  it("refuses a crds setting that is not a boolean, naming it", () => {
+    const r = helm(["template", "weft", CHART, "--set", "crds.install=maybe"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /\/crds\/install/);
+    const unknown = helm(["template", "weft", CHART, "--set", "crds.upgrade=true"]);
+    assert.match(unknown.stderr, /\/crds.*additional properties 'upgrade' not allowed/);
+  });
+});
