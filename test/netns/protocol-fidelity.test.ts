@@ -8,7 +8,7 @@ import { PodFiles, agent, runClient, startMeshedProxy } from "./mesh-pods.ts";
 import { APP_UID, ROOT } from "./mesh-pods.ts";
 
 const SVC = "10.250.201.1";
-const APP = { http1: 8090, echoOpaque: 7085, echoDetected: 7086 };
+const APP = { http1: 8090, echoOpaque: 7085, echoDetected: 7086, h2only: 8097 };
 const RESPONSE_TIMEOUT_MS = 1000;
 
 function snapshot(server: string, identity: string): unknown {
@@ -21,10 +21,11 @@ function snapshot(server: string, identity: string): unknown {
         { name: "http", port: 80, protocol: "TCP" },
         { name: "echo-opaque", port: 85, protocol: "TCP", appProtocol: "opaque" },
         { name: "echo", port: 86, protocol: "TCP" },
+        { name: "h2only", port: 87, protocol: "TCP" },
       ],
       endpoints: [{
         address: server, ready: true, serving: true, meshed: true, identity, pod: "server", zone: "z",
-        ports: { http: APP.http1, "echo-opaque": APP.echoOpaque, echo: APP.echoDetected },
+        ports: { http: APP.http1, "echo-opaque": APP.echoOpaque, echo: APP.echoDetected, h2only: APP.h2only },
       }],
     }],
     policy: {
@@ -63,7 +64,7 @@ describe("protocol fidelity in network namespaces: half-close, Connection: close
       server: await issueTestLeaf(mesh, { namespace: "test", serviceAccount: "server" }),
     };
     const snap = snapshot(link.bAddr, leaves.server!.spiffeId);
-    const apps = lab.spawn(server, NODE, [agent("fidelity-apps"), "--http1", String(APP.http1), "--echo", String(APP.echoOpaque), "--echo", String(APP.echoDetected)], { uid: APP_UID, cwd: ROOT });
+    const apps = lab.spawn(server, NODE, [agent("fidelity-apps"), "--http1", String(APP.http1), "--echo", String(APP.echoOpaque), "--echo", String(APP.echoDetected), "--h2only", String(APP.h2only)], { uid: APP_UID, cwd: ROOT });
     await apps.waitForOutput(/listening/);
     await Promise.all([
       startMeshedProxy({ lab, ns: server, files, name: "server", mesh, leaf: leaves.server!, snapshot: snap, opaquePorts: String(APP.echoOpaque) }),
@@ -120,6 +121,11 @@ describe("protocol fidelity in network namespaces: half-close, Connection: close
   it("gets an HTTP/1.1 app's answer when curl speaks HTTP/2 with prior knowledge", () => {
     const out = lab.exec(client, "curl", ["-sS", "--max-time", "15", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code} %{http_version}", `http://${SVC}/h2c`], { uid: APP_UID });
     assert.equal(out.trim(), "200 2");
+  });
+
+  it("gets an HTTP/2-only (h2c) app's answer when the client speaks HTTP/1.1, with its request trailers", () => {
+    const r = fidelity("trailers", `http://${SVC}:87/trailers`);
+    assert.deepEqual(r, { status: 200, body: { h2: true, bytes: 17, trailers: { "x-checksum": "c0ffee" } } });
   });
 
   it("relays a body that streams for three times the response timeout, whole", () => {

@@ -44,6 +44,19 @@ describe("any client protocol reaches any app protocol", function () {
     });
   });
 
+  it("gets an HTTP/2-only (h2c) app's answer when curl speaks HTTP/1.1", async () => {
+    const app = await startH2Echo();
+    const mesh = await startMesh({ backends: [{ appPort: app.port }] });
+    stops.push(() => void app.server.close(), () => mesh.stop());
+    for (const path of ["/first", "/second"]) {
+      const { stdout } = await run("curl", ["-sS", "--http1.1", "-w", "\n%{http_code} %{http_version}", "--data-binary", "hello", `http://127.0.0.1:${mesh.port}${path}`]);
+      const [body, status] = stdout.split("\n");
+      assert.equal(status, "200 1.1");
+      const echoed = JSON.parse(body as string) as { path: string; method: string; bodyBytes: number; clientId: string | null };
+      assert.deepEqual(echoed, { path, method: "POST", bodyBytes: 5, clientId: (await testPki()).client.spiffeId });
+    }
+  });
+
   it("still speaks HTTP/2 to an app that speaks only HTTP/2", async () => {
     const app = await startH2Echo();
     const mesh = await startMesh({ backends: [{ appPort: app.port }] });

@@ -1,15 +1,17 @@
 // The last hop inbound: a request goes to the app on localhost in the
 // protocol the app speaks (HTTP/1.1 over pooled keep-alive connections framed
 // by Weft itself, or HTTP/2 over one session), translated where the original
-// client spoke the other one. HTTP/1.1 requests go as HTTP/1.1 and gRPC as
-// HTTP/2 (it cannot be carried otherwise); any other HTTP/2 request goes in
-// what the app port answered to a one-time probe (app-protocol-probe.ts).
+// client spoke the other one. gRPC goes as HTTP/2 (it cannot be carried
+// otherwise); any other request goes in what the app port answered to a
+// one-time probe (app-protocol-probe.ts), so an HTTP/1.1 client reaches an
+// app that speaks only HTTP/2 (h2c) and an HTTP/2 client one that speaks only
+// HTTP/1.1. Upgrades and CONNECT never get here: they are relayed as tunnels.
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { AppH1Pool } from "./app-pool-h1.ts";
 import { probeAppProtocol, type AppProtocol } from "./app-protocol-probe.ts";
 import type { Downstream } from "../http/downstream.ts";
-import { h2RequestHeaders } from "../http/headers.ts";
+import { h2RequestHeaders, sendRequestTrailers } from "../http/headers.ts";
 import { isGrpcRequest, type OutgoingFields } from "../http/request.ts";
 import { relayResponse, type RelayResult } from "../http/relay-response.ts";
 
@@ -23,7 +25,7 @@ export class AppForwarder {
   /** What each app port answered to the probe. */
   readonly #speaks = new Map<number, AppProtocol>();
   /** Requests waiting for a port's probe to answer. */
-  readonly #probing = new Map<number, ((protocol: AppProtocol) => void)[]>();
+  readonly #probing = new Map<number, ((protocol: AppProtocol | undefined) => void)[]>();
 
   constructor(host = "127.0.0.1") {
     this.#host = host;
@@ -57,11 +59,12 @@ export class AppForwarder {
    * included) to the app's `port`; `proto` is what the original client spoke.
    */
   forward(port: number, proto: "h1" | "h2", ds: Downstream, out: OutgoingFields, done: (result: RelayResult) => void): void {
-    if (proto === "h1") {
+    // The common case costs one map lookup: an HTTP/1.1 request to a port known to speak it.
+    if (proto === "h1" && this.#speaks.get(port) === "h1") {
       this.#h1.forward(port, ds, out, done);
       return;
     }
-    if (isGrpcRequest(ds.fields)) {
+    if (proto === "h2" && isGrpcRequest(ds.fields)) {
       this.#forwardH2(port, ds, out, done);
       return;
     }
@@ -71,13 +74,14 @@ export class AppForwarder {
         if (result.error === "app-unavailable") this.#speaks.delete(port);
         done(result);
       };
-      if (speaks === "h1") this.#h1.forward(port, ds, out, checked);
+      // Nothing could be told (the port refused the probe): the client's own protocol is the best guess.
+      if ((speaks ?? proto) === "h1") this.#h1.forward(port, ds, out, checked);
       else this.#forwardH2(port, ds, out, checked);
     });
   }
 
-  /** What the app's `port` speaks, probed once; HTTP/2 (today's guess) while nothing can be told. */
-  #appProtocol(port: number, then: (protocol: AppProtocol) => void): void {
+  /** What the app's `port` speaks, probed once; undefined while nothing can be told. */
+  #appProtocol(port: number, then: (protocol: AppProtocol | undefined) => void): void {
     const known = this.#speaks.get(port);
     if (known) {
       then(known);
@@ -93,14 +97,15 @@ export class AppForwarder {
       if (protocol) this.#speaks.set(port, protocol);
       const callers = this.#probing.get(port) ?? [];
       this.#probing.delete(port);
-      for (const caller of callers) caller(protocol ?? "h2");
+      for (const caller of callers) caller(protocol);
     });
   }
 
   #forwardH2(port: number, ds: Downstream, out: OutgoingFields, done: (result: RelayResult) => void): void {
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = this.#session(port).request(h2RequestHeaders(ds, out), { endStream: !ds.hasBody });
+      stream = this.#session(port).request(h2RequestHeaders(ds, out), { endStream: !ds.hasBody, waitForTrailers: ds.hasBody && ds.mayHaveTrailers });
+      if (ds.hasBody && ds.mayHaveTrailers) stream.once("wantTrailers", () => sendRequestTrailers(stream, ds.trailers));
     } catch {
       done(appError(ds));
       return;

@@ -6,14 +6,16 @@
 //               has x-refuse, else 100 Continue and the body's size); GET
 //               /stream?ms=M&chunks=N sends N 64 KiB chunks spread over M ms.
 //   --echo P    TCP echo that ends its side only after the client ended its own.
-// usage: node fidelity-apps.ts [--http1 P] [--echo P]...
+//   --h2only P  HTTP/2 with prior knowledge only (no HTTP/1.1): the body's size and trailers.
+// usage: node fidelity-apps.ts [--http1 P] [--echo P]... [--h2only P]
 import http from "node:http";
+import http2 from "node:http2";
 import net from "node:net";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { http1: { type: "string" }, echo: { type: "string", multiple: true } } });
+const { values } = parseArgs({ options: { http1: { type: "string" }, echo: { type: "string", multiple: true }, h2only: { type: "string" } } });
 const waits: Promise<void>[] = [];
-const listen = (server: net.Server, port: string) =>
+const listen = (server: net.Server | http2.Http2Server, port: string) =>
   waits.push(new Promise<void>((resolve) => server.listen(Number(port), "0.0.0.0", () => resolve())));
 
 function readBody(req: http.IncomingMessage): Promise<number> {
@@ -72,6 +74,21 @@ for (const port of values.echo ?? []) {
     socket.pipe(socket);
   });
   listen(server, port);
+}
+if (values.h2only) {
+  const server = http2.createServer();
+  server.on("stream", (stream) => {
+    stream.on("error", () => {});
+    let bytes = 0;
+    let trailers: http2.IncomingHttpHeaders = {};
+    stream.on("data", (c: Buffer) => { bytes += c.length; });
+    stream.on("trailers", (t: http2.IncomingHttpHeaders) => { trailers = t; });
+    stream.on("end", () => {
+      stream.respond({ ":status": 200, "content-type": "application/json" });
+      stream.end(JSON.stringify({ h2: true, bytes, trailers: { ...trailers } }));
+    });
+  });
+  listen(server, values.h2only);
 }
 await Promise.all(waits);
 console.log("listening");
