@@ -14,7 +14,8 @@
 //
 //   root      -> every group
 //   outbound  -> http, http1, identity, discovery, admin/metrics.ts
-//   inbound   -> http, http1, identity, discovery, admin/metrics.ts
+//   inbound   -> http, http1, identity, discovery, authz, admin/metrics.ts
+//   authz     -> admin/metrics.ts
 //   tracing   -> http
 //   admin     -> discovery, identity
 //   http      -> admin/metrics.ts
@@ -24,7 +25,7 @@
 // A new group starts as a leaf (sidecar-new-group-is-a-leaf): give it a rule
 // here, with its reason, when it needs another group.
 
-const GROUPS = ["capture", "identity", "discovery", "http", "http1", "inbound", "outbound", "tracing", "admin"];
+const GROUPS = ["capture", "identity", "discovery", "http", "http1", "inbound", "outbound", "tracing", "admin", "authz"];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
@@ -91,10 +92,23 @@ export default {
       name: "sidecar-inbound-deps",
       comment:
         "inbound/ builds on the same layers as outbound/ (http, http1, identity, discovery, " +
-        "admin/metrics.ts) and, like it, reaches tracing only through http/request-observer.ts.",
+        "admin/metrics.ts), enforces authorization through authz/, and, like outbound/, reaches tracing only " +
+        "through http/request-observer.ts.",
       severity: "error",
       from: { path: "^sidecar/src/inbound/" },
-      to: { path: "^sidecar/src/", pathNot: "^sidecar/src/((inbound|http|http1|identity|discovery)/|admin/metrics\\.ts$)" },
+      to: { path: "^sidecar/src/", pathNot: "^sidecar/src/((inbound|http|http1|identity|discovery|authz)/|admin/metrics\\.ts$)" },
+    },
+    {
+      name: "sidecar-authz-deps",
+      comment:
+        "authz/ (the compiled Authorization in force, its per-request decision, counters and rate-limited " +
+        "logs) is the pure lib/authz evaluation plus bookkeeping: it counts into the metrics registry " +
+        "(admin/metrics.ts) and nothing else. It takes plain attributes, not the listener's request types, " +
+        "and is fed snapshots by the root, so discovery/ never imports it (the discovery client's validate " +
+        "hook is wired in control-plane-mode.ts).",
+      severity: "error",
+      from: { path: "^sidecar/src/authz/" },
+      to: { path: "^sidecar/src/", pathNot: "^sidecar/src/(authz/|admin/metrics\\.ts$)" },
     },
     {
       name: "sidecar-tracing-deps",

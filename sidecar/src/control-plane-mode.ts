@@ -7,6 +7,7 @@ import { fail, ok, type Result } from "../../lib/result.ts";
 import { formatSpiffeId } from "../../lib/spiffe.ts";
 import { fromCredentialStore, type CredentialsHolder } from "./identity/credentials-source.ts";
 import { DiscoveryClient } from "./discovery/client.ts";
+import { validateInboundAuthorization } from "./authz/compile.ts";
 import { discoveryTlsOf, startProxyIdentity } from "./identity/bootstrap.ts";
 import { tokenFromFile } from "./identity/token.ts";
 import type { MeshView } from "./discovery/mesh-view.ts";
@@ -48,6 +49,8 @@ export async function startControlPlaneMode(mode: ControlPlaneMode, proxy: Pick<
     serverIdentity: mode.serverIdentity,
     hello: { workload: proxy.workload, zone: proxy.zone, node: mode.nodeName },
     logger,
+    // A snapshot whose Authorization cannot be enforced is NACKed; the proxy keeps enforcing the last good one.
+    validate: (state) => validateInboundAuthorization(state.policy.inbound),
   });
   discovery.on("update", (state) => view.update(state));
   discovery.start();

@@ -6,6 +6,7 @@ import { createLogger } from "../../lib/log.ts";
 import { Shutdown } from "../../lib/shutdown.ts";
 import { CredentialsHolder, loadCredentialFiles } from "./identity/credentials-source.ts";
 import { MeshView } from "./discovery/mesh-view.ts";
+import { validateInboundAuthorization } from "./authz/compile.ts";
 import { USAGE, loadConfig } from "./proxy-config.ts";
 import { startProxy } from "./proxy.ts";
 import { proxyTracingFromEnv } from "./tracing/setup.ts";
@@ -38,6 +39,11 @@ async function main(): Promise<number> {
     const state = await loadMeshStateFile(c.mode.snapshotFile);
     if (!state.ok) {
       logger.error({ code: state.code }, state.message);
+      return 1;
+    }
+    const authz = validateInboundAuthorization(state.value.policy.inbound);
+    if (!authz.ok) {
+      logger.error({ code: authz.code }, `${c.mode.snapshotFile}: ${authz.message}`);
       return 1;
     }
     view.update(state.value);

@@ -12,6 +12,7 @@ import type { BreakerConfig } from "./outbound/circuit-breaker.ts";
 import type { CredentialsSource } from "./identity/credentials-source.ts";
 import { EndpointState } from "./outbound/endpoint-state.ts";
 import { InboundProxy } from "./inbound/listener.ts";
+import { InboundAuthz } from "./authz/inbound-authz.ts";
 import type { MeshView } from "./discovery/mesh-view.ts";
 import { createMetrics, type ProxyMetrics } from "./admin/metrics.ts";
 import { registerStateMetrics } from "./admin/metrics-state.ts";
@@ -89,6 +90,10 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
     http: { pool, state, metrics, logger: o.logger, zone: o.zone ?? "", minZoneEndpoints: 2, rng, now: () => performance.now(), clock: systemClock, peerTransport: o.peerTransport ?? "h1" },
   });
   const app = new AppForwarder(appHost);
+  const authz = new InboundAuthz({ metrics, logger: o.logger, clock: systemClock });
+  // Compiled once per applied snapshot (the discovery client has already validated it); requests read the result.
+  if (o.view.state) authz.apply(o.view.state.policy.inbound);
+  o.view.onUpdate((s) => authz.apply(s.policy.inbound));
   const inbound = new InboundProxy({
     credentials: o.credentials,
     app,
@@ -97,6 +102,7 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
     logger: o.logger,
     observer: o.observer ?? NO_OBSERVER,
     policy: () => o.view.state?.policy.inbound ?? undefined,
+    authz,
     detectTimeoutMs: o.detectTimeoutMs ?? 300,
     handshakeTimeoutMs: 10_000,
     idleTimeoutMs: 120_000,

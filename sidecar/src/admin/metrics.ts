@@ -17,6 +17,8 @@ export interface ProxyMetrics {
   plaintextRefused: Counter<"reason">;
   serverFirstLearned: Counter<"direction">;
   detectionSkipped: Counter<"direction">;
+  authz: Counter<"decision" | "policy" | "kind">;
+  authzLogsSuppressed: Counter<"policy">;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): ProxyMetrics {
@@ -49,6 +51,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Proxy
     plaintextRefused: new Counter({ name: "weft_proxy_inbound_plaintext_refused_total", help: "Plaintext inbound connections or requests refused in strict mode", labelNames: ["reason"], registers }),
     serverFirstLearned: new Counter({ name: "weft_proxy_server_first_learned_total", help: "Destinations learned as server-speaks-first (the client sent nothing within the detection window)", labelNames: ["direction"], registers }),
     detectionSkipped: new Counter({ name: "weft_proxy_detection_skipped_total", help: "Connections to a destination remembered as server-speaks-first, taken without waiting out protocol detection", labelNames: ["direction"], registers }),
+    // policy is bounded twice: the control plane sends only the policies that select this pod, and the proxy
+    // counts past 256 distinct names as "other" (sidecar/src/authz/inbound-authz.ts).
+    authz: new Counter({
+      name: "weft_proxy_authz_total",
+      help: "Authorization decisions on inbound requests and opaque connections: allow, deny, audit (an AUDIT policy matched), dry-run-deny (a dry-run default would have refused); kind says what decided",
+      labelNames: ["decision", "policy", "kind"],
+      registers,
+    }),
+    authzLogsSuppressed: new Counter({ name: "weft_proxy_authz_logs_suppressed_total", help: "Authorization log lines held back by the per-policy rate limit", labelNames: ["policy"], registers }),
   };
 }
 

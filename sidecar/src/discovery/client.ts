@@ -16,6 +16,7 @@ import type { ProxyMessage } from "../../../api/gen/weft/discovery/v1/ProxyMessa
 import type { Snapshot__Output } from "../../../api/gen/weft/discovery/v1/Snapshot.ts";
 import { silentLogger, type Logger } from "../../../lib/log.ts";
 import { spiffeIdFromSubjectAltName } from "../../../lib/spiffe.ts";
+import type { Result } from "../../../lib/result.ts";
 import { applySnapshot, type MeshState } from "./mesh-state.ts";
 
 export interface ClientTls {
@@ -43,6 +44,11 @@ export interface DiscoveryClientOptions {
    * the result is never mutated.
    */
   decode?: (bytes: Buffer) => Snapshot__Output;
+  /**
+   * Checks an applied state before it is taken (the root compiles its authorization here, a group this one
+   * may not import): a failure is NACKed with its reason, and the last good state stays.
+   */
+  validate?: (state: MeshState) => Result<unknown>;
   /** Extra gRPC channel options (e.g. "grpc.use_local_subchannel_pool" so simulated proxies in one process do not share a connection). */
   channelOptions?: grpc.ChannelOptions;
 }
@@ -182,7 +188,11 @@ export class DiscoveryClient extends EventEmitter<DiscoveryClientEvents> {
   #onSnapshot(call: grpc.ClientDuplexStream<ProxyMessage, Snapshot__Output>, snapshot: Snapshot__Output): void {
     if (this.#attempt > 0) this.#attempt = 0;
     if (this.#call !== call) return;
-    const applied = applySnapshot(this.#state, snapshot);
+    let applied: Result<MeshState> = applySnapshot(this.#state, snapshot);
+    if (applied.ok && this.#options.validate) {
+      const valid = this.#options.validate(applied.value);
+      if (!valid.ok) applied = valid;
+    }
     if (!applied.ok) {
       this.#logger.warn({ version: snapshot.version, code: applied.code, reason: applied.message }, "refusing discovery snapshot");
       call.write({ nack: { version: snapshot.version, reason: `${applied.code}: ${applied.message}` } });

@@ -12,6 +12,13 @@ import type { ProxyPolicy__Output } from "../../../api/gen/weft/discovery/v1/Pro
 import type { ClientPolicy__Output } from "../../../api/gen/weft/discovery/v1/ClientPolicy.ts";
 import type { RetryPolicy__Output } from "../../../api/gen/weft/discovery/v1/RetryPolicy.ts";
 import type { InboundPolicy__Output } from "../../../api/gen/weft/discovery/v1/InboundPolicy.ts";
+import type { Authorization__Output } from "../../../api/gen/weft/discovery/v1/Authorization.ts";
+import type { AuthorizationPolicy__Output } from "../../../api/gen/weft/discovery/v1/AuthorizationPolicy.ts";
+import type { AuthorizationRule__Output } from "../../../api/gen/weft/discovery/v1/AuthorizationRule.ts";
+import type { AuthorizationSource__Output } from "../../../api/gen/weft/discovery/v1/AuthorizationSource.ts";
+import type { AuthorizationOperation__Output } from "../../../api/gen/weft/discovery/v1/AuthorizationOperation.ts";
+import type { PathMatch__Output } from "../../../api/gen/weft/discovery/v1/PathMatch.ts";
+import type { GrpcMethodMatch__Output } from "../../../api/gen/weft/discovery/v1/GrpcMethodMatch.ts";
 import { fail, ok, type Result } from "../../../lib/result.ts";
 
 type Obj = Record<string, unknown>;
@@ -48,6 +55,95 @@ const MODES = ["MODE_UNSPECIFIED", "STRICT", "PERMISSIVE"] as const;
 function mode(v: unknown): InboundPolicy__Output["mode"] {
   if (typeof v === "number") return (MODES[v] ?? v) as InboundPolicy__Output["mode"];
   return MODES.find((m) => m === v) ?? "MODE_UNSPECIFIED";
+}
+
+const DEFAULT_POLICIES = ["DEFAULT_INBOUND_POLICY_UNSPECIFIED", "DEFAULT_ALL_AUTHENTICATED", "DEFAULT_CLUSTER_AUTHENTICATED", "DEFAULT_ALL_UNAUTHENTICATED", "DEFAULT_DENY"] as const;
+const ACTIONS = ["AUTHORIZATION_ACTION_UNSPECIFIED", "ALLOW", "DENY", "AUDIT"] as const;
+
+/** An enum as protobufjs reads it: a known name or number gives the name, an unknown number stays a number, anything else the zero value. */
+function enumOf<T extends string>(names: readonly T[], v: unknown): T {
+  if (typeof v === "number") return (names[v] ?? v) as T;
+  return names.find((n) => n === v) ?? (names[0] as T);
+}
+
+function pathMatch(v: unknown, path: string): PathMatch__Output {
+  const o = obj(v, path) ?? {};
+  // A oneof: only the members that were set are present, and `match` names the last one (what the wire keeps).
+  const out: PathMatch__Output = {};
+  if (set(o.exact)) {
+    out.exact = str(o.exact);
+    out.match = "exact";
+  }
+  if (set(o.prefix)) {
+    out.prefix = str(o.prefix);
+    out.match = "prefix";
+  }
+  return out;
+}
+
+function grpcMatch(v: unknown, path: string): GrpcMethodMatch__Output {
+  const o = obj(v, path) ?? {};
+  return { service: str(o.service), method: str(o.method) };
+}
+
+function source(v: unknown, path: string): AuthorizationSource__Output {
+  const o = obj(v, path) ?? {};
+  const strs = (field: string): string[] => list(o[field], `${path}.${field}`).map(str);
+  return {
+    identities: strs("identities"),
+    notIdentities: strs("notIdentities"),
+    namespaces: strs("namespaces"),
+    notNamespaces: strs("notNamespaces"),
+    serviceAccounts: strs("serviceAccounts"),
+    notServiceAccounts: strs("notServiceAccounts"),
+    unauthenticated: bool(o.unauthenticated),
+  };
+}
+
+function operation(v: unknown, path: string): AuthorizationOperation__Output {
+  const o = obj(v, path) ?? {};
+  const strs = (field: string): string[] => list(o[field], `${path}.${field}`).map(str);
+  const paths = (field: string): PathMatch__Output[] => list(o[field], `${path}.${field}`).map((p, i) => pathMatch(p, `${path}.${field}[${i}]`));
+  return {
+    ports: list(o.ports, `${path}.ports`).map(u32),
+    notPorts: list(o.notPorts, `${path}.notPorts`).map(u32),
+    methods: strs("methods"),
+    notMethods: strs("notMethods"),
+    paths: paths("paths"),
+    notPaths: paths("notPaths"),
+    hosts: strs("hosts"),
+    notHosts: strs("notHosts"),
+    grpc: list(o.grpc, `${path}.grpc`).map((g, i) => grpcMatch(g, `${path}.grpc[${i}]`)),
+  };
+}
+
+function rule(v: unknown, path: string): AuthorizationRule__Output {
+  const o = obj(v, path) ?? {};
+  return {
+    from: list(o.from, `${path}.from`).map((f, i) => source(f, `${path}.from[${i}]`)),
+    to: list(o.to, `${path}.to`).map((t, i) => operation(t, `${path}.to[${i}]`)),
+  };
+}
+
+function authzPolicy(v: unknown, path: string): AuthorizationPolicy__Output {
+  const o = obj(v, path) ?? {};
+  return {
+    name: str(o.name),
+    action: enumOf(ACTIONS, o.action),
+    ports: list(o.ports, `${path}.ports`).map(u32),
+    rules: list(o.rules, `${path}.rules`).map((r, i) => rule(r, `${path}.rules[${i}]`)),
+  };
+}
+
+function authorization(v: unknown, path: string): Authorization__Output | null {
+  const o = obj(v, path);
+  if (!o) return null;
+  return {
+    defaultPolicy: enumOf(DEFAULT_POLICIES, o.defaultPolicy),
+    defaultDryRun: bool(o.defaultDryRun),
+    policies: list(o.policies, `${path}.policies`).map((p, i) => authzPolicy(p, `${path}.policies[${i}]`)),
+    trustDomain: str(o.trustDomain),
+  };
 }
 
 function retry(v: unknown, path: string): RetryPolicy__Output | null {
@@ -89,7 +185,7 @@ function client(v: unknown, path: string): ClientPolicy__Output | null {
 function inbound(v: unknown, path: string): InboundPolicy__Output | null {
   const o = obj(v, path);
   if (!o) return null;
-  return { mode: mode(o.mode), allowedIdentities: list(o.allowedIdentities, `${path}.allowedIdentities`).map(str), plaintextPorts: list(o.plaintextPorts, `${path}.plaintextPorts`).map(u32), authorization: null };
+  return { mode: mode(o.mode), allowedIdentities: list(o.allowedIdentities, `${path}.allowedIdentities`).map(str), plaintextPorts: list(o.plaintextPorts, `${path}.plaintextPorts`).map(u32), authorization: authorization(o.authorization, `${path}.authorization`) };
 }
 
 function policy(v: unknown, path: string): ProxyPolicy__Output | null {

@@ -3,6 +3,13 @@
 // the request or byte stream goes to the app on localhost. Plaintext from
 // outside the pod passes only in permissive mode (or on plaintext ports).
 //
+// When the snapshot carries an Authorization (authz/inbound-authz.ts), it
+// decides instead: plaintext is taken on a port only if the policy could admit
+// a plaintext caller there, and then every HTTP request (whatever carried it,
+// tunnels' heads included) and every opaque connection is evaluated before
+// anything reaches the app. A refused request gets 403 (gRPC: status 7) and
+// its connection stays open; a refused opaque connection is closed.
+//
 // weft-client-id is only ever this proxy's: every HTTP head it forwards, in
 // whatever way it arrived (an h2 stream, a framed HTTP/1.1 request, an Upgrade
 // or CONNECT request, HTTP sent on an opaque connection, HTTP from a plaintext
@@ -35,6 +42,10 @@ import { relayUpgrade, sentHead } from "./upgrade.ts";
 import { armHeaderTimeouts, clientErrorResponse, refuseRequest } from "../http/limits.ts";
 import { fallbackRefusal, refusalStatus } from "../http1/refusals.ts";
 import type { AttemptScope, RequestObserver } from "../http/request-observer.ts";
+import type { AuthzRefusal, InboundAuthz } from "../authz/inbound-authz.ts";
+import { httpAttributes } from "../authz/attributes.ts";
+import { refuseByPolicy } from "./authz-refusal.ts";
+import type { RequestHead } from "../http1/framer.ts";
 
 export interface InboundOptions {
   credentials: CredentialsSource;
@@ -44,6 +55,8 @@ export interface InboundOptions {
   logger: Logger;
   observer: RequestObserver;
   policy: () => InboundPolicy__Output | undefined;
+  /** The snapshot's Authorization, when it has one; otherwise `policy`'s connection-level rules alone apply. */
+  authz: InboundAuthz;
   detectTimeoutMs: number;
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
@@ -170,7 +183,8 @@ export class InboundProxy {
         return;
       }
       const policy = this.#o.policy();
-      const permissive = policy?.mode === "PERMISSIVE" || (policy?.plaintextPorts ?? []).includes(appPort);
+      const authz = this.#o.authz;
+      const permissive = authz.active ? authz.plaintextAccepted(appPort) : policy?.mode === "PERMISSIVE" || (policy?.plaintextPorts ?? []).includes(appPort);
       if (permissive) {
         this.#plaintext(socket, protocol, { appPort, identity: undefined });
         return;
@@ -191,7 +205,9 @@ export class InboundProxy {
     const raw = (socket as unknown as { _parent?: net.Socket })._parent;
     const appPort = raw ? this.#appPorts.get(raw) : undefined;
     const ownTrustDomain = this.#o.trustDomain ?? trustDomainOf(this.#o.credentials.current()?.spiffeId);
-    const checked = peerRefusal(socket.getPeerCertificate().subjectaltname, ownTrustDomain, this.#o.policy()?.allowedIdentities ?? []);
+    // Under an Authorization, who may call is decided per request; the trust domain still bounds who may connect.
+    const allowed = this.#o.authz.active ? [] : (this.#o.policy()?.allowedIdentities ?? []);
+    const checked = peerRefusal(socket.getPeerCertificate().subjectaltname, ownTrustDomain, allowed);
     if (appPort === undefined || !checked.ok) {
       const reason = checked.ok ? "no-app-port" : checked.reason;
       this.#o.metrics.tlsHandshakeFailures.inc({ direction: "inbound", reason });
@@ -213,7 +229,13 @@ export class InboundProxy {
   #plaintext(socket: net.Socket, protocol: "http1" | "h2" | "opaque", peer: Peer): void {
     if (protocol === "http1") this.#h1(socket, peer);
     else if (protocol === "h2") this.#h2Session(socket, { ...peer, h2App: true });
-    else splice(socket, net.connect({ host: this.#o.appHost, port: peer.appPort, noDelay: true, allowHalfOpen: true }));
+    else if (this.#opaqueAdmitted(peer)) splice(socket, net.connect({ host: this.#o.appHost, port: peer.appPort, noDelay: true, allowHalfOpen: true }));
+    else socket.destroy();
+  }
+
+  /** Opaque TCP is decided once, for the whole connection, on port and caller alone. */
+  #opaqueAdmitted(peer: Peer): boolean {
+    return this.#o.authz.authorize({ port: peer.appPort, peer: peer.identity ?? null }) === null;
   }
 
   /**
@@ -236,7 +258,8 @@ export class InboundProxy {
       if (protocol === "closed") return;
       if (protocol === "http1") this.#h1(socket, peer);
       else if (protocol === "h2") this.#h2Session(socket, { ...peer, h2App: true });
-      else splice(socket, net.connect({ host: this.#o.appHost, port: peer.appPort, noDelay: true, allowHalfOpen: true }));
+      else if (this.#opaqueAdmitted(peer)) splice(socket, net.connect({ host: this.#o.appHost, port: peer.appPort, noDelay: true, allowHalfOpen: true }));
+      else socket.destroy();
     });
   }
 
@@ -251,8 +274,12 @@ export class InboundProxy {
       if (protocol === "http1") this.#h1(socket, peer);
       else if (protocol === "h2") this.#h2Session(socket, { ...peer, h2App: true });
       else if (protocol !== "closed") {
-        if (app.destroyed) socket.destroy();
-        else splice(socket, app);
+        // Decided only now, as the caller may yet speak HTTP (decided per request); the app's banner is
+        // still held here, so a refused caller has seen nothing of it.
+        if (app.destroyed || !this.#opaqueAdmitted(peer)) {
+          app.destroy();
+          socket.destroy();
+        } else splice(socket, app);
       }
     });
   }
@@ -287,7 +314,9 @@ export class InboundProxy {
   }
 
   #relay(socket: net.Socket, peer: Peer, maxHeaderBytes: number): void {
-    relayUpgrade(socket, { host: this.#o.appHost, port: peer.appPort, identity: peer.identity, maxHeaderBytes }, (reason) => {
+    const authorize = (head: RequestHead): AuthzRefusal | null =>
+      this.#o.authz.authorize({ port: peer.appPort, peer: peer.identity ?? null, http: httpAttributes(head.method, head.target, head.authority, fieldValue(head.fields, "content-type")) });
+    relayUpgrade(socket, { host: this.#o.appHost, port: peer.appPort, identity: peer.identity, maxHeaderBytes, authorize }, (reason) => {
       this.#o.metrics.inputErrors.inc({ direction: "inbound", reason });
     });
   }
@@ -310,6 +339,13 @@ export class InboundProxy {
 
   /** One request from a peer proxy, whichever transport carried it, to the app in the protocol its client spoke. */
   #request(ds: Downstream, peer: Peer): void {
+    if (this.#o.authz.active) {
+      const refusal = this.#o.authz.authorize({ port: peer.appPort, peer: peer.identity ?? null, http: httpAttributes(ds.method, ds.path, ds.authority, fieldValue(ds.fields, "content-type")) });
+      if (refusal) {
+        refuseByPolicy(ds, refusal, isGrpcRequest(ds.fields));
+        return;
+      }
+    }
     if (ds.method === "CONNECT") {
       // Only an HTTP/2 CONNECT gets here (HTTP/1.1 ones are relayed as tunnels); the proxy has no way to carry it.
       ds.respond(405, { "weft-error": "connect-refused", "content-length": "0" }, true);

@@ -18,6 +18,8 @@ export interface UpgradeTarget {
   /** The peer's verified SPIFFE id; undefined for a plaintext caller, which gets none. */
   identity: string | undefined;
   maxHeaderBytes: number;
+  /** Decides the head before the app sees it; a refusal is answered 403 and the connection closed (no tunnel follows). */
+  authorize?: (head: RequestHead) => { policy: string } | null;
 }
 
 /** Held while the app has not answered: more than a head's worth pauses the peer. */
@@ -94,6 +96,14 @@ export function relayUpgrade(peer: net.Socket, target: UpgradeTarget, refused: (
     if (parsed.kind === "error" || !isRelayableUpgrade(parsed.head)) {
       refused(parsed.kind === "error" ? parsed.reason : "not-an-upgrade");
       peer.destroy();
+      return;
+    }
+    const refusal = target.authorize?.(parsed.head) ?? null;
+    if (refusal) {
+      const body = `forbidden by policy ${refusal.policy}\n`;
+      peer.on("data", () => undefined);
+      peer.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nweft-error: authz-denied\r\nconnection: close\r\n\r\n${body}`);
+      peer.destroySoon();
       return;
     }
     connectApp(peer, target, upgradeHead(parsed.head, target.identity), buffered.subarray(parsed.consumed), parsed.head.method);

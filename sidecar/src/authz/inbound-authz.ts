@@ -1,0 +1,160 @@
+// The authorization the inbound listener enforces: the Authorization of the
+// latest applied snapshot, compiled once per snapshot (never per request), and
+// one call per request or opaque connection that evaluates it, counts the
+// decision and logs what must be logged.
+//
+// Three regimes, chosen by what the latest snapshot said:
+//   - no snapshot yet, or a snapshot without an authorization field (a control
+//     plane that predates it): "legacy", InboundPolicy.mode and
+//     allowed_identities decide at connection level, as before (the listener
+//     keeps that logic; before any snapshot it is STRICT: mTLS only, any mesh
+//     peer of our trust domain);
+//   - an authorization field: "policies", evaluated per request (HTTP/1.x,
+//     HTTP/2, gRPC) and per connection (opaque TCP) by lib/authz/evaluate.ts.
+// A new snapshot takes effect on the next request, on existing connections
+// too; nothing here closes a connection because the policy changed, so an
+// opaque connection admitted under the old policy runs on until it ends.
+import type { InboundPolicy__Output } from "../../../api/gen/weft/discovery/v1/InboundPolicy.ts";
+import type { AuthzDecision, AuthzHttp } from "../../../lib/authz/decision.ts";
+import { acceptsPlaintext, evaluate, type CompiledAuthorization } from "../../../lib/authz/evaluate.ts";
+import type { Clock } from "../../../lib/clock.ts";
+import type { Logger } from "../../../lib/log.ts";
+import type { ProxyMetrics } from "../admin/metrics.ts";
+import { compileOnce } from "./compile.ts";
+import { DecisionLog } from "./decision-log.ts";
+
+export interface InboundAuthzOptions {
+  metrics: ProxyMetrics;
+  logger: Logger;
+  clock: Clock;
+  /** Log lines per policy (and per kind of line) per window; default 5 per 10 s. */
+  logLimit?: { lines: number; windowMs: number };
+}
+
+/** Why a request or connection is refused: the policy the caller is told about, and nothing else. */
+export interface AuthzRefusal {
+  policy: string;
+}
+
+/** What the decision is about, for the counters and the log: port and caller always, HTTP attributes for a request. */
+export interface AuthzTarget {
+  port: number;
+  peer: string | null;
+  http?: AuthzHttp;
+}
+
+/** Distinct policy label values; past it, new names are counted as "other" (names come from the control plane). */
+const MAX_POLICY_LABELS = 256;
+const OVERFLOW_LABEL = "other";
+
+type Counted = "allow" | "deny" | "audit" | "dry-run-deny";
+
+export class InboundAuthz {
+  readonly #o: InboundAuthzOptions;
+  readonly #log: DecisionLog;
+  #current: CompiledAuthorization | undefined;
+  readonly #labels = new Set<string>();
+  readonly #series = new Map<string, { inc(): void }>();
+
+  constructor(options: InboundAuthzOptions) {
+    this.#o = options;
+    const limit = options.logLimit ?? { lines: 5, windowMs: 10_000 };
+    this.#log = new DecisionLog({
+      logger: options.logger.child({ component: "authz" }),
+      clock: options.clock,
+      linesPerWindow: limit.lines,
+      windowMs: limit.windowMs,
+      onSuppressed: (policy) => options.metrics.authzLogsSuppressed.inc({ policy }),
+    });
+  }
+
+  /**
+   * Makes `inbound` (the latest applied snapshot's) the policy in force. One
+   * that does not compile can only come from a path that skipped validation
+   * (validateInboundAuthorization, which the discovery client and static mode
+   * run first): the last good set stays, and it is logged.
+   */
+  apply(inbound: InboundPolicy__Output | null | undefined): void {
+    const compiled = compileOnce(inbound?.authorization ?? null);
+    if (!compiled.ok) {
+      this.#o.logger.error({ code: compiled.code, reason: compiled.message }, "authorization does not compile; keeping the last good set");
+      return;
+    }
+    this.#current = compiled.value ?? undefined;
+  }
+
+  /** True when the snapshot carried an authorization: requests are evaluated, and allowed_identities no longer applies. */
+  get active(): boolean {
+    return this.#current !== undefined;
+  }
+
+  /** Whether a plaintext connection to `port` is taken at all (then each request or the connection is evaluated with no peer). */
+  plaintextAccepted(port: number): boolean {
+    const compiled = this.#current;
+    if (!compiled) return false;
+    try {
+      return acceptsPlaintext(compiled, port);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Decides one request (with `http`) or one opaque connection; null lets it through. Only while `active`. */
+  authorize(target: AuthzTarget): AuthzRefusal | null {
+    const compiled = this.#current;
+    if (!compiled) return null;
+    let decision: AuthzDecision;
+    try {
+      decision = evaluate(compiled, target.http ? { port: target.port, peer: target.peer, http: target.http } : { port: target.port, peer: target.peer });
+    } catch (err) {
+      // A fault in evaluation must not open the door: refuse, and say so once per window.
+      decision = { allowed: false, kind: "default", policy: "evaluation-error", audited: [], dryRunRefusal: null };
+      this.#o.logger.error({ err: err instanceof Error ? err.message : String(err) }, "authorization evaluation failed; refusing");
+    }
+    const kind = decision.kind;
+    this.#count(decision.allowed ? "allow" : "deny", decision.policy, kind);
+    for (const audited of decision.audited) {
+      this.#count("audit", audited, kind);
+      this.#write("audit", audited, target);
+    }
+    if (decision.dryRunRefusal !== null) {
+      this.#count("dry-run-deny", decision.dryRunRefusal, kind);
+      this.#write("dry-run-deny", decision.dryRunRefusal, target);
+    }
+    if (decision.allowed) return null;
+    this.#write("deny", decision.policy, target);
+    return { policy: decision.policy };
+  }
+
+  #count(decision: Counted, policy: string, kind: string): void {
+    const label = this.#label(policy);
+    const key = `${decision}\u0000${label}\u0000${kind}`;
+    let series = this.#series.get(key);
+    if (!series) {
+      // prom-client hashes the label object on each inc(); the child is kept instead (bounded by the label cap).
+      series = this.#o.metrics.authz.labels(decision, label, kind);
+      this.#series.set(key, series);
+    }
+    series.inc();
+  }
+
+  #label(policy: string): string {
+    if (this.#labels.has(policy)) return policy;
+    if (this.#labels.size >= MAX_POLICY_LABELS) return OVERFLOW_LABEL;
+    this.#labels.add(policy);
+    return policy;
+  }
+
+  #write(decision: "deny" | "audit" | "dry-run-deny", policy: string, t: AuthzTarget): void {
+    const fields: Record<string, unknown> = { peer: t.peer, port: t.port };
+    if (t.http) {
+      fields.method = t.http.method;
+      fields.authority = t.http.host;
+      if (t.http.grpc) fields.grpcMethod = t.http.path;
+      else fields.path = t.http.path;
+    } else {
+      fields.transport = "tcp";
+    }
+    this.#log.write(decision, policy, this.#label(policy), fields);
+  }
+}
