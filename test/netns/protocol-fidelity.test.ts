@@ -4,11 +4,11 @@
 import assert from "node:assert/strict";
 import { createTestMesh, issueTestLeaf, type TestLeaf, type TestMesh } from "../fixtures/mesh-pki.ts";
 import { NODE, NetnsLab, netnsUnavailable, sweepStaleNamespaces, type Link } from "./lab.ts";
-import { PodFiles, agent, runClient, startMeshedProxy } from "./mesh-pods.ts";
+import { PodFiles, agent, runClient, startApps, startMeshedProxy } from "./mesh-pods.ts";
 import { APP_UID, ROOT } from "./mesh-pods.ts";
 
 const SVC = "10.250.201.1";
-const APP = { http1: 8090, echoOpaque: 7085, echoDetected: 7086, h2only: 8097 };
+const APP = { http1: 8090, echoOpaque: 7085, echoDetected: 7086, h2only: 8097, grpc: 8092 };
 const RESPONSE_TIMEOUT_MS = 1000;
 
 function snapshot(server: string, identity: string): unknown {
@@ -22,10 +22,11 @@ function snapshot(server: string, identity: string): unknown {
         { name: "echo-opaque", port: 85, protocol: "TCP", appProtocol: "opaque" },
         { name: "echo", port: 86, protocol: "TCP" },
         { name: "h2only", port: 87, protocol: "TCP" },
+        { name: "grpc", port: 88, protocol: "TCP", appProtocol: "grpc" },
       ],
       endpoints: [{
         address: server, ready: true, serving: true, meshed: true, identity, pod: "server", zone: "z",
-        ports: { http: APP.http1, "echo-opaque": APP.echoOpaque, echo: APP.echoDetected, h2only: APP.h2only },
+        ports: { http: APP.http1, "echo-opaque": APP.echoOpaque, echo: APP.echoDetected, h2only: APP.h2only, grpc: APP.grpc },
       }],
     }],
     policy: {
@@ -66,6 +67,7 @@ describe("protocol fidelity in network namespaces: half-close, Connection: close
     const snap = snapshot(link.bAddr, leaves.server!.spiffeId);
     const apps = lab.spawn(server, NODE, [agent("fidelity-apps"), "--http1", String(APP.http1), "--echo", String(APP.echoOpaque), "--echo", String(APP.echoDetected), "--h2only", String(APP.h2only)], { uid: APP_UID, cwd: ROOT });
     await apps.waitForOutput(/listening/);
+    await startApps(lab, server, ["--name", "s", "--grpc", String(APP.grpc)]);
     await Promise.all([
       startMeshedProxy({ lab, ns: server, files, name: "server", mesh, leaf: leaves.server!, snapshot: snap, opaquePorts: String(APP.echoOpaque) }),
       startMeshedProxy({ lab, ns: client, files, name: "client", mesh, leaf: leaves.client!, snapshot: snap }),
@@ -126,6 +128,12 @@ describe("protocol fidelity in network namespaces: half-close, Connection: close
   it("gets an HTTP/2-only (h2c) app's answer when the client speaks HTTP/1.1, with its request trailers", () => {
     const r = fidelity("trailers", `http://${SVC}:87/trailers`);
     assert.deepEqual(r, { status: 200, body: { h2: true, bytes: 17, trailers: { "x-checksum": "c0ffee" } } });
+  });
+
+  it("keeps a gRPC stream whose messages come further apart than the response timeout", () => {
+    const r = runClient<{ got: { text: string }[]; error?: string }>(lab, client, NODE, [agent("grpc-chat"), `${SVC}:88`, "4", String(RESPONSE_TIMEOUT_MS + 200)]);
+    assert.equal(r.error, undefined, JSON.stringify(r));
+    assert.deepEqual(r.got.map((n) => n.text), ["s:NOTE 0", "s:NOTE 1", "s:NOTE 2", "s:NOTE 3"]);
   });
 
   it("relays a body that streams for three times the response timeout, whole", () => {
