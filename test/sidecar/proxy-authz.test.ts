@@ -9,7 +9,8 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import type { ProxyPolicy } from "../../api/gen/weft/discovery/v1/ProxyPolicy.ts";
-import { silentLogger } from "../../lib/log.ts";
+import { silentLogger, type Logger } from "../../lib/log.ts";
+import { pino } from "pino";
 import { MeshView } from "../../sidecar/src/discovery/mesh-view.ts";
 import { startProxy, type RunningProxy } from "../../sidecar/src/proxy.ts";
 import { EchoClient, startGrpcEcho } from "../fixtures/apps/grpc-echo.ts";
@@ -37,15 +38,22 @@ export interface AuthzMesh {
   stop(): Promise<void>;
 }
 
+interface MeshOptions {
+  opaque?: boolean;
+  noSnapshot?: boolean;
+  /** The server proxy's logger (default: silent). */
+  logger?: Logger;
+}
+
 function inboundPolicy(authorization: AuthorizationJson | null): ProxyPolicy {
   return { inbound: authorization ? { mode: "STRICT", authorization } : { mode: "STRICT" } } as ProxyPolicy;
 }
 
-export async function startAuthzMesh(appPort: number, authorization: AuthorizationJson | null, options: { opaque?: boolean; noSnapshot?: boolean } = {}): Promise<AuthzMesh> {
+export async function startAuthzMesh(appPort: number, authorization: AuthorizationJson | null, options: MeshOptions = {}): Promise<AuthzMesh> {
   const pki = await testPki();
   const serverView = new MeshView();
   if (!options.noSnapshot) serverView.update(meshState({ policy: inboundPolicy(authorization) }));
-  const server = await startProxy({ view: serverView, credentials: holder(pki.server), logger: silentLogger(), listenHost: "127.0.0.1", inboundApps: [{ listenPort: 0, appPort }] });
+  const server = await startProxy({ view: serverView, credentials: holder(pki.server), logger: options.logger ?? silentLogger(), listenHost: "127.0.0.1", inboundApps: [{ listenPort: 0, appPort }] });
   const inboundPort = server.ports.get("inbound:0") ?? 0;
   const address = "10.0.0.1";
   const client = async (leaf: TestLeaf): Promise<RunningProxy> => {
@@ -59,6 +67,8 @@ export async function startAuthzMesh(appPort: number, authorization: Authorizati
       listenHost: "127.0.0.1",
       outboundBinds: [{ listenPort: 0, address: CLUSTER_IP, port: SERVICE_PORT }],
       opaquePorts: new Set(options.opaque ? [SERVICE_PORT] : []),
+      // As mesh-harness.ts: the suite can run over either hop between proxies.
+      peerTransport: process.env.WEFT_TEST_PEER_TRANSPORT === "h2" ? "h2" : undefined,
     });
   };
   const good = await client(pki.client);
@@ -197,7 +207,7 @@ describe("authorization in the server proxy", function () {
     for (const stop of stops.splice(0).reverse()) await stop();
   });
 
-  async function meshFor(appPort: number, close: () => void, authorization: AuthorizationJson | null, options: { opaque?: boolean; noSnapshot?: boolean } = {}): Promise<AuthzMesh> {
+  async function meshFor(appPort: number, close: () => void, authorization: AuthorizationJson | null, options: MeshOptions = {}): Promise<AuthzMesh> {
     const mesh = await startAuthzMesh(appPort, authorization, options);
     stops.push(close, () => mesh.stop());
     return mesh;
@@ -372,5 +382,23 @@ describe("authorization in the server proxy", function () {
     const reply = await conn.exchange("GET /ws HTTP/1.1\r\nhost: echo\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n");
     assert.deepEqual(reply, { status: 403, body: "forbidden by policy default:deny\n" });
     assert.equal(upgrades, 0);
+  });
+
+  it("logs a refusal with the caller, the target and the policy, a few lines per policy however many requests", async () => {
+    const pki = await testPki();
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const app = await httpApp();
+    const mesh = await meshFor(app.port, app.close, { defaultPolicy: "DEFAULT_DENY" }, { logger });
+    for (let i = 0; i < 8; i++) assert.equal((await get(mesh.clientPort, `/n/${i}?secret=1`, { host: "Echo.Default:80" })).status, 403);
+    const refusals = lines.filter((l) => l.msg === "authorization refused");
+    assert.equal(refusals.length, 5, "the default limit: 5 lines per policy per 10 s");
+    assert.deepEqual(
+      { ...refusals[0], time: undefined, level: undefined, pid: undefined, hostname: undefined },
+      { time: undefined, level: undefined, pid: undefined, hostname: undefined, component: "authz", msg: "authorization refused", decision: "deny", policy: "default:deny", peer: pki.client.spiffeId, port: app.port, method: "GET", authority: "echo.default", path: "/n/0" },
+    );
+    assert.equal(await authzCount(mesh.server, { decision: "deny" }), 8, "every decision is counted");
+    const suppressed = await mesh.server.metrics.authzLogsSuppressed.get();
+    assert.equal(suppressed.values.reduce((n, v) => n + v.value, 0), 3);
   });
 });
