@@ -3,8 +3,10 @@
 // crds.keepOnUninstall=false: deleting a CRD deletes every policy of its kind.
 // What the apiserver makes of the schema is test/cluster/authz-crd.test.ts's.
 import assert from "node:assert/strict";
-import type { V1CustomResourceDefinition } from "@kubernetes/client-node";
+import { ApiextensionsV1Api, type V1CustomResourceDefinition } from "@kubernetes/client-node";
 import { AUTHZ_GROUP, AUTHZ_KIND, AUTHZ_PLURAL, AUTHZ_VERSION } from "../../lib/authz/spec.ts";
+import { kubernetesBinariesAvailable, useCluster } from "../cluster/cluster.ts";
+import { waitFor } from "../support/wait.ts";
 import { CHART, find, helm, helmBinary, render, type K8sObject } from "./helm.ts";
 
 const CRD_NAME = `${AUTHZ_PLURAL}.${AUTHZ_GROUP}`;
@@ -55,5 +57,42 @@ describe("chart: CRDs", function () {
     assert.match(r.stderr, /\/crds\/install/);
     const unknown = helm(["template", "weft", CHART, "--set", "crds.upgrade=true"]);
     assert.match(unknown.stderr, /\/crds.*additional properties 'upgrade' not allowed/);
+  });
+});
+
+// No node: the release's pods never run, which is beside the point here (and
+// install.test.ts installs on a real node).
+describe("chart: CRDs through helm install, upgrade and uninstall", function () {
+  this.timeout(180_000);
+  before(function () {
+    if (helmBinary() === undefined || !kubernetesBinariesAvailable()) this.skip();
+  });
+  const cluster = useCluster();
+  const run = (args: string[]) => {
+    const r = helm([...args, "--kubeconfig", cluster().kubeconfigPath]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  };
+  const readCrd = async (): Promise<V1CustomResourceDefinition | undefined> => {
+    try {
+      return await cluster().kubeConfig.makeApiClient(ApiextensionsV1Api).readCustomResourceDefinition({ name: CRD_NAME });
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return undefined;
+      throw err;
+    }
+  };
+
+  it("keeps the CRD on uninstall, adopts it again on reinstall, and deletes it once keepOnUninstall=false is upgraded in", async () => {
+    run(["install", "weft", CHART, "-n", "weft-system", "--create-namespace"]);
+    assert.equal((await readCrd())?.metadata?.annotations?.["helm.sh/resource-policy"], "keep");
+    run(["uninstall", "weft", "-n", "weft-system"]);
+    assert.ok(await readCrd(), "the CRD outlives the release");
+
+    run(["install", "weft", CHART, "-n", "weft-system"]);
+    // An upgrade rewrites the CRD: a file in crds/ would keep its first version.
+    run(["upgrade", "weft", CHART, "-n", "weft-system", "--set", "crds.keepOnUninstall=false"]);
+    assert.equal((await readCrd())?.metadata?.annotations?.["helm.sh/resource-policy"], undefined);
+    run(["uninstall", "weft", "-n", "weft-system"]);
+    // The apiserver removes a CRD after its objects, asynchronously.
+    await waitFor("the CRD to be deleted", async () => (await readCrd()) === undefined, { timeoutMs: 60_000, intervalMs: 100 });
   });
 });
