@@ -33,7 +33,7 @@ export interface ProxyCall extends MessageSink {
 }
 
 /** The part of SnapshotVersions a connection uses. */
-export type ConnectionViews = Pick<SnapshotVersions, "currentVersion" | "subscribe" | "unsubscribe" | "prepare">;
+export type ConnectionViews = Pick<SnapshotVersions, "currentVersion" | "subscribe" | "unsubscribe" | "prepare" | "classify">;
 
 /** What every connection of one server shares. */
 export interface ConnectionShared {
@@ -54,15 +54,17 @@ export interface ConnectionShared {
 export class Connection {
   readonly id: number;
   readonly proxy: ProxyIdentity;
-  readonly group: string;
   readonly #call: ProxyCall;
   readonly #shared: ConnectionShared;
   #state: StreamState = initialStreamState();
+  /** The workload its Hello named; null until the Hello. */
+  #workload: string | null = null;
+  /** Its scope group: chosen at the Hello (policies select pods), re-chosen after every applied model. */
+  #group: string | null = null;
 
-  constructor(id: number, proxy: ProxyIdentity, group: string, call: ProxyCall, shared: ConnectionShared) {
+  constructor(id: number, proxy: ProxyIdentity, call: ProxyCall, shared: ConnectionShared) {
     this.id = id;
     this.proxy = proxy;
-    this.group = group;
     this.#call = call;
     this.#shared = shared;
     call.on("data", (message) => this.#receive(message));
@@ -85,9 +87,33 @@ export class Connection {
     this.#call.end();
   }
 
-  /** The group's view moved to a new version (or the first model arrived). */
+  /** Null until the Hello (or, after it, until the first model). */
+  get group(): string | null {
+    return this.#group;
+  }
+
+  /** The group's view moved to a new version (or the first model arrived, or the proxy changed group). */
   changed(): void {
     this.#step({ type: "changed" });
+  }
+
+  /**
+   * Chooses the group again under the model just applied; true when the proxy moved (its policy
+   * changed). A subscribed stream takes its subscription along, and its next send is a delta from
+   * the version it holds, wherever that version came from.
+   */
+  regroup(): boolean {
+    const views = this.#shared.views();
+    if (!views || this.#workload === null || this.#state.phase === "closed") return false;
+    const next = views.classify(this.proxy.namespace, this.#workload);
+    const previous = this.#group;
+    if (next === previous) return false;
+    if (this.#state.subscribed) {
+      if (previous !== null) views.unsubscribe(previous);
+      views.subscribe(next);
+    }
+    this.#group = next;
+    return true;
   }
 
   #receive(message: IncomingMessage): void {
@@ -103,7 +129,14 @@ export class Connection {
   #step(event: StreamEvent): void {
     const { clock, nackStorm } = this.#shared;
     const views = this.#shared.views();
-    const context = { current: views ? views.currentVersion(this.group) : null, now: clock.now(), nackStormCount: nackStorm.count, nackStormWindowMs: nackStorm.windowMs };
+    if (event.type === "message" && this.#state.phase === "awaiting-hello" && event.message?.message === "hello" && event.message.hello) {
+      // The pod name (its namespace is the certificate's); an over-long one is refused by the machine.
+      const workload = event.message.hello.workload;
+      this.#workload = workload.length <= 256 ? workload : null;
+    }
+    if (this.#group === null) this.regroup();
+    const group = this.#group;
+    const context = { current: views && group !== null ? views.currentVersion(group) : null, now: clock.now(), nackStormCount: nackStorm.count, nackStormWindowMs: nackStorm.windowMs };
     const { state, actions } = transition(this.#state, event, context);
     this.#state = state;
     for (const action of actions) this.#perform(action);
@@ -113,10 +146,10 @@ export class Connection {
     const { metrics, logger } = this.#shared;
     switch (action.type) {
       case "hello":
-        logger.info({ stream: this.id, proxy: this.proxy, workload: action.hello.workload, held: action.hello.heldVersion, proxyVersion: action.hello.proxyVersion }, "proxy subscribed");
+        logger.info({ stream: this.id, proxy: this.proxy, workload: action.hello.workload, group: this.#group, held: action.hello.heldVersion, proxyVersion: action.hello.proxyVersion }, "proxy subscribed");
         return;
       case "subscribe":
-        this.#shared.views()?.subscribe(this.group);
+        if (this.#group !== null) this.#shared.views()?.subscribe(this.#group);
         return;
       case "send":
         return this.#send(action.held);
@@ -126,7 +159,7 @@ export class Connection {
         this.#call.emit("error", { code: grpc.status[action.code], details: `${action.reason}: ${action.message}` });
         return;
       case "release":
-        if (action.unsubscribe) this.#shared.views()?.unsubscribe(this.group);
+        if (action.unsubscribe && this.#group !== null) this.#shared.views()?.unsubscribe(this.#group);
         this.#shared.released(this);
         return;
       case "count":
@@ -145,16 +178,16 @@ export class Connection {
   #send(held: string | null): void {
     // The machine asks for a send only once a model exists.
     const views = this.#shared.views();
-    if (!views) return;
-    const prepared = views.prepare(this.group, held);
+    if (!views || this.#group === null) return;
+    const prepared = views.prepare(this.#group, held);
     if (!prepared.full && prepared.encoded.length < LARGE_MESSAGE_BYTES) return this.#write(prepared);
     // A stream waits for its slot holding no message: when the slot frees it gets what brings it
     // to its group's version at that moment (later changes of a burst ride along instead of
     // following as more large deltas), and a thousand waiting streams keep no stale bytes alive.
     this.#shared.slots.acquire((release) => {
       const now = this.#shared.views();
-      if (this.#state.phase === "closed" || this.#call.cancelled || !now) return release();
-      this.#write(now.prepare(this.group, held), release);
+      if (this.#state.phase === "closed" || this.#call.cancelled || !now || this.#group === null) return release();
+      this.#write(now.prepare(this.#group, held), release);
     });
   }
 

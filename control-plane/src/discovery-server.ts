@@ -20,7 +20,6 @@ import { createDiscoveryMetrics, type DiscoveryMetrics } from "./discovery-metri
 import { PublishedModel, type ModelSource } from "./discovery-model.ts";
 import { WriteSlots } from "./discovery-write-slots.ts";
 import type { MeshModel, ProxyIdentity } from "./mesh-state.ts";
-import { scopeGroupKey } from "./snapshot-scope.ts";
 
 export interface DiscoveryTls {
   keyPem: string;
@@ -112,7 +111,10 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
   // Scrape-time only; a subscribed stream's group exists, so counting creates nothing.
   const streamsBehind = (): number => {
     let behind = 0;
-    for (const c of connections.values()) if (!c.state.subscribed || c.state.held !== model.versions?.currentVersion(c.group)) behind++;
+    for (const c of connections.values()) {
+      const group = c.group;
+      if (!c.state.subscribed || group === null || !model.versions?.has(group) || c.state.held !== model.versions.currentVersion(group)) behind++;
+    }
     return behind;
   };
   const metrics = createDiscoveryMetrics(options.registry ?? new Registry(), streamsBehind);
@@ -155,7 +157,13 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
         break;
       case "updated":
         metrics.flushes.inc();
-        for (const connection of connections.values()) if (applied.changed.has(connection.group)) connection.changed();
+        for (const connection of connections.values()) {
+          // A proxy whose policy changed moves to its new class's group (and is sent a delta); the
+          // others get a push only when their group's view changed.
+          const moved = connection.regroup();
+          const group = connection.group;
+          if (moved || (group !== null && applied.changed.has(group))) connection.changed();
+        }
         logger.debug({ version: model.versions?.sequence, changedGroups: applied.changed.size }, "model applied");
         break;
     }
@@ -184,7 +192,7 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
       call.emit("error", { code: grpc.status.RESOURCE_EXHAUSTED, details: `certificate-stream-limit: ${open} streams are open with this certificate; the limit is ${maxPerCertificate}` });
       return;
     }
-    const connection = new Connection(nextId++, proxy, scopeGroupKey(proxy), call, shared);
+    const connection = new Connection(nextId++, proxy, call, shared);
     perCertificate.set(certificate, open + 1);
     certificateOf.set(connection.id, certificate);
     connections.set(connection.id, connection);

@@ -42,7 +42,7 @@ export async function startDiscovery(options: DiscoveryWiringOptions): Promise<R
     const path = registryPathFor(config);
     if (!existsSync(path)) log.warn({ path }, "no registry file yet; proxies get no mesh state until it exists");
     else {
-      const first = await readRegistryFile(path, config.trustDomain);
+      const first = await readRegistryFile(path, config.trustDomain, config.defaultInboundPolicy);
       if (!first.ok) return fail(first.code, `registry file: ${first.message}`);
     }
   }
@@ -62,6 +62,7 @@ export async function startDiscovery(options: DiscoveryWiringOptions): Promise<R
     const source = await startRegistryFileSource({
       path: registryPathFor(config),
       trustDomain: config.trustDomain,
+      defaultPolicy: config.defaultInboundPolicy,
       onModel: (model) => server.publish(model),
       logger: log,
     });
@@ -76,7 +77,7 @@ export async function startDiscovery(options: DiscoveryWiringOptions): Promise<R
     return fail("kubeconfig", `cannot load Kubernetes credentials: ${(err as Error).message}`);
   }
   const { startKubernetesSource } = await import("./source-kubernetes.ts");
-  const source = startKubernetesSource({ kubeConfig, trustDomain: config.trustDomain, onModel: (build) => server.publish(build), logger: log });
+  const source = startKubernetesSource({ kubeConfig, trustDomain: config.trustDomain, defaultPolicy: config.defaultInboundPolicy, onModel: (build) => server.publish(build), logger: log });
   shutdown.add("kubernetes-source", () => source.stop());
   return ok(server);
 }

@@ -2,6 +2,7 @@
 // once from flags where it enters (main.ts), then passed down. Durations are
 // lib/duration.ts's (90s, 15m, 24h, 365d).
 import { parseArgs } from "node:util";
+import { DEFAULT_POLICY_NAMES, MESH_DEFAULT_POLICY, formatDefaultPolicy, parseDefaultPolicy, type DefaultPolicy } from "../../lib/authz/default-policy.ts";
 import { MAX_TIMER_MS, parseDuration } from "../../lib/duration.ts";
 import { DEFAULT_TRUST_DOMAIN, validateIdentity } from "../../lib/spiffe.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
@@ -33,6 +34,8 @@ export interface ControlPlaneConfig {
   identityLimits: { maxConnections: number; maxConnectionsPerPeer: number; maxInFlight: number };
   /** Discovery streams open at once with one workload certificate. */
   discoveryMaxStreamsPerCertificate: number;
+  /** The mesh-wide default inbound policy (namespaces and pods may set their own by annotation). */
+  defaultInboundPolicy: DefaultPolicy;
 }
 
 export const CONTROL_PLANE_USAGE = `usage: weft-control-plane --issuer-dir DIR [flags]
@@ -53,7 +56,9 @@ export const CONTROL_PLANE_USAGE = `usage: weft-control-plane --issuer-dir DIR [
   --identity-max-connections N           identity connections open at once (default ${DEFAULT_IDENTITY_LIMITS.maxConnections})
   --identity-max-connections-per-peer N  from one peer address (default ${DEFAULT_IDENTITY_LIMITS.maxConnectionsPerPeer})
   --identity-max-in-flight N             Certify calls in progress; more get RESOURCE_EXHAUSTED (default ${DEFAULT_IDENTITY_LIMITS.maxInFlight})
-  --discovery-max-streams-per-certificate N   discovery streams per workload certificate (default ${DEFAULT_MAX_STREAMS_PER_CERTIFICATE})`;
+  --discovery-max-streams-per-certificate N   discovery streams per workload certificate (default ${DEFAULT_MAX_STREAMS_PER_CERTIFICATE})
+  --default-inbound-policy P   what admits callers no AuthorizationPolicy covers: ${DEFAULT_POLICY_NAMES.join("|")},
+                            each optionally as dry-run:<name> (default ${formatDefaultPolicy(MESH_DEFAULT_POLICY)})`;
 
 function limit(name: string, text: string): Result<number> {
   const n = Number(text);
@@ -95,6 +100,7 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
         "identity-max-connections-per-peer": { type: "string", default: String(DEFAULT_IDENTITY_LIMITS.maxConnectionsPerPeer) },
         "identity-max-in-flight": { type: "string", default: String(DEFAULT_IDENTITY_LIMITS.maxInFlight) },
         "discovery-max-streams-per-certificate": { type: "string", default: String(DEFAULT_MAX_STREAMS_PER_CERTIFICATE) },
+        "default-inbound-policy": { type: "string", default: formatDefaultPolicy(MESH_DEFAULT_POLICY) },
       },
     }).values as Record<string, string | undefined>;
   } catch (err) {
@@ -133,6 +139,8 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
   if (!maxInFlight.ok) return maxInFlight;
   const perCertificate = limit("discovery-max-streams-per-certificate", v("discovery-max-streams-per-certificate"));
   if (!perCertificate.ok) return perCertificate;
+  const defaultInboundPolicy = parseDefaultPolicy(v("default-inbound-policy"));
+  if (!defaultInboundPolicy.ok) return fail(defaultInboundPolicy.code, `--default-inbound-policy: ${defaultInboundPolicy.message}`);
   return ok({
     mode,
     issuerDir: v("issuer-dir"),
@@ -153,5 +161,6 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
     drainMs: drain.value,
     identityLimits: { maxConnections: maxConnections.value, maxConnectionsPerPeer: maxConnectionsPerPeer.value, maxInFlight: maxInFlight.value },
     discoveryMaxStreamsPerCertificate: perCertificate.value,
+    defaultInboundPolicy: defaultInboundPolicy.value,
   });
 }

@@ -1,6 +1,7 @@
 // Per-Service client policy and per-namespace inbound policy read from
 // Kubernetes annotations. A bad value never breaks discovery: it is skipped and
 // reported with a stable code, and the default applies.
+import { DEFAULT_POLICY_ANNOTATION, DEFAULT_POLICY_NAMES, parseDefaultPolicy, type DefaultPolicy } from "../../lib/authz/default-policy.ts";
 import { parseDuration, type DurationLimits } from "../../lib/duration.ts";
 import { fail, type Failure } from "../../lib/result.ts";
 import { parseSpiffeId } from "../../lib/spiffe.ts";
@@ -23,6 +24,8 @@ export const POLICY_ANNOTATIONS = {
   inboundMode: "config.weft.io/inbound-mode",
   inboundAllowedIdentities: "config.weft.io/inbound-allowed-identities",
   inboundPlaintextPorts: "config.weft.io/inbound-plaintext-ports",
+  /** On a namespace or a pod (the pod's wins); wins over inboundMode. */
+  defaultInboundPolicy: DEFAULT_POLICY_ANNOTATION,
 } as const;
 
 const GRPC_STATUS_NAMES = new Set([
@@ -113,7 +116,7 @@ export function inboundFromAnnotations(annotations: Record<string, string> | und
   const problems: Failure[] = [];
   const a = annotations ?? {};
   const A = POLICY_ANNOTATIONS;
-  const value: NamespaceInbound = { mode: null, allowedIdentities: [], plaintextPorts: [] };
+  const value: NamespaceInbound = { mode: null, defaultPolicy: null, allowedIdentities: [], plaintextPorts: [] };
   const bad = (key: string, expected: string) =>
     problems.push(fail("bad-policy-annotation", `annotation ${key}="${a[key]}" ignored: expected ${expected}`));
 
@@ -122,6 +125,9 @@ export function inboundFromAnnotations(annotations: Record<string, string> | und
     if (mode === null) bad(A.inboundMode, "strict or permissive");
     else value.mode = mode;
   }
+  const defaultPolicy = defaultPolicyFromAnnotations(a);
+  problems.push(...defaultPolicy.problems);
+  value.defaultPolicy = defaultPolicy.value;
   if (a[A.inboundAllowedIdentities] !== undefined) {
     const ids = parseList(a[A.inboundAllowedIdentities]);
     if (ids.some((id) => !parseSpiffeId(id).ok)) bad(A.inboundAllowedIdentities, "comma-separated spiffe://<td>/ns/<ns>/sa/<sa> ids");
@@ -133,6 +139,16 @@ export function inboundFromAnnotations(annotations: Record<string, string> | und
     else value.plaintextPorts = ports as number[];
   }
   return { value, problems };
+}
+
+/** config.weft.io/default-inbound-policy on a namespace or a pod (null: unset, or bad and reported). */
+export function defaultPolicyFromAnnotations(annotations: Record<string, string> | undefined): Parsed<DefaultPolicy | null> {
+  const text = annotations?.[POLICY_ANNOTATIONS.defaultInboundPolicy];
+  if (text === undefined) return { value: null, problems: [] };
+  const parsed = parseDefaultPolicy(text.trim());
+  if (parsed.ok) return { value: parsed.value, problems: [] };
+  const expected = `one of ${DEFAULT_POLICY_NAMES.join(", ")}, each optionally as dry-run:<name>`;
+  return { value: null, problems: [fail("bad-policy-annotation", `annotation ${POLICY_ANNOTATIONS.defaultInboundPolicy}="${text}" ignored: expected ${expected}`)] };
 }
 
 export function parseInboundMode(text: string): InboundMode | null {

@@ -12,7 +12,8 @@ import type { ProxyPolicy } from "../../api/gen/weft/discovery/v1/ProxyPolicy.ts
 import type { Service } from "../../api/gen/weft/discovery/v1/Service.ts";
 import type { MeshModel, NamespaceModel, ServiceModel } from "./mesh-state.ts";
 import { serviceKey } from "./mesh-state.ts";
-import { DEFAULT_CLIENT_SETTINGS, DEFAULT_INBOUND_MODE, isEmptyOverride, mergeClient, type ClientSettings } from "./policy-defaults.ts";
+import { DEFAULT_CLIENT_SETTINGS, isEmptyOverride, mergeClient, type ClientSettings } from "./policy-defaults.ts";
+import { GROUP_CLASS_SEPARATOR, groupNamespace, inboundPolicy, policyClassKey, WorkloadAuthorizer } from "./snapshot-authorization.ts";
 import { encodeService } from "./snapshot-encode.ts";
 import { ScopedServices, type ServiceMap } from "./snapshot-scoped-services.ts";
 import { isMeshWide } from "./snapshot-scope.ts";
@@ -29,6 +30,17 @@ export interface CompiledMesh {
   namespaces: ReadonlyMap<string, NamespaceModel>;
   clientDefaults: ClientSettings;
   clientDefaultsFingerprint: string;
+  authorizer: WorkloadAuthorizer;
+  /** Proxy classes asked for since this mesh was compiled, by classifyProxy's memo key. */
+  classes: Map<string, ProxyClass>;
+}
+
+/** Proxies of one class get the same policy, and so share a scope group. */
+export interface ProxyClass {
+  /** The scope group key: "<namespace>#<class key>". */
+  group: string;
+  policy: ProxyPolicy;
+  fingerprint: string;
 }
 
 export interface ProxyView {
@@ -87,7 +99,25 @@ export function compileMesh(model: MeshModel, previous?: CompiledMesh): Compiled
     namespaces: model.namespaces,
     clientDefaults,
     clientDefaultsFingerprint,
+    authorizer: new WorkloadAuthorizer({ authorization: model.authorization ?? null, namespaces: model.namespaces, services: model.services.values() }),
+    classes: new Map(),
   };
+}
+
+/**
+ * The class of a proxy in `namespace` whose Hello named `workload` (null: the namespace's own
+ * policy). Memoized per compiled mesh, and shared by every workload of a namespace whose answer
+ * cannot depend on the pod (no pod-selecting policy, no pod annotation).
+ */
+export function classifyProxy(mesh: CompiledMesh, namespace: string, workload: string | null): ProxyClass {
+  const memoKey = mesh.authorizer.sharedKey(namespace, workload) ?? `${namespace}/${workload ?? ""}`;
+  let known = mesh.classes.get(memoKey);
+  if (!known) {
+    const policy = proxyPolicy(mesh, namespace, workload);
+    known = { group: `${namespace}${GROUP_CLASS_SEPARATOR}${policyClassKey(policy)}`, policy, fingerprint: JSON.stringify(policy) };
+    mesh.classes.set(memoKey, known);
+  }
+  return known;
 }
 
 /** The old map when it holds exactly the same compiled objects, so views and history share it. */
@@ -97,9 +127,16 @@ function reuseIfSame(old: ServiceMap | undefined, fresh: ServiceMap): ServiceMap
   return old;
 }
 
-export function buildView(mesh: CompiledMesh, proxyNamespace: string): ProxyView {
-  const policy = proxyPolicy(mesh, proxyNamespace);
-  return { services: new ScopedServices(mesh.meshWide, mesh.local.get(proxyNamespace)), policy, policyFingerprint: JSON.stringify(policy) };
+/**
+ * A group's view. A class group (`fixed`) keeps its policy for life: a proxy whose policy changes
+ * moves to another group. A bare namespace key follows the namespace's own policy.
+ */
+export function buildView(mesh: CompiledMesh, group: string, fixed?: ProxyClass): ProxyView {
+  const namespace = groupNamespace(group);
+  const services = new ScopedServices(mesh.meshWide, mesh.local.get(namespace));
+  if (fixed) return { services, policy: fixed.policy, policyFingerprint: fixed.fingerprint };
+  const policy = proxyPolicy(mesh, namespace, null);
+  return { services, policy, policyFingerprint: JSON.stringify(policy) };
 }
 
 /** The parts of `to` that are not the very map objects `from` has (only these can differ). */
@@ -150,15 +187,10 @@ function sorted(services: CompiledService[]): CompiledService[] {
   return services.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-export function proxyPolicy(mesh: CompiledMesh, proxyNamespace: string): ProxyPolicy {
-  const inbound = mesh.namespaces.get(proxyNamespace)?.inbound;
+export function proxyPolicy(mesh: CompiledMesh, proxyNamespace: string, workload: string | null = null): ProxyPolicy {
   return {
     clientDefaults: toClientPolicy(mesh.clientDefaults),
-    inbound: {
-      mode: inbound?.mode ?? DEFAULT_INBOUND_MODE,
-      allowedIdentities: [...(inbound?.allowedIdentities ?? [])].sort(),
-      plaintextPorts: [...(inbound?.plaintextPorts ?? [])].sort((a, b) => a - b),
-    },
+    inbound: inboundPolicy(mesh.authorizer.inbound(proxyNamespace, workload), mesh.namespaces.get(proxyNamespace)),
   };
 }
 

@@ -5,9 +5,11 @@
 //   - at least one of its endpoints is meshed (a pod labelled weft.io/meshed).
 // Everything else (kube-system, unmeshed apps elsewhere) stays out: a meshed
 // client reaching it falls through to kube-proxy as if there were no mesh.
-// The rule depends on the proxy's namespace only, so proxies of one namespace
-// share one scope group and one computed delta.
-import type { NamespaceModel, ProxyIdentity, ServiceModel } from "./mesh-state.ts";
+// The Services depend on the proxy's namespace only; its policy also on its pod
+// (AuthorizationPolicies select pods), so a scope group is a namespace and a
+// policy class (snapshot-authorization.ts): proxies with the same policy in one
+// namespace share one group and one computed delta.
+import type { NamespaceModel, ServiceModel } from "./mesh-state.ts";
 
 /** True when the Service is visible to every proxy in the mesh. */
 export function isMeshWide(service: ServiceModel, namespaces: ReadonlyMap<string, NamespaceModel>): boolean {
@@ -17,9 +19,4 @@ export function isMeshWide(service: ServiceModel, namespaces: ReadonlyMap<string
 
 export function inScope(proxyNamespace: string, service: ServiceModel, namespaces: ReadonlyMap<string, NamespaceModel>): boolean {
   return service.namespace === proxyNamespace || isMeshWide(service, namespaces);
-}
-
-/** Proxies with the same key receive identical snapshots. */
-export function scopeGroupKey(proxy: ProxyIdentity): string {
-  return proxy.namespace;
 }

@@ -5,9 +5,16 @@
 // process, so a proxy holding a version from an earlier control plane gets a
 // full snapshot; within an epoch, each group keeps its last `historyDepth`
 // views so a proxy that reconnects (or lags) gets only what changed since.
+//
+// Every view of every group takes its own sequence number, so a version names
+// exactly one view: a proxy whose class changed (snapshot-authorization.ts)
+// moves to another group of its namespace and gets a delta from the view it
+// holds, found by its number in whichever group it came from; and a proxy that
+// moved can never be told it is current by a number another group also uses.
 import type { Snapshot } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
 import type { MeshModel } from "./mesh-state.ts";
-import { buildView, compileMesh, diffViews, sameView, type CompiledMesh, type ProxyView } from "./snapshot-builder.ts";
+import { buildView, classifyProxy, compileMesh, diffViews, sameView, type CompiledMesh, type ProxyClass, type ProxyView } from "./snapshot-builder.ts";
+import { groupNamespace } from "./snapshot-authorization.ts";
 import { encodePolicy, encodeSnapshot } from "./snapshot-encode.ts";
 
 export interface PreparedSnapshot {
@@ -19,8 +26,16 @@ export interface PreparedSnapshot {
   encoded: Buffer;
 }
 
+interface HistoryEntry {
+  seq: number;
+  view: ProxyView;
+}
+
 interface GroupState {
-  history: { seq: number; view: ProxyView }[];
+  namespace: string;
+  /** A class group's policy, fixed for life; null for a bare namespace key (follows the namespace's policy). */
+  fixed: ProxyClass | null;
+  history: HistoryEntry[];
   subscribers: number;
   idleSinceSeq: number;
 }
@@ -42,7 +57,12 @@ export class SnapshotVersions {
   readonly epoch: string;
   readonly #historyDepth: number;
   readonly #idleGroupUpdates: number;
-  #seq = 0;
+  /** Model updates applied. */
+  #updates = 0;
+  /** The next view's number. */
+  #nextSeq = 0;
+  /** Every view still in some group's history, by its number, with its group's namespace. */
+  readonly #bySeq = new Map<number, { namespace: string; entry: HistoryEntry }>();
   #mesh: CompiledMesh;
   readonly #groups = new Map<string, GroupState>();
   #prepared = new Map<string, PreparedSnapshot>();
@@ -57,8 +77,9 @@ export class SnapshotVersions {
     this.#mesh = compileMesh(model);
   }
 
+  /** Model updates applied so far. */
   get sequence(): number {
-    return this.#seq;
+    return this.#updates;
   }
 
   get groupCount(): number {
@@ -68,28 +89,39 @@ export class SnapshotVersions {
   /** Applies a new model; returns the groups whose view changed (their proxies need a push). */
   update(model: MeshModel): string[] {
     this.#mesh = compileMesh(model, this.#mesh);
-    const seq = this.#seq + 1;
+    this.#updates++;
     const changed: string[] = [];
     for (const [key, group] of this.#groups) {
-      if (group.subscribers === 0 && seq - group.idleSinceSeq > this.#idleGroupUpdates) {
+      if (group.subscribers === 0 && this.#updates - group.idleSinceSeq > this.#idleGroupUpdates) {
+        for (const h of group.history) this.#bySeq.delete(h.seq);
         this.#groups.delete(key);
         continue;
       }
-      const view = buildView(this.#mesh, key);
+      const view = buildView(this.#mesh, key, group.fixed ?? undefined);
       const current = group.history[group.history.length - 1];
       if (current && sameView(current.view, view)) continue;
-      group.history.push({ seq, view });
-      if (group.history.length > this.#historyDepth) group.history.shift();
+      this.#push(group, view);
+      if (group.history.length > this.#historyDepth) {
+        const dropped = group.history.shift();
+        if (dropped) this.#bySeq.delete(dropped.seq);
+      }
       changed.push(key);
     }
-    // Every update takes a new sequence number, even when no group changed, so a
-    // group created later never reuses a number some earlier view was known by.
-    this.#seq = seq;
     if (changed.length > 0) {
       this.#prepared = new Map();
       this.#preparedDeltaBytes = 0;
     }
     return changed;
+  }
+
+  /**
+   * The scope group of a proxy in `namespace` whose Hello named `workload`, under the current
+   * model (created on first ask). Proxies with the same policy get the same group.
+   */
+  classify(namespace: string, workload: string | null): string {
+    const proxyClass = classifyProxy(this.#mesh, namespace, workload);
+    this.#group(proxyClass.group, proxyClass);
+    return proxyClass.group;
   }
 
   subscribe(group: string): void {
@@ -100,7 +132,12 @@ export class SnapshotVersions {
     const state = this.#groups.get(group);
     if (!state) return;
     state.subscribers = Math.max(0, state.subscribers - 1);
-    if (state.subscribers === 0) state.idleSinceSeq = this.#seq;
+    if (state.subscribers === 0) state.idleSinceSeq = this.#updates;
+  }
+
+  /** True when the group exists (asking for its version would otherwise create it). */
+  has(group: string): boolean {
+    return this.#groups.has(group);
   }
 
   currentVersion(group: string): string {
@@ -143,10 +180,13 @@ export class SnapshotVersions {
     return prepared;
   }
 
-  #findBase(state: GroupState, held: string | null): { seq: number; view: ProxyView } | null {
+  /** The view the proxy holds: in its own group's history, or in the one of its namespace it moved from. */
+  #findBase(state: GroupState, held: string | null): HistoryEntry | null {
     const seq = this.#parse(held);
     if (seq === null) return null;
-    return state.history.find((h) => h.seq === seq) ?? null;
+    const known = this.#bySeq.get(seq);
+    // Another namespace's view is never a base: its removals would name that namespace's Services.
+    return known && known.namespace === state.namespace ? known.entry : null;
   }
 
   #parse(version: string | null): number | null {
@@ -162,16 +202,25 @@ export class SnapshotVersions {
     return `${this.epoch}.${seq}`;
   }
 
-  #group(key: string): GroupState {
+  #group(key: string, fixed?: ProxyClass): GroupState {
     let state = this.#groups.get(key);
     if (!state) {
-      state = { history: [{ seq: this.#seq, view: buildView(this.#mesh, key) }], subscribers: 0, idleSinceSeq: this.#seq };
+      // A class group's policy is known only from classify(): never guess one (it could be wider).
+      if (!fixed && key !== groupNamespace(key)) throw new Error(`scope group ${key} is not known; classify the proxy first`);
+      state = { namespace: groupNamespace(key), fixed: fixed ?? null, history: [], subscribers: 0, idleSinceSeq: this.#updates };
+      this.#push(state, buildView(this.#mesh, key, fixed));
       this.#groups.set(key, state);
     }
     return state;
   }
 
-  #current(state: GroupState): { seq: number; view: ProxyView } {
+  #push(state: GroupState, view: ProxyView): void {
+    const entry = { seq: this.#nextSeq++, view };
+    state.history.push(entry);
+    this.#bySeq.set(entry.seq, { namespace: state.namespace, entry });
+  }
+
+  #current(state: GroupState): HistoryEntry {
     const current = state.history[state.history.length - 1];
     if (!current) throw new Error("group without history");
     return current;

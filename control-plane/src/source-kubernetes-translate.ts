@@ -4,11 +4,14 @@
 import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from "@kubernetes/client-node";
 import type { Endpoint } from "../../api/gen/weft/discovery/v1/Endpoint.ts";
 import type { ServicePort } from "../../api/gen/weft/discovery/v1/ServicePort.ts";
+import { MESH_DEFAULT_POLICY, type DefaultPolicy } from "../../lib/authz/default-policy.ts";
+import type { AuthzPolicySpec } from "../../lib/authz/spec.ts";
 import { ANNOTATIONS, LABELS } from "../../lib/proxy-contract.ts";
 import type { Failure } from "../../lib/result.ts";
 import { formatSpiffeId } from "../../lib/spiffe.ts";
-import { serviceKey, type MeshModel, type NamespaceModel, type ServiceModel } from "./mesh-state.ts";
-import { clientOverrideFromAnnotations, inboundFromAnnotations } from "./policy-annotations.ts";
+import { serviceKey, type MeshModel, type NamespaceModel, type PodModel, type ServiceModel } from "./mesh-state.ts";
+import { clientOverrideFromAnnotations, defaultPolicyFromAnnotations, inboundFromAnnotations } from "./policy-annotations.ts";
+import { readAuthorizationPolicy } from "./policy-authorization.ts";
 import type { ClientOverride } from "./policy-defaults.ts";
 
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
@@ -19,11 +22,15 @@ export interface KubeObjects {
   /** Meshed pods, at least (unmeshed pods are not needed and need not be watched). */
   pods: Iterable<V1Pod>;
   namespaces: Iterable<V1Namespace>;
+  /** policy.weft.io/v1alpha1 AuthorizationPolicy objects, as the API returns them (absent: none). */
+  authorizationPolicies?: Iterable<unknown>;
 }
 
 export interface TranslateOptions {
   trustDomain: string;
   clientDefaults?: ClientOverride | null;
+  /** The mesh-wide default inbound policy (--default-inbound-policy); default all-authenticated. */
+  defaultPolicy?: DefaultPolicy;
 }
 
 export interface Translation {
@@ -35,7 +42,24 @@ export interface Translation {
 export function translateKubernetes(objects: KubeObjects, options: TranslateOptions): Translation {
   const problems: Translation["problems"] = [];
   const pods = new Map<string, V1Pod>();
-  for (const pod of objects.pods) pods.set(`${pod.metadata?.namespace}/${pod.metadata?.name}`, pod);
+  const podModels = new Map<string, PodModel>();
+  for (const pod of objects.pods) {
+    const key = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+    pods.set(key, pod);
+    const namespace = pod.metadata?.namespace;
+    const name = pod.metadata?.name;
+    if (!namespace || !name) continue;
+    const defaultPolicy = defaultPolicyFromAnnotations(pod.metadata?.annotations);
+    for (const p of defaultPolicy.problems) problems.push({ ...p, object: `pod/${key}` });
+    podModels.set(key, { namespace, name, labels: pod.metadata?.labels ?? {}, defaultPolicy: defaultPolicy.value });
+  }
+
+  const policies: AuthzPolicySpec[] = [];
+  for (const object of objects.authorizationPolicies ?? []) {
+    const read = readAuthorizationPolicy(object);
+    if (read.policy) policies.push(read.policy);
+    if (read.problem) problems.push({ ...read.problem, object: `authorizationpolicy/${objectKey(object)}` });
+  }
 
   const slicesByService = new Map<string, V1EndpointSlice[]>();
   for (const slice of objects.endpointSlices) {
@@ -75,7 +99,13 @@ export function translateKubernetes(objects: KubeObjects, options: TranslateOpti
       clientPolicy: policy.value,
     });
   }
-  return { model: { services, namespaces, clientDefaults: options.clientDefaults ?? null }, problems };
+  const authorization = { policies, meshDefault: options.defaultPolicy ?? MESH_DEFAULT_POLICY, trustDomain: options.trustDomain, pods: podModels };
+  return { model: { services, namespaces, clientDefaults: options.clientDefaults ?? null, authorization }, problems };
+}
+
+function objectKey(object: unknown): string {
+  const metadata = typeof object === "object" && object !== null && "metadata" in object ? (object as { metadata?: { namespace?: unknown; name?: unknown } }).metadata : undefined;
+  return `${String(metadata?.namespace ?? "?")}/${String(metadata?.name ?? "?")}`;
 }
 
 function servicePorts(svc: V1Service): ServicePort[] {

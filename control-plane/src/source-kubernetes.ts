@@ -1,10 +1,15 @@
 // The Kubernetes source: informers over Services, EndpointSlices
-// (discovery.k8s.io/v1), meshed Pods and Namespaces, reduced to the mesh model
-// by translateKubernetes. Nothing is published until every informer has listed
+// (discovery.k8s.io/v1), meshed Pods, Namespaces and AuthorizationPolicies
+// (policy.weft.io/v1alpha1), reduced to the mesh model by translateKubernetes. Nothing is published until every informer has listed
 // once, so a control plane that starts before the apiserver (or loses it)
 // never publishes a partial or empty mesh; it retries with backoff and resumes
-// its watches (re-listing after 410 Gone) when the apiserver returns.
-import { CoreV1Api, DiscoveryV1Api, makeInformer, type KubeConfig, type KubernetesObject, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from "@kubernetes/client-node";
+// its watches (re-listing after 410 Gone) when the apiserver returns. An
+// AuthorizationPolicy CRD that is not installed is no outage: there can be no
+// policies then, so that informer counts as synced (empty), says so once, and
+// keeps retrying until the CRD appears.
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, makeInformer, type KubernetesListObject, type KubeConfig, type KubernetesObject, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from "@kubernetes/client-node";
+import type { DefaultPolicy } from "../../lib/authz/default-policy.ts";
+import { AUTHZ_GROUP, AUTHZ_PLURAL, AUTHZ_VERSION } from "../../lib/authz/spec.ts";
 import { LABELS } from "../../lib/proxy-contract.ts";
 import { silentLogger, type Logger } from "../../lib/log.ts";
 import type { MeshModel } from "./mesh-state.ts";
@@ -17,6 +22,8 @@ export interface KubernetesSourceOptions {
   /** Receives a model builder each time something changed (call it to get the model; DiscoveryServer.publish accepts it). */
   onModel: (model: () => MeshModel) => void;
   clientDefaults?: ClientOverride | null;
+  /** The mesh-wide default inbound policy (--default-inbound-policy). */
+  defaultPolicy?: DefaultPolicy;
   logger?: Logger;
   backoff?: { baseMs?: number; maxMs?: number };
 }
@@ -37,6 +44,12 @@ interface Watched {
   synced: boolean;
   running: boolean;
   failedDuringStart: boolean;
+  /** The last start failed because the resource does not exist (a CRD not installed). */
+  absent: boolean;
+  /** Said so since the resource was last there (it is said once, not on every retry). */
+  absentLogged: boolean;
+  /** Counts as synced, with nothing in it, while its resource does not exist (the optional CRD). */
+  optional: boolean;
   attempt: number;
   timer: NodeJS.Timeout | null;
 }
@@ -57,6 +70,13 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
   // Only meshed pods matter (for their ServiceAccount); the label selector keeps the cache small in big clusters.
   const pods = makeInformer<V1Pod>(kc, "/api/v1/pods", () => core.listPodForAllNamespaces({ labelSelector: LABELS.meshed }), LABELS.meshed);
   const namespaces = makeInformer<V1Namespace>(kc, "/api/v1/namespaces", () => core.listNamespace());
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const authzPolicies = makeInformer<KubernetesObject>(
+    kc,
+    `/apis/${AUTHZ_GROUP}/${AUTHZ_VERSION}/${AUTHZ_PLURAL}`,
+    // The custom objects API is untyped: what it lists is checked by parseAuthorizationPolicy.
+    async () => (await custom.listClusterCustomObject({ group: AUTHZ_GROUP, version: AUTHZ_VERSION, plural: AUTHZ_PLURAL })) as KubernetesListObject<KubernetesObject>,
+  );
 
   const build = (): MeshModel => {
     const { model, problems } = translateKubernetes(
@@ -65,16 +85,28 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
         endpointSlices: slices.list(),
         pods: pods.list(),
         namespaces: namespaces.list(),
+        authorizationPolicies: authzPolicies.list(),
       },
-      { trustDomain: options.trustDomain, clientDefaults: options.clientDefaults ?? null },
+      { trustDomain: options.trustDomain, clientDefaults: options.clientDefaults ?? null, defaultPolicy: options.defaultPolicy },
     );
     for (const p of problems) logger.warn({ object: p.object, code: p.code }, p.message);
     return model;
   };
 
   const watched: Watched[] = (
-    [["services", services], ["endpointslices", slices], ["pods", pods], ["namespaces", namespaces]] as const
-  ).map(([name, informer]) => ({ name, informer: informer as unknown as Watched["informer"], synced: false, running: false, failedDuringStart: false, attempt: 0, timer: null }));
+    [["services", services], ["endpointslices", slices], ["pods", pods], ["namespaces", namespaces], [AUTHZ_PLURAL, authzPolicies]] as const
+  ).map(([name, informer]) => ({
+    name,
+    informer: informer as unknown as Watched["informer"],
+    synced: false,
+    running: false,
+    failedDuringStart: false,
+    absent: false,
+    absentLogged: false,
+    optional: name === AUTHZ_PLURAL,
+    attempt: 0,
+    timer: null,
+  }));
 
   const allSynced = () => watched.every((w) => w.synced);
   const changed = () => {
@@ -85,25 +117,41 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
     if (stopped || w.running) return;
     w.running = true;
     w.failedDuringStart = false;
+    w.absent = false;
     try {
       await w.informer.start();
     } catch (err) {
       w.failedDuringStart = true;
-      logger.warn({ err, resource: w.name }, "informer start failed");
+      // Only "the resource does not exist": any other failure may hide policies that do exist.
+      if (isAbsent(w, err)) w.absent = true;
+      else logger.warn({ err, resource: w.name }, "informer start failed");
     }
     w.running = false;
     if (stopped) return;
+    if (w.absent) return onAbsent(w);
     if (w.failedDuringStart) return retry(w);
     w.attempt = 0;
-    if (!w.synced) {
-      w.synced = true;
-      logger.info({ resource: w.name }, "informer synced");
-      if (allSynced()) {
-        logger.info("kubernetes source synced");
-        syncedResolve();
-      }
-    }
+    w.absentLogged = false;
+    if (!w.synced) markSynced(w);
     changed();
+  };
+
+  const onAbsent = (w: Watched) => {
+    if (!w.absentLogged) logger.warn({ resource: w.name }, "the AuthorizationPolicy CRD is not installed: no policies apply; watching for it");
+    w.absentLogged = true;
+    if (!w.synced) markSynced(w);
+    retry(w);
+  };
+
+  const markSynced = (w: Watched) => {
+    w.synced = true;
+    logger.info({ resource: w.name, absent: w.absent }, "informer synced");
+    if (allSynced()) {
+      logger.info("kubernetes source synced");
+      syncedResolve();
+      // An absent CRD's informer syncs after the others may have: publish once everything is in.
+      changed();
+    }
   };
 
   const retry = (w: Watched) => {
@@ -122,8 +170,11 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
       if (stopped) return;
       // The informer stops on errors other than 410 Gone (which it handles by re-listing); restart it,
       // resuming from its last resourceVersion. The cache, and so the published model, stays as it was.
-      logger.warn({ resource: w.name, err: errorSummary(err) }, "watch failed; retrying");
+      const absent = isAbsent(w, err);
+      if (absent) w.absent = true;
+      else logger.warn({ resource: w.name, err: errorSummary(err) }, "watch failed; retrying");
       if (w.running) w.failedDuringStart = true;
+      else if (absent) onAbsent(w);
       else retry(w);
     });
     void run(w);
@@ -141,6 +192,15 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
       }
     },
   };
+}
+
+/** The optional resource answered 404: its CRD is not installed (or was removed). */
+function isAbsent(w: Watched, err: unknown): boolean {
+  return w.optional && errorCode(err) === 404;
+}
+
+function errorCode(err: unknown): unknown {
+  return err && typeof err === "object" && "code" in err ? (err as { code: unknown }).code : undefined;
 }
 
 function errorSummary(err: unknown): string {

@@ -2,10 +2,20 @@
 // lists Services and their endpoints, parsed into the same MeshModel the
 // Kubernetes source produces. Pure; every refusal names the file, line and
 // column and the path of the offending field.
+//
+// Authorization in local mode (docs/authorization.md, "Local mode"): policies
+// in the CRD's own shape, a mesh-wide default, and per-namespace defaults.
+// There are no pods, so a proxy's workload (its Hello.workload) is a pod
+// without labels: namespace-wide policies select it, selectors only as they
+// would select an unlabelled pod, and Service targets when an endpoint of the
+// Service names it in `pod` ("<namespace>/<workload>").
 import { isIP } from "node:net";
 import { LineCounter, parseDocument, type Document } from "yaml";
 import type { Endpoint } from "../../api/gen/weft/discovery/v1/Endpoint.ts";
 import type { ServicePort } from "../../api/gen/weft/discovery/v1/ServicePort.ts";
+import { MESH_DEFAULT_POLICY, parseDefaultPolicy, type DefaultPolicy } from "../../lib/authz/default-policy.ts";
+import { parseAuthorizationPolicy } from "../../lib/authz/spec-parse.ts";
+import type { AuthzPolicySpec } from "../../lib/authz/spec.ts";
 import { parseDuration } from "../../lib/duration.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
 import { formatSpiffeId, parseSpiffeId, validateIdentity } from "../../lib/spiffe.ts";
@@ -26,7 +36,8 @@ interface Ctx {
 
 const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-export function parseRegistryFile(text: string, file = "registry.yaml", trustDomainDefault = "cluster.local"): Result<MeshModel, "registry-invalid"> {
+/** `meshDefault`: the control plane's --default-inbound-policy; the file's defaultInboundPolicy wins over it. */
+export function parseRegistryFile(text: string, file = "registry.yaml", trustDomainDefault = "cluster.local", meshDefault: DefaultPolicy = MESH_DEFAULT_POLICY): Result<MeshModel, "registry-invalid"> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   const first = doc.errors[0];
@@ -36,7 +47,7 @@ export function parseRegistryFile(text: string, file = "registry.yaml", trustDom
   }
   const ctx: Ctx = { doc, lines, file };
   try {
-    return ok(readMesh(ctx, doc.toJS() ?? {}, trustDomainDefault));
+    return ok(readMesh(ctx, doc.toJS() ?? {}, trustDomainDefault, meshDefault));
   } catch (err) {
     if (err instanceof Invalid) return fail("registry-invalid", err.message);
     throw err;
@@ -101,8 +112,14 @@ function duration(ctx: Ctx, v: Json, path: Path): number {
   return ms.value;
 }
 
-function readMesh(ctx: Ctx, root: Json, trustDomainDefault: string): MeshModel {
-  const top = obj(ctx, root, [], ["trustDomain", "defaults", "namespaces", "services"]);
+function defaultPolicy(ctx: Ctx, v: Json, path: Path): DefaultPolicy {
+  const parsed = parseDefaultPolicy(str(ctx, v, path));
+  if (!parsed.ok) invalid(ctx, path, parsed.message);
+  return parsed.value;
+}
+
+function readMesh(ctx: Ctx, root: Json, trustDomainDefault: string, meshDefault: DefaultPolicy): MeshModel {
+  const top = obj(ctx, root, [], ["trustDomain", "defaults", "namespaces", "services", "defaultInboundPolicy", "authorizationPolicies"]);
   const trustDomain = str(ctx, top.trustDomain, ["trustDomain"], trustDomainDefault);
   const namespaces = new Map<string, NamespaceModel>();
   list(ctx, top.namespaces, ["namespaces"]).forEach((n, i) => {
@@ -120,13 +137,27 @@ function readMesh(ctx: Ctx, root: Json, trustDomainDefault: string): MeshModel {
     if (!namespaces.has(svc.namespace)) namespaces.set(svc.namespace, { name: svc.namespace, meshEnabled: true, inbound: emptyInbound() });
   });
   const clientDefaults = top.defaults === undefined ? null : readClientPolicy(ctx, top.defaults, ["defaults"]);
-  return { services, namespaces, clientDefaults };
+  const policies: AuthzPolicySpec[] = [];
+  const seen = new Set<string>();
+  list(ctx, top.authorizationPolicies, ["authorizationPolicies"]).forEach((p, i) => {
+    const path = ["authorizationPolicies", i];
+    // Unlike the Kubernetes source, a bad policy refuses the whole file: the last good model stays.
+    const parsed = parseAuthorizationPolicy(p);
+    if (!parsed.ok) invalid(ctx, path, parsed.message);
+    const key = `${parsed.value.namespace}/${parsed.value.name}`;
+    if (seen.has(key)) invalid(ctx, [...path, "metadata", "name"], `authorization policy ${key} is listed twice`);
+    seen.add(key);
+    policies.push(parsed.value);
+  });
+  const meshDefaultHere = top.defaultInboundPolicy === undefined ? meshDefault : defaultPolicy(ctx, top.defaultInboundPolicy, ["defaultInboundPolicy"]);
+  return { services, namespaces, clientDefaults, authorization: { policies, meshDefault: meshDefaultHere, trustDomain, pods: null } };
 }
 
 function readNamespace(ctx: Ctx, v: Json, path: Path): NamespaceModel {
   const o = obj(ctx, v, path, ["name", "meshed", "inbound"]);
-  const inboundObj = obj(ctx, o.inbound, [...path, "inbound"], ["mode", "allowedIdentities", "plaintextPorts"]);
+  const inboundObj = obj(ctx, o.inbound, [...path, "inbound"], ["mode", "defaultPolicy", "allowedIdentities", "plaintextPorts"]);
   const inbound = emptyInbound();
+  if (inboundObj.defaultPolicy !== undefined) inbound.defaultPolicy = defaultPolicy(ctx, inboundObj.defaultPolicy, [...path, "inbound", "defaultPolicy"]);
   if (inboundObj.mode !== undefined) {
     const mode = parseInboundMode(String(inboundObj.mode));
     if (mode === null) invalid(ctx, [...path, "inbound", "mode"], "expected strict or permissive");

@@ -4,6 +4,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
+import type { DefaultPolicy } from "../../lib/authz/default-policy.ts";
 import { silentLogger, type Logger } from "../../lib/log.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
 import type { MeshModel } from "./mesh-state.ts";
@@ -15,6 +16,8 @@ export interface RegistryFileSourceOptions {
   /** Called with each refusal (also logged), e.g. to surface it in `weft check`. */
   onError?: (message: string) => void;
   trustDomain?: string;
+  /** The control plane's --default-inbound-policy (the file's defaultInboundPolicy wins). */
+  defaultPolicy?: DefaultPolicy;
   logger?: Logger;
   /** Delay after a change event before re-reading, so an editor's several writes are read once. */
   settleMs?: number;
@@ -30,14 +33,14 @@ export interface RegistryFileSource {
   stop(): void;
 }
 
-export async function readRegistryFile(path: string, trustDomain?: string): Promise<Result<MeshModel>> {
+export async function readRegistryFile(path: string, trustDomain?: string, defaultPolicy?: DefaultPolicy): Promise<Result<MeshModel>> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
     return fail("registry-unreadable", `${path}: ${(err as Error).message}`);
   }
-  return parseRegistryFile(text, path, trustDomain);
+  return parseRegistryFile(text, path, trustDomain, defaultPolicy);
 }
 
 export async function startRegistryFileSource(options: RegistryFileSourceOptions): Promise<RegistryFileSource> {
@@ -59,7 +62,7 @@ export async function startRegistryFileSource(options: RegistryFileSourceOptions
     }
     if (text === lastText && current) return ok(current);
     lastText = text;
-    const parsed = parseRegistryFile(text, options.path, options.trustDomain);
+    const parsed = parseRegistryFile(text, options.path, options.trustDomain, options.defaultPolicy);
     if (!parsed.ok) {
       logger.error({ path: options.path, code: parsed.code }, `registry file refused, keeping the last good state: ${parsed.message}`);
       options.onError?.(parsed.message);

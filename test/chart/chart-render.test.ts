@@ -105,6 +105,7 @@ describe("chart: rendering", function () {
       assert.deepEqual(rules("weft-control-plane"), [
         { apiGroups: [""], resources: ["services", "pods", "namespaces"], verbs: ["get", "list", "watch"] },
         { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["policy.weft.io"], resources: ["authorizationpolicies"], verbs: ["get", "list", "watch"] },
         { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
       ]);
       assert.deepEqual((find(render(["--set", "uninstallHook.enabled=true"]), "ClusterRole", "weft-uninstall") as unknown as V1ClusterRole).rules, [

@@ -7,6 +7,7 @@ import { Connection, MALFORMED, type ConnectionShared, type ConnectionViews } fr
 import { createDiscoveryMetrics } from "../../control-plane/src/discovery-metrics.ts";
 import { WriteSlots } from "../../control-plane/src/discovery-write-slots.ts";
 import type { MeshModel } from "../../control-plane/src/mesh-state.ts";
+import { groupNamespace } from "../../control-plane/src/snapshot-authorization.ts";
 import { SnapshotVersions } from "../../control-plane/src/snapshot-versions.ts";
 import { FakeClock } from "../support/fake-clock.ts";
 import { decodeSnapshot, FakeProxyCall, mesh, meshedEndpoint, namespace, service } from "./discovery-helpers.ts";
@@ -35,12 +36,14 @@ function harness(options: { initial?: MeshModel; slots?: number; nackStorm?: { c
     return {
       currentVersion: (group) => v.currentVersion(group),
       prepare: (group, held) => v.prepare(group, held),
+      classify: (ns, workload) => v.classify(ns, workload),
+      // Logged by namespace: the class part of a group key is a hash of the proxy's policy.
       subscribe: (group) => {
-        log.push(`subscribe ${group}`);
+        log.push(`subscribe ${groupNamespace(group)}`);
         v.subscribe(group);
       },
       unsubscribe: (group) => {
-        log.push(`unsubscribe ${group}`);
+        log.push(`unsubscribe ${groupNamespace(group)}`);
         v.unsubscribe(group);
       },
     };
@@ -59,7 +62,7 @@ function harness(options: { initial?: MeshModel; slots?: number; nackStorm?: { c
   let nextId = 1;
   const connect = () => {
     const call = new FakeProxyCall();
-    const connection = new Connection(nextId++, { namespace: "shop", serviceAccount: "web" }, "shop", call, shared);
+    const connection = new Connection(nextId++, { namespace: "shop", serviceAccount: "web" }, call, shared);
     return { call, connection, send: (m: ProxyMessage__Output) => call.emit("data", m) };
   };
   /** Applies a model as the server does: a first one creates the versions, later ones update them. */

@@ -105,4 +105,95 @@ describe("Kubernetes objects to the mesh model", () => {
     assert.equal(model.namespaces.get("shop")?.inbound.mode, "PERMISSIVE");
     assert.deepEqual(model.namespaces.get("shop")?.inbound.plaintextPorts, [8080, 9090]);
   });
+
+  describe("authorization", () => {
+    const policyObj = (name: string, spec: Record<string, unknown>, ns = "shop") => ({
+      apiVersion: "policy.weft.io/v1alpha1",
+      kind: "AuthorizationPolicy",
+      metadata: { name, namespace: ns },
+      spec,
+    });
+    const rules = [{ from: [{ serviceAccounts: ["shop/checkout"] }] }];
+    const podWith = (name: string, labels: Record<string, string>, annotations: Record<string, string> = {}): V1Pod => ({
+      metadata: { namespace: "shop", name, labels: { "weft.io/meshed": "true", ...labels }, annotations },
+      spec: { serviceAccountName: "api", containers: [] },
+    });
+
+    it("reads policies of each target kind, the pods' labels and defaults, and the mesh-wide default", () => {
+      const { model, problems } = translateKubernetes(
+        {
+          services: [],
+          endpointSlices: [],
+          pods: [podWith("api-1", { app: "api" }, { "config.weft.io/default-inbound-policy": "dry-run:deny" }), podWith("api-2", { app: "api" })],
+          namespaces: [nsObj("shop", true, { "config.weft.io/default-inbound-policy": "cluster-authenticated", "config.weft.io/inbound-mode": "permissive" })],
+          authorizationPolicies: [
+            policyObj("ns-wide", { rules }),
+            policyObj("by-label", { selector: { matchLabels: { app: "api" }, matchExpressions: [{ key: "tier", operator: "NotIn", values: ["free"] }] }, action: "DENY", rules }),
+            policyObj("by-service", { targetRefs: [{ kind: "Service", name: "api", port: 80 }], action: "AUDIT", rules }),
+          ],
+        },
+        { trustDomain: "example.org", defaultPolicy: { name: "deny", dryRun: false } },
+      );
+      assert.deepEqual(problems, []);
+      const auth = model.authorization!;
+      assert.deepEqual(auth.policies.map((p) => [p.name, p.target.kind, p.action]), [["ns-wide", "namespace", "ALLOW"], ["by-label", "selector", "DENY"], ["by-service", "services", "AUDIT"]]);
+      assert.deepEqual(auth.meshDefault, { name: "deny", dryRun: false });
+      assert.equal(auth.trustDomain, "example.org");
+      assert.deepEqual(auth.pods?.get("shop/api-1")?.defaultPolicy, { name: "deny", dryRun: true });
+      assert.equal(auth.pods?.get("shop/api-2")?.defaultPolicy, null);
+      assert.equal(auth.pods?.get("shop/api-2")?.labels.app, "api");
+      const inbound = model.namespaces.get("shop")?.inbound;
+      assert.deepEqual(inbound?.defaultPolicy, { name: "cluster-authenticated", dryRun: false });
+      assert.equal(inbound?.mode, "PERMISSIVE", "the legacy annotation is still read (and loses to the new one when compiled)");
+    });
+
+    it("skips a bad default-inbound-policy annotation with a reported problem, on a namespace and on a pod", () => {
+      const { model, problems } = translateKubernetes(
+        {
+          services: [],
+          endpointSlices: [],
+          pods: [podWith("api-1", {}, { "config.weft.io/default-inbound-policy": "allow-all" })],
+          namespaces: [nsObj("shop", true, { "config.weft.io/default-inbound-policy": "Deny" })],
+        },
+        { trustDomain: "cluster.local" },
+      );
+      assert.deepEqual(problems.map((p) => [p.code, p.object]), [["bad-policy-annotation", "pod/shop/api-1"], ["bad-policy-annotation", "namespace/shop"]]);
+      assert.match(problems[0]!.message, /config\.weft\.io\/default-inbound-policy="allow-all" ignored/);
+      assert.equal(model.authorization?.pods?.get("shop/api-1")?.defaultPolicy, null);
+      assert.equal(model.namespaces.get("shop")?.inbound.defaultPolicy, null);
+    });
+
+    it("never widens access with a malformed policy: an ALLOW becomes allow-nothing, a DENY deny-everything, on its target or else its whole namespace; an AUDIT is dropped", () => {
+      const bad = [{ from: [{ serviceAcounts: ["shop/checkout"] }] }];
+      const { model, problems } = translateKubernetes(
+        {
+          services: [],
+          endpointSlices: [],
+          pods: [],
+          namespaces: [nsObj("shop", true)],
+          authorizationPolicies: [
+            policyObj("bad-allow", { selector: { matchLabels: { app: "api" } }, rules: bad }),
+            policyObj("bad-deny", { targetRefs: [{ kind: "Service", name: "api" }], action: "DENY", rules: bad }),
+            policyObj("bad-target", { selector: { matchLabels: { app: "api" } }, targetRefs: [{ kind: "Service", name: "api" }], action: "DENY", rules }),
+            policyObj("bad-action", { action: "REJECT", rules }),
+            policyObj("bad-audit", { action: "AUDIT", rules: bad }),
+            { metadata: { name: "no-namespace" }, spec: { rules } },
+          ],
+        },
+        { trustDomain: "cluster.local" },
+      );
+      const got = Object.fromEntries(model.authorization!.policies.map((p) => [p.name, [p.target.kind, p.action, JSON.stringify(p.rules)]]));
+      assert.deepEqual(got, {
+        "bad-allow": ["selector", "ALLOW", "[]"],
+        "bad-deny": ["services", "DENY", '[{"from":[],"to":[]}]'],
+        "bad-target": ["namespace", "DENY", '[{"from":[],"to":[]}]'],
+        "bad-action": ["namespace", "DENY", '[{"from":[],"to":[]}]'],
+      });
+      assert.equal(problems.length, 6);
+      assert.ok(problems.every((p) => p.code === "invalid-authorization-policy"));
+      assert.deepEqual(problems.map((p) => p.object), ["shop/bad-allow", "shop/bad-deny", "shop/bad-target", "shop/bad-action", "shop/bad-audit", "?/no-namespace"].map((k) => `authorizationpolicy/${k}`));
+      assert.match(problems[0]!.message, /enforced as allow-nothing on its target until fixed: .*serviceAcounts/);
+      assert.match(problems[2]!.message, /deny-everything on every workload of its namespace/);
+    });
+  });
 });

@@ -55,6 +55,36 @@ describe("local registry file", () => {
     assert.equal(view.services.get("shop/web")?.message.clientPolicy?.requestTimeoutMs, 5000, "service overrides merge over file defaults");
   });
 
+  it("reads authorization policies in the CRD's shape, the mesh-wide default and a namespace's own; a workload has no pod (local mode)", () => {
+    const parsed = parseRegistryFile(`
+defaultInboundPolicy: dry-run:cluster-authenticated
+namespaces:
+  - name: shop
+    inbound: { defaultPolicy: all-unauthenticated }
+authorizationPolicies:
+  - metadata: { name: web-from-checkout, namespace: shop }
+    spec:
+      targetRefs: [{ kind: Service, name: web }]
+      rules: [{ from: [{ serviceAccounts: [shop/checkout] }] }]
+  - apiVersion: policy.weft.io/v1alpha1
+    kind: AuthorizationPolicy
+    metadata: { name: no-admin, namespace: shop }
+    spec:
+      action: DENY
+      rules: [{ to: [{ paths: [{ prefix: /admin/ }] }] }]
+`, "f.yaml", "example.org", { name: "deny", dryRun: false });
+    assert.ok(parsed.ok, parsed.ok ? "" : parsed.message);
+    const auth = parsed.value.authorization;
+    assert.deepEqual(auth?.policies.map((p) => `${p.namespace}/${p.name} ${p.target.kind} ${p.action}`), ["shop/web-from-checkout services ALLOW", "shop/no-admin namespace DENY"]);
+    assert.deepEqual(auth?.meshDefault, { name: "cluster-authenticated", dryRun: true }, "the file's default wins over the flag's");
+    assert.equal(auth?.trustDomain, "example.org");
+    assert.equal(auth?.pods, null);
+    assert.deepEqual(parsed.value.namespaces.get("shop")?.inbound.defaultPolicy, { name: "all-unauthenticated", dryRun: false });
+    const flagOnly = parseRegistryFile("services: []\n", "f.yaml", "example.org", { name: "deny", dryRun: false });
+    assert.ok(flagOnly.ok);
+    assert.deepEqual(flagOnly.value.authorization?.meshDefault, { name: "deny", dryRun: false }, "without one in the file, the flag's");
+  });
+
   const refusals: [string, string, RegExp][] = [
     ["YAML syntax", "services:\n  - name: [oops\n", /^f\.yaml:\d+:\d+: /],
     ["a bad address", "services:\n  - namespace: a\n    name: b\n    ports: [{name: http, port: 80}]\n    endpoints:\n      - address: not-an-ip\n", /^f\.yaml:6:18: services\[0\]\.endpoints\[0\]\.address: "not-an-ip" is not an IP address/],
@@ -64,6 +94,9 @@ describe("local registry file", () => {
     ["a bad identity", "services:\n  - namespace: a\n    name: b\n    ports: [{port: 1}]\n    endpoints: [{address: 1.2.3.4, meshed: true, identity: 'spiffe://x/y'}]\n", /identity: "spiffe:\/\/x\/y" is not a spiffe/],
     ["an endpoint port for no service port", "services:\n  - namespace: a\n    name: b\n    ports: [{name: http, port: 1}]\n    endpoints: [{address: 1.2.3.4, ports: {grpc: 2}}]\n", /ports\.grpc: unknown field/],
     ["a bad duration", "defaults:\n  requestTimeout: soon\n", /^f\.yaml:2:19: defaults\.requestTimeout: expected a duration/],
+    ["a bad default inbound policy", "defaultInboundPolicy: allow-all\n", /^f\.yaml:1:\d+: defaultInboundPolicy: "allow-all" is not a default inbound policy/],
+    ["a malformed authorization policy", "authorizationPolicies:\n  - metadata: {name: p, namespace: shop}\n    spec: {action: REJECT}\n", /^f\.yaml:2:\d+: authorizationPolicies\[0\]: .*spec\.action/],
+    ["a duplicate authorization policy", "authorizationPolicies:\n  - metadata: {name: p, namespace: shop}\n    spec: {}\n  - metadata: {name: p, namespace: shop}\n    spec: {}\n", /authorizationPolicies\[1\]\.metadata\.name: authorization policy shop\/p is listed twice/],
   ];
   for (const [what, text, expected] of refusals) {
     it(`refuses ${what} with the line and column`, () => {
