@@ -27,6 +27,7 @@ import { compilePolicy, type CompileCode, type CompiledPolicy } from "./evaluate
 import { allMatches, firstMatch, newScratch, segmentHash, toBucket, type Bucket, type MatchScratch } from "./evaluate-bucket.ts";
 import { buildIndexes, callerBucket, type ClauseIndex } from "./evaluate-index.ts";
 import { inTrustDomain, peerParts } from "./evaluate-match.ts";
+import { completeAuthorization } from "./authorization-shape.ts";
 
 export type { CompileCode } from "./evaluate-compile.ts";
 
@@ -94,7 +95,8 @@ function decision(allowed: boolean, kind: AuthzDecision["kind"], policy: string,
 }
 
 /** Refuses (with a message naming the policy and field) what cannot be enforced as written: the proxy NACKs it. */
-export function compileAuthorization(authorization: Authorization__Output): Result<CompiledAuthorization, CompileCode> {
+export function compileAuthorization(given: Authorization__Output): Result<CompiledAuthorization, CompileCode> {
+  const authorization = completeAuthorization(given);
   const chosen = Object.hasOwn(DEFAULTS, authorization.defaultPolicy) ? DEFAULTS[authorization.defaultPolicy] : undefined;
   if (chosen === undefined) return fail("bad-default", `default policy ${String(authorization.defaultPolicy)} is not one Weft knows`);
   if (chosen.rule === "trust-domain" && authorization.trustDomain === "") return fail("bad-default", "default policy cluster-authenticated needs the trust domain, and trustDomain is empty");

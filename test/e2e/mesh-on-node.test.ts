@@ -2,7 +2,8 @@
 // proxies at the control plane's ClusterIP (no DNS in the test cluster; kube-proxy routes
 // it), `weft check` passes, a client and a server get native sidecars and the server sees
 // the client's SPIFFE id while a capture on the node's bridge sees only TLS between the
-// two pods, helm upgrade of the log level, helm uninstall.
+// two pods, authorization policies applied and deleted under traffic (authz-on-node.ts),
+// helm upgrade of the log level, helm uninstall.
 // Run: npx mocha --no-config --extension ts --timeout 20000 --exit test/e2e/mesh-on-node.test.ts
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
@@ -15,6 +16,7 @@ import { startProcess } from "../support/process.ts";
 import { waitFor } from "../support/wait.ts";
 import { CHART, helm, helmBinary } from "../chart/helm.ts";
 import { analyzeCapture } from "../netns/pcap.ts";
+import { describeAuthorization } from "./authz-on-node.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const NS = "weft-system";
@@ -159,6 +161,8 @@ describe("e2e: Weft on a real node", function () {
     assert.match(proxies(), /^2 meshed pods, ([2-9]|\d\d+) discovery streams, all on their current version$/);
     assert.doesNotMatch(proxies(), /could not read/, "both proxies' /metrics were read through the apiserver");
   });
+
+  describeAuthorization(() => cluster!);
 
   it("helm upgrade of the proxy's log level reaches newly created pods", async () => {
     const c = cluster!;

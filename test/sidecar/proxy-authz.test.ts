@@ -268,6 +268,19 @@ describe("authorization in the server proxy", function () {
     assert.equal(await authzCount(mesh.server, { decision: "deny", policy: "default/no-admin" }), 1);
   });
 
+  it("a DENY on a path refuses the spellings an app reads as that path (dot segments, escapes, doubled slashes)", async () => {
+    const app = await httpApp();
+    const mesh = await meshFor(app.port, app.close, {
+      defaultPolicy: "DEFAULT_ALL_AUTHENTICATED",
+      policies: [{ name: "default/no-admin", action: "DENY", rules: [{ to: [{ paths: [{ prefix: "/admin/" }] }] }] }],
+    });
+    for (const path of ["/x/../admin/users", "//admin/users", "/%61dmin/users", "/admin%2Fusers", "/./admin/users"]) {
+      assert.deepEqual(await get(mesh.clientPort, path), { status: 403, body: "forbidden by policy default/no-admin\n" }, path);
+    }
+    assert.equal((await get(mesh.clientPort, "/adminx/../public")).status, 200);
+    assert.deepEqual(app.paths, ["/adminx/../public"], "an allowed path reaches the app exactly as sent");
+  });
+
   it("AUDIT refuses nothing, and is counted", async () => {
     const app = await httpApp();
     const mesh = await meshFor(app.port, app.close, { defaultPolicy: "DEFAULT_ALL_AUTHENTICATED", policies: [{ name: "default/watch", action: "AUDIT", rules: [{ to: [{ methods: ["GET"] }] }] }] });

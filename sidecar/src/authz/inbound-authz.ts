@@ -16,7 +16,8 @@
 // opaque connection admitted under the old policy runs on until it ends.
 import type { InboundPolicy__Output } from "../../../api/gen/weft/discovery/v1/InboundPolicy.ts";
 import type { AuthzDecision, AuthzHttp } from "../../../lib/authz/decision.ts";
-import { acceptsPlaintext, evaluate, type CompiledAuthorization } from "../../../lib/authz/evaluate.ts";
+import { acceptsPlaintext, type CompiledAuthorization } from "../../../lib/authz/evaluate.ts";
+import { evaluateRequest } from "../../../lib/authz/evaluate-request.ts";
 import type { Clock } from "../../../lib/clock.ts";
 import type { Logger } from "../../../lib/log.ts";
 import type { ProxyMetrics } from "../admin/metrics.ts";
@@ -105,7 +106,8 @@ export class InboundAuthz {
     if (!compiled) return null;
     let decision: AuthzDecision;
     try {
-      decision = evaluate(compiled, target.http ? { port: target.port, peer: target.peer, http: target.http } : { port: target.port, peer: target.peer });
+      // Both readings of the path (lib/authz/path-normalize.ts): no spelling of a path slips past a policy.
+      decision = evaluateRequest(compiled, target.http ? { port: target.port, peer: target.peer, http: target.http } : { port: target.port, peer: target.peer });
     } catch (err) {
       // A fault in evaluation must not open the door: refuse, and say so once per window.
       decision = { allowed: false, kind: "default", policy: "evaluation-error", audited: [], dryRunRefusal: null };
