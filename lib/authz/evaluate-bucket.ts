@@ -1,19 +1,18 @@
 // A caller's plan for one action (evaluate-index.ts, callerBucket): the
-// clauses whose `from` that caller matches, filed by what the request must be. A clause whose every operation
-// names paths (or gRPC services) with a known first segment is filed under
-// those segments ("/api" for {prefix: /api/}, "/pkg.Service" for a gRPC
-// service); else one whose every operation names methods, under those methods;
-// else it is checked for every request. So a GET /api/... checks the clauses
-// that could take it, not every clause that names its caller.
-//
-// Nothing here allocates: evaluate() runs these per request.
+// clauses whose `from` that caller matches, filed by what the request must be.
+// A clause whose every operation names paths (or gRPC services) with a known
+// first segment is filed under those segments ("/api" for {prefix: /api/},
+// "/pkg.Service" for a gRPC service); else one whose every operation names
+// methods, under those methods; else it is checked for every request. So a
+// GET /api/... checks the clauses that could take it, not every clause that
+// names its caller.
 //
 // Opaque TCP has neither path nor method: ALLOW and AUDIT skip the filed
 // clauses (an HTTP field never matches TCP there), DENY checks them all (an
 // HTTP field always matches TCP there), as evaluate-match.ts decides each one.
 //
 // Every list keeps its clauses in policy order, so a scan stops at the best
-// (lowest) match so far.
+// (lowest) match so far. The scans run per request and allocate nothing.
 import type { AuthzRequest } from "./decision.ts";
 import { matchesAnyOperation, type OperationMatcher } from "./evaluate-match.ts";
 
@@ -22,6 +21,15 @@ export interface Clause {
   /** The policy's position in the snapshot: the lowest matching one decides. */
   readonly policy: number;
   readonly to: readonly OperationMatcher[];
+  readonly filing: Filing;
+}
+
+/** Where a clause is filed in every plan: the same for every caller, so worked out once per rule. */
+export interface Filing {
+  /** Hashes of the first path segments it can take; null when it can take any path. */
+  readonly segments: readonly number[] | null;
+  /** The methods it can take; null when any (or when filed by segment). */
+  readonly methods: readonly string[] | null;
 }
 
 export interface Bucket {
@@ -66,32 +74,38 @@ function operationSegments(operation: OperationMatcher): string[] | null {
   return out.includes("") ? null : out;
 }
 
-/** The segments (or methods) a clause can take; null when some operation can take any. */
-function keysOf(clause: Clause, of: (operation: OperationMatcher) => readonly string[] | null): Set<string> | null {
-  if (clause.to.length === 0) return null;
+/** The segments (or methods) a rule's `to` can take; null when some operation can take any. */
+function keysOf(to: readonly OperationMatcher[], of: (operation: OperationMatcher) => readonly string[] | null): string[] | null {
+  if (to.length === 0) return null;
   const keys = new Set<string>();
-  for (const operation of clause.to) {
+  for (const operation of to) {
     const some = of(operation);
     if (some === null) return null;
     for (const key of some) keys.add(key);
   }
-  return keys;
+  return [...keys];
+}
+
+export function filingOf(to: readonly OperationMatcher[]): Filing {
+  const segments = keysOf(to, operationSegments);
+  if (segments !== null) return { segments: [...new Set(segments.map(segmentHash))], methods: null };
+  return { segments: null, methods: keysOf(to, (o) => o.methods) };
 }
 
 function fileUnder<K>(map: Map<K, Clause[]>, key: K, clause: Clause): void {
   const list = map.get(key);
   if (list === undefined) map.set(key, [clause]);
-  else if (list.at(-1) !== clause) list.push(clause);
+  else list.push(clause);
 }
 
+/** Clauses in policy order, filed. */
 export function toBucket(clauses: readonly Clause[]): Bucket {
   const any: Clause[] = [];
   const bySegment = new Map<number, Clause[]>();
   const byMethod = new Map<string, Clause[]>();
   for (const clause of clauses) {
-    const segments = keysOf(clause, operationSegments);
-    const methods = segments === null ? keysOf(clause, (o) => o.methods) : null;
-    if (segments !== null) for (const segment of segments) fileUnder(bySegment, segmentHash(segment), clause);
+    const { segments, methods } = clause.filing;
+    if (segments !== null) for (const segment of segments) fileUnder(bySegment, segment, clause);
     else if (methods !== null) for (const method of methods) fileUnder(byMethod, method, clause);
     else any.push(clause);
   }

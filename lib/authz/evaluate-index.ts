@@ -10,17 +10,14 @@
 // matches, found through the index and checked once, then filed by path and
 // method (evaluate-bucket.ts). Every later request of that caller checks only
 // the `to` of the clauses that could take it.
-import { toBucket, type Bucket } from "./evaluate-bucket.ts";
+import { filingOf, toBucket, type Bucket, type Clause as PlanClause } from "./evaluate-bucket.ts";
 import type { CompiledPolicy, PolicyAction } from "./evaluate-compile.ts";
-import { matchesSource, type OperationMatcher, type PeerParts, type SourceMatcher } from "./evaluate-match.ts";
+import { matchesSource, type PeerParts, type SourceMatcher } from "./evaluate-match.ts";
 
-/** One `from` entry of a rule (or none: any caller), with the rule's `to`. */
-export interface Clause {
-  /** The policy's position in the snapshot. */
-  readonly policy: number;
+/** One `from` entry of a rule (or none: any caller), with the rule's `to`; a plan holds these once `from` is checked. */
+export interface Clause extends PlanClause {
   /** Null: the rule has no `from`, any caller (plaintext included). */
   readonly source: SourceMatcher | null;
-  readonly to: readonly OperationMatcher[];
 }
 
 type ClauseMap = ReadonlyMap<string, readonly Clause[]>;
@@ -88,9 +85,10 @@ class IndexBuilder implements ClauseIndex {
   add(policy: CompiledPolicy, position: number): void {
     this.policies.push(position);
     for (const rule of policy.rules) {
-      if (rule.from.length === 0) this.always.push({ policy: position, source: null, to: rule.to });
+      const filing = filingOf(rule.to);
+      if (rule.from.length === 0) this.always.push({ policy: position, source: null, to: rule.to, filing });
       for (const source of rule.from) {
-        const clause: Clause = { policy: position, source, to: rule.to };
+        const clause: Clause = { policy: position, source, to: rule.to, filing };
         if (source.unauthenticated) {
           this.plaintext.push(clause);
           continue;
@@ -134,12 +132,12 @@ export function callerBucket(index: ClauseIndex, peer: string | null, parts: Pee
     if (parts !== null) lists.push(index.byServiceAccount.get(parts.namespaceServiceAccount), index.byNamespace.get(parts.namespace), index.bySaName.get(parts.serviceAccount));
   }
   const seen = new Set<Clause>();
-  const matching: { policy: number; to: readonly OperationMatcher[] }[] = [];
+  const matching: Clause[] = [];
   for (const list of lists) {
     for (const clause of list ?? []) {
       if (seen.has(clause)) continue;
       seen.add(clause);
-      if (clause.source === null || matchesSource(clause.source, peer, parts)) matching.push({ policy: clause.policy, to: clause.to });
+      if (clause.source === null || matchesSource(clause.source, peer, parts)) matching.push(clause);
     }
   }
   return toBucket(matching.sort((a, b) => a.policy - b.policy));
