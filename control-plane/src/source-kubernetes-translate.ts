@@ -11,7 +11,7 @@ import type { Failure } from "../../lib/result.ts";
 import { formatSpiffeId } from "../../lib/spiffe.ts";
 import { serviceKey, type MeshModel, type NamespaceModel, type PodModel, type ServiceModel } from "./mesh-state.ts";
 import { clientOverrideFromAnnotations, defaultPolicyFromAnnotations, inboundFromAnnotations } from "./policy-annotations.ts";
-import { readAuthorizationPolicy } from "./policy-authorization.ts";
+import { readAuthorizationPolicy } from "../../lib/authz/policy-read.ts";
 import type { ClientOverride } from "./policy-defaults.ts";
 
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";

@@ -1,4 +1,4 @@
-// AuthorizationPolicy objects as the Kubernetes source reads them, and what
+// AuthorizationPolicy objects as the control plane and `weft authz` read them, and what
 // stands in for one that does not parse. Pure.
 //
 // A policy that fails to parse must not simply vanish: a DENY that vanishes
@@ -13,9 +13,9 @@
 //   - DENY, or an action that does not parse: deny-everything;
 //   - AUDIT: dropped (an audit never refuses, so losing it widens nothing).
 import type { AuthorizationRule } from "../../api/gen/weft/discovery/v1/AuthorizationRule.ts";
-import { parseAuthorizationPolicy } from "../../lib/authz/spec-parse.ts";
-import type { AuthzPolicySpec } from "../../lib/authz/spec.ts";
-import { fail, type Failure } from "../../lib/result.ts";
+import { parseAuthorizationPolicy } from "./spec-parse.ts";
+import type { AuthzPolicySpec } from "./spec.ts";
+import { fail, type Failure } from "../result.ts";
 
 /** Matches every request: no `from` is any caller, no `to` is any request. */
 const EVERYTHING: AuthorizationRule = { from: [], to: [] };
