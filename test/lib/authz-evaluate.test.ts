@@ -394,8 +394,27 @@ describe("authorization: which ports accept plaintext callers", () => {
   }
 });
 
-describe("authorization: shared decisions", () => {
-  it("returns frozen decisions with a shared empty audit list when nothing is audited", () => {
+describe("authorization: per-caller plans and shared decisions", () => {
+  it("decides the same for a caller's first and later requests, past the plan cache's bound", () => {
+    const a = authz([policy("shop/allow", "ALLOW", [rule([{ namespaces: ["shop"] }], [{ methods: ["GET"] }])]), policy("shop/deny", "DENY", [rule([{ notNamespaces: ["shop"] }], [{ paths: [{ prefix: "/admin/" }] }])])]);
+    const c = compiled(a);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 5000; i++) {
+        const r = req(id(i % 2 === 0 ? "shop" : "ops", `sa-${i}`), http(i % 3 === 0 ? "POST" : "GET", i % 5 === 0 ? "/admin/x" : "/"));
+        assert.deepEqual({ ...evaluate(c, r), audited: [] }, naiveEvaluate(a, r));
+      }
+    }
+  });
+
+  it("shares the decision that lists a single AUDIT policy", () => {
+    const c = compiled(authz([policy("shop/audit", "AUDIT", [rule([], [{ methods: ["GET"] }])])]));
+    const a = evaluate(c, req(WEB));
+    assert.deepEqual(a.audited, ["shop/audit"]);
+    assert.equal(evaluate(c, req(WEB)), a);
+    assert.ok(Object.isFrozen(a) && Object.isFrozen(a.audited));
+  });
+
+  it("returns the same frozen decision, with a shared empty audit list, when nothing is audited", () => {
     const c = compiled(authz([policy("shop/allow", "ALLOW", [rule([{ namespaces: ["shop"] }])])]));
     const a = evaluate(c, req(WEB));
     const b = evaluate(c, req(WEB));
