@@ -6,11 +6,17 @@ import type { Command } from "./command.ts";
 export const commands: Record<string, () => Promise<Command>> = {
   capture: async () => (await import("./cmd-capture.ts")).command,
   check: async () => (await import("./cmd-check.ts")).command,
+  completion: async () => (await import("./cmd-completion.ts")).command,
   demo: async () => (await import("./cmd-demo.ts")).command,
+  diagnostics: async () => (await import("./cmd-diagnostics.ts")).command,
   identity: async () => (await import("./cmd-identity.ts")).command,
   inject: async () => (await import("./cmd-inject.ts")).command,
   local: async () => (await import("./local-command.ts")).command,
+  "proxy-config": async () => (await import("./cmd-proxy-config.ts")).command,
+  "proxy-status": async () => (await import("./cmd-proxy-status.ts")).command,
   run: async () => (await import("./cmd-run.ts")).command,
+  uninject: async () => (await import("./cmd-uninject.ts")).command,
+  version: async () => (await import("./cmd-version.ts")).command,
 };
 
 function usage(): string {

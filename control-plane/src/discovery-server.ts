@@ -17,6 +17,7 @@ import { withTlsPolicy } from "../../lib/tls-policy-grpc.ts";
 import { Connection, MALFORMED, type ConnectionShared, type IncomingMessage } from "./discovery-connection.ts";
 import { Debouncer } from "./discovery-debouncer.ts";
 import { createDiscoveryMetrics, type DiscoveryMetrics } from "./discovery-metrics.ts";
+import { registerStreamStatusMetric } from "./discovery-status-metrics.ts";
 import { PublishedModel, type ModelSource } from "./discovery-model.ts";
 import { WriteSlots } from "./discovery-write-slots.ts";
 import type { MeshModel, ProxyIdentity } from "./mesh-state.ts";
@@ -118,6 +119,7 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
     return behind;
   };
   const metrics = createDiscoveryMetrics(options.registry ?? new Registry(), streamsBehind);
+  if (options.registry) registerStreamStatusMetric(options.registry, () => connections.values(), (group) => (model.versions?.has(group) ? model.versions.currentVersion(group) : null));
   const slots = new WriteSlots(options.maxFullInFlight ?? 8);
   const shared: ConnectionShared = {
     views: () => model.versions,

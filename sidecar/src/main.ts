@@ -89,6 +89,7 @@ async function main(): Promise<number> {
     peerTransport: c.peerTransport,
     // Disabled tracing yields NO_OBSERVER: the request path pays nothing.
     observer: tracing.value.observer,
+    bootstrap: () => c,
   });
   registerTracingMetrics(proxy.metrics.registry, tracing.value.tracing, "weft_proxy_");
   logger.info({ ports: Object.fromEntries(proxy.ports), identity: credentials.current()?.spiffeId }, "proxy started");

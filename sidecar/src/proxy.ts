@@ -18,6 +18,7 @@ import { createMetrics, type ProxyMetrics } from "./admin/metrics.ts";
 import { registerStateMetrics } from "./admin/metrics-state.ts";
 import { OutboundProxy, type Destination } from "./outbound/listener.ts";
 import { PeerPool } from "./outbound/peer-pool.ts";
+import { WEFT_VERSION } from "../../lib/weft-version.ts";
 import { NO_OBSERVER, type RequestObserver } from "./http/request-observer.ts";
 
 export interface ProxyOptions {
@@ -46,6 +47,8 @@ export interface ProxyOptions {
   rng?: () => number;
   /** How HTTP/1.1 requests travel to peer proxies (default h1: pooled framed connections; docs/decisions.md). */
   peerTransport?: "h2" | "h1";
+  /** The effective configuration /proxy-config/bootstrap shows (redacted there). */
+  bootstrap?: () => unknown;
 }
 
 export interface RunningProxy {
@@ -156,7 +159,7 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   }
   let admin: http.Server | undefined;
   if (o.adminPort !== undefined) {
-    admin = createAdminServer({ view: o.view, credentials: o.credentials, metrics, appProbes: o.appProbes ?? {}, appHost, isDraining: () => draining });
+    admin = createAdminServer({ view: o.view, credentials: o.credentials, metrics, appProbes: o.appProbes ?? {}, appHost, isDraining: () => draining, proxyConfig: { loads: () => state.loads, bootstrap: o.bootstrap, proxyVersion: WEFT_VERSION } });
     ports.set("admin", await listen(admin, o.listenHost, o.adminPort));
   }
 

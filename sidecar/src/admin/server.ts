@@ -17,6 +17,7 @@ import type { CredentialsSource } from "../identity/credentials-source.ts";
 import type { MeshView } from "../discovery/mesh-view.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import type { AppProbe } from "./app-probe.ts";
+import { PROXY_CONFIG_PREFIX, proxyConfigPage, type ProxyConfigSources } from "./proxy-config-routes.ts";
 
 export interface AdminOptions {
   view: MeshView;
@@ -25,6 +26,8 @@ export interface AdminOptions {
   appProbes: Readonly<Record<string, AppProbe>>;
   appHost: string;
   isDraining: () => boolean;
+  /** What /proxy-config/* reads beyond the view and the credentials (loopback only, like /config). */
+  proxyConfig?: Omit<ProxyConfigSources, "view" | "credentials">;
 }
 
 function send(res: http.ServerResponse, status: number, body: string, type = "text/plain"): void {
@@ -99,6 +102,16 @@ export function createAdminServer(options: AdminOptions): http.Server {
         certificate: material ? { spiffeId: material.spiffeId, notAfter: material.notAfter.toISOString(), chainPem: material.credentials.certChainPem } : null,
       };
       return send(res, 200, JSON.stringify(body, null, 2), "application/json");
+    }
+    if (path.startsWith(PROXY_CONFIG_PREFIX)) {
+      let page: unknown;
+      try {
+        page = proxyConfigPage(path, { ...options.proxyConfig, view: options.view, credentials: options.credentials });
+      } catch (err) {
+        // A diagnostics page must never take the proxy down.
+        return send(res, 500, `${(err as Error).message}\n`);
+      }
+      return page === undefined ? send(res, 404, "not found\n") : send(res, 200, JSON.stringify(page, null, 2), "application/json");
     }
     if (path.startsWith(APP_HEALTH_PATH_PREFIX)) {
       const probe = options.appProbes[path];
