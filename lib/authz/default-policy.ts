@@ -58,3 +58,33 @@ export function defaultPolicyToWire(p: DefaultPolicy): { defaultPolicy: DefaultI
 export function legacyInboundModeDefault(mode: "STRICT" | "PERMISSIVE"): DefaultPolicy {
   return { name: mode === "STRICT" ? "all-authenticated" : "all-unauthenticated", dryRun: false };
 }
+
+/** Where a workload's default came from, for `weft authz` to say. */
+export type DefaultPolicySource = "pod annotation" | "namespace annotation" | "namespace inbound-mode (legacy)" | "mesh-wide";
+
+export interface DefaultPolicyInputs {
+  /** The pod's config.weft.io/default-inbound-policy, parsed. */
+  pod: DefaultPolicy | null;
+  /** The namespace's config.weft.io/default-inbound-policy, parsed. */
+  namespace: DefaultPolicy | null;
+  /** The namespace's legacy config.weft.io/inbound-mode. */
+  legacyMode: "STRICT" | "PERMISSIVE" | null;
+  /** The chart's authorization.defaultPolicy (the control plane's --default-inbound-policy). */
+  mesh: DefaultPolicy;
+}
+
+/** The pod's annotation wins, then the namespace's, then its legacy inbound-mode, then the mesh-wide default. */
+export function resolveDefaultPolicy(inputs: DefaultPolicyInputs): { policy: DefaultPolicy; source: DefaultPolicySource } {
+  if (inputs.pod) return { policy: inputs.pod, source: "pod annotation" };
+  if (inputs.namespace) return { policy: inputs.namespace, source: "namespace annotation" };
+  if (inputs.legacyMode) return { policy: legacyInboundModeDefault(inputs.legacyMode), source: "namespace inbound-mode (legacy)" };
+  return { policy: inputs.mesh, source: "mesh-wide" };
+}
+
+/** The legacy config.weft.io/inbound-mode annotation's value: "strict" or "permissive" (any case), else null. */
+export function parseInboundModeAnnotation(text: string): "STRICT" | "PERMISSIVE" | null {
+  const v = text.trim().toLowerCase();
+  if (v === "strict") return "STRICT";
+  if (v === "permissive") return "PERMISSIVE";
+  return null;
+}

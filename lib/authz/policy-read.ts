@@ -15,7 +15,9 @@
 import type { AuthorizationRule } from "../../api/gen/weft/discovery/v1/AuthorizationRule.ts";
 import { parseAuthorizationPolicy } from "./spec-parse.ts";
 import type { AuthzPolicySpec } from "./spec.ts";
-import { fail, type Failure } from "../result.ts";
+import { fail, type Failure, type Result } from "../result.ts";
+import { completeAuthorization } from "./authorization-shape.ts";
+import { compileAuthorization } from "./evaluate.ts";
 
 /** Matches every request: no `from` is any caller, no `to` is any request. */
 const EVERYTHING: AuthorizationRule = { from: [], to: [] };
@@ -27,7 +29,7 @@ export interface ReadPolicy {
 }
 
 export function readAuthorizationPolicy(object: unknown): ReadPolicy {
-  const parsed = parseAuthorizationPolicy(object);
+  const parsed = enforceable(parseAuthorizationPolicy(object));
   if (parsed.ok) return { policy: parsed.value, problem: null };
   const metadata = isObject(object) && isObject(object.metadata) ? object.metadata : {};
   const namespace = typeof metadata.namespace === "string" ? metadata.namespace : "";
@@ -48,6 +50,22 @@ export function readAuthorizationPolicy(object: unknown): ReadPolicy {
     policy: { namespace, name, target, action: action === "ALLOW" ? "ALLOW" : "DENY", rules: action === "ALLOW" ? [] : [EVERYTHING] },
     problem: fail("invalid-authorization-policy", `enforced as ${stand} ${where} until fixed: ${parsed.message}`),
   };
+}
+
+/**
+ * A parsed policy that the proxies' compiler would still refuse (it checks a few things the CRD
+ * and the parser leave to it) is malformed too: sent as written, it would make every proxy it
+ * selects NACK its whole snapshot and keep enforcing a stale set.
+ */
+function enforceable(parsed: Result<AuthzPolicySpec>): Result<AuthzPolicySpec> {
+  if (!parsed.ok) return parsed;
+  const p = parsed.value;
+  const trial = compileAuthorization(completeAuthorization({
+    defaultPolicy: "DEFAULT_ALL_AUTHENTICATED",
+    trustDomain: "trial.invalid",
+    policies: [{ name: `${p.namespace}/${p.name}`, action: p.action, ports: [], rules: p.rules }],
+  }));
+  return trial.ok ? parsed : fail(trial.code, trial.message);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
