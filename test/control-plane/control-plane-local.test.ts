@@ -106,6 +106,17 @@ describe("control plane flags for discovery", () => {
     assert.equal(reg.ok ? "" : reg.message, "--registry is for --mode local");
   });
 
+  it("reads --default-inbound-policy (all-authenticated unless given, dry-run:<name> too) and refuses an unknown one", async () => {
+    const { parseControlPlaneFlags } = await import("../../control-plane/src/identity-config.ts");
+    const plain = parseControlPlaneFlags(["--issuer-dir", "/s"]);
+    assert.deepEqual(plain.ok ? plain.value.defaultInboundPolicy : null, { name: "all-authenticated", dryRun: false });
+    const dry = parseControlPlaneFlags(["--issuer-dir", "/s", "--default-inbound-policy", "dry-run:deny"]);
+    assert.deepEqual(dry.ok ? dry.value.defaultInboundPolicy : null, { name: "deny", dryRun: true });
+    const bad = parseControlPlaneFlags(["--issuer-dir", "/s", "--default-inbound-policy", "strict"]);
+    assert.equal(bad.ok ? "" : bad.code, "bad-default-policy");
+    assert.match(bad.ok ? "" : bad.message, /^--default-inbound-policy: "strict" is not a default inbound policy/);
+  });
+
   it("refuses to start on a malformed registry file with its line number", function () {
     this.timeout(60_000);
     const dir = mkdtempSync(join(tmpdir(), "weft-local-bad-"));
