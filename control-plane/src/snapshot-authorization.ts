@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import type { Authorization } from "../../api/gen/weft/discovery/v1/Authorization.ts";
 import type { InboundPolicy } from "../../api/gen/weft/discovery/v1/InboundPolicy.ts";
-import { legacyInboundModeDefault, MESH_DEFAULT_POLICY, type DefaultPolicy } from "../../lib/authz/default-policy.ts";
+import { MESH_DEFAULT_POLICY, resolveDefaultPolicy, type DefaultPolicy } from "../../lib/authz/default-policy.ts";
 import type { AuthzPolicySpec } from "../../lib/authz/spec.ts";
 import { authorizationForWorkload } from "../../lib/authz/workload.ts";
 import type { AuthorizationModel, NamespaceModel, ServiceModel } from "./mesh-state.ts";
@@ -43,13 +43,10 @@ export function modeForDefault(policy: DefaultPolicy): InboundMode {
   return policy.name === "all-unauthenticated" ? "PERMISSIVE" : "STRICT";
 }
 
+/** The pod's annotation, then the namespace's, then its legacy inbound-mode, then the mesh-wide default. */
 export function effectiveDefault(pod: DefaultPolicy | null, namespace: NamespaceModel | undefined, mesh: DefaultPolicy): DefaultPolicy {
-  if (pod) return pod;
   const inbound = namespace?.inbound;
-  if (inbound?.defaultPolicy) return inbound.defaultPolicy;
-  // The legacy config.weft.io/inbound-mode, which the new annotation beats.
-  if (inbound?.mode) return legacyInboundModeDefault(inbound.mode);
-  return mesh;
+  return resolveDefaultPolicy({ pod, namespace: inbound?.defaultPolicy ?? null, legacyMode: inbound?.mode ?? null, mesh }).policy;
 }
 
 export interface WorkloadInbound {
