@@ -162,43 +162,47 @@ describe("e2e: Weft on a real node", function () {
     assert.doesNotMatch(proxies(), /could not read/, "both proxies' /metrics were read through the apiserver");
   });
 
+  // Child suites run after the parent's own tests, in order: authorization on the installed
+  // mesh, then the upgrade and the uninstall, which must come last.
   describeAuthorization(() => cluster!);
 
-  it("helm upgrade of the proxy's log level reaches newly created pods", async () => {
-    const c = cluster!;
-    const core = c.kubeConfig.makeApiClient(CoreV1Api);
-    const sidecarOf = async (name: string) =>
-      JSON.stringify((await core.readNamespacedPod({ name, namespace: mesh })).spec?.initContainers?.find((x) => x.restartPolicy === "Always"));
-    assert.doesNotMatch(await sidecarOf("server"), /"debug"/);
-    const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", "proxy.logLevel=debug"]);
-    assert.equal(up.code, 0, up.stderr);
-    const roll = await c.kubectl(["rollout", "status", "-n", NS, "deployment/weft-webhook", "--timeout", "180s"]);
-    assert.equal(roll.code, 0, roll.stderr);
-    await waitFor("a new pod injected with the debug level", async () => {
-      await core.deleteNamespacedPod({ name: "later", namespace: mesh }).catch(() => undefined);
-      await waitFor("old pod gone", async () => (await core.listNamespacedPod({ namespace: mesh, fieldSelector: "metadata.name=later" })).items.length === 0, { timeoutMs: 60_000, intervalMs: 500 });
+  describe("upgrading and uninstalling", () => {
+    it("helm upgrade of the proxy's log level reaches newly created pods", async () => {
+      const c = cluster!;
+      const core = c.kubeConfig.makeApiClient(CoreV1Api);
+      const sidecarOf = async (name: string) =>
+        JSON.stringify((await core.readNamespacedPod({ name, namespace: mesh })).spec?.initContainers?.find((x) => x.restartPolicy === "Always"));
+      assert.doesNotMatch(await sidecarOf("server"), /"debug"/);
+      const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", "proxy.logLevel=debug"]);
+      assert.equal(up.code, 0, up.stderr);
+      const roll = await c.kubectl(["rollout", "status", "-n", NS, "deployment/weft-webhook", "--timeout", "180s"]);
+      assert.equal(roll.code, 0, roll.stderr);
+      await waitFor("a new pod injected with the debug level", async () => {
+        await core.deleteNamespacedPod({ name: "later", namespace: mesh }).catch(() => undefined);
+        await waitFor("old pod gone", async () => (await core.listNamespacedPod({ namespace: mesh, fieldSelector: "metadata.name=later" })).items.length === 0, { timeoutMs: 60_000, intervalMs: 500 });
+        await core.createNamespacedPod({
+          namespace: mesh,
+          body: { metadata: { name: "later" }, spec: { containers: [{ name: "app", image: "weft.test/apps:0.1.0", imagePullPolicy: "Never", args: ["test/fixtures/apps/http-echo.ts", "--port", "8080"] }] } },
+        });
+        return /"debug"/.test(await sidecarOf("later"));
+      }, { timeoutMs: 120_000, intervalMs: 2000 });
+    });
+
+    it("helm uninstall leaves no Weft object behind, and new pods in the labelled namespace still start", async () => {
+      const c = cluster!;
+      const r = kubeHelm(["uninstall", "weft", "-n", NS, "--timeout", "3m"]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const left = await c.kubectl(["get", "deploy,svc,cm,secret,sa,clusterrole,clusterrolebinding,mutatingwebhookconfiguration", "-A", "-l", "app.kubernetes.io/instance=weft", "-o", "name"]);
+      assert.equal(left.stdout.trim(), "", `left behind: ${left.stdout}${left.stderr}`);
+      const core = c.kubeConfig.makeApiClient(CoreV1Api);
       await core.createNamespacedPod({
         namespace: mesh,
-        body: { metadata: { name: "later" }, spec: { containers: [{ name: "app", image: "weft.test/apps:0.1.0", imagePullPolicy: "Never", args: ["test/fixtures/apps/http-echo.ts", "--port", "8080"] }] } },
+        body: { metadata: { name: "after-uninstall" }, spec: { containers: [{ name: "app", image: "weft.test/apps:0.1.0", imagePullPolicy: "Never", args: ["test/fixtures/apps/http-echo.ts", "--port", "8080"] }] } },
       });
-      return /"debug"/.test(await sidecarOf("later"));
-    }, { timeoutMs: 120_000, intervalMs: 2000 });
-  });
-
-  it("helm uninstall leaves no Weft object behind, and new pods in the labelled namespace still start", async () => {
-    const c = cluster!;
-    const r = kubeHelm(["uninstall", "weft", "-n", NS, "--timeout", "3m"]);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    const left = await c.kubectl(["get", "deploy,svc,cm,secret,sa,clusterrole,clusterrolebinding,mutatingwebhookconfiguration", "-A", "-l", "app.kubernetes.io/instance=weft", "-o", "name"]);
-    assert.equal(left.stdout.trim(), "", `left behind: ${left.stdout}${left.stderr}`);
-    const core = c.kubeConfig.makeApiClient(CoreV1Api);
-    await core.createNamespacedPod({
-      namespace: mesh,
-      body: { metadata: { name: "after-uninstall" }, spec: { containers: [{ name: "app", image: "weft.test/apps:0.1.0", imagePullPolicy: "Never", args: ["test/fixtures/apps/http-echo.ts", "--port", "8080"] }] } },
+      await waitFor("the pod Running without a sidecar", async () => {
+        const pod = await core.readNamespacedPod({ name: "after-uninstall", namespace: mesh });
+        return pod.status?.phase === "Running" && (pod.spec?.initContainers ?? []).length === 0;
+      }, { timeoutMs: 120_000, intervalMs: 1000 });
     });
-    await waitFor("the pod Running without a sidecar", async () => {
-      const pod = await core.readNamespacedPod({ name: "after-uninstall", namespace: mesh });
-      return pod.status?.phase === "Running" && (pod.spec?.initContainers ?? []).length === 0;
-    }, { timeoutMs: 120_000, intervalMs: 1000 });
   });
 });
