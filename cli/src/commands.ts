@@ -4,6 +4,7 @@
 import type { Command } from "./command.ts";
 
 export const commands: Record<string, () => Promise<Command>> = {
+  authz: async () => (await import("./cmd-authz.ts")).command,
   capture: async () => (await import("./cmd-capture.ts")).command,
   check: async () => (await import("./cmd-check.ts")).command,
   completion: async () => (await import("./cmd-completion.ts")).command,
