@@ -1,11 +1,11 @@
 // Per-Service client policy and per-namespace inbound policy read from
 // Kubernetes annotations. A bad value never breaks discovery: it is skipped and
 // reported with a stable code, and the default applies.
-import { DEFAULT_POLICY_ANNOTATION, DEFAULT_POLICY_NAMES, parseDefaultPolicy, type DefaultPolicy } from "../../lib/authz/default-policy.ts";
+import { DEFAULT_POLICY_ANNOTATION, DEFAULT_POLICY_NAMES, parseDefaultPolicy, parseInboundModeAnnotation, type DefaultPolicy } from "../../lib/authz/default-policy.ts";
 import { parseDuration, type DurationLimits } from "../../lib/duration.ts";
 import { fail, type Failure } from "../../lib/result.ts";
 import { parseSpiffeId } from "../../lib/spiffe.ts";
-import type { ClientOverride, InboundMode, RetrySettings } from "./policy-defaults.ts";
+import type { ClientOverride, RetrySettings } from "./policy-defaults.ts";
 import type { NamespaceInbound } from "./mesh-state.ts";
 
 export const POLICY_ANNOTATIONS = {
@@ -121,7 +121,7 @@ export function inboundFromAnnotations(annotations: Record<string, string> | und
     problems.push(fail("bad-policy-annotation", `annotation ${key}="${a[key]}" ignored: expected ${expected}`));
 
   if (a[A.inboundMode] !== undefined) {
-    const mode = parseInboundMode(a[A.inboundMode]);
+    const mode = parseInboundModeAnnotation(a[A.inboundMode]);
     if (mode === null) bad(A.inboundMode, "strict or permissive");
     else value.mode = mode;
   }
@@ -149,11 +149,4 @@ export function defaultPolicyFromAnnotations(annotations: Record<string, string>
   if (parsed.ok) return { value: parsed.value, problems: [] };
   const expected = `one of ${DEFAULT_POLICY_NAMES.join(", ")}, each optionally as dry-run:<name>`;
   return { value: null, problems: [fail("bad-policy-annotation", `annotation ${POLICY_ANNOTATIONS.defaultInboundPolicy}="${text}" ignored: expected ${expected}`)] };
-}
-
-export function parseInboundMode(text: string): InboundMode | null {
-  const v = text.trim().toLowerCase();
-  if (v === "strict") return "STRICT";
-  if (v === "permissive") return "PERMISSIVE";
-  return null;
 }

@@ -20,7 +20,8 @@ import { parseDuration } from "../../lib/duration.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
 import { formatSpiffeId, parseSpiffeId, validateIdentity } from "../../lib/spiffe.ts";
 import { emptyInbound, serviceKey, type MeshModel, type NamespaceModel, type ServiceModel } from "./mesh-state.ts";
-import { parseInboundMode, POLICY_DURATION } from "./policy-annotations.ts";
+import { parseInboundModeAnnotation } from "../../lib/authz/default-policy.ts";
+import { POLICY_DURATION } from "./policy-annotations.ts";
 import type { ClientOverride, RetrySettings } from "./policy-defaults.ts";
 
 type Path = (string | number)[];
@@ -159,7 +160,7 @@ function readNamespace(ctx: Ctx, v: Json, path: Path): NamespaceModel {
   const inbound = emptyInbound();
   if (inboundObj.defaultPolicy !== undefined) inbound.defaultPolicy = defaultPolicy(ctx, inboundObj.defaultPolicy, [...path, "inbound", "defaultPolicy"]);
   if (inboundObj.mode !== undefined) {
-    const mode = parseInboundMode(String(inboundObj.mode));
+    const mode = parseInboundModeAnnotation(String(inboundObj.mode));
     if (mode === null) invalid(ctx, [...path, "inbound", "mode"], "expected strict or permissive");
     inbound.mode = mode;
   }
