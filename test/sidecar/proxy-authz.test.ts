@@ -368,10 +368,12 @@ describe("authorization in the server proxy", function () {
     assert.equal(await authzCount(mesh.server, { decision: "allow" }), 0, "nothing is evaluated without an authorization");
   });
 
-  it("before any snapshot refuses plaintext and takes mesh callers (STRICT), then enforces the first snapshot's authorization", async () => {
+  it("before any snapshot refuses every caller (the workload's default is not known yet), then enforces the first snapshot's authorization", async () => {
     const app = await httpApp();
     const mesh = await meshFor(app.port, app.close, null, { noSnapshot: true });
     assert.equal((await get(mesh.inboundPort, "/plain")).status, 403);
+    assert.deepEqual(await get(mesh.clientPort, "/mesh"), { status: 403, body: "forbidden by policy default:no-policy-yet\n" });
+    mesh.setAuthorization({ defaultPolicy: "DEFAULT_ALL_AUTHENTICATED" });
     assert.equal((await get(mesh.clientPort, "/mesh")).status, 200);
     mesh.setAuthorization({ defaultPolicy: "DEFAULT_DENY" });
     assert.equal((await get(mesh.clientPort, "/mesh")).status, 403);

@@ -4,11 +4,15 @@
 // decision and logs what must be logged.
 //
 // Three regimes, chosen by what the latest snapshot said:
-//   - no snapshot yet, or a snapshot without an authorization field (a control
-//     plane that predates it): "legacy", InboundPolicy.mode and
-//     allowed_identities decide at connection level, as before (the listener
-//     keeps that logic; before any snapshot it is STRICT: mTLS only, any mesh
-//     peer of our trust domain);
+//   - no snapshot yet: everything is refused (policy "default:no-policy-yet").
+//     The proxy cannot know the workload's default before the control plane
+//     says it, and a restrictive default must not be preceded by a window of
+//     "any mesh caller". It costs nothing in practice: until its first
+//     snapshot the proxy is not ready, so its pod is in no Service's
+//     endpoints, and a native sidecar holds the app's start until then;
+//   - a snapshot without an authorization field (a control plane that
+//     predates it): "legacy", InboundPolicy.mode and allowed_identities
+//     decide at connection level, as before (the listener keeps that logic);
 //   - an authorization field: "policies", evaluated per request (HTTP/1.x,
 //     HTTP/2, gRPC) and per connection (opaque TCP) by lib/authz/evaluate.ts.
 // A new snapshot takes effect on the next request, on existing connections
@@ -47,6 +51,8 @@ export interface AuthzTarget {
 /** Distinct policy label values; past it, new names are counted as "other" (names come from the control plane). */
 const MAX_POLICY_LABELS = 256;
 const OVERFLOW_LABEL = "other";
+/** What a refusal before the first snapshot names: no policy is known yet. */
+const NO_POLICY_YET = "default:no-policy-yet";
 
 type Counted = "allow" | "deny" | "audit" | "dry-run-deny";
 
@@ -54,6 +60,8 @@ export class InboundAuthz {
   readonly #o: InboundAuthzOptions;
   readonly #log: DecisionLog;
   #current: CompiledAuthorization | undefined;
+  /** True until the first snapshot is applied. */
+  #pending = true;
   readonly #labels = new Set<string>();
   readonly #series = new Map<string, { inc(): void }>();
 
@@ -82,11 +90,12 @@ export class InboundAuthz {
       return;
     }
     this.#current = compiled.value ?? undefined;
+    this.#pending = false;
   }
 
   /** True when the snapshot carried an authorization: requests are evaluated, and allowed_identities no longer applies. */
   get active(): boolean {
-    return this.#current !== undefined;
+    return this.#pending || this.#current !== undefined;
   }
 
   /** Whether a plaintext connection to `port` is taken at all (then each request or the connection is evaluated with no peer). */
@@ -102,6 +111,11 @@ export class InboundAuthz {
 
   /** Decides one request (with `http`) or one opaque connection; null lets it through. Only while `active`. */
   authorize(target: AuthzTarget): AuthzRefusal | null {
+    if (this.#pending) {
+      this.#count("deny", NO_POLICY_YET, "default");
+      this.#write("deny", NO_POLICY_YET, target);
+      return { policy: NO_POLICY_YET };
+    }
     const compiled = this.#current;
     if (!compiled) return null;
     let decision: AuthzDecision;
