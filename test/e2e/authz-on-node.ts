@@ -83,8 +83,8 @@ export function describeAuthorization(getCluster: () => TestCluster): void {
         { name: "http", port: 8080 }, { name: "grpc", port: 9090, appProtocol: "grpc" }, { name: "banner", port: 7000 },
       ] } } });
       serverIP = svc.spec?.clusterIP ?? "";
-      // alice calls all along, five times a second: her log is the zero-failed-requests record.
-      await core.createNamespacedPod({ namespace: ns, body: pod("alice", "alice", [container("app", ["test/images/apps/http-get.ts", `http://${serverIP}:8080/steady`, "--every", "200"])]) });
+      // alice calls all along, twenty times a second: her log is the zero-failed-requests record.
+      await core.createNamespacedPod({ namespace: ns, body: pod("alice", "alice", [container("app", ["test/images/apps/http-get.ts", `http://${serverIP}:8080/steady`, "--every", "50"])]) });
       await core.createNamespacedPod({ namespace: ns, body: pod("bob", "bob", [container("app", ["test/images/apps/http-get.ts", `http://${serverIP}:8080/steady`, "--every", "1000"])]) });
       for (const name of ["server", "alice", "bob"]) {
         await waitFor(`${name} Ready`, async () => {
