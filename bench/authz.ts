@@ -1,4 +1,6 @@
-// `npm run bench -- authz [--runs N]`: what authorization costs.
+// `npm run bench -- authz [--runs N] [--parts evaluation,proxy] [--rounds N
+// --seconds N --warmup N --qps N --connections N --proxy-cpus L --load-cpus L]`:
+// what authorization costs.
 //
 // Part 1, evaluation: evaluate() per request, in-process, with 1, 100 and
 // 1,000 rules in scope for the port, on policies shaped like real ones (callers
@@ -7,9 +9,12 @@
 // allowed and refused calls, mesh and plaintext. Target: < 2 µs per evaluation
 // with 1,000 rules (docs/authorization.md).
 //
+// Part 2, proxy CPU (bench/lib-authz-proxy.ts): the server proxy's CPU per
+// request at 1,000 rps with a realistic policy, and with 1,000 rules, against
+// none, in the same run. Target: < 5 % more.
+//
 // Each part is a function returning a Section; run() appends them in order, so
-// a further part (e.g. the proxy's CPU with a policy against none) is one more
-// function and one more line in PARTS.
+// a further part is one more function and one more line in PARTS.
 import { availableParallelism, loadavg } from "node:os";
 import type { Authorization__Output } from "../api/gen/weft/discovery/v1/Authorization.ts";
 import type { AuthorizationPolicy__Output } from "../api/gen/weft/discovery/v1/AuthorizationPolicy.ts";
@@ -18,6 +23,7 @@ import type { AuthorizationSource__Output } from "../api/gen/weft/discovery/v1/A
 import type { AuthorizationOperation__Output } from "../api/gen/weft/discovery/v1/AuthorizationOperation.ts";
 import type { AuthzRequest } from "../lib/authz/decision.ts";
 import { compileAuthorization, evaluate, type CompiledAuthorization } from "../lib/authz/evaluate.ts";
+import { proxyCpuSection, type ProxyLoadOptions } from "./lib-authz-proxy.ts";
 import type { BenchReport } from "./report.ts";
 
 /** One part of the suite: its rows (in the suite's columns), targets and raw figures. */
@@ -31,7 +37,11 @@ export interface Section {
 }
 
 export interface SuiteOptions {
+  /** Runs per case of the evaluation part. */
   runs: number;
+  /** The parts to run, by Section name (default: all). */
+  parts: Set<string>;
+  proxy: ProxyLoadOptions;
 }
 
 const COLUMNS = ["part", "case", "median", "min-max", "detail"];
@@ -194,16 +204,27 @@ export function evaluationSection(options: SuiteOptions): Section {
 
 // ------------------------------------------------------------------- the suite
 
-const PARTS: ((options: SuiteOptions) => Section | Promise<Section>)[] = [evaluationSection];
+const PARTS: { name: string; run: (options: SuiteOptions) => Section | Promise<Section> }[] = [
+  { name: "evaluation", run: evaluationSection },
+  { name: "proxy", run: (o) => proxyCpuSection(o, realisticAuthorization(1000)) },
+];
 
 export async function run(args: string[]): Promise<BenchReport> {
   const flag = (name: string, fallback: number) => {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? Number(args[i + 1]) : fallback;
   };
-  const options: SuiteOptions = { runs: flag("runs", 7) };
+  const text = (name: string): string | undefined => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const options: SuiteOptions = {
+    runs: flag("runs", 7),
+    parts: new Set((text("parts") ?? PARTS.map((p) => p.name).join(",")).split(",")),
+    proxy: { rounds: flag("rounds", 5), seconds: flag("seconds", 10), warmup: flag("warmup", 15), qps: flag("qps", 1000), connections: flag("connections", 16), proxyCpus: text("proxy-cpus"), loadCpus: text("load-cpus") },
+  };
   const sections: Section[] = [];
-  for (const part of PARTS) sections.push(await part(options));
+  for (const part of PARTS) if (options.parts.has(part.name)) sections.push(await part.run(options));
   return {
     suite: "authz",
     description: `${sections.map((s) => s.description).join(" ")} Node ${process.version}.`,

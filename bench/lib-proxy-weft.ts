@@ -51,6 +51,8 @@ export interface ProxyPair {
   /** What the load generator requests. */
   url: string;
   pids: { label: string; pid: number }[];
+  /** Each proxy's admin port (/metrics, /ready). */
+  adminPorts: { client: number; server: number };
   /** The last output of each proxy (for diagnostics, e.g. with --trace-gc). */
   output(): Record<string, string>;
   stop(): Promise<void>;
@@ -69,9 +71,11 @@ export interface WeftPairOptions {
   proxyArgs?: string[];
   /** The checkout whose proxy runs (default: this one). */
   root?: string;
+  /** An Authorization (the snapshot's JSON form) for the server proxy's policy.inbound; none: the legacy STRICT mode. */
+  authorization?: unknown;
 }
 
-export function benchSnapshot(backendPort: number, serverIdentity: string): unknown {
+export function benchSnapshot(backendPort: number, serverIdentity: string, authorization?: unknown): unknown {
   return {
     version: "bench",
     full: true,
@@ -84,7 +88,7 @@ export function benchSnapshot(backendPort: number, serverIdentity: string): unkn
         endpoints: [{ address: ENDPOINT_IP, ports: { http: backendPort }, ready: true, serving: true, meshed: true, identity: serverIdentity, zone: "a", pod: "backend-0" }],
       },
     ],
-    policy: { inbound: { mode: "STRICT" }, clientDefaults: { retry: { enabled: false } } },
+    policy: { inbound: { mode: "STRICT", ...(authorization === undefined ? {} : { authorization }) }, clientDefaults: { retry: { enabled: false } } },
   };
 }
 
@@ -111,14 +115,15 @@ export async function startWeftPair(o: WeftPairOptions): Promise<ProxyPair> {
   mkdirSync(o.dir, { recursive: true });
   const write = (name: string, text: string) => { const p = join(o.dir, name); writeFileSync(p, text, { mode: 0o600 }); return p; };
   const snapshot = write("snapshot.json", JSON.stringify(benchSnapshot(o.backendPort, o.serverLeaf.spiffeId)));
+  const serverSnapshot = o.authorization === undefined ? snapshot : write("server-snapshot.json", JSON.stringify(benchSnapshot(o.backendPort, o.serverLeaf.spiffeId, o.authorization)));
   const anchors = write("anchors.pem", o.mesh.anchorPem);
   const creds = (leaf: TestLeaf, who: string) => ["--cert", write(`${who}.pem`, leaf.certChainPem), "--key", write(`${who}.key`, leaf.keyPem), "--trust-anchors", anchors];
   const [serverIn, clientOut, serverAdmin, clientAdmin] = (await freePorts(4)) as [number, number, number, number];
-  const common = ["--static-snapshot", snapshot, "--log-level", "warn", "--inbound-port", "0", "--outbound-port", "0", "--listen-host", "127.0.0.1", ...(o.proxyArgs ?? [])];
+  const common = ["--log-level", "warn", "--inbound-port", "0", "--outbound-port", "0", "--listen-host", "127.0.0.1", ...(o.proxyArgs ?? [])];
   const nodeFlags = o.nodeFlags ?? [];
   const entry = proxyEntry(o.root);
-  const server = startProxy("server", entry, [...common, ...creds(o.serverLeaf, "server"), "--admin-port", String(serverAdmin), "--inbound-app", `${serverIn}=${o.backendPort}`], o.proxyCpus, nodeFlags);
-  const client = startProxy("client", entry, [...common, ...creds(o.clientLeaf, "client"), "--admin-port", String(clientAdmin), "--outbound-bind", `${clientOut}=${SERVICE_IP}:${SERVICE_PORT}`, "--endpoint-dial", `${ENDPOINT_IP}:${o.backendPort}=127.0.0.1:${serverIn}`], o.proxyCpus, nodeFlags);
+  const server = startProxy("server", entry, ["--static-snapshot", serverSnapshot, ...common, ...creds(o.serverLeaf, "server"), "--admin-port", String(serverAdmin), "--inbound-app", `${serverIn}=${o.backendPort}`], o.proxyCpus, nodeFlags);
+  const client = startProxy("client", entry, ["--static-snapshot", snapshot, ...common, ...creds(o.clientLeaf, "client"), "--admin-port", String(clientAdmin), "--outbound-bind", `${clientOut}=${SERVICE_IP}:${SERVICE_PORT}`, "--endpoint-dial", `${ENDPOINT_IP}:${o.backendPort}=127.0.0.1:${serverIn}`], o.proxyCpus, nodeFlags);
   const stop = async () => {
     for (const p of [client, server]) {
       if (p.child.exitCode !== null) continue;
@@ -139,6 +144,7 @@ export async function startWeftPair(o: WeftPairOptions): Promise<ProxyPair> {
   return {
     url: `http://127.0.0.1:${clientOut}/`,
     pids: [{ label: "client", pid: client.child.pid }, { label: "server", pid: server.child.pid }],
+    adminPorts: { client: clientAdmin, server: serverAdmin },
     output: () => ({ client: client.output(), server: server.output() }),
     stop,
   };
