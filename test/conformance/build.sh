@@ -41,7 +41,9 @@ build_one() {
 case "$component" in
 suite)
   DIR="$CACHE_ROOT/gateway-api/$GATEWAY_API_VERSION"
-  [[ -f "$DIR/.complete" ]] && { say "already built in $DIR"; exit 0; }
+  wrapper_hash="$(sha256sum "$HERE/suite/mesh_test.go" | cut -c1-16)"
+  [[ "$(cat "$DIR/.complete" 2>/dev/null)" == "$wrapper_hash" ]] && { say "already built in $DIR"; exit 0; }
+  rm -f "$DIR/.complete" "$DIR/bin/conformance.test"
   say "building the Gateway API $GATEWAY_API_VERSION conformance suite into $DIR/bin"
   mkdir -p "$DIR/bin" "$DIR/src"
   cd "$DIR/src"
@@ -49,52 +51,9 @@ suite)
   # The conformance module requires sigs.k8s.io/gateway-api at a zero pseudo-version and
   # replaces it with ../ in its own go.mod, which a dependency's replace cannot do here.
   go mod edit -replace "sigs.k8s.io/gateway-api=sigs.k8s.io/gateway-api@${GATEWAY_API_VERSION}"
-  cat > mesh_test.go <<'GO'
-// Package meshconformance runs the Gateway API conformance suite with Weft's defaults:
-// the mesh profiles, the features they make core, and meshed namespaces. Every default
-// is only a default: the suite's own flags (-conformance-profiles, -namespace-labels,
-// -supported-features, -report-output, ...) given on the command line win.
-package meshconformance
-
-import (
-	"flag"
-	"fmt"
-	"os"
-	"testing"
-
-	"sigs.k8s.io/gateway-api/conformance"
-)
-
-var defaults = map[string]string{
-	"conformance-profiles": "MESH-HTTP,MESH-GRPC",
-	// Without supported features the suite infers them from a GatewayClass, which a mesh has not.
-	"supported-features": "Mesh,HTTPRoute,GRPCRoute",
-	"namespace-labels":   "weft.io/inject=enabled",
-	"organization":       "weft-mesh",
-	"project":            "weft",
-	"url":                "https://github.com/weft-mesh/weft",
-}
-
-func TestMain(m *testing.M) {
-	flag.Parse()
-	given := map[string]bool{}
-	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	for name, value := range defaults {
-		if given[name] {
-			continue
-		}
-		if err := flag.Set(name, value); err != nil {
-			fmt.Fprintf(os.Stderr, "default -%s=%s: %v\n", name, value, err)
-			os.Exit(2)
-		}
-	}
-	os.Exit(m.Run())
-}
-
-func TestMesh(t *testing.T) {
-	conformance.RunConformance(t)
-}
-GO
+  # The wrapper's test (TestMesh) is test/conformance/suite/mesh_test.go; the stamp holds
+  # its hash, so a change to it rebuilds the binary.
+  install -m 644 "$HERE/suite/mesh_test.go" mesh_test.go
   say "resolving modules"
   go get "sigs.k8s.io/gateway-api/conformance@${GATEWAY_API_VERSION}" "sigs.k8s.io/gateway-api@${GATEWAY_API_VERSION}"
   go mod tidy
@@ -106,7 +65,7 @@ GO
   cp "$moddir/mesh/manifests.yaml" "$DIR/mesh-manifests.yaml"
   chmod 644 "$DIR/mesh-manifests.yaml"
   "$DIR/bin/conformance.test" -test.list . >/dev/null
-  touch "$DIR/.complete"
+  echo "$wrapper_hash" > "$DIR/.complete"
   ;;
 echo)
   DIR="$CACHE_ROOT/istio-echo/$ISTIO_VERSION"

@@ -1,6 +1,7 @@
 // Where the Gateway API conformance run's outside components live and whether they are
 // built. The builds are test/conformance/build.sh; versions are in versions.env beside
 // it and, for the Gateway API release, in the chart (charts/weft/files/gateway-api/VERSION).
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,8 +55,15 @@ export function componentDir(component: Component): string {
   }
 }
 
+/** TestMesh, the suite binary's only test; build.sh compiles it in the wrapper module. */
+export const SUITE_WRAPPER_TEST = join(HERE, "suite", "mesh_test.go");
+
+/** A stamp marks a finished build; the suite's holds its wrapper test's hash, so an edit to that test rebuilds it. */
 export function componentBuilt(component: Component): boolean {
-  return existsSync(join(componentDir(component), ".complete"));
+  const stamp = join(componentDir(component), ".complete");
+  if (!existsSync(stamp)) return false;
+  if (component !== "suite") return true;
+  return readFileSync(stamp, "utf8").trim() === createHash("sha256").update(readFileSync(SUITE_WRAPPER_TEST)).digest("hex").slice(0, 16);
 }
 
 /** The compiled suite: `conformance.test -test.run TestMesh [-report-output FILE ...]`. */
