@@ -26,10 +26,10 @@ describe("test cluster: CoreDNS as cluster DNS", function () {
   });
   const cluster = useCluster();
   const processes = new Processes();
-  const dir = mkdtempSync(join(tmpdir(), "weft-coredns-"));
+  let dir: string | undefined;
   after(async () => {
     await processes.stopAll();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   it("answers a Service's name with its ClusterIP, reading the API as the coredns ServiceAccount", async () => {
@@ -45,6 +45,7 @@ describe("test cluster: CoreDNS as cluster DNS", function () {
 
     const [dns, health, ready] = await freePorts(3);
     assert.ok(dns !== undefined && health !== undefined && ready !== undefined);
+    dir = mkdtempSync(join(tmpdir(), "weft-coredns-"));
     const conf = join(dir, "Corefile");
     writeFileSync(conf, corefile({ ports: { dns, health, ready }, kubeconfig: await c.kubeconfigFor(COREDNS_NAMESPACE, "coredns") }));
     const coredns = processes.start("coredns", corednsBinary(), ["-conf", conf]);
