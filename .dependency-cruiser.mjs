@@ -13,9 +13,10 @@
 // refused, the root included. Allowed today:
 //
 //   root      -> every group
-//   outbound  -> http, http1, identity, discovery, admin/metrics.ts
+//   outbound  -> http, http1, identity, discovery, routing, admin/metrics.ts
 //   inbound   -> http, http1, identity, discovery, authz, admin/metrics.ts
 //   authz     -> admin/metrics.ts
+//   routing   -> http
 //   tracing   -> http
 //   admin     -> discovery, identity
 //   http      -> admin/metrics.ts
@@ -25,7 +26,7 @@
 // A new group starts as a leaf (sidecar-new-group-is-a-leaf): give it a rule
 // here, with its reason, when it needs another group.
 
-const GROUPS = ["capture", "identity", "discovery", "http", "http1", "inbound", "outbound", "tracing", "admin", "authz"];
+const GROUPS = ["capture", "identity", "discovery", "http", "http1", "inbound", "outbound", "tracing", "admin", "authz", "routing"];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
@@ -82,11 +83,12 @@ export default {
       name: "sidecar-outbound-deps",
       comment:
         "outbound/ builds on the shared HTTP plumbing (http, http1), mesh TLS (identity), the mesh view and " +
-        "client policy (discovery) and counts into the metrics registry (admin/metrics.ts). It does not " +
+        "client policy (discovery), follows routes through routing/'s decision and filters, and counts into " +
+        "the metrics registry (admin/metrics.ts). It does not " +
         "import tracing/: spans hang off http/request-observer.ts, which the root fills in.",
       severity: "error",
       from: { path: "^sidecar/src/outbound/" },
-      to: { path: "^sidecar/src/", pathNot: "^sidecar/src/((outbound|http|http1|identity|discovery)/|admin/metrics\\.ts$)" },
+      to: { path: "^sidecar/src/", pathNot: "^sidecar/src/((outbound|http|http1|identity|discovery|routing)/|admin/metrics\\.ts$)" },
     },
     {
       name: "sidecar-inbound-deps",
@@ -109,6 +111,17 @@ export default {
       severity: "error",
       from: { path: "^sidecar/src/authz/" },
       to: { path: "^sidecar/src/", pathNot: "^sidecar/src/(authz/|admin/metrics\\.ts$)" },
+    },
+    {
+      name: "sidecar-routing-deps",
+      comment:
+        "routing/ (route tables compiled per snapshot, the pure per-request decision, the filters) works on " +
+        "the neutral request shape http/ defines and nothing else: the snapshot's routes reach it as plain " +
+        "messages, from the root (the discovery client's validate hook) and from outbound/, which performs " +
+        "its decisions, so discovery/ never imports it.",
+      severity: "error",
+      from: { path: "^sidecar/src/routing/" },
+      to: { path: "^sidecar/src/", pathNot: "^sidecar/src/(routing|http)/" },
     },
     {
       name: "sidecar-tracing-deps",

@@ -8,6 +8,7 @@ import { formatSpiffeId } from "../../lib/spiffe.ts";
 import { fromCredentialStore, type CredentialsHolder } from "./identity/credentials-source.ts";
 import { DiscoveryClient } from "./discovery/client.ts";
 import { validateInboundAuthorization } from "./authz/compile.ts";
+import { validateRoutes } from "./routing/route-table.ts";
 import { discoveryTlsOf, startProxyIdentity } from "./identity/bootstrap.ts";
 import { tokenFromFile } from "./identity/token.ts";
 import type { MeshView } from "./discovery/mesh-view.ts";
@@ -49,8 +50,13 @@ export async function startControlPlaneMode(mode: ControlPlaneMode, proxy: Pick<
     serverIdentity: mode.serverIdentity,
     hello: { workload: proxy.workload, zone: proxy.zone, node: mode.nodeName },
     logger,
-    // A snapshot whose Authorization cannot be enforced is NACKed; the proxy keeps enforcing the last good one.
-    validate: (state) => validateInboundAuthorization(state.policy.inbound),
+    // A snapshot whose Authorization cannot be enforced, or whose routes cannot be followed (a regex that does
+    // not compile, a match naming no rule), is NACKed; the proxy keeps the last good one. Unchanged route sets
+    // keep their compiled table, so a delta compiles only what it changed.
+    validate: (state) => {
+      const authz = validateInboundAuthorization(state.policy.inbound);
+      return authz.ok ? validateRoutes(state.routes.values()) : authz;
+    },
   });
   discovery.on("update", (state) => view.update(state));
   discovery.start();

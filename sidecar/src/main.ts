@@ -7,6 +7,7 @@ import { Shutdown } from "../../lib/shutdown.ts";
 import { CredentialsHolder, loadCredentialFiles } from "./identity/credentials-source.ts";
 import { MeshView } from "./discovery/mesh-view.ts";
 import { validateInboundAuthorization } from "./authz/compile.ts";
+import { validateRoutes } from "./routing/route-table.ts";
 import { USAGE, loadConfig } from "./proxy-config.ts";
 import { startProxy } from "./proxy.ts";
 import { proxyTracingFromEnv } from "./tracing/setup.ts";
@@ -44,6 +45,11 @@ async function main(): Promise<number> {
     const authz = validateInboundAuthorization(state.value.policy.inbound);
     if (!authz.ok) {
       logger.error({ code: authz.code }, `${c.mode.snapshotFile}: ${authz.message}`);
+      return 1;
+    }
+    const routes = validateRoutes(state.value.routes.values());
+    if (!routes.ok) {
+      logger.error({ code: routes.code }, `${c.mode.snapshotFile}: ${routes.message}`);
       return 1;
     }
     view.update(state.value);

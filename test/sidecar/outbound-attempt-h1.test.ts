@@ -109,7 +109,7 @@ class Owner implements AttemptOwner {
   constructor(ctx: OutboundHttpContext, ds: SinkDownstream) {
     this.ctx = ctx;
     this.ds = ds;
-    this.call = { service: "default/shop", endpoints: [], policy: DEFAULT_POLICY, scope: undefined, grpc: false };
+    this.call = { service: "default/shop", endpoints: [], policy: DEFAULT_POLICY, scope: undefined, grpc: false, route: "", attemptTimeoutMs: 0 };
     this.relayed = new Promise((r) => (this.#relayed = r));
     this.reported = new Promise((r) => (this.#reported = r));
   }

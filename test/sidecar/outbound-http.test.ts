@@ -162,7 +162,7 @@ describe("outbound request lifecycle: the shell (forwardOutbound)", function () 
 
   function call(endpoints: MeshEndpointChoice[], policy: Partial<EffectivePolicy> = {}, scope?: RequestScope, grpc = false): OutboundCall {
     // No timeouts unless a test sets them: the fake clock's timers are then only the ones the test is about.
-    return { service: "default/shop", endpoints, policy: { ...DEFAULT_POLICY, responseTimeoutMs: 0, idleTimeoutMs: 0, ...policy }, scope, grpc };
+    return { service: "default/shop", endpoints, policy: { ...DEFAULT_POLICY, responseTimeoutMs: 0, idleTimeoutMs: 0, ...policy }, scope, grpc, route: "", attemptTimeoutMs: 0 };
   }
 
   beforeEach(() => {

@@ -41,6 +41,7 @@ const EVENTS: Record<LifecycleEvent["type"], LifecycleEvent> = {
   budget: { type: "budget", granted: true },
   "backoff-elapsed": { type: "backoff-elapsed" },
   timeout: { type: "timeout" },
+  "attempt-timeout": { type: "attempt-timeout" },
   "idle-timeout": { type: "idle-timeout" },
   "total-timeout": { type: "total-timeout" },
   "client-gone": { type: "client-gone" },
@@ -56,6 +57,8 @@ const EXPECTED: Partial<Record<LifecycleState["phase"], Partial<Record<Lifecycle
     "attempt-failed": [{ phase: "awaiting-budget", attempt: 1, outcome: reset, backoffMs: 12 }, [{ type: "withdraw-budget" }]],
     "attempt-refused": [{ phase: "done" }, [{ type: "respond-error", status: 502, code: "body-not-replayable" }]],
     timeout: [{ phase: "done" }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "respond-error", status: 504, code: "timeout" }]],
+    // A route's per-attempt timeout: the attempt is given up, then retried like any failed attempt.
+    "attempt-timeout": [{ phase: "awaiting-budget", attempt: 1, outcome: { kind: "attempt-timeout" }, backoffMs: 12 }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "withdraw-budget" }]],
     "idle-timeout": [{ phase: "done" }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "respond-error", status: 504, code: "idle-timeout" }]],
     "total-timeout": [{ phase: "done" }, [{ type: "cancel-attempt", reason: "timeout" }, { type: "respond-error", status: 504, code: "total-timeout" }]],
     "client-gone": [{ phase: "done" }, [{ type: "cancel-attempt", reason: "client-gone" }, { type: "record", ending: "client-gone" }]],

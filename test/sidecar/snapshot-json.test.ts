@@ -36,6 +36,26 @@ const cases: [string, unknown][] = [
   ["an unknown enum name", { policy: { inbound: { mode: "NOPE" } } }],
   ["optional timeouts set to 0, set, and left unset", { policy: { clientDefaults: { responseTimeoutMs: 0, idleTimeoutMs: "300", totalTimeoutMs: null } } }],
   ["unknown fields", { version: "x", extra: 1, services: [{ name: "a", whatever: [1] }] }],
+  ["routes with every field, optional timeouts set and unset, enums by name and number", {
+    version: "r1", removedRoutes: ["a/gone"],
+    routes: [{ service: "ns/web",
+      rules: [
+        { route: "ns/canary", name: "main", kind: "HTTPRoute", requestTimeoutMs: 0, backendRequestTimeoutMs: "250", retry: { attempts: 2, codes: [503, "504"], backoffMs: 10 },
+          backends: [{ service: "ns/v1", port: 8080, weight: 90, invalid: false, filters: [{ responseHeaderModifier: { add: [{ name: "x", value: "y" }] } }] }, { weight: "10", invalid: 1 }],
+          filters: [
+            { requestHeaderModifier: { set: [{ name: "a", value: "b" }], add: [{ name: "c", value: "d" }], remove: ["e"] } },
+            { requestRedirect: { scheme: "https", hostname: "h", port: 443, path: { type: "REPLACE_PREFIX_MATCH", value: "/v2" }, statusCode: 301 } },
+            { urlRewrite: { hostname: "h2", path: { type: 1, value: "/x" } } },
+            { requestMirror: { service: "ns/m", port: 0, percent: 12.5 } },
+          ] },
+        { route: "ns/grpc", kind: "GRPCRoute" },
+      ],
+      matches: [
+        { port: 80, rule: 0, path: { type: "PREFIX", value: "/api" }, method: "GET", headers: [{ name: "x-a", value: "1" }, { name: "x-b", regex: true, value: "b.*" }], queryParams: [{ name: "q", value: "1" }] },
+        { rule: 1, path: { type: 3, value: ".*" }, grpc: { service: "pkg.S", method: "M", regex: false } },
+        { rule: 1 },
+      ] }],
+  }],
 ];
 
 const refused: [string, unknown][] = [

@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 
 export interface ProxyMetrics {
   registry: Registry;
-  requests: Counter<"direction" | "peer_service" | "status_class" | "grpc_status">;
+  requests: Counter<"direction" | "peer_service" | "status_class" | "grpc_status" | "route">;
   requestSeconds: Histogram<"direction" | "peer_service">;
   retries: Counter<"peer_service" | "reason">;
   retryBudgetRefusals: Counter<"peer_service">;
@@ -29,8 +29,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Proxy
     registry,
     requests: new Counter({
       name: "weft_proxy_requests_total",
-      help: "HTTP requests completed, by direction, peer Service, status class and gRPC status",
-      labelNames: ["direction", "peer_service", "status_class", "grpc_status"],
+      // route: the HTTPRoute/GRPCRoute ("namespace/name") an outbound request followed, or "". Bounded by the
+      // routes the control plane sends this proxy (Accepted routes on Services in its scope), never by requests.
+      help: "HTTP requests completed, by direction, peer Service, status class, gRPC status and route",
+      labelNames: ["direction", "peer_service", "status_class", "grpc_status", "route"],
       registers,
     }),
     requestSeconds: new Histogram({
@@ -77,19 +79,19 @@ interface RequestSeries {
 // × peer Service × status class × gRPC status).
 const seriesCache = new WeakMap<ProxyMetrics, Map<string, RequestSeries>>();
 
-/** Counts one finished request and observes its duration. */
-export function recordRequest(metrics: ProxyMetrics, direction: string, peerService: string, statusClassLabel: string, grpcStatus: number | undefined, seconds: number): void {
+/** Counts one finished request and observes its duration; `route` is the route it followed ("namespace/name") or "". */
+export function recordRequest(metrics: ProxyMetrics, direction: string, peerService: string, statusClassLabel: string, grpcStatus: number | undefined, seconds: number, route = ""): void {
   let cache = seriesCache.get(metrics);
   if (!cache) {
     cache = new Map();
     seriesCache.set(metrics, cache);
   }
   const grpc = grpcStatus === undefined ? "" : String(grpcStatus);
-  const key = `${direction}\u0000${peerService}\u0000${statusClassLabel}\u0000${grpc}`;
+  const key = `${direction}\u0000${peerService}\u0000${statusClassLabel}\u0000${grpc}\u0000${route}`;
   let series = cache.get(key);
   if (!series) {
     series = {
-      count: metrics.requests.labels(direction, peerService, statusClassLabel, grpc),
+      count: metrics.requests.labels(direction, peerService, statusClassLabel, grpc, route),
       seconds: metrics.requestSeconds.labels(direction, peerService),
     };
     cache.set(key, series);

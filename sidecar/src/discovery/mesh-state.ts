@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import type { Endpoint__Output } from "../../../api/gen/weft/discovery/v1/Endpoint.ts";
 import type { ProxyPolicy__Output } from "../../../api/gen/weft/discovery/v1/ProxyPolicy.ts";
 import type { Service__Output } from "../../../api/gen/weft/discovery/v1/Service.ts";
+import type { ServiceRoutes__Output } from "../../../api/gen/weft/discovery/v1/ServiceRoutes.ts";
 import type { Snapshot, Snapshot__Output } from "../../../api/gen/weft/discovery/v1/Snapshot.ts";
 import { fail, ok, type Result } from "../../../lib/result.ts";
 import { parseSpiffeId } from "../../../lib/spiffe.ts";
@@ -20,6 +21,7 @@ export { snapshotFromJson };
 export type MeshService = Service__Output;
 export type MeshEndpoint = Endpoint__Output;
 export type MeshPolicy = ProxyPolicy__Output;
+export type MeshRoutes = ServiceRoutes__Output;
 
 export interface MeshState {
   /** The control plane's version string ("" for a state loaded from a file without one). */
@@ -27,9 +29,16 @@ export interface MeshState {
   /** Keyed by "namespace/name"; unchanged Services keep their object from one state to the next. */
   services: PersistentMap<MeshService>;
   policy: MeshPolicy;
+  /**
+   * The routes of calls to each Service, keyed by the parent Service's
+   * "namespace/name" and replaced whole, like Services. Whether a route set
+   * can be used (its regexes compile, its matches name rules that exist) is
+   * the routing group's to say, through the discovery client's validate hook.
+   */
+  routes: PersistentMap<MeshRoutes>;
 }
 
-export type ApplyRefusal = "no-version" | "delta-without-base" | "base-mismatch" | "full-without-policy" | "bad-service" | "duplicate-service" | "bad-endpoint";
+export type ApplyRefusal = "no-version" | "delta-without-base" | "base-mismatch" | "full-without-policy" | "bad-service" | "duplicate-service" | "bad-endpoint" | "bad-routes";
 
 export function meshServiceKey(service: Pick<MeshService, "namespace" | "name">): string {
   return `${service.namespace}/${service.name}`;
@@ -57,15 +66,28 @@ export function applySnapshot(state: MeshState | null, snapshot: Snapshot__Outpu
   for (const key of snapshot.removedServices) {
     if (seen.has(key)) return fail("duplicate-service", `snapshot ${snapshot.version} both updates and removes ${key}`);
   }
+  const routed = new Set<string>();
+  for (const r of snapshot.routes) {
+    if (!SERVICE_KEY.test(r.service)) return fail("bad-routes", `snapshot ${snapshot.version}: routes for "${r.service}", which is not a Service's namespace/name`);
+    if (routed.has(r.service)) return fail("bad-routes", `snapshot ${snapshot.version} lists the routes of ${r.service} twice`);
+    routed.add(r.service);
+  }
+  for (const key of snapshot.removedRoutes) {
+    if (routed.has(key)) return fail("bad-routes", `snapshot ${snapshot.version} both updates and removes the routes of ${key}`);
+  }
   let services = snapshot.full || !state ? PersistentMap.empty<MeshService>() : state.services;
   for (const key of snapshot.removedServices) services = services.delete(key);
   for (const service of snapshot.services) services = services.set(meshServiceKey(service), service);
+  let routes = snapshot.full || !state ? PersistentMap.empty<MeshRoutes>() : state.routes;
+  for (const key of snapshot.removedRoutes) routes = routes.delete(key);
+  for (const r of snapshot.routes) routes = routes.set(r.service, r);
   const policy = snapshot.policy ?? state?.policy;
   if (!policy) return fail("full-without-policy", "no policy held or sent");
-  return ok({ version: snapshot.version, services, policy });
+  return ok({ version: snapshot.version, services, policy, routes });
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const SERVICE_KEY = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 function validateService(s: MeshService): Result<MeshService, ApplyRefusal> {
   const key = meshServiceKey(s);
@@ -99,7 +121,8 @@ function endpointRefusal(key: string, e: MeshEndpoint, validIdentity: string | n
 /** The state as a full Snapshot object (JSON-serializable), the format loadMeshStateFile reads. */
 export function meshStateToSnapshot(state: MeshState): Snapshot {
   const services = [...state.services.keys()].sort().map((k) => state.services.get(k) as MeshService);
-  return { version: state.version || "static", full: true, baseVersion: "", services, removedServices: [], policy: state.policy };
+  const routes = [...state.routes.keys()].sort().map((k) => state.routes.get(k) as MeshRoutes);
+  return { version: state.version || "static", full: true, baseVersion: "", services, removedServices: [], policy: state.policy, routes, removedRoutes: [] };
 }
 
 /**

@@ -3,7 +3,7 @@
 // once per applied snapshot rather than per request. Each update touches only
 // the Services that changed (found by diffing the persistent Service maps), so
 // a one-endpoint delta does not rebuild indices over the whole mesh.
-import type { MeshService, MeshState } from "./mesh-state.ts";
+import type { MeshRoutes, MeshService, MeshState } from "./mesh-state.ts";
 import { PersistentMap } from "./persistent-map.ts";
 import type { Service__Output } from "../../../api/gen/weft/discovery/v1/Service.ts";
 import type { ServicePort__Output } from "../../../api/gen/weft/discovery/v1/ServicePort.ts";
@@ -35,6 +35,13 @@ export interface MeshCall {
   policy: EffectivePolicy;
   /** The Service port says its protocol is opaque: skip detection. */
   opaque: boolean;
+  /** The Service port called (its number). */
+  port: number;
+  /**
+   * The routes of calls to this Service (GAMMA), when any: only a call to the
+   * Service itself (its cluster IP) follows them, never one to a pod's address.
+   */
+  routes: MeshRoutes | undefined;
 }
 
 /** Local mode: where to dial an endpoint's proxy instead of its own address:port ("10.0.0.5:8080" -> 127.0.0.1:4143). */
@@ -67,6 +74,11 @@ export class MeshView {
     this.#state = state;
     // Calls are cached per Service object (a changed Service is a new object); the policy defaults apply to all.
     if (previous?.policy !== state.policy) this.#calls = new WeakMap();
+    // A Service whose routes changed gets its calls built again, so the request path reads routes off the call.
+    PersistentMap.diff(previous?.routes ?? PersistentMap.empty<MeshRoutes>(), state.routes, ({ key }) => {
+      const service = state.services.get(key);
+      if (service) this.#calls.delete(service);
+    });
     PersistentMap.diff(previous?.services ?? PersistentMap.empty<MeshService>(), state.services, ({ before, after }) => {
       if (before) {
         this.#index.remove(before);
@@ -110,17 +122,32 @@ export class MeshView {
       // A pod IP names one endpoint: no balancing, but the same policy and transport.
       return this.#build(route.service, route.port, [route.endpoint.address]) ?? undefined;
     }
-    let perService = this.#calls.get(route.service);
+    return this.#cached(route.service, route.port) ?? undefined;
+  }
+
+  /**
+   * How to call port `port` of the Service `key` ("namespace/name"): a route's
+   * backend. Undefined when the Service, the port or a meshed endpoint is missing.
+   */
+  callService(key: string, port: number): MeshCall | undefined {
+    const service = this.#state?.services.get(key);
+    if (!service) return undefined;
+    for (const p of service.ports) if (p.port === port) return this.#cached(service, p) ?? undefined;
+    return undefined;
+  }
+
+  #cached(service: Service__Output, port: ServicePort__Output): MeshCall | null {
+    let perService = this.#calls.get(service);
     if (!perService) {
       perService = new Map();
-      this.#calls.set(route.service, perService);
+      this.#calls.set(service, perService);
     }
-    let call = perService.get(route.port.name);
+    let call = perService.get(port.name);
     if (call === undefined) {
-      call = this.#build(route.service, route.port, undefined);
-      perService.set(route.port.name, call);
+      call = this.#build(service, port, undefined);
+      perService.set(port.name, call);
     }
-    return call ?? undefined;
+    return call;
   }
 
   #build(service: Service__Output, port: ServicePort__Output, only: string[] | undefined): MeshCall | null {
@@ -136,6 +163,8 @@ export class MeshView {
     // Unmeshed endpoints only: the original address is called in plain TCP.
     if (endpoints.length === 0 && service.endpoints.length > 0) return null;
     const policy = effectivePolicy(this.#state?.policy.clientDefaults, service.clientPolicy);
-    return { service: serviceKey(service), endpoints, policy, opaque: port.appProtocol === "opaque" };
+    const key = serviceKey(service);
+    const routes = only ? undefined : this.#state?.routes.get(key);
+    return { service: key, endpoints, policy, opaque: port.appProtocol === "opaque", port: port.port, routes };
   }
 }

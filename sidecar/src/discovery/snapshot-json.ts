@@ -19,6 +19,15 @@ import type { AuthorizationSource__Output } from "../../../api/gen/weft/discover
 import type { AuthorizationOperation__Output } from "../../../api/gen/weft/discovery/v1/AuthorizationOperation.ts";
 import type { PathMatch__Output } from "../../../api/gen/weft/discovery/v1/PathMatch.ts";
 import type { GrpcMethodMatch__Output } from "../../../api/gen/weft/discovery/v1/GrpcMethodMatch.ts";
+import type { ServiceRoutes__Output } from "../../../api/gen/weft/discovery/v1/ServiceRoutes.ts";
+import type { RouteRule__Output } from "../../../api/gen/weft/discovery/v1/RouteRule.ts";
+import type { RouteBackend__Output } from "../../../api/gen/weft/discovery/v1/RouteBackend.ts";
+import type { RouteMatch__Output } from "../../../api/gen/weft/discovery/v1/RouteMatch.ts";
+import type { RouteValueMatch__Output } from "../../../api/gen/weft/discovery/v1/RouteValueMatch.ts";
+import type { RouteFilter__Output } from "../../../api/gen/weft/discovery/v1/RouteFilter.ts";
+import type { HeaderModifier__Output } from "../../../api/gen/weft/discovery/v1/HeaderModifier.ts";
+import type { PathModifier__Output } from "../../../api/gen/weft/discovery/v1/PathModifier.ts";
+import type { RouteRetry__Output } from "../../../api/gen/weft/discovery/v1/RouteRetry.ts";
 import { fail, ok, type Result } from "../../../lib/result.ts";
 
 type Obj = Record<string, unknown>;
@@ -231,6 +240,122 @@ function service(v: unknown, path: string): Service__Output {
   };
 }
 
+const PATH_MATCH_TYPES = ["ANY", "EXACT", "PREFIX", "REGEX"] as const;
+const PATH_MODIFIER_TYPES = ["NONE", "REPLACE_FULL_PATH", "REPLACE_PREFIX_MATCH"] as const;
+
+function valueMatch(v: unknown, path: string): RouteValueMatch__Output {
+  const o = obj(v, path) ?? {};
+  return { name: str(o.name), regex: bool(o.regex), value: str(o.value) };
+}
+
+function headerModifier(v: unknown, path: string): HeaderModifier__Output | null {
+  const o = obj(v, path);
+  if (!o) return null;
+  const values = (field: string): { name: string; value: string }[] =>
+    list(o[field], `${path}.${field}`).map((h, i) => {
+      const ho = obj(h, `${path}.${field}[${i}]`) ?? {};
+      return { name: str(ho.name), value: str(ho.value) };
+    });
+  return { set: values("set"), add: values("add"), remove: list(o.remove, `${path}.remove`).map(str) };
+}
+
+function pathModifier(v: unknown, path: string): PathModifier__Output | null {
+  const o = obj(v, path);
+  if (!o) return null;
+  return { type: enumOf(PATH_MODIFIER_TYPES, o.type), value: str(o.value) };
+}
+
+function routeFilter(v: unknown, path: string): RouteFilter__Output {
+  const o = obj(v, path) ?? {};
+  // A oneof: the last member set is the one the wire keeps, and `filter` names it.
+  const out: RouteFilter__Output = {};
+  if (set(o.requestHeaderModifier)) {
+    out.requestHeaderModifier = headerModifier(o.requestHeaderModifier, `${path}.requestHeaderModifier`);
+    out.filter = "requestHeaderModifier";
+  }
+  if (set(o.responseHeaderModifier)) {
+    out.responseHeaderModifier = headerModifier(o.responseHeaderModifier, `${path}.responseHeaderModifier`);
+    out.filter = "responseHeaderModifier";
+  }
+  const redirect = obj(o.requestRedirect, `${path}.requestRedirect`);
+  if (redirect) {
+    out.requestRedirect = { scheme: str(redirect.scheme), hostname: str(redirect.hostname), port: u32(redirect.port), path: pathModifier(redirect.path, `${path}.requestRedirect.path`), statusCode: u32(redirect.statusCode) };
+    out.filter = "requestRedirect";
+  }
+  const rewrite = obj(o.urlRewrite, `${path}.urlRewrite`);
+  if (rewrite) {
+    out.urlRewrite = { hostname: str(rewrite.hostname), path: pathModifier(rewrite.path, `${path}.urlRewrite.path`) };
+    out.filter = "urlRewrite";
+  }
+  const mirror = obj(o.requestMirror, `${path}.requestMirror`);
+  if (mirror) {
+    out.requestMirror = { service: str(mirror.service), port: u32(mirror.port), percent: dbl(mirror.percent) };
+    out.filter = "requestMirror";
+  }
+  return out;
+}
+
+function routeFilters(v: unknown, path: string): RouteFilter__Output[] {
+  return list(v, path).map((f, i) => routeFilter(f, `${path}[${i}]`));
+}
+
+function routeRetry(v: unknown, path: string): RouteRetry__Output | null {
+  const o = obj(v, path);
+  if (!o) return null;
+  return { attempts: u32(o.attempts), codes: list(o.codes, `${path}.codes`).map(u32), backoffMs: u32(o.backoffMs) };
+}
+
+function routeBackend(v: unknown, path: string): RouteBackend__Output {
+  const o = obj(v, path) ?? {};
+  return { service: str(o.service), port: u32(o.port), weight: u32(o.weight), filters: routeFilters(o.filters, `${path}.filters`), invalid: bool(o.invalid) };
+}
+
+function routeRule(v: unknown, path: string): RouteRule__Output {
+  const o = obj(v, path) ?? {};
+  const out: RouteRule__Output = {
+    route: str(o.route),
+    name: str(o.name),
+    kind: str(o.kind),
+    backends: list(o.backends, `${path}.backends`).map((b, i) => routeBackend(b, `${path}.backends[${i}]`)),
+    filters: routeFilters(o.filters, `${path}.filters`),
+    retry: routeRetry(o.retry, `${path}.retry`),
+  };
+  // proto3 `optional`: present only when set, so 0 stays "off" and absent means "the Service's policy".
+  if (set(o.requestTimeoutMs)) {
+    out.requestTimeoutMs = u32(o.requestTimeoutMs);
+    out._requestTimeoutMs = "requestTimeoutMs";
+  }
+  if (set(o.backendRequestTimeoutMs)) {
+    out.backendRequestTimeoutMs = u32(o.backendRequestTimeoutMs);
+    out._backendRequestTimeoutMs = "backendRequestTimeoutMs";
+  }
+  return out;
+}
+
+function routeMatch(v: unknown, path: string): RouteMatch__Output {
+  const o = obj(v, path) ?? {};
+  const p = obj(o.path, `${path}.path`);
+  const g = obj(o.grpc, `${path}.grpc`);
+  return {
+    port: u32(o.port),
+    rule: u32(o.rule),
+    path: p ? { type: enumOf(PATH_MATCH_TYPES, p.type), value: str(p.value) } : null,
+    method: str(o.method),
+    headers: list(o.headers, `${path}.headers`).map((h, i) => valueMatch(h, `${path}.headers[${i}]`)),
+    queryParams: list(o.queryParams, `${path}.queryParams`).map((q, i) => valueMatch(q, `${path}.queryParams[${i}]`)),
+    grpc: g ? { service: str(g.service), method: str(g.method), regex: bool(g.regex) } : null,
+  };
+}
+
+function serviceRoutes(v: unknown, path: string): ServiceRoutes__Output {
+  const o = obj(v, path) ?? {};
+  return {
+    service: str(o.service),
+    rules: list(o.rules, `${path}.rules`).map((r, i) => routeRule(r, `${path}.rules[${i}]`)),
+    matches: list(o.matches, `${path}.matches`).map((m, i) => routeMatch(m, `${path}.matches[${i}]`)),
+  };
+}
+
 /** Normalizes a snapshot written as JSON (proto field names in camelCase) the way the wire would: unset fields get defaults. */
 export function snapshotFromJson(value: unknown): Result<Snapshot__Output, "bad-json"> {
   try {
@@ -242,8 +367,7 @@ export function snapshotFromJson(value: unknown): Result<Snapshot__Output, "bad-
       services: list(o.services, "services").map((s, i) => service(s, `services[${i}]`)),
       removedServices: list(o.removedServices, "removedServices").map(str),
       policy: policy(o.policy, "policy"),
-      // Routes in static snapshots: not read yet (issue 18).
-      routes: [],
+      routes: list(o.routes, "routes").map((r, i) => serviceRoutes(r, `routes[${i}]`)),
       removedRoutes: list(o.removedRoutes, "removedRoutes").map(str),
     });
   } catch (err) {

@@ -14,10 +14,11 @@ export class ObservedProxyRequest implements ObservedRequest {
   readonly grpc: boolean;
   readonly service: string;
   readonly peerIdentity: string;
+  readonly route: string | undefined;
   readonly #fields: readonly string[];
   #headers: Readonly<Record<string, string | string[]>> | undefined;
 
-  constructor(direction: "outbound" | "inbound", request: ProxyRequest, protocol: "h1" | "h2", grpc: boolean, service: string, peerIdentity: string) {
+  constructor(direction: "outbound" | "inbound", request: ProxyRequest, protocol: "h1" | "h2", grpc: boolean, service: string, peerIdentity: string, route?: string) {
     this.direction = direction;
     this.method = request.method;
     this.path = request.path;
@@ -26,6 +27,7 @@ export class ObservedProxyRequest implements ObservedRequest {
     this.grpc = grpc;
     this.service = service;
     this.peerIdentity = peerIdentity;
+    this.route = route;
     this.#fields = request.fields;
   }
 

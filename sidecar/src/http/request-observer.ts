@@ -15,6 +15,8 @@ export interface ObservedRequest {
   service: string;
   /** SPIFFE id of the calling proxy (inbound mTLS) or "". */
   peerIdentity: string;
+  /** The route an outbound request followed ("namespace/name" of the HTTPRoute or GRPCRoute), when one did. */
+  route?: string;
   headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 

@@ -41,6 +41,10 @@ export interface OutboundCall {
   scope: RequestScope | undefined;
   /** The caller speaks gRPC: the proxy's own errors go back as gRPC statuses. */
   grpc: boolean;
+  /** The route the request follows ("namespace/name"), or "": the metrics' route label. */
+  route: string;
+  /** A route's timeouts.backendRequest: one attempt's limit until its response head; 0 = off. */
+  attemptTimeoutMs: number;
 }
 
 /** How an attempt ended before any response: reported as the AttemptOutcome it is. */
@@ -89,7 +93,8 @@ export function sendProxyError(ds: Downstream, grpc: boolean, status: number, co
     return { status, error: code };
   }
   if (grpc) {
-    const grpcStatus = status === 504 ? 4 : 14;
+    // 404 is the proxy's "no route matches": gRPC's UNIMPLEMENTED, as GAMMA asks.
+    const grpcStatus = status === 504 ? 4 : status === 404 ? 12 : 14;
     ds.respond(200, { "content-type": "application/grpc", "grpc-status": String(grpcStatus), "grpc-message": code, "weft-error": code }, true);
     return { status: 200, grpcStatus, error: code };
   }

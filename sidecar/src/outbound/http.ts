@@ -38,6 +38,7 @@ const IDLE_TIMEOUT: LifecycleEvent = { type: "idle-timeout" };
 const TOTAL_TIMEOUT: LifecycleEvent = { type: "total-timeout" };
 const NO_ENDPOINT: LifecycleEvent = { type: "no-endpoint" };
 const TIMEOUT: LifecycleEvent = { type: "timeout" };
+const ATTEMPT_TIMEOUT: LifecycleEvent = { type: "attempt-timeout" };
 const CLIENT_GONE: LifecycleEvent = { type: "client-gone" };
 const BACKOFF_ELAPSED: LifecycleEvent = { type: "backoff-elapsed" };
 const BUDGET_GRANTED: LifecycleEvent = { type: "budget", granted: true };
@@ -63,6 +64,7 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
   readonly responseTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly totalTimeoutMs: number;
+  readonly attemptTimeoutMs: number;
   readonly rng: () => number;
   readonly #started: number;
   readonly #budget: RetryBudget;
@@ -78,6 +80,8 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
   /** Clock times the response and total timeouts fall due (Infinity: not armed). */
   #responseAt = Infinity;
   #totalAt = Infinity;
+  /** When the current attempt's own timeout (a route's backendRequest) falls due. */
+  #attemptAt = Infinity;
   /** The idle timeout's last sample of bytes moved and when it last changed (-1: not armed). */
   #progress = -1;
   #progressAt = 0;
@@ -95,6 +99,7 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
     this.responseTimeoutMs = call.policy.responseTimeoutMs;
     this.idleTimeoutMs = call.policy.idleTimeoutMs;
     this.totalTimeoutMs = call.policy.totalTimeoutMs;
+    this.attemptTimeoutMs = call.attemptTimeoutMs;
     this.rng = ctx.rng;
     this.body = ds.hasBody ? new ReplayBody(ds.body, this.retry.maxBufferedBodyBytes) : undefined;
     this.#started = ctx.now();
@@ -142,7 +147,7 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
   /** Sets the timer for the earliest timeout due, unless it is already set for that time or earlier. */
   #schedule(): void {
     const idleCheck = this.#progress >= 0 ? this.ctx.clock.now() + Math.max(1, Math.ceil(this.idleTimeoutMs / 4)) : Infinity;
-    const at = Math.min(this.#responseAt, this.#totalAt, idleCheck);
+    const at = Math.min(this.#responseAt, this.#totalAt, this.#attemptAt, idleCheck);
     if (at === Infinity || at >= this.#timerAt) return;
     const clock = this.ctx.clock;
     if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
@@ -157,6 +162,13 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
     this.#timerAt = Infinity;
     if (this.#totalAt <= due) return this.#dispatch(TOTAL_TIMEOUT);
     if (this.#responseAt <= due) return this.#dispatch(TIMEOUT);
+    if (this.#attemptAt <= due) {
+      this.#attemptAt = Infinity;
+      // A retry may follow: the other timeouts keep their timer.
+      this.#dispatch(ATTEMPT_TIMEOUT);
+      if (this.#state.phase !== "done") this.#schedule();
+      return;
+    }
     if (this.#progress >= 0) {
       const progress = this.#moved();
       if (progress !== this.#progress) {
@@ -217,6 +229,7 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
       case "relay":
         // The response timeout is met; a timer set for it finds nothing due and moves on to the others.
         this.#responseAt = Infinity;
+        this.#attemptAt = Infinity;
         this.body?.commit();
         this.#attempt?.relay();
         return;
@@ -255,6 +268,10 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
       fields = fieldsOf(headers);
       checked = false;
     }
+    if (this.attemptTimeoutMs > 0) {
+      this.#attemptAt = ctx.clock.now() + this.attemptTimeoutMs;
+      this.#rearm = true;
+    }
     const startedAt = ctx.now();
     ctx.state.start(endpoint.key);
     const attempt = ctx.peerTransport === "h1" && ds.proto === "h1"
@@ -270,9 +287,9 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
     if (this.#timer !== undefined) ctx.clock.clearTimeout(this.#timer);
     if (this.#backoff !== undefined) ctx.clock.clearTimeout(this.#backoff);
     this.#timer = this.#backoff = undefined;
-    this.#timerAt = Infinity;
+    this.#timerAt = this.#attemptAt = Infinity;
     this.#attempt = undefined;
-    recordRequestMetrics(ctx.metrics, "outbound", call.service, result.error && !this.ds.responded ? "error" : statusClass(result.status), result.grpcStatus, (ctx.now() - this.#started) / 1000);
+    recordRequestMetrics(ctx.metrics, "outbound", call.service, result.error && !this.ds.responded ? "error" : statusClass(result.status), result.grpcStatus, (ctx.now() - this.#started) / 1000, call.route);
     call.scope?.onEnd?.(result);
   }
 }

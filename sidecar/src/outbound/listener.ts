@@ -15,6 +15,7 @@ import { watchForHttp } from "../http/server-first.ts";
 import { systemClock } from "../../../lib/clock.ts";
 import { FramedH1Connection } from "../http1/server-connection.ts";
 import { forwardOutbound } from "./http.ts";
+import { forwardRouted, type RoutingContext } from "./route-request.ts";
 import { sendProxyError, type OutboundHttpContext } from "./call.ts";
 import { isGrpcRequest } from "../http/request.ts";
 import { ObservedProxyRequest } from "../http/observed-request.ts";
@@ -55,10 +56,12 @@ export class OutboundProxy {
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   readonly #framed = new Set<FramedH1Connection>();
   readonly #serverFirst: ServerFirstMemory;
+  readonly #routing: RoutingContext;
 
   constructor(options: OutboundOptions) {
     this.#o = options;
     this.#serverFirst = options.serverFirst ?? new ServerFirstMemory({ clock: systemClock });
+    this.#routing = { view: options.view, http: options.http, observer: options.observer };
     this.#h1 = http.createServer({ noDelay: true, maxHeaderSize: options.maxHeaderBytes, keepAliveTimeout: options.idleTimeoutMs, requestTimeout: 0, headersTimeout: options.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, options.headersTimeoutMs) });
     armHeaderTimeouts(this.#h1);
     // A client's FIN after its request (HTTP/1.0, socat -t) must not abort the response still on its way; not in node's types.
@@ -212,8 +215,10 @@ export class OutboundProxy {
       sendProxyError(ds, grpc, 405, "connect-refused");
       return;
     }
+    // A Service with routes (GAMMA) decides first; without, nothing is looked up.
+    if (call.routes !== undefined && forwardRouted(this.#routing, ds, call, grpc)) return;
     const scope = this.#o.observer.onRequest(new ObservedProxyRequest("outbound", ds, ds.proto, grpc, call.service, ""));
-    forwardOutbound(this.#o.http, ds, { service: call.service, endpoints: call.endpoints, policy: call.policy, scope, grpc });
+    forwardOutbound(this.#o.http, ds, { service: call.service, endpoints: call.endpoints, policy: call.policy, scope, grpc, route: "", attemptTimeoutMs: 0 });
   }
 
   /** HTTP/1.1 Upgrade (WebSocket) or CONNECT: the request head and everything after it go opaque to one endpoint. */

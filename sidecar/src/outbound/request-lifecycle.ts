@@ -20,7 +20,10 @@
 // stream (whose server sends its head early) is never cut by it. The idle
 // timeout ends a request whose stream carried no byte either way for its
 // length, and the total timeout (off unless set) the whole exchange; both
-// answer 504 before a response, and break the response off after.
+// answer 504 before a response, and break the response off after. A route
+// may add a fourth, per attempt (timeouts.backendRequest): an attempt with no
+// response head in time is given up and counts as a failed attempt, retried
+// like a reset when the policy allows, else answered 504.
 //
 // An action that may report back at once (send, withdraw-budget, relay) is
 // always the last of its list, so the shell can perform actions in order even
@@ -44,7 +47,7 @@ export type LifecycleState =
   | { readonly phase: "done" };
 
 /** Why the proxy answers a request itself; each is the weft-error the client sees. */
-export type ProxyErrorCode = "no-endpoint" | "timeout" | "idle-timeout" | "total-timeout" | "connect-failure" | "upstream-reset" | "body-not-replayable" | "bad-header";
+export type ProxyErrorCode = "no-endpoint" | "timeout" | "attempt-timeout" | "idle-timeout" | "total-timeout" | "connect-failure" | "upstream-reset" | "body-not-replayable" | "bad-header";
 
 /** An outcome event is also the AttemptOutcome it reports, so reporting one allocates a single object. */
 export type LifecycleEvent =
@@ -62,6 +65,8 @@ export type LifecycleEvent =
   | { readonly type: "backoff-elapsed" }
   /** The response timeout elapsed before a response head was relayed. */
   | { readonly type: "timeout" }
+  /** The current attempt's own timeout (a route's backendRequest) elapsed before its response head. */
+  | { readonly type: "attempt-timeout" }
   | { readonly type: "idle-timeout" }
   | { readonly type: "total-timeout" }
   | { readonly type: "client-gone" }
@@ -132,6 +137,8 @@ const RELAYED: Transition = { state: DONE, actions: [{ type: "record", ending: "
 const NO_ENDPOINT: Transition = { state: DONE, actions: [{ type: "respond-error", status: 503, code: "no-endpoint" }] };
 const CONNECT_FAILED: Transition = { state: DONE, actions: [{ type: "respond-error", status: 502, code: "connect-failure" }] };
 const RESET: Transition = { state: DONE, actions: [{ type: "respond-error", status: 502, code: "upstream-reset" }] };
+const ATTEMPT_TIMED_OUT: Transition = { state: DONE, actions: [{ type: "respond-error", status: 504, code: "attempt-timeout" }] };
+const ATTEMPT_TIMEOUT_OUTCOME: AttemptOutcome = { kind: "attempt-timeout" };
 /** An attempt (or a relay) in flight: it is given up first. */
 const TIMED_OUT: Transition = { state: DONE, actions: [CANCEL_TIMEOUT, RESPOND_TIMEOUT] };
 const CLIENT_GONE: Transition = { state: DONE, actions: [CANCEL_CLIENT_GONE, RECORD_CLIENT_GONE] };
@@ -155,6 +162,11 @@ export function transition(state: LifecycleState, event: LifecycleEvent, ctx: Li
           return isRetryableOutcome(ctx, event, ctx.retry) ? retryOrGiveUp(state.attempt, event, ctx) : TO_RELAY;
         case "attempt-failed":
           return retryOrGiveUp(state.attempt, event, ctx);
+        case "attempt-timeout": {
+          // The attempt is given up first (its endpoint blamed); then it is one more failed attempt.
+          const next = retryOrGiveUp(state.attempt, ATTEMPT_TIMEOUT_OUTCOME, ctx);
+          return { state: next.state, actions: [CANCEL_TIMEOUT, ...next.actions] };
+        }
         case "attempt-refused":
           return { state: DONE, actions: [{ type: "respond-error", status: event.status, code: event.code }] };
         case "no-endpoint":
@@ -257,6 +269,8 @@ function giveUp(outcome: AttemptOutcome): Transition {
       return CONNECT_FAILED;
     case "reset":
       return RESET;
+    case "attempt-timeout":
+      return ATTEMPT_TIMED_OUT;
   }
 }
 

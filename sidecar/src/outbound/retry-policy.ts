@@ -14,6 +14,8 @@ export type AttemptOutcome =
   | { kind: "connect-failure" }
   /** The connection or stream broke after the request was sent. */
   | { kind: "reset" }
+  /** No response head within a route's per-attempt timeout (timeouts.backendRequest); the attempt was given up. */
+  | { kind: "attempt-timeout" }
   | { kind: "response"; status: number; grpcStatus?: number };
 
 export type RetryDecision =
@@ -37,6 +39,7 @@ export function isRetryableOutcome(request: Pick<RetryRequest, "grpc">, outcome:
   switch (outcome.kind) {
     case "connect-failure":
     case "reset":
+    case "attempt-timeout":
       return true;
     case "response":
       if (request.grpc && outcome.grpcStatus !== undefined) return policy.retryOnGrpcStatus.has(outcome.grpcStatus);

@@ -31,6 +31,8 @@ type AttemptExtras = { peerIdentity?: string };
 type OutcomeExtras = { requestBytes?: number; responseBytes?: number; peerIdentity?: string };
 
 const ATTR_SERVICE = "weft.service";
+/** The HTTPRoute/GRPCRoute ("namespace/name") an outbound request followed. */
+const ATTR_ROUTE = "weft.route";
 const ATTR_GRPC_STATUS = "rpc.grpc.status_code";
 
 /** "10.0.0.7:8080" or "[::1]:8080" -> address and port. */
@@ -108,6 +110,7 @@ function recordedScope(tracing: Tracing, req: ObservedRequest, parent: WireConte
     direction: req.direction,
   });
   if (req.service) server.span.setAttribute(ATTR_SERVICE, req.service);
+  if (req.route) server.span.setAttribute(ATTR_ROUTE, req.route);
   // Attempts whose end the data plane does not report close with the request.
   const open = new Set<HttpSpan>();
 
@@ -126,6 +129,7 @@ function recordedScope(tracing: Tracing, req: ObservedRequest, parent: WireConte
         direction: req.direction,
       });
       if (req.service) client.span.setAttribute(ATTR_SERVICE, req.service);
+      if (req.route) client.span.setAttribute(ATTR_ROUTE, req.route);
       const sc = client.span.spanContext();
       writeTraceContext(a.headers, { traceId: sc.traceId, spanId: sc.spanId, sampled: true, traceState: parent?.traceState }, propagation);
       open.add(client);
