@@ -6,6 +6,7 @@ import type { ServicePort } from "../../api/gen/weft/discovery/v1/ServicePort.ts
 import type { DefaultPolicy } from "../../lib/authz/default-policy.ts";
 import type { AuthzPolicySpec } from "../../lib/authz/spec.ts";
 import type { ClientOverride, InboundMode } from "./policy-defaults.ts";
+import type { RoutesModel } from "./routes-model.ts";
 
 export interface ServiceModel {
   namespace: string;
@@ -42,6 +43,8 @@ export interface MeshModel {
   clientDefaults?: ClientOverride | null;
   /** Absent: no policies, the built-in mesh default, and workloads known by name only (as in local mode). */
   authorization?: AuthorizationModel;
+  /** GAMMA routes (docs/routing.md), accepted ones only. Absent: no routes. */
+  routes?: RoutesModel;
 }
 
 export interface AuthorizationModel {

@@ -10,6 +10,7 @@ import type { ClientPolicy } from "../../api/gen/weft/discovery/v1/ClientPolicy.
 import type { Endpoint } from "../../api/gen/weft/discovery/v1/Endpoint.ts";
 import type { ProxyPolicy } from "../../api/gen/weft/discovery/v1/ProxyPolicy.ts";
 import type { Service } from "../../api/gen/weft/discovery/v1/Service.ts";
+import type { ServiceRoutes } from "../../api/gen/weft/discovery/v1/ServiceRoutes.ts";
 import type { MeshModel, NamespaceModel, ServiceModel } from "./mesh-state.ts";
 import { serviceKey } from "./mesh-state.ts";
 import { DEFAULT_CLIENT_SETTINGS, isEmptyOverride, mergeClient, type ClientSettings } from "./policy-defaults.ts";
@@ -18,6 +19,8 @@ import { encodeService } from "./snapshot-encode.ts";
 import { ScopedServices, type ServiceMap } from "./snapshot-scoped-services.ts";
 import { isMeshWide } from "./snapshot-scope.ts";
 import type { CompiledService } from "./snapshot-compiled.ts";
+import { compileRoutes, routesFor, type CompiledRouteTable } from "./routes-compile.ts";
+import { diffRoutes, sameRoutes, type CompiledRoutes, type ScopedRoutes } from "./snapshot-scoped-routes.ts";
 
 export type { CompiledService } from "./snapshot-compiled.ts";
 
@@ -31,6 +34,8 @@ export interface CompiledMesh {
   clientDefaults: ClientSettings;
   clientDefaultsFingerprint: string;
   authorizer: WorkloadAuthorizer;
+  /** GAMMA routes, compiled once per model change and shared by every group that sees them. */
+  routes: CompiledRouteTable;
   /** Proxy classes asked for since this mesh was compiled, by classifyProxy's memo key. */
   classes: Map<string, ProxyClass>;
 }
@@ -45,6 +50,7 @@ export interface ProxyClass {
 
 export interface ProxyView {
   services: ScopedServices;
+  routes: ScopedRoutes;
   policy: ProxyPolicy;
   policyFingerprint: string;
 }
@@ -56,6 +62,10 @@ export interface ViewDelta {
   removed: string[];
   /** Set when the proxy's policy changed (always set for a full snapshot). */
   policy: ProxyPolicy | null;
+  /** Routes of parent Services added or changed (whole), with their bytes, and the keys of those removed. */
+  routes: ServiceRoutes[];
+  compiledRoutes: CompiledRoutes[];
+  removedRoutes: string[];
 }
 
 export function compileMesh(model: MeshModel, previous?: CompiledMesh): CompiledMesh {
@@ -94,6 +104,7 @@ export function compileMesh(model: MeshModel, previous?: CompiledMesh): Compiled
   }
   return {
     services,
+    routes: compileRoutes(model.routes, services, previous?.routes),
     meshWide: reuseIfSame(previous?.meshWide, meshWide),
     local: new Map([...local].map(([ns, own]) => [ns, reuseIfSame(previous?.local.get(ns), own)])),
     namespaces: model.namespaces,
@@ -134,9 +145,10 @@ function reuseIfSame(old: ServiceMap | undefined, fresh: ServiceMap): ServiceMap
 export function buildView(mesh: CompiledMesh, group: string, fixed?: ProxyClass): ProxyView {
   const namespace = groupNamespace(group);
   const services = new ScopedServices(mesh.meshWide, mesh.local.get(namespace));
-  if (fixed) return { services, policy: fixed.policy, policyFingerprint: fixed.fingerprint };
+  const routes = routesFor(mesh.routes, namespace);
+  if (fixed) return { services, routes, policy: fixed.policy, policyFingerprint: fixed.fingerprint };
   const policy = proxyPolicy(mesh, namespace, null);
-  return { services, policy, policyFingerprint: JSON.stringify(policy) };
+  return { services, routes, policy, policyFingerprint: JSON.stringify(policy) };
 }
 
 /** The parts of `to` that are not the very map objects `from` has (only these can differ). */
@@ -159,7 +171,7 @@ export function sameView(a: ProxyView, b: ProxyView): boolean {
   for (const part of changedParts(a.services, b.services).toParts) {
     for (const [key, svc] of part) if (!sameService(a.services.get(key), svc)) return false;
   }
-  return true;
+  return sameRoutes(a.routes, b.routes);
 }
 
 function sameService(old: CompiledService | undefined, svc: CompiledService): boolean {
@@ -170,7 +182,8 @@ function sameService(old: CompiledService | undefined, svc: CompiledService): bo
 export function diffViews(from: ProxyView | null, to: ProxyView): ViewDelta {
   if (!from) {
     const compiled = sorted([...to.services.values()]);
-    return { services: compiled.map((s) => s.message), compiled, removed: [], policy: to.policy };
+    const routes = diffRoutes(null, to.routes);
+    return { services: compiled.map((s) => s.message), compiled, removed: [], policy: to.policy, ...routeFields(routes) };
   }
   const { fromParts, toParts } = changedParts(from.services, to.services);
   const changed: CompiledService[] = [];
@@ -180,7 +193,11 @@ export function diffViews(from: ProxyView | null, to: ProxyView): ViewDelta {
   const removed = fromParts.flatMap((part) => [...part.keys()].filter((k) => !to.services.has(k))).sort();
   const policy = from.policyFingerprint === to.policyFingerprint ? null : to.policy;
   const compiled = sorted(changed);
-  return { services: compiled.map((s) => s.message), compiled, removed, policy };
+  return { services: compiled.map((s) => s.message), compiled, removed, policy, ...routeFields(diffRoutes(from.routes, to.routes)) };
+}
+
+function routeFields(d: ReturnType<typeof diffRoutes>): Pick<ViewDelta, "routes" | "compiledRoutes" | "removedRoutes"> {
+  return { routes: d.changed.map((r) => r.message), compiledRoutes: d.changed, removedRoutes: d.removed };
 }
 
 function sorted(services: CompiledService[]): CompiledService[] {

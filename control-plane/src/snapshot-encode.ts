@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { protoLoaderOptions } from "../../api/load.ts";
 import type { ProxyPolicy } from "../../api/gen/weft/discovery/v1/ProxyPolicy.ts";
 import type { Service } from "../../api/gen/weft/discovery/v1/Service.ts";
+import type { ServiceRoutes } from "../../api/gen/weft/discovery/v1/ServiceRoutes.ts";
 
 interface MessageCodec<T> {
   serialize(value: T): Buffer;
@@ -22,9 +23,14 @@ interface MessageCodec<T> {
 const definitions = loadSync(fileURLToPath(new URL("../../api/discovery.proto", import.meta.url)), protoLoaderOptions);
 const serviceCodec = definitions["weft.discovery.v1.Service"] as unknown as MessageCodec<Service>;
 const policyCodec = definitions["weft.discovery.v1.ProxyPolicy"] as unknown as MessageCodec<ProxyPolicy>;
+const routesCodec = definitions["weft.discovery.v1.ServiceRoutes"] as unknown as MessageCodec<ServiceRoutes>;
 
 export function encodeService(service: Service): Buffer {
   return serviceCodec.serialize(service);
+}
+
+export function encodeServiceRoutes(routes: ServiceRoutes): Buffer {
+  return routesCodec.serialize(routes);
 }
 
 export function encodePolicy(policy: ProxyPolicy): Buffer {
@@ -40,6 +46,9 @@ export interface SnapshotParts {
   removedServices: readonly string[];
   /** Encoded weft.discovery.v1.ProxyPolicy, or null for none. */
   policy: Uint8Array | null;
+  /** Encoded weft.discovery.v1.ServiceRoutes, in the order they are to be sent (none when absent). */
+  routes?: readonly Uint8Array[];
+  removedRoutes?: readonly string[];
 }
 
 // Snapshot field numbers and wire types (api/discovery.proto): tag = field << 3 | type.
@@ -51,6 +60,8 @@ const TAG_BASE_VERSION = (3 << 3) | LEN;
 const TAG_SERVICE = (4 << 3) | LEN;
 const TAG_REMOVED = (5 << 3) | LEN;
 const TAG_POLICY = (6 << 3) | LEN;
+const TAG_ROUTES = (7 << 3) | LEN;
+const TAG_REMOVED_ROUTES = (8 << 3) | LEN;
 
 function varintLength(n: number): number {
   let len = 1;
@@ -63,14 +74,18 @@ function varintLength(n: number): number {
 
 /** Encodes a Snapshot; proto3 defaults (empty strings, false) are left out, as protobuf allows. */
 export function encodeSnapshot(parts: SnapshotParts): Buffer {
+  const routes = parts.routes ?? [];
   const strings = [parts.version, parts.baseVersion, ...parts.removedServices].map((s) => Buffer.from(s, "utf8"));
   const [version, baseVersion] = strings as [Buffer, Buffer];
   const removed = strings.slice(2);
+  const removedRoutes = (parts.removedRoutes ?? []).map((s) => Buffer.from(s, "utf8"));
   const field = (bytes: number) => 1 + varintLength(bytes) + bytes;
   let size = (version.length > 0 ? field(version.length) : 0) + (parts.full ? 2 : 0) + (baseVersion.length > 0 ? field(baseVersion.length) : 0);
   for (const s of parts.services) size += field(s.length);
   for (const r of removed) size += field(r.length);
   if (parts.policy) size += field(parts.policy.length);
+  for (const r of routes) size += field(r.length);
+  for (const r of removedRoutes) size += field(r.length);
 
   const out = Buffer.allocUnsafe(size);
   let at = 0;
@@ -96,5 +111,7 @@ export function encodeSnapshot(parts: SnapshotParts): Buffer {
   for (const s of parts.services) bytes(TAG_SERVICE, s);
   for (const r of removed) bytes(TAG_REMOVED, r);
   if (parts.policy) bytes(TAG_POLICY, parts.policy);
+  for (const r of routes) bytes(TAG_ROUTES, r);
+  for (const r of removedRoutes) bytes(TAG_REMOVED_ROUTES, r);
   return out;
 }

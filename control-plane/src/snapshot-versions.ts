@@ -162,6 +162,8 @@ export class SnapshotVersions {
       services: delta.services,
       removedServices: delta.removed,
       policy: delta.policy,
+      routes: delta.routes,
+      removedRoutes: delta.removedRoutes,
     };
     const encoded = encodeSnapshot({
       version,
@@ -170,6 +172,8 @@ export class SnapshotVersions {
       services: delta.compiled.map((s) => s.encoded),
       removedServices: delta.removed,
       policy: delta.policy ? encodePolicy(delta.policy) : null,
+      routes: delta.compiledRoutes.map((r) => r.encoded),
+      removedRoutes: delta.removedRoutes,
     });
     const prepared: PreparedSnapshot = { version, full: base === null, baseVersion, message, encoded };
     if (prepared.full) this.#prepared.set(cacheKey, prepared);

@@ -6,7 +6,9 @@
 // its watches (re-listing after 410 Gone) when the apiserver returns. An
 // AuthorizationPolicy CRD that is not installed is no outage: there can be no
 // policies then, so that informer counts as synced (empty), says so once, and
-// keeps retrying until the CRD appears.
+// keeps retrying until the CRD appears. The Gateway API CRDs (HTTPRoute,
+// GRPCRoute, ReferenceGrant: GAMMA routing, docs/routing.md) are optional the
+// same way: without them the mesh is published without routes.
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, makeInformer, type KubernetesListObject, type KubeConfig, type KubernetesObject, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from "@kubernetes/client-node";
 import type { DefaultPolicy } from "../../lib/authz/default-policy.ts";
 import { AUTHZ_GROUP, AUTHZ_PLURAL, AUTHZ_VERSION } from "../../lib/authz/spec.ts";
@@ -15,6 +17,9 @@ import { silentLogger, type Logger } from "../../lib/log.ts";
 import type { MeshModel } from "./mesh-state.ts";
 import type { ClientOverride } from "./policy-defaults.ts";
 import { translateKubernetes } from "./source-kubernetes-translate.ts";
+import { GATEWAY_GROUP } from "./routes-model.ts";
+import { ROUTE_PLURALS, ROUTE_VERSION, RouteStatusWriter, type WriteStatus } from "./routes-status-writer.ts";
+import { translateRoutes } from "./routes-translate.ts";
 
 export interface KubernetesSourceOptions {
   kubeConfig: KubeConfig;
@@ -26,6 +31,8 @@ export interface KubernetesSourceOptions {
   defaultPolicy?: DefaultPolicy;
   logger?: Logger;
   backoff?: { baseMs?: number; maxMs?: number };
+  /** GAMMA route status write-back (default: through the status subresource, 10 writes/s); false: never written. */
+  routeStatus?: false | { write?: WriteStatus; perSecond?: number };
 }
 
 export interface KubernetesSource {
@@ -50,6 +57,8 @@ interface Watched {
   absentLogged: boolean;
   /** Counts as synced, with nothing in it, while its resource does not exist (the optional CRD). */
   optional: boolean;
+  /** What is logged (once) while an optional resource is absent. */
+  absentMessage: string;
   attempt: number;
   timer: NodeJS.Timeout | null;
 }
@@ -78,6 +87,25 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
     async () => (await custom.listClusterCustomObject({ group: AUTHZ_GROUP, version: AUTHZ_VERSION, plural: AUTHZ_PLURAL })) as KubernetesListObject<KubernetesObject>,
   );
 
+  const gatewayList = (version: string, plural: string) => async () =>
+    (await custom.listClusterCustomObject({ group: GATEWAY_GROUP, version, plural })) as KubernetesListObject<KubernetesObject>;
+  const httpRoutes = makeInformer<KubernetesObject>(kc, `/apis/${GATEWAY_GROUP}/${ROUTE_VERSION}/httproutes`, gatewayList(ROUTE_VERSION, "httproutes"));
+  const grpcRoutes = makeInformer<KubernetesObject>(kc, `/apis/${GATEWAY_GROUP}/${ROUTE_VERSION}/grpcroutes`, gatewayList(ROUTE_VERSION, "grpcroutes"));
+  const grants = makeInformer<KubernetesObject>(kc, `/apis/${GATEWAY_GROUP}/v1beta1/referencegrants`, gatewayList("v1beta1", "referencegrants"));
+  const statusOptions = options.routeStatus;
+  const statusWriter =
+    statusOptions === false
+      ? null
+      : new RouteStatusWriter({
+          write:
+            statusOptions?.write ??
+            (async (w) => {
+              await custom.replaceNamespacedCustomObjectStatus({ group: GATEWAY_GROUP, version: ROUTE_VERSION, namespace: w.namespace, plural: ROUTE_PLURALS[w.kind], name: w.name, body: w.body });
+            }),
+          perSecond: statusOptions?.perSecond,
+          logger: logger.child({ component: "route-status" }),
+        });
+
   const build = (): MeshModel => {
     const { model, problems } = translateKubernetes(
       {
@@ -90,11 +118,28 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
       { trustDomain: options.trustDomain, clientDefaults: options.clientDefaults ?? null, defaultPolicy: options.defaultPolicy },
     );
     for (const p of problems) logger.warn({ object: p.object, code: p.code }, p.message);
-    return model;
+    const http = httpRoutes.list();
+    const grpc = grpcRoutes.list();
+    if (http.length === 0 && grpc.length === 0) return model;
+    const routes = translateRoutes({ httpRoutes: http, grpcRoutes: grpc, referenceGrants: grants.list() }, model.services);
+    if (statusWriter) {
+      const objects = new Map([...http.map((o) => [`HTTPRoute/${o.metadata?.namespace}/${o.metadata?.name}`, o] as const), ...grpc.map((o) => [`GRPCRoute/${o.metadata?.namespace}/${o.metadata?.name}`, o] as const)]);
+      statusWriter.reconcile(routes.outcomes.map((outcome) => ({ outcome, object: objects.get(`${outcome.kind}/${outcome.namespace}/${outcome.name}`) })));
+    }
+    return { ...model, routes: routes.model };
   };
 
   const watched: Watched[] = (
-    [["services", services], ["endpointslices", slices], ["pods", pods], ["namespaces", namespaces], [AUTHZ_PLURAL, authzPolicies]] as const
+    [
+      ["services", services],
+      ["endpointslices", slices],
+      ["pods", pods],
+      ["namespaces", namespaces],
+      [AUTHZ_PLURAL, authzPolicies],
+      ["httproutes", httpRoutes],
+      ["grpcroutes", grpcRoutes],
+      ["referencegrants", grants],
+    ] as const
   ).map(([name, informer]) => ({
     name,
     informer: informer as unknown as Watched["informer"],
@@ -103,7 +148,8 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
     failedDuringStart: false,
     absent: false,
     absentLogged: false,
-    optional: name === AUTHZ_PLURAL,
+    optional: OPTIONAL[name] !== undefined,
+    absentMessage: OPTIONAL[name] ?? "",
     attempt: 0,
     timer: null,
   }));
@@ -137,7 +183,7 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
   };
 
   const onAbsent = (w: Watched) => {
-    if (!w.absentLogged) logger.warn({ resource: w.name }, "the AuthorizationPolicy CRD is not installed: no policies apply; watching for it");
+    if (!w.absentLogged) logger.warn({ resource: w.name }, w.absentMessage);
     w.absentLogged = true;
     if (!w.synced) markSynced(w);
     retry(w);
@@ -186,6 +232,7 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
     model: build,
     async stop() {
       stopped = true;
+      statusWriter?.stop();
       for (const w of watched) {
         if (w.timer) clearTimeout(w.timer);
         await w.informer.stop();
@@ -193,6 +240,14 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
     },
   };
 }
+
+/** The resources whose CRD may be missing, and what is said (once) while it is. */
+const OPTIONAL: Readonly<Record<string, string>> = {
+  [AUTHZ_PLURAL]: "the AuthorizationPolicy CRD is not installed: no policies apply; watching for it",
+  httproutes: "the Gateway API HTTPRoute CRD is not installed: no HTTP routes apply; watching for it",
+  grpcroutes: "the Gateway API GRPCRoute CRD is not installed: no gRPC routes apply; watching for it",
+  referencegrants: "the Gateway API ReferenceGrant CRD is not installed: no cross-namespace backends are permitted; watching for it",
+};
 
 /** The optional resource answered 404: its CRD is not installed (or was removed). */
 function isAbsent(w: Watched, err: unknown): boolean {

@@ -10,7 +10,8 @@ import { waitFor } from "../support/wait.ts";
 import { CHART, find, helm, helmBinary, render, type K8sObject } from "./helm.ts";
 
 const CRD_NAME = `${AUTHZ_PLURAL}.${AUTHZ_GROUP}`;
-const crds = (objects: K8sObject[]): K8sObject[] => objects.filter((o) => o.kind === "CustomResourceDefinition");
+const crds = (objects: K8sObject[]): K8sObject[] => objects.filter((o) => o.kind === "CustomResourceDefinition" && !o.metadata.name.endsWith(".gateway.networking.k8s.io"));
+const gatewayCrds = (objects: K8sObject[]): K8sObject[] => objects.filter((o) => o.kind === "CustomResourceDefinition" && o.metadata.name.endsWith(".gateway.networking.k8s.io"));
 
 describe("chart: CRDs", function () {
   this.timeout(120_000);
@@ -49,6 +50,20 @@ describe("chart: CRDs", function () {
     assert.deepEqual(crds(without), []);
     const names = (objects: K8sObject[]) => objects.filter((o) => o.kind !== "CustomResourceDefinition").map((o) => `${o.kind}/${o.metadata.name}`).sort();
     assert.deepEqual(names(without), names(render()));
+  });
+
+  it("renders the vendored Gateway API CRDs (standard channel with GRPCRoute) by default, kept on uninstall, and none with gatewayAPI.installCRDs=false", () => {
+    const gateway = gatewayCrds(render());
+    const names = gateway.map((o) => o.metadata.name);
+    for (const name of ["httproutes", "grpcroutes", "referencegrants", "gateways", "gatewayclasses"]) assert.ok(names.includes(`${name}.gateway.networking.k8s.io`), name);
+    for (const crd of gateway) {
+      assert.equal(crd.metadata.annotations?.["helm.sh/resource-policy"], "keep", crd.metadata.name);
+      assert.equal(crd.metadata.annotations?.["gateway.networking.k8s.io/bundle-version"], "v1.6.3", crd.metadata.name);
+      assert.equal(crd.metadata.annotations?.["gateway.networking.k8s.io/channel"], "standard", crd.metadata.name);
+    }
+    assert.ok(!render().some((o) => o.kind === "ValidatingAdmissionPolicy"), "the upgrade guard is left to a cluster-wide Gateway API install");
+    assert.deepEqual(gatewayCrds(render(["--set", "gatewayAPI.installCRDs=false"])), []);
+    assert.equal(crds(render(["--set", "gatewayAPI.installCRDs=false"])).length, 1, "the AuthorizationPolicy CRD does not depend on it");
   });
 
   it("refuses a crds setting that is not a boolean, naming it", () => {

@@ -106,6 +106,8 @@ describe("chart: rendering", function () {
         { apiGroups: [""], resources: ["services", "pods", "namespaces"], verbs: ["get", "list", "watch"] },
         { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
         { apiGroups: ["policy.weft.io"], resources: ["authorizationpolicies"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["gateway.networking.k8s.io"], resources: ["httproutes", "grpcroutes", "referencegrants"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["gateway.networking.k8s.io"], resources: ["httproutes/status", "grpcroutes/status"], verbs: ["update", "patch"] },
         { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
       ]);
       assert.deepEqual((find(render(["--set", "uninstallHook.enabled=true"]), "ClusterRole", "weft-uninstall") as unknown as V1ClusterRole).rules, [

@@ -23,7 +23,7 @@ export interface HelmRun {
 export function helm(args: string[], env: Record<string, string> = {}): HelmRun {
   const bin = helmBinary();
   if (bin === undefined) throw new Error("helm not found: run test/cluster/build.sh or set WEFT_HELM");
-  const r = spawnSync(bin, args, { encoding: "utf8", timeout: 120_000, env: { ...process.env, ...env } });
+  const r = spawnSync(bin, args, { encoding: "utf8", timeout: 120_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
   return { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: (r.error ? `${r.error.message}\n` : "") + (r.stderr ?? "") };
 }
 
