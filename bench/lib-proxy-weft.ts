@@ -73,10 +73,31 @@ export interface WeftPairOptions {
   root?: string;
   /** An Authorization (the snapshot's JSON form) for the server proxy's policy.inbound; none: the legacy STRICT mode. */
   authorization?: unknown;
+  /** Rules of a route (GAMMA) on the client's calls to the backend (benchRoutes); 0 or none: no route. */
+  routeRules?: number;
 }
 
-export function benchSnapshot(backendPort: number, serverIdentity: string, authorization?: unknown): unknown {
+/**
+ * A route of `rules` rules on bench/backend, as the control plane would send
+ * it: every request of the benchmark (GET /) is checked against the first
+ * rules' matches (prefixes with a header, a regex, a method) and taken by the
+ * last, a prefix "/" to the backend itself, so the whole table is on its path.
+ */
+export function benchRoutes(rules: number): unknown[] {
+  const rule = (i: number) => ({ route: "bench/canary", name: `r${i}`, kind: "HTTPRoute", backends: [{ service: "bench/backend", weight: 100 }] });
+  const matches: unknown[] = [];
+  for (let i = 0; i < rules - 1; i++) {
+    if (i % 4 === 3) matches.push({ rule: i, path: { type: "REGEX", value: `/api/v${i}/items/[0-9]+` } });
+    else if (i % 4 === 2) matches.push({ rule: i, path: { type: "PREFIX", value: `/svc-${i}` }, method: "POST" });
+    else matches.push({ rule: i, path: { type: "PREFIX", value: `/svc-${i}` }, headers: [{ name: "x-tenant", value: `t${i}` }] });
+  }
+  matches.push({ rule: rules - 1, path: { type: "PREFIX", value: "/" } });
+  return [{ service: "bench/backend", rules: Array.from({ length: rules }, (_, i) => rule(i)), matches }];
+}
+
+export function benchSnapshot(backendPort: number, serverIdentity: string, authorization?: unknown, routes?: unknown[]): unknown {
   return {
+    ...(routes ? { routes } : {}),
     version: "bench",
     full: true,
     services: [
@@ -114,8 +135,9 @@ function startProxy(label: string, entry: string, args: string[], cpus: string, 
 export async function startWeftPair(o: WeftPairOptions): Promise<ProxyPair> {
   mkdirSync(o.dir, { recursive: true });
   const write = (name: string, text: string) => { const p = join(o.dir, name); writeFileSync(p, text, { mode: 0o600 }); return p; };
-  const snapshot = write("snapshot.json", JSON.stringify(benchSnapshot(o.backendPort, o.serverLeaf.spiffeId)));
-  const serverSnapshot = o.authorization === undefined ? snapshot : write("server-snapshot.json", JSON.stringify(benchSnapshot(o.backendPort, o.serverLeaf.spiffeId, o.authorization)));
+  const plain = write("snapshot.json", JSON.stringify(benchSnapshot(o.backendPort, o.serverLeaf.spiffeId)));
+  const snapshot = o.routeRules ? write("client-snapshot.json", JSON.stringify(benchSnapshot(o.backendPort, o.serverLeaf.spiffeId, undefined, benchRoutes(o.routeRules)))) : plain;
+  const serverSnapshot = o.authorization === undefined ? plain : write("server-snapshot.json", JSON.stringify(benchSnapshot(o.backendPort, o.serverLeaf.spiffeId, o.authorization)));
   const anchors = write("anchors.pem", o.mesh.anchorPem);
   const creds = (leaf: TestLeaf, who: string) => ["--cert", write(`${who}.pem`, leaf.certChainPem), "--key", write(`${who}.key`, leaf.keyPem), "--trust-anchors", anchors];
   const [serverIn, clientOut, serverAdmin, clientAdmin] = (await freePorts(4)) as [number, number, number, number];

@@ -11,7 +11,9 @@
 // flags for both Weft proxies, to try tunings), "--weft-args=--peer-transport h2"
 // (proxy flags for both; the = form, as the value starts with a dash), --proxy-cpus 1 --load-cpus 0
 // (taskset lists); --baseline REV adds a Weft pair built from that git revision
-// (e.g. --baseline main), measured in the same interleaved rounds; --tracing runs the tracing-cost rows instead (bench/proxy-tracing.ts).
+// (e.g. --baseline main), measured in the same interleaved rounds; --route-rules N (default 20; 0: none)
+// adds a Weft pair whose client follows an N-rule route (GAMMA) on every request, to compare with the
+// pair without routes; --tracing runs the tracing-cost rows instead (bench/proxy-tracing.ts).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -106,6 +108,7 @@ export async function run(args: string[]): Promise<BenchReport> {
       "proxy-cpus": { type: "string" },
       "load-cpus": { type: "string" },
       baseline: { type: "string" },
+      "route-rules": { type: "string", default: "20" },
     },
   });
   const fortio = ensureFortio((l) => console.error(l));
@@ -129,6 +132,8 @@ export async function run(args: string[]): Promise<BenchReport> {
   const started: NginxProcess[] = [];
   let weft: ProxyPair | undefined;
   let baseline: ProxyPair | undefined;
+  let routed: ProxyPair | undefined;
+  const routeRules = Math.max(0, Number(values["route-rules"]));
   let baselineCheckout: ReturnType<typeof baselineTree> | undefined;
   const results: PathResult[] = [];
   try {
@@ -165,6 +170,10 @@ export async function run(args: string[]): Promise<BenchReport> {
       const proxyArgs = (values["weft-args"] ?? "").split(" ").filter(Boolean);
       weft = await startWeftPair({ dir: join(dir, "weft"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags, proxyArgs });
       paths.push({ name: "weft pair", url: weft.url, proxies: weft.pids });
+      if (routeRules > 0) {
+        routed = await startWeftPair({ dir: join(dir, "weft-routed"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags, proxyArgs, routeRules });
+        paths.push({ name: `weft pair, ${routeRules}-rule route`, url: routed.url, proxies: routed.pids });
+      }
       if (values.baseline) {
         baselineCheckout = baselineTree(values.baseline, dir);
         baseline = await startWeftPair({ dir: join(dir, "weft-baseline"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags, proxyArgs, root: baselineCheckout.root });
@@ -187,6 +196,7 @@ export async function run(args: string[]): Promise<BenchReport> {
   } finally {
     await weft?.stop();
     await baseline?.stop();
+    await routed?.stop();
     baselineCheckout?.remove();
     for (const p of started) p.child.kill("SIGTERM");
     rmSync(dir, { recursive: true, force: true });
@@ -222,6 +232,17 @@ export async function run(args: string[]): Promise<BenchReport> {
     const cpu = (r: PathResult) => r.proxies.reduce((sum, p) => sum + p.usage.vcpu, 0);
     targets["Weft pair CPU vs the baseline's (same run)"] = { target: `<= ${fmt(1.05 * cpu(baselineResult))} vCPU (baseline +5 %)`, measured: `${fmt(cpu(weftResult))} vCPU (${fmt(cpu(weftResult) / cpu(baselineResult), 2)}x)`, met: cpu(weftResult) <= 1.05 * cpu(baselineResult) };
     targets["Weft max rps vs the baseline's (same run)"] = { target: `>= ${fmt(0.95 * baselineResult.max.qpsActual, 0)} rps (baseline -5 %)`, measured: `${fmt(weftResult.max.qpsActual, 0)} rps (${fmt(weftResult.max.qpsActual / baselineResult.max.qpsActual, 2)}x)`, met: weftResult.max.qpsActual >= 0.95 * baselineResult.max.qpsActual };
+  }
+  const routedResult = results.find((r) => r.name.startsWith("weft pair, "));
+  if (weftResult && routedResult) {
+    // CPU per request: a pair's vCPU over the rate it carried, so a round that carried less is not flattered.
+    const perRequest = (r: PathResult) => r.proxies.reduce((sum, p) => sum + p.usage.vcpu, 0) / r.fixed.qpsActual;
+    const ratio = perRequest(routedResult) / perRequest(weftResult);
+    targets[`Weft pair CPU per request with a ${routeRules}-rule route vs none (same run)`] = {
+      target: "<= 1.05x",
+      measured: `${fmt(perRequest(routedResult) * 1e6, 1)} vs ${fmt(perRequest(weftResult) * 1e6, 1)} µs of CPU per request (${fmt(ratio, 3)}x)`,
+      met: ratio <= 1.05,
+    };
   }
   if (weftResult) {
     // A figure "at 1,000 rps" holds only if the pair actually carried that rate.
