@@ -35,6 +35,12 @@ export const COMPONENT_PERMISSIONS: ComponentPermissions[] = [
       // inputs; get for reads after a watch restarts.
       ...each(READ, "", ["services", "pods", "namespaces"]),
       ...each(READ, "discovery.k8s.io", ["endpointslices"]),
+      // The AuthorizationPolicies the control plane compiles per workload.
+      ...each(READ, "policy.weft.io", ["authorizationpolicies"]),
+      // GAMMA routing: the routes on Services and the grants for their cross-namespace
+      // backends, and their status written back (control-plane/src/routes-status-writer.ts).
+      ...each(READ, "gateway.networking.k8s.io", ["httproutes", "grpcroutes", "referencegrants"]),
+      ...each(["update", "patch"], "gateway.networking.k8s.io", ["httproutes/status", "grpcroutes/status"]),
       // control-plane/src/identity-verifier-token-review.ts: whose token a proxy presented.
       { verb: "create", group: "authentication.k8s.io", resource: "tokenreviews" },
     ],

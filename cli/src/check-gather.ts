@@ -4,6 +4,7 @@ import { X509Certificate } from "node:crypto";
 import type { KubeConfig } from "@kubernetes/client-node";
 import {
   AdmissionregistrationV1Api,
+  ApiextensionsV1Api,
   AppsV1Api,
   AuthorizationV1Api,
   CoreV1Api,
@@ -26,6 +27,7 @@ import {
   type DeploymentFact,
 } from "./check-results.ts";
 import { servedCertificate } from "./check-webhook-tls.ts";
+import { checkGatewayApi, type GatewayApiCrdFact } from "./check-gateway-api.ts";
 
 /** What `helm install` of the chart creates, cluster-wide and in the release namespace. */
 function installPermissions(ns: string): Omit<AccessFact, "allowed">[] {
@@ -140,6 +142,27 @@ async function componentAccess(kc: KubeConfig, ns: string, component: ComponentP
   }
 }
 
+/** The installed Gateway API CRDs' release annotations; a CRD that is not there is left out. */
+async function gatewayApiCrds(kc: KubeConfig): Promise<GatewayApiCrdFact | Error> {
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  const crds: GatewayApiCrdFact["crds"] = {};
+  try {
+    for (const plural of ["httproutes", "grpcroutes", "referencegrants"]) {
+      const name = `${plural}.gateway.networking.k8s.io`;
+      try {
+        const crd = await api.readCustomResourceDefinition({ name });
+        const annotations = crd.metadata?.annotations ?? {};
+        crds[name] = { version: annotations["gateway.networking.k8s.io/bundle-version"] ?? "", channel: annotations["gateway.networking.k8s.io/channel"] ?? "" };
+      } catch (err) {
+        if ((err as { code?: number }).code !== 404) throw err;
+      }
+    }
+  } catch (err) {
+    return errorOf(err);
+  }
+  return { crds };
+}
+
 export interface ProxiesRetry {
   attempts: number;
   intervalMs: number;
@@ -200,6 +223,7 @@ export async function runChecks(kc: KubeConfig, ns: string, pre: boolean, option
   results.push(checkWebhookCaBundle(await caBundle(kc, ns)));
   results.push(checkExpiry("trust-anchor", await identity(kc, ns, "ca.crt"), now));
   results.push(checkExpiry("issuer", await identity(kc, ns, "issuer.crt"), now));
+  results.push(checkGatewayApi(await gatewayApiCrds(kc)));
   results.push(await proxies(kc, ns, options.proxiesRetry ?? { attempts: 3, intervalMs: 2000 }));
   return results;
 }

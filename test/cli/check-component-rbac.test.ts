@@ -63,7 +63,7 @@ describe("weft check: component RBAC", function () {
       let results = await rbacResults();
       await waitFor("both components' RBAC checks pass", async () => (results = await rbacResults()).every((r) => r.ok), { timeoutMs: 60_000, intervalMs: 500 });
       assert.deepEqual(results.map((r) => r.name), ["rbac-control-plane", "rbac-webhook"]);
-      assert.equal(results[0]?.message, `ServiceAccount ${ns}/weft-control-plane: all 13 permissions it needs granted`);
+      assert.equal(results[0]?.message, `ServiceAccount ${ns}/weft-control-plane: all ${COMPONENT_PERMISSIONS[0]?.permissions.length} permissions it needs granted`);
 
       const deleted = await c.kubectl(["delete", "clusterrolebinding", "weft-webhook"]);
       assert.equal(deleted.code, 0, deleted.stderr);
