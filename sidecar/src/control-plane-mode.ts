@@ -12,12 +12,25 @@ import { validateRoutes } from "./routing/route-table.ts";
 import { discoveryTlsOf, startProxyIdentity } from "./identity/bootstrap.ts";
 import { tokenFromFile } from "./identity/token.ts";
 import type { MeshView } from "./discovery/mesh-view.ts";
+import type { MeshState } from "./discovery/mesh-state.ts";
 import type { ControlPlaneMode, ProxyConfig } from "./proxy-config.ts";
 
 export interface ControlPlaneSession {
   credentials: CredentialsHolder;
   /** Stops renewing and discovering, and closes both gRPC clients. */
   stop(): void;
+}
+
+/**
+ * The discovery client's validate hook: a snapshot whose Authorization cannot
+ * be enforced, or whose routes cannot be followed (a regex that does not
+ * compile, a match naming no rule), is NACKed, and the proxy keeps the last
+ * good one. Unchanged route sets keep their compiled table, so a delta
+ * compiles only what it changed.
+ */
+export function validateMeshState(state: MeshState): Result<void> {
+  const authz = validateInboundAuthorization(state.policy.inbound);
+  return authz.ok ? validateRoutes(state.routes.values()) : authz;
 }
 
 async function bootstrapAnchors(anchors: ControlPlaneMode["trustAnchors"]): Promise<Result<string>> {
@@ -50,13 +63,7 @@ export async function startControlPlaneMode(mode: ControlPlaneMode, proxy: Pick<
     serverIdentity: mode.serverIdentity,
     hello: { workload: proxy.workload, zone: proxy.zone, node: mode.nodeName },
     logger,
-    // A snapshot whose Authorization cannot be enforced, or whose routes cannot be followed (a regex that does
-    // not compile, a match naming no rule), is NACKed; the proxy keeps the last good one. Unchanged route sets
-    // keep their compiled table, so a delta compiles only what it changed.
-    validate: (state) => {
-      const authz = validateInboundAuthorization(state.policy.inbound);
-      return authz.ok ? validateRoutes(state.routes.values()) : authz;
-    },
+    validate: validateMeshState,
   });
   discovery.on("update", (state) => view.update(state));
   discovery.start();

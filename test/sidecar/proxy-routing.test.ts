@@ -240,6 +240,23 @@ describe("proxy: routes (GAMMA) through real proxies", function () {
     assert.equal((await get(mesh.port, "/fast")).status, 200);
   });
 
+  it("a route's backendRequest timeout gives up each attempt, and the rule's retry tries again", async () => {
+    mesh.setRoutes([
+      {
+        service: "default/echo",
+        rules: [{ route: "default/per-try", kind: "HTTPRoute", backends: [{ service: "default/v1", weight: 1 }], backendRequestTimeoutMs: 100, retry: { attempts: 1, backoffMs: 1 } }],
+        matches: [{ rule: 0 }],
+      },
+    ]);
+    const started = performance.now();
+    const r = await get(mesh.port, "/slow");
+    const took = performance.now() - started;
+    assert.equal(r.status, 504);
+    assert.equal(r.headers["weft-error"], "attempt-timeout");
+    assert.ok(took >= 190 && took < 450, `took ${took} ms`);
+    assert.equal(byName("v1").seen.length, 2, "the first attempt and one retry");
+  });
+
   it("a backend share that cannot be called is a 500; all-zero weights are a 500", async () => {
     mesh.setRoutes([
       {

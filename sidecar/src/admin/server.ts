@@ -98,7 +98,7 @@ export function createAdminServer(options: AdminOptions): http.Server {
       const state = options.view.state;
       const body = {
         // Sorted: the services map iterates in hash order, and people diff these dumps.
-        snapshot: state ? { version: state.version, services: [...state.services.keys()].sort().map((k) => state.services.get(k)), policy: state.policy } : null,
+        snapshot: state ? { version: state.version, services: [...state.services.keys()].sort().map((k) => state.services.get(k)), policy: state.policy, routes: [...state.routes.keys()].sort().map((k) => state.routes.get(k)) } : null,
         certificate: material ? { spiffeId: material.spiffeId, notAfter: material.notAfter.toISOString(), chainPem: material.credentials.certChainPem } : null,
       };
       return send(res, 200, JSON.stringify(body, null, 2), "application/json");

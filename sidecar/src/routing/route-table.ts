@@ -106,8 +106,10 @@ export function compileRoutesOnce(routes: ServiceRoutes__Output): Result<RouteTa
   return table;
 }
 
-/** The table compiled earlier for `routes` (by the validate step), compiled now if it was not. */
+/** The table compiled earlier for `routes` (by the validate step), compiled now if it was not. Per request: no allocation. */
 export function routeTableOf(routes: ServiceRoutes__Output): RouteTable | undefined {
+  const held = compiled.get(routes);
+  if (held) return held;
   const table = compileRoutesOnce(routes);
   return table.ok ? table.value : undefined;
 }
