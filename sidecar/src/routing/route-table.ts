@@ -218,10 +218,14 @@ function compileValues(values: readonly RouteValueMatch__Output[], at: string, l
   return ok(out);
 }
 
-/** Gateway API regexes match the whole value (as Envoy's RE2 full match does), so the source is anchored. */
+/**
+ * Gateway API regexes match the whole value (as Envoy's RE2 full match does), so the source is anchored.
+ * No flags: the control plane accepts a route's regex by compiling it just so (routes-values.ts), and a
+ * flag such as "u" would refuse some it accepted and NACK the whole snapshot over one route.
+ */
 function compileRegex(source: string, at: string): Result<RegExp, "bad-route"> {
   try {
-    return ok(new RegExp(`^(?:${source})$`, "u"));
+    return ok(new RegExp(`^(?:${source})$`));
   } catch (err) {
     return fail("bad-route", `${at}: regular expression "${source}" does not compile: ${(err as Error).message}`);
   }
