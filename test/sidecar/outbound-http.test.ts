@@ -226,6 +226,46 @@ describe("outbound request lifecycle: the shell (forwardOutbound)", function () 
     assert.deepEqual(retries.map((v) => [v.labels.reason, v.value]), [["503", 1]]);
   });
 
+  it("gives an attempt up at a route's per-attempt timeout, retries it elsewhere, and relays the retry's answer", async () => {
+    const a = await peer();
+    const b = await peer();
+    const ds = new MemoryDownstream();
+    const { scope, events } = recordingScope();
+    forwardOutbound(ctx, ds, { ...call([endpoint("a", a.port), endpoint("b", b.port)], {}, scope), route: "default/canary", attemptTimeoutMs: 100 });
+    const first = await a.next();
+    const closed = once(first.socket, "close");
+    assert.equal(await clock.nextDelay(), 100, "the attempt's own timer");
+    clock.tick(99);
+    assert.equal(events.length, 1, "the first attempt is still waiting");
+    clock.tick(1);
+    await closed;
+    assert.equal(await clock.nextDelay(), 0, "rng 0: the backoff's jitter picks no wait");
+    // The backoff was set from inside a fake timer's callback, where the fake clock makes a 0 ms timer 1 ms.
+    clock.tick(1);
+    const second = await b.next();
+    clock.tick(50);
+    second.socket.write("HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nfrom-b");
+    await ds.ended;
+    assert.deepEqual([ds.status, ds.text], [200, "from-b"]);
+    assert.equal(clock.pending(), 0, "the per-attempt timer was stopped with the relay");
+    assert.deepEqual(ctx.state.loads.get("a")?.breaker, { kind: "closed", consecutiveFailures: 1, ejections: 0 }, "the timed-out attempt is its endpoint's failure");
+    const retries = (await ctx.metrics.retries.get()).values;
+    assert.deepEqual(retries.map((v) => [v.labels.reason, v.value]), [["attempt-timeout", 1]]);
+    const requests = (await ctx.metrics.requests.get()).values;
+    assert.deepEqual(requests.map((v) => [v.labels.route, v.labels.status_class]), [["default/canary", "2xx"]]);
+  });
+
+  it("answers 504 attempt-timeout when the per-attempt timeout leaves no retry", async () => {
+    const a = await peer();
+    const ds = new MemoryDownstream();
+    forwardOutbound(ctx, ds, { ...call([endpoint("a", a.port)], { retry: { ...RETRY, enabled: false } }), attemptTimeoutMs: 100 });
+    await a.next();
+    clock.tick(100);
+    await ds.ended;
+    assert.deepEqual([ds.status, ds.headers?.["weft-error"]], [504, "attempt-timeout"]);
+    assert.equal(clock.pending(), 0);
+  });
+
   it("relays the 503 itself when the retry budget has nothing left, and counts the refusal", async () => {
     const a = await peer();
     const ds = new MemoryDownstream();

@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export interface ProxyMetrics {
   registry: Registry;
   requests: Counter<"direction" | "peer_service" | "status_class" | "grpc_status" | "route">;
-  requestSeconds: Histogram<"direction" | "peer_service">;
+  requestSeconds: Histogram<"direction" | "peer_service" | "route">;
   retries: Counter<"peer_service" | "reason">;
   retryBudgetRefusals: Counter<"peer_service">;
   tcpConnections: Counter<"direction" | "protocol">;
@@ -38,7 +38,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Proxy
     requestSeconds: new Histogram({
       name: "weft_proxy_request_duration_seconds",
       help: "Time from request headers to the end of the response, retries included",
-      labelNames: ["direction", "peer_service"],
+      labelNames: ["direction", "peer_service", "route"],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
@@ -92,7 +92,7 @@ export function recordRequest(metrics: ProxyMetrics, direction: string, peerServ
   if (!series) {
     series = {
       count: metrics.requests.labels(direction, peerService, statusClassLabel, grpc, route),
-      seconds: metrics.requestSeconds.labels(direction, peerService),
+      seconds: metrics.requestSeconds.labels(direction, peerService, route),
     };
     cache.set(key, series);
   }
