@@ -25,6 +25,7 @@ import type { AuthzRequest } from "../lib/authz/decision.ts";
 import { compileAuthorization, evaluate, type CompiledAuthorization } from "../lib/authz/evaluate.ts";
 import { proxyCpuSection, type ProxyLoadOptions } from "./lib-authz-proxy.ts";
 import type { BenchReport } from "./report.ts";
+import { seededRandom } from "../test/support/random.ts";
 
 /** One part of the suite: its rows (in the suite's columns), targets and raw figures. */
 export interface Section {
@@ -55,18 +56,6 @@ const METHODS = ["GET", "POST", "PUT", "DELETE"];
 const PATHS = ["/api/v1/orders", "/api/v1/users", "/api/v2/", "/charge", "/refund", "/internal/", "/static/"];
 const spiffe = (ns: string, sa: string) => `spiffe://${TD}/ns/${ns}/sa/${sa}`;
 
-/** mulberry32: the same policies and requests on every run and machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function src(fields: Partial<AuthorizationSource__Output>): AuthorizationSource__Output {
   return { identities: [], notIdentities: [], namespaces: [], notNamespaces: [], serviceAccounts: [], notServiceAccounts: [], unauthenticated: false, ...fields };
 }
@@ -77,7 +66,7 @@ function op(fields: Partial<AuthorizationOperation__Output>): AuthorizationOpera
 
 /** `rules` rules in scope, ten a policy, mostly ALLOW, with a few DENYs and one AUDIT. */
 export function realisticAuthorization(rules: number, seed = 17): Authorization__Output {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const path = () => (rand() < 0.5 ? { exact: pick(PATHS) } : { prefix: pick(PATHS) });
   const from = (): AuthorizationSource__Output[] => {
@@ -121,7 +110,7 @@ export function realisticAuthorization(rules: number, seed = 17): Authorization_
 
 /** Requests from the same callers the policies name (and some they do not), on the paths they name. */
 export function realisticRequests(count: number, seed = 29): AuthzRequest[] {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   return Array.from({ length: count }, () => {
     const peer = rand() < 0.05 ? null : rand() < 0.05 ? spiffe("outsider", "web") : spiffe(pick(NAMESPACES), pick(ACCOUNTS));

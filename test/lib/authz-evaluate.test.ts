@@ -9,6 +9,7 @@ import type { DefaultInboundPolicy__Output } from "../../api/gen/weft/discovery/
 import type { AuthzDecision, AuthzHttp, AuthzRequest } from "../../lib/authz/decision.ts";
 import { acceptsPlaintext, compileAuthorization, evaluate, type CompiledAuthorization } from "../../lib/authz/evaluate.ts";
 import { parseSpiffeId } from "../../lib/spiffe.ts";
+import { seededRandom } from "../support/random.ts";
 
 // ------------------------------------------------------------------ builders
 
@@ -426,18 +427,6 @@ describe("authorization: per-caller plans and shared decisions", () => {
 
 // ------------------------------------------------------ against the reference
 
-/** mulberry32: small, fast and the same on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe("authorization: the indexed evaluator against the naive reference", () => {
   // A small vocabulary, so random policies and requests meet often.
   const namespaces = ["shop", "pay", "ops"];
@@ -451,7 +440,7 @@ describe("authorization: the indexed evaluator against the naive reference", () 
   const peers = [null, ...domains.flatMap((td) => namespaces.flatMap((ns) => accounts.map((sa) => id(ns, sa, td)))), id("Shop", "web"), id("shop", "web") + "/x", "spiffe://cluster.local", "spiffe://cluster.local/ns/shop/sa/"];
 
   function check(seed: number, sets: number, requestsPerSet: number): void {
-    const rand = prng(seed);
+    const rand = seededRandom(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const some = <T>(xs: readonly T[], p = 0.3): T[] => (rand() < p ? [...new Set(Array.from({ length: 1 + Math.floor(rand() * 2) }, () => pick(xs)))] : []);
     const identity = () =>
