@@ -64,6 +64,8 @@ export class InboundAuthz {
   #pending = true;
   readonly #labels = new Set<string>();
   readonly #series = new Map<string, { inc(): void }>();
+  /** Decision objects (shared by the evaluator) to their counters; a WeakMap, so a replaced policy set's go with it. */
+  readonly #byDecision = new WeakMap<AuthzDecision, { inc(): void }>();
 
   constructor(options: InboundAuthzOptions) {
     this.#o = options;
@@ -128,7 +130,7 @@ export class InboundAuthz {
       this.#o.logger.error({ err: err instanceof Error ? err.message : String(err) }, "authorization evaluation failed; refusing");
     }
     const kind = decision.kind;
-    this.#count(decision.allowed ? "allow" : "deny", decision.policy, kind);
+    this.#countDecision(decision);
     for (const audited of decision.audited) {
       this.#count("audit", audited, kind);
       this.#write("audit", audited, target);
@@ -142,7 +144,24 @@ export class InboundAuthz {
     return { policy: decision.policy };
   }
 
+  /**
+   * The evaluator hands out shared, frozen decision objects, so the counter of the common case is
+   * found by the object itself: no key string is built per request.
+   */
+  #countDecision(decision: AuthzDecision): void {
+    let series = this.#byDecision.get(decision);
+    if (!series) {
+      series = this.#seriesFor(decision.allowed ? "allow" : "deny", decision.policy, decision.kind);
+      this.#byDecision.set(decision, series);
+    }
+    series.inc();
+  }
+
   #count(decision: Counted, policy: string, kind: string): void {
+    this.#seriesFor(decision, policy, kind).inc();
+  }
+
+  #seriesFor(decision: Counted, policy: string, kind: string): { inc(): void } {
     const label = this.#label(policy);
     const key = `${decision}\u0000${label}\u0000${kind}`;
     let series = this.#series.get(key);
@@ -151,7 +170,7 @@ export class InboundAuthz {
       series = this.#o.metrics.authz.labels(decision, label, kind);
       this.#series.set(key, series);
     }
-    series.inc();
+    return series;
   }
 
   #label(policy: string): string {
