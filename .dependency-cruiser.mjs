@@ -18,6 +18,7 @@
 //   authz     -> admin/metrics.ts
 //   routing   -> http
 //   tracing   -> http
+//   tap       -> http
 //   admin     -> discovery, identity
 //   http      -> admin/metrics.ts
 //   http1     -> http
@@ -26,7 +27,7 @@
 // A new group starts as a leaf (sidecar-new-group-is-a-leaf): give it a rule
 // here, with its reason, when it needs another group.
 
-const GROUPS = ["capture", "identity", "discovery", "http", "http1", "inbound", "outbound", "tracing", "admin", "authz", "routing"];
+const GROUPS = ["capture", "identity", "discovery", "http", "http1", "inbound", "outbound", "tracing", "admin", "authz", "routing", "tap"];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
@@ -131,6 +132,16 @@ export default {
       severity: "error",
       from: { path: "^sidecar/src/tracing/" },
       to: { path: "^sidecar/src/", pathNot: "^sidecar/src/(tracing|http)/" },
+    },
+    {
+      name: "sidecar-tap-deps",
+      comment:
+        "tap/ (the tap source: a request observer, its rate limit and the weft.tap/1 endpoint) implements " +
+        "the observer http/request-observer.ts defines, like tracing/; the inbound listener hands it tap " +
+        "connections through a callback the root wires, so neither direction imports it.",
+      severity: "error",
+      from: { path: "^sidecar/src/tap/" },
+      to: { path: "^sidecar/src/", pathNot: "^sidecar/src/(tap|http)/" },
     },
     {
       name: "sidecar-admin-deps",

@@ -65,6 +65,8 @@ export const PROXY_ENV = {
   inboundPort: "WEFT_INBOUND_PORT",
   outboundPort: "WEFT_OUTBOUND_PORT",
   adminPort: "WEFT_ADMIN_PORT",
+  /** The tap component's SPIFFE id, the only one a proxy serves tap to (lib/tap-contract.ts); unset: tap off. */
+  tapIdentity: "WEFT_TAP_IDENTITY",
   // Tracing (lib/tracing-config.ts TRACING_ENV): no endpoint, no tracing.
   tracingEndpoint: "WEFT_TRACING_ENDPOINT",
   tracingProtocol: "WEFT_TRACING_PROTOCOL",

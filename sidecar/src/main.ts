@@ -95,6 +95,7 @@ async function main(): Promise<number> {
     peerTransport: c.peerTransport,
     // Disabled tracing yields NO_OBSERVER: the request path pays nothing.
     observer: tracing.value.observer,
+    tap: c.tapIdentities.length > 0 ? { allowed: c.tapIdentities } : undefined,
     bootstrap: () => c,
   });
   registerTracingMetrics(proxy.metrics.registry, tracing.value.tracing, "weft_proxy_");

@@ -57,6 +57,8 @@ export interface ProxyConfig {
   detectTimeoutMs: number;
   appProbes: AppProbes;
   peerTransport: "h2" | "h1";
+  /** SPIFFE ids that may tap this proxy (the tap component's); empty: tap is off. */
+  tapIdentities: string[];
 }
 
 export const USAGE = `weft-proxy: the Weft sidecar proxy
@@ -78,6 +80,8 @@ Ports and behaviour:
   --opaque-ports <list>           e.g. 25,3306,8000-8010: no protocol detection
   --peer-transport h1|h2          HTTP/1.1 requests to peer proxies: pooled HTTP/1.1 (default) or
                                   HTTP/2 streams (for peers older than weft.h1/1)
+  --tap-identity <spiffe-id>      the tap component's identity, the only one served tap
+                                  (ALPN weft.tap/1 on the inbound port; unset: tap off)
   --log-level <level>
   --detect-timeout-ms N           give up detecting after N ms (default 300)
 Local mode (no iptables):
@@ -117,6 +121,7 @@ const FLAGS = {
   "app-host": { type: "string" },
   "detect-timeout-ms": { type: "string" },
   "peer-transport": { type: "string" },
+  "tap-identity": { type: "string" },
 } as const satisfies ParseArgsOptionsConfig;
 
 /** Every flag the proxy takes, for the usage text's test. */
@@ -299,6 +304,9 @@ export function loadConfig(argv: readonly string[], env: Env): Result<ProxyConfi
   const transport = read("peer-transport")?.value ?? "h1";
   if (transport !== "h2" && transport !== "h1") return fail("bad-flag", `--peer-transport: "${transport}" is not h2 or h1`);
 
+  const tapIdentity = read("tap-identity", PROXY_ENV.tapIdentity);
+  if (tapIdentity !== undefined && !/^spiffe:\/\/[^/]+\/.+/.test(tapIdentity.value)) return fail("bad-flag", `${tapIdentity.from}: "${tapIdentity.value}" is not a SPIFFE id`);
+
   return ok({
     mode: m.value,
     workload: read("workload", PROXY_ENV.podName)?.value ?? "weft-proxy",
@@ -314,5 +322,6 @@ export function loadConfig(argv: readonly string[], env: Env): Result<ProxyConfi
     detectTimeoutMs: Number(detect),
     appProbes,
     peerTransport: transport,
+    tapIdentities: tapIdentity === undefined ? [] : [tapIdentity.value],
   });
 }

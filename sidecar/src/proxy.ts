@@ -2,7 +2,7 @@
 // the admin server. Used by main.ts and by tests (several proxies per process).
 import type * as http from "node:http";
 import * as net from "node:net";
-import { systemClock } from "../../lib/clock.ts";
+import { systemClock, type Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { Result } from "../../lib/result.ts";
 import { createAdminServer } from "./admin/server.ts";
@@ -20,6 +20,9 @@ import { OutboundProxy, type Destination } from "./outbound/listener.ts";
 import { PeerPool } from "./outbound/peer-pool.ts";
 import { WEFT_VERSION } from "../../lib/weft-version.ts";
 import { NO_OBSERVER, type RequestObserver } from "./http/request-observer.ts";
+import { composeObservers } from "./http/observer-compose.ts";
+import { TapHub } from "./tap/hub.ts";
+import { serveTap } from "./tap/endpoint.ts";
 
 export interface ProxyOptions {
   view: MeshView;
@@ -42,6 +45,8 @@ export interface ProxyOptions {
   /** Slowloris bound: a client must send its request headers within this time (default 10 s). */
   headersTimeoutMs?: number;
   observer?: RequestObserver;
+  /** Serve tap (ALPN weft.tap/1 on the inbound listener) to these SPIFFE ids only; unset: no tap, and the request path pays nothing for it. */
+  tap?: { allowed: readonly string[]; clock?: Clock };
   metrics?: ProxyMetrics;
   breaker?: BreakerConfig;
   rng?: () => number;
@@ -78,12 +83,16 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   let draining = false;
   const rng = o.rng ?? Math.random;
   const appHost = o.appHost ?? "127.0.0.1";
+  // Tap: a source that returns at once while nobody taps, beside tracing behind the one observer seam.
+  const tapHub = o.tap ? new TapHub({ clock: o.tap.clock ?? systemClock, ownIdentity: () => o.credentials.current()?.spiffeId ?? "" }) : undefined;
+  const observer = composeObservers(o.observer ?? NO_OBSERVER, ...(tapHub ? [tapHub] : []));
+  const tapAllowed = o.tap?.allowed ?? [];
   const outbound = new OutboundProxy({
     view: o.view,
     pool,
     metrics,
     logger: o.logger,
-    observer: o.observer ?? NO_OBSERVER,
+    observer,
     detectTimeoutMs: o.detectTimeoutMs ?? 300,
     opaquePorts: o.opaquePorts ?? new Set(),
     maxHeaderBytes: 16 * 1024,
@@ -103,9 +112,10 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
     appHost,
     metrics,
     logger: o.logger,
-    observer: o.observer ?? NO_OBSERVER,
+    observer,
     policy: () => o.view.state?.policy.inbound ?? undefined,
     authz,
+    tap: tapHub ? (socket, peer) => serveTap(socket, peer, { hub: tapHub, allowed: tapAllowed, logger: o.logger }) : undefined,
     detectTimeoutMs: o.detectTimeoutMs ?? 300,
     handshakeTimeoutMs: 10_000,
     idleTimeoutMs: 120_000,

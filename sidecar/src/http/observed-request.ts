@@ -15,10 +15,11 @@ export class ObservedProxyRequest implements ObservedRequest {
   readonly service: string;
   readonly peerIdentity: string;
   readonly route: string | undefined;
+  readonly authz: "allow" | "deny" | undefined;
   readonly #fields: readonly string[];
   #headers: Readonly<Record<string, string | string[]>> | undefined;
 
-  constructor(direction: "outbound" | "inbound", request: ProxyRequest, protocol: "h1" | "h2", grpc: boolean, service: string, peerIdentity: string, route?: string) {
+  constructor(direction: "outbound" | "inbound", request: ProxyRequest, protocol: "h1" | "h2", grpc: boolean, service: string, peerIdentity: string, route?: string, authz?: "allow" | "deny") {
     this.direction = direction;
     this.method = request.method;
     this.path = request.path;
@@ -28,6 +29,7 @@ export class ObservedProxyRequest implements ObservedRequest {
     this.service = service;
     this.peerIdentity = peerIdentity;
     this.route = route;
+    this.authz = authz;
     this.#fields = request.fields;
   }
 

@@ -17,6 +17,8 @@ export interface ObservedRequest {
   peerIdentity: string;
   /** The route an outbound request followed ("namespace/name" of the HTTPRoute or GRPCRoute), when one did. */
   route?: string;
+  /** Inbound under an Authorization: its decision (a denied request is observed too, then answered 403). */
+  authz?: "allow" | "deny";
   headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 

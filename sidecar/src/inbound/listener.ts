@@ -38,6 +38,7 @@ import { fieldValue, fieldsOf, isGrpcRequest, type OutgoingFields } from "../htt
 import { ObservedProxyRequest } from "../http/observed-request.ts";
 import { recordRequest, statusClass, type ProxyMetrics } from "../admin/metrics.ts";
 import { ALPN_H1, ALPN_H2, ALPN_OPAQUE, classifyTlsError } from "../identity/mesh-tls.ts";
+import { ALPN_TAP } from "../../../lib/tap-contract.ts";
 import { relayUpgrade, sentHead } from "./upgrade.ts";
 import { armHeaderTimeouts, clientErrorResponse, refuseRequest } from "../http/limits.ts";
 import { fallbackRefusal, refusalStatus } from "../http1/refusals.ts";
@@ -66,6 +67,8 @@ export interface InboundOptions {
   trustDomain?: string;
   /** App ports whose server speaks first; default: a fresh memory on the system clock. */
   serverFirst?: ServerFirstMemory;
+  /** Tap connections (ALPN weft.tap/1) from a verified peer in our trust domain, whatever the policy: the tap endpoint checks the id. */
+  tap?: (socket: tls.TLSSocket, peerIdentity: string) => void;
 }
 
 interface Peer {
@@ -112,7 +115,7 @@ export class InboundProxy {
     this.#tls = tls.createServer({
       requestCert: true,
       rejectUnauthorized: true,
-      ALPNProtocols: [ALPN_H2, ALPN_H1, ALPN_OPAQUE],
+      ALPNProtocols: options.tap ? [ALPN_H2, ALPN_H1, ALPN_OPAQUE, ALPN_TAP] : [ALPN_H2, ALPN_H1, ALPN_OPAQUE],
       handshakeTimeout: options.handshakeTimeoutMs,
       ...TLS_POLICY,
     });
@@ -205,6 +208,13 @@ export class InboundProxy {
     const raw = (socket as unknown as { _parent?: net.Socket })._parent;
     const appPort = raw ? this.#appPorts.get(raw) : undefined;
     const ownTrustDomain = this.#o.trustDomain ?? trustDomainOf(this.#o.credentials.current()?.spiffeId);
+    if (socket.alpnProtocol === ALPN_TAP && this.#o.tap) {
+      // Not traffic to the app: the policy's allowed identities do not apply, the tap endpoint's own check does.
+      const caller = peerRefusal(socket.getPeerCertificate().subjectaltname, ownTrustDomain, []);
+      if (caller.ok) this.#o.tap(socket, caller.identity);
+      else socket.destroy();
+      return;
+    }
     // Under an Authorization, who may call is decided per request; the trust domain still bounds who may connect.
     const allowed = this.#o.authz.active ? [] : (this.#o.policy()?.allowedIdentities ?? []);
     const checked = peerRefusal(socket.getPeerCertificate().subjectaltname, ownTrustDomain, allowed);
@@ -342,7 +352,10 @@ export class InboundProxy {
     if (this.#o.authz.active) {
       const refusal = this.#o.authz.authorize({ port: peer.appPort, peer: peer.identity ?? null, http: httpAttributes(ds.method, ds.path, ds.authority, fieldValue(ds.fields, "content-type")) });
       if (refusal) {
-        refuseByPolicy(ds, refusal, isGrpcRequest(ds.fields));
+        const grpc = isGrpcRequest(ds.fields);
+        const denied = this.#o.observer.onRequest(new ObservedProxyRequest("inbound", ds, ds.proto, grpc, "", peer.identity ?? "", undefined, "deny"));
+        refuseByPolicy(ds, refusal, grpc);
+        denied?.onEnd?.(grpc ? { status: 200, grpcStatus: 7, error: "authz-denied" } : { status: 403, error: "authz-denied" });
         return;
       }
     }
@@ -355,7 +368,7 @@ export class InboundProxy {
     // weft-proto is a peer proxy's word; from a plaintext caller it is one more forged weft-* field.
     const proto = peer.h2App === true || (peer.identity !== undefined && fieldValue(ds.fields, WEFT_PROTO) === "h2") ? "h2" : "h1";
     const grpc = isGrpcRequest(ds.fields);
-    const scope = this.#o.observer.onRequest(new ObservedProxyRequest("inbound", ds, proto, grpc, "", peer.identity ?? ""));
+    const scope = this.#o.observer.onRequest(new ObservedProxyRequest("inbound", ds, proto, grpc, "", peer.identity ?? "", undefined, this.#o.authz.active ? "allow" : undefined));
     let fields = ds.fields;
     let checked = ds.fieldsChecked;
     let attemptScope: AttemptScope | undefined;
