@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { netnsUnavailable } from "../netns/lab.ts";
+import { skipWithoutNetns } from "../netns/lab.ts";
 import { checkTls, reassemble, tcpFlows } from "../netns/pcap.ts";
 import { startProcess, type TestProcess } from "../support/process.ts";
 import { NETNS_STARTUP, STOP_GRACE_MS, alive, netnsNames, removeNamespacesOf, rootCaptureChains, rootLinks, rootLinksAddedSince, sh, startCli } from "./netns-harness.ts";
@@ -32,11 +32,7 @@ describe("weft demo in network-namespace mode", function () {
   let chainsBefore = 0;
 
   before(function () {
-    const why = netnsUnavailable();
-    if (why) {
-      console.warn(`  skipped: ${why}`);
-      this.skip();
-    }
+    skipWithoutNetns(this, { sweep: false });
     linksBefore = rootLinks();
     chainsBefore = rootCaptureChains();
     dir = mkdtempSync(join(tmpdir(), "weft-demo-netns-"));

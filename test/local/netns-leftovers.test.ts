@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { netnsUnavailable } from "../netns/lab.ts";
+import { skipWithoutNetns } from "../netns/lab.ts";
 import type { TestProcess } from "../support/process.ts";
 import { waitFor } from "../support/wait.ts";
 import { NETNS_STARTUP, STOP_GRACE_MS, alive, netnsNames, removeNamespacesOf, startCli } from "./netns-harness.ts";
@@ -15,11 +15,7 @@ describe("network-namespace mode after a killed run", function () {
   const dirs: string[] = [];
   const children: TestProcess[] = [];
   before(function () {
-    const why = netnsUnavailable();
-    if (why) {
-      console.warn(`  skipped: ${why}`);
-      this.skip();
-    }
+    skipWithoutNetns(this, { sweep: false });
   });
   after(async () => {
     for (const c of children) await c.stop(STOP_GRACE_MS);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { netnsUnavailable } from "../netns/lab.ts";
+import { skipWithoutNetns } from "../netns/lab.ts";
 import type { TestProcess } from "../support/process.ts";
 import { NETNS_STARTUP, ROOT, STOP_GRACE_MS, alive, netnsNames, removeNamespacesOf, rootCaptureChains, rootLinks, rootLinksAddedSince, startCli } from "./netns-harness.ts";
 
@@ -21,11 +21,7 @@ describe("weft run in network-namespace mode against weft local", function () {
   let chainsBefore = 0;
 
   before(function () {
-    const why = netnsUnavailable();
-    if (why) {
-      console.warn(`  skipped: ${why}`);
-      this.skip();
-    }
+    skipWithoutNetns(this, { sweep: false });
     linksBefore = rootLinks();
     chainsBefore = rootCaptureChains();
     dir = mkdtempSync(join(tmpdir(), "weft-run-netns-"));

@@ -33,6 +33,20 @@ export function netnsUnavailable(): string | null {
 }
 
 /** Deletes namespaces left by earlier runs whose process is gone (a killed test run). */
+/**
+ * For a mocha `before` hook: skips the suite, saying why, where network
+ * namespaces cannot be made (not root, no `ip`), and otherwise, with
+ * `sweep`, removes what a killed run left behind.
+ */
+export function skipWithoutNetns(ctx: Mocha.Context, options: { sweep: boolean } = { sweep: true }): void {
+  const why = netnsUnavailable();
+  if (why) {
+    console.warn(`  skipped: ${why}`);
+    ctx.skip();
+  }
+  if (options.sweep) sweepStaleNamespaces();
+}
+
 export function sweepStaleNamespaces(): void {
   const list = sh("ip", ["netns", "list"]).stdout;
   for (const line of list.split("\n")) {

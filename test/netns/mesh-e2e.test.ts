@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { createTestMesh, issueTestLeaf, type TestLeaf, type TestMesh } from "../fixtures/mesh-pki.ts";
-import { NODE, NetnsLab, netnsUnavailable, sweepStaleNamespaces, type LabProcess, type Link } from "./lab.ts";
+import { type LabProcess, type Link, NetnsLab, NODE, skipWithoutNetns } from "./lab.ts";
 import { PodFiles, agent, runClient, startApps, startMeshedProxy } from "./mesh-pods.ts";
 import { waitFor } from "../support/wait.ts";
 import { analyzeCapture, reassemble, tcpFlows, type FlowVerdict } from "./pcap.ts";
@@ -70,12 +70,7 @@ describe("the mesh in network namespaces: unmodified apps, real capture, only TL
   let leaves: Record<string, TestLeaf> = {};
 
   before(async function () {
-    const why = netnsUnavailable();
-    if (why) {
-      console.warn(`  skipped: ${why}`);
-      this.skip();
-    }
-    sweepStaleNamespaces();
+    skipWithoutNetns(this);
     client = lab.namespace("cli");
     server1 = lab.namespace("srv1");
     server2 = lab.namespace("srv2");

@@ -3,7 +3,7 @@
 // they would on a node (the loopback versions are in test/sidecar/proxy-*).
 import assert from "node:assert/strict";
 import { createTestMesh, issueTestLeaf, type TestLeaf, type TestMesh } from "../fixtures/mesh-pki.ts";
-import { NODE, NetnsLab, netnsUnavailable, sweepStaleNamespaces, type Link } from "./lab.ts";
+import { type Link, NetnsLab, NODE, skipWithoutNetns } from "./lab.ts";
 import { PodFiles, agent, runClient, startApps, startMeshedProxy } from "./mesh-pods.ts";
 import { APP_UID, ROOT } from "./mesh-pods.ts";
 
@@ -49,12 +49,7 @@ describe("protocol fidelity in network namespaces: half-close, Connection: close
   const fidelity = (...args: string[]) => runClient<Record<string, unknown>>(lab, client, NODE, [agent("fidelity-client"), ...args]);
 
   before(async function () {
-    const why = netnsUnavailable();
-    if (why) {
-      console.warn(`  skipped: ${why}`);
-      this.skip();
-    }
-    sweepStaleNamespaces();
+    skipWithoutNetns(this);
     client = lab.namespace("fcli");
     server = lab.namespace("fsrv");
     link = lab.link(client, server);

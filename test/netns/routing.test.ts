@@ -4,7 +4,7 @@
 // mTLS as on a node (the loopback version is test/sidecar/proxy-routing.test.ts).
 import assert from "node:assert/strict";
 import { createTestMesh, issueTestLeaf } from "../fixtures/mesh-pki.ts";
-import { NetnsLab, netnsUnavailable, sweepStaleNamespaces } from "./lab.ts";
+import { NetnsLab, skipWithoutNetns } from "./lab.ts";
 import { APP_UID, PodFiles, startApps, startMeshedProxy } from "./mesh-pods.ts";
 
 const SVC = { echo: "10.250.202.1", v1: "10.250.202.2", v2: "10.250.202.3" };
@@ -49,12 +49,7 @@ describe("routes in network namespaces: an unmodified client's calls to a Servic
   const curl = (...args: string[]): string => lab.exec(client, "curl", ["-sS", "--max-time", "15", ...args], { uid: APP_UID });
 
   before(async function () {
-    const why = netnsUnavailable();
-    if (why) {
-      console.warn(`  skipped: ${why}`);
-      this.skip();
-    }
-    sweepStaleNamespaces();
+    skipWithoutNetns(this);
     client = lab.namespace("rcli");
     const v1 = lab.namespace("rv1");
     const v2 = lab.namespace("rv2");

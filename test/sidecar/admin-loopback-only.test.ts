@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { NODE, NetnsLab, netnsUnavailable, sweepStaleNamespaces, type LabProcess, type Link } from "../netns/lab.ts";
+import { type LabProcess, type Link, NetnsLab, NODE, skipWithoutNetns } from "../netns/lab.ts";
 import { waitFor } from "../support/wait.ts";
 import { testPki } from "./mesh-harness.ts";
 
@@ -32,12 +32,7 @@ describe("the proxy's admin port from inside and outside the pod", function () {
   };
 
   before(async function () {
-    const why = netnsUnavailable();
-    if (why) {
-      console.warn(`  skipped: ${why}`);
-      this.skip();
-    }
-    sweepStaleNamespaces();
+    skipWithoutNetns(this);
     pod = lab.namespace("pod");
     peer = lab.namespace("kubelet");
     link = lab.link(peer, pod);

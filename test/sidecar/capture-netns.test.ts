@@ -4,7 +4,7 @@
 // destination they recover with getOriginalDestination.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { NODE, NetnsLab, netnsUnavailable, sweepStaleNamespaces, type LabProcess, type Link } from "../netns/lab.ts";
+import { type LabProcess, type Link, NetnsLab, NODE, skipWithoutNetns } from "../netns/lab.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const agent = (name: string) => `${root}test/netns/agents/${name}.ts`;
@@ -46,12 +46,7 @@ describe("transparent capture in network namespaces", function () {
   }
 
   before(async function () {
-    const why = netnsUnavailable();
-    if (why) {
-      console.warn(`  skipped: ${why}`);
-      this.skip();
-    }
-    sweepStaleNamespaces();
+    skipWithoutNetns(this);
     client = lab.namespace("client");
     server = lab.namespace("server");
     link = lab.link(client, server);
