@@ -4,6 +4,7 @@ import { snapshotFromJson } from "../../sidecar/src/discovery/snapshot-json.ts";
 import { applySnapshot, type MeshState } from "../../sidecar/src/discovery/mesh-state.ts";
 import { chooseBackend, decideRoute, type RouteRequest } from "../../sidecar/src/routing/route-decision.ts";
 import { compileRoutesOnce, validateRoutes, type RouteTable } from "../../sidecar/src/routing/route-table.ts";
+import { seededRandom } from "../support/random.ts";
 
 /** Routes as the control plane sends them, normalized the way the wire would. */
 function routesOf(routes: ServiceRoutes): ServiceRoutes__Output {
@@ -111,22 +112,10 @@ describe("routing: weighted backends", () => {
   const weighted = (backends: { service?: string; weight?: number; invalid?: boolean }[]) =>
     table({ service: "default/echo", rules: [{ route: "default/split", kind: "HTTPRoute", backends }], matches: [{ rule: 0 }] }).matches[0]?.rule;
 
-  /** A seeded source (mulberry32): the split's statistics are the same on every run. */
-  function seeded(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   it("splits 90/10 within a percent over 100,000 seeded draws", () => {
     const r = weighted([{ service: "default/v1", weight: 90 }, { service: "default/v2", weight: 10 }]);
     assert.ok(r);
-    const random = seeded(7);
+    const random = seededRandom(7);
     const counts = new Map<string, number>();
     for (let i = 0; i < 100_000; i++) {
       const b = chooseBackend(r, random);
