@@ -5,10 +5,6 @@
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import type * as net from "node:net";
-import * as grpc from "@grpc/grpc-js";
-import { loadProto } from "../../api/load.ts";
-import type { ProtoGrpcType } from "../../api/gen/discovery.ts";
-import type { ProxyMessage__Output } from "../../api/gen/weft/discovery/v1/ProxyMessage.ts";
 import type { Snapshot } from "../../api/gen/weft/discovery/v1/Snapshot.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { validateInboundAuthorization } from "../../sidecar/src/authz/compile.ts";
@@ -17,33 +13,7 @@ import { MeshView } from "../../sidecar/src/discovery/mesh-view.ts";
 import { startProxy } from "../../sidecar/src/proxy.ts";
 import { waitFor } from "../support/wait.ts";
 import { holder, testPki } from "./mesh-harness.ts";
-
-const proto = loadProto<ProtoGrpcType>("discovery.proto").weft.discovery.v1;
-
-/** A discovery server that sends `snapshots` one at a time, each after the previous one was answered, and records the answers. */
-async function scriptedDiscovery(snapshots: Snapshot[]): Promise<{ port: number; answers: ProxyMessage__Output[]; stop: () => void }> {
-  const pki = await testPki();
-  const answers: ProxyMessage__Output[] = [];
-  const server = new grpc.Server();
-  server.addService(proto.Discovery.service, {
-    Stream: (call: grpc.ServerDuplexStream<ProxyMessage__Output, Snapshot>) => {
-      let next = 0;
-      const send = (): void => {
-        const s = snapshots[next++];
-        if (s) call.write(s);
-      };
-      call.on("data", (m: ProxyMessage__Output) => {
-        if (m.hello) return send();
-        answers.push(m);
-        send();
-      });
-      call.on("error", () => {});
-    },
-  });
-  const credentials = grpc.ServerCredentials.createSsl(Buffer.from(pki.server.anchorsPem), [{ private_key: Buffer.from(pki.server.keyPem), cert_chain: Buffer.from(pki.server.certChainPem) }], true);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", credentials, (err, p) => (err ? reject(err) : resolve(p))));
-  return { port, answers, stop: () => server.forceShutdown() };
-}
+import { scriptedDiscovery } from "./scripted-discovery.ts";
 
 function get(port: number, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
