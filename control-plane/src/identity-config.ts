@@ -36,6 +36,8 @@ export interface ControlPlaneConfig {
   discoveryMaxStreamsPerCertificate: number;
   /** The mesh-wide default inbound policy (namespaces and pods may set their own by annotation). */
   defaultInboundPolicy: DefaultPolicy;
+  /** The tap API (aggregated as tap.weft.io; tap-server.ts): its TLS port, or undefined for none. Kubernetes mode only. */
+  tapPort?: number;
 }
 
 export const CONTROL_PLANE_USAGE = `usage: weft-control-plane --issuer-dir DIR [flags]
@@ -47,6 +49,7 @@ export const CONTROL_PLANE_USAGE = `usage: weft-control-plane --issuer-dir DIR [
   --identity-port N         identity gRPC port (default 8080; 0 picks one); --port N is the same flag
   --admin-port N            /metrics /live /ready (default 9990; 0 picks one)
   --discovery-port N        discovery gRPC port, mTLS (default 8087; 0 picks one)
+  --tap-port N              the tap API for the apiserver's aggregation layer (tap.weft.io; default: off)
   --registry FILE           local mode: the service registry YAML (default DIR/registry.yaml)
   --leaf-lifetime D         workload certificate lifetime (default 24h)
   --kubeconfig FILE         kubernetes mode: API server credentials (default in-cluster / $KUBECONFIG)
@@ -87,6 +90,7 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
         port: { type: "string" },
         "admin-port": { type: "string", default: "9990" },
         "discovery-port": { type: "string", default: "8087" },
+        "tap-port": { type: "string" },
         registry: { type: "string" },
         "leaf-lifetime": { type: "string", default: "24h" },
         kubeconfig: { type: "string" },
@@ -139,6 +143,8 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
   if (!maxInFlight.ok) return maxInFlight;
   const perCertificate = limit("discovery-max-streams-per-certificate", v("discovery-max-streams-per-certificate"));
   if (!perCertificate.ok) return perCertificate;
+  const tapPort = values["tap-port"] === undefined ? undefined : port("tap-port", values["tap-port"]);
+  if (tapPort && !tapPort.ok) return tapPort;
   const defaultInboundPolicy = parseDefaultPolicy(v("default-inbound-policy"));
   if (!defaultInboundPolicy.ok) return fail(defaultInboundPolicy.code, `--default-inbound-policy: ${defaultInboundPolicy.message}`);
   return ok({
@@ -162,5 +168,6 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
     identityLimits: { maxConnections: maxConnections.value, maxConnectionsPerPeer: maxConnectionsPerPeer.value, maxInFlight: maxInFlight.value },
     discoveryMaxStreamsPerCertificate: perCertificate.value,
     defaultInboundPolicy: defaultInboundPolicy.value,
+    ...(tapPort ? { tapPort: tapPort.value } : {}),
   });
 }

@@ -21,6 +21,10 @@ import { createControlPlaneMetrics, startAdminServer, type AdminServer, type Con
 import type { Tracing } from "../../lib/tracing.ts";
 import { registerTracingMetrics } from "../../lib/tracing-metrics.ts";
 import { controlPlaneTracingFromEnv } from "./tracing-setup.ts";
+import { systemClock } from "../../lib/clock.ts";
+import { subjectAccessReviewer } from "./tap-authorize.ts";
+import { kubeTapCluster, readRequestHeaderAuth } from "./tap-kube.ts";
+import { startTapServer, type RequestHeaderAuth } from "./tap-server.ts";
 
 export interface ControlPlane {
   config: ControlPlaneConfig;
@@ -127,6 +131,31 @@ export async function startControlPlane(
     tracer,
   });
   if (!discovery.ok) return discovery;
+  if (config.tapPort !== undefined && config.mode === "kubernetes") {
+    const kc = kubeConfigFor(config);
+    const tapLogger = logger.child({ component: "tap" });
+    // The requestheader CA may rotate with the apiserver's: re-read every minute, keep the last good one.
+    let requestHeader: RequestHeaderAuth | undefined;
+    const refresh = (): Promise<void> => readRequestHeaderAuth(kc).then((r) => { requestHeader = r ?? requestHeader; }, (err: unknown) => tapLogger.warn({ err: String(err) }, "cannot read extension-apiserver-authentication"));
+    await refresh();
+    const timer = setInterval(() => void refresh(), 60_000);
+    timer.unref();
+    const tap = await startTapServer({
+      host: config.host,
+      port: config.tapPort,
+      tls: () => serving.current(),
+      requestHeader: () => requestHeader,
+      review: subjectAccessReviewer(kc),
+      cluster: kubeTapCluster(kc, config.trustDomain),
+      trustDomain: config.trustDomain,
+      clock: systemClock,
+      logger: tapLogger,
+    });
+    shutdown.add("tap", () => {
+      clearInterval(timer);
+      return tap.close();
+    });
+  }
   logger.info({ mode: config.mode, identityPort: identity.port, discoveryPort: discovery.value.port, adminPort: admin.port, trustDomain: config.trustDomain }, "control plane started");
   return ok({ config, metrics, watcher, serving, identity, discovery: discovery.value, admin, tracing: tracing.value });
 }
