@@ -16,6 +16,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   "proxy-config": async () => (await import("./cmd-proxy-config.ts")).command,
   "proxy-status": async () => (await import("./cmd-proxy-status.ts")).command,
   run: async () => (await import("./cmd-run.ts")).command,
+  tap: async () => (await import("./cmd-tap.ts")).command,
   uninject: async () => (await import("./cmd-uninject.ts")).command,
   version: async () => (await import("./cmd-version.ts")).command,
 };

@@ -10,6 +10,8 @@ import type { OutputFormat } from "../../cli/src/kube-flags.ts";
 import { formatProxyConfig, type ProxyConfigPages } from "../../cli/src/proxy-config-format.ts";
 import { formatProxyStatus, proxyStatusRows, type ProxyFact, type StreamFact } from "../../cli/src/proxy-status-rows.ts";
 import { formatVersion, type VersionReport } from "../../cli/src/version-report.ts";
+import { formatTap } from "../../cli/src/tap-format.ts";
+import type { TapEvent } from "../../lib/tap-contract.ts";
 
 export const CLI_GOLDEN_DIR = fileURLToPath(new URL("./golden/", import.meta.url));
 export const DOCS_CLI = fileURLToPath(new URL("../../docs/cli.md", import.meta.url));
@@ -29,6 +31,7 @@ const RENDER: Record<string, (input: unknown, format: OutputFormat) => string> =
     return formatProxyStatus(report, format);
   },
   version: (input, format) => formatVersion(input as VersionReport, format),
+  tap: (input, format) => formatTap(input as TapEvent[], format),
 };
 
 export const FORMATS: Record<string, OutputFormat> = { "table.txt": "table", "wide.txt": "wide", json: "json" };
