@@ -42,6 +42,13 @@ export const LABELS = {
 /** Audience of the projected ServiceAccount token a proxy presents to the identity service. */
 export const IDENTITY_TOKEN_AUDIENCE = "identity.weft.io";
 
+/**
+ * The control plane's ServiceAccount (the chart's). Its SPIFFE id is the tap
+ * component's (it runs in the control plane), the one identity the injector
+ * tells every proxy to serve tap to (PROXY_ENV.tapIdentity).
+ */
+export const CONTROL_PLANE_SERVICE_ACCOUNT = "weft-control-plane";
+
 /** Names of the injected containers and volumes. */
 export const CONTAINER_NAMES = { proxy: "weft-proxy", init: "weft-init" } as const;
 export const TOKEN_VOLUME = { name: "weft-identity-token", mountPath: "/var/run/secrets/weft.io/identity", file: "token" } as const;

@@ -2,10 +2,11 @@
 // the pod's settings. This is the one place the sidecar's shape is written; the
 // chart only supplies values (images, commands, ports, resources).
 import type { V1Container, V1EnvVar, V1Probe, V1ResourceRequirements, V1Volume } from "@kubernetes/client-node";
-import { CONTAINER_NAMES, IDENTITY_TOKEN_AUDIENCE, INIT_XTABLES_VOLUME, PROXY_ENV, PROXY_ENV_INJECTOR, TOKEN_VOLUME } from "../../lib/proxy-contract.ts";
+import { CONTAINER_NAMES, CONTROL_PLANE_SERVICE_ACCOUNT, IDENTITY_TOKEN_AUDIENCE, INIT_XTABLES_VOLUME, PROXY_ENV, PROXY_ENV_INJECTOR, TOKEN_VOLUME } from "../../lib/proxy-contract.ts";
 import type { InjectorConfig, ResourceSpec } from "./injector-config.ts";
 import type { ProxySettings } from "./pod-overrides.ts";
 import { formatPortList } from "../../lib/port-list.ts";
+import { formatSpiffeId } from "../../lib/spiffe.ts";
 import type { AppProbes } from "./probe-rewrite.ts";
 import { tracingEnv } from "./tracing-injection.ts";
 
@@ -73,6 +74,8 @@ function env(config: InjectorConfig, settings: ProxySettings, appProbes: AppProb
     { name: PROXY_ENV.inboundPort, value: String(p.inbound) },
     { name: PROXY_ENV.outboundPort, value: String(p.outbound) },
     { name: PROXY_ENV.adminPort, value: String(p.admin) },
+    // Tap is served to the control plane's identity only (docs/decisions.md, "Tap").
+    { name: PROXY_ENV.tapIdentity, value: formatSpiffeId({ trustDomain: config.controlPlane.trustDomain, namespace: config.controlPlane.namespace, serviceAccount: CONTROL_PLANE_SERVICE_ACCOUNT }) },
   ];
   if (config.tracing && settings.tracing) out.push(...tracingEnv(config.tracing, settings.tracing));
   if (config.controlPlane.trustAnchorsPem) out.push({ name: PROXY_ENV_INJECTOR.trustAnchorsPem, value: config.controlPlane.trustAnchorsPem });
