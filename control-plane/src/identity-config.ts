@@ -38,6 +38,8 @@ export interface ControlPlaneConfig {
   defaultInboundPolicy: DefaultPolicy;
   /** The tap API (aggregated as tap.weft.io; tap-server.ts): its TLS port, or undefined for none. Kubernetes mode only. */
   tapPort?: number;
+  /** The tap API's serving certificate for the apiserver (tap-serving-tls.ts); absent: the workload certificate. */
+  tapTls?: { certFile: string; keyFile: string };
 }
 
 export const CONTROL_PLANE_USAGE = `usage: weft-control-plane --issuer-dir DIR [flags]
@@ -50,6 +52,8 @@ export const CONTROL_PLANE_USAGE = `usage: weft-control-plane --issuer-dir DIR [
   --admin-port N            /metrics /live /ready (default 9990; 0 picks one)
   --discovery-port N        discovery gRPC port, mTLS (default 8087; 0 picks one)
   --tap-port N              the tap API for the apiserver's aggregation layer (tap.weft.io; default: off)
+  --tap-tls-cert FILE, --tap-tls-key FILE   the tap API's serving certificate (the APIService's caBundle
+                            verifies it; default: the control plane's SPIFFE certificate, which it cannot)
   --registry FILE           local mode: the service registry YAML (default DIR/registry.yaml)
   --leaf-lifetime D         workload certificate lifetime (default 24h)
   --kubeconfig FILE         kubernetes mode: API server credentials (default in-cluster / $KUBECONFIG)
@@ -91,6 +95,8 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
         "admin-port": { type: "string", default: "9990" },
         "discovery-port": { type: "string", default: "8087" },
         "tap-port": { type: "string" },
+        "tap-tls-cert": { type: "string" },
+        "tap-tls-key": { type: "string" },
         registry: { type: "string" },
         "leaf-lifetime": { type: "string", default: "24h" },
         kubeconfig: { type: "string" },
@@ -145,6 +151,9 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
   if (!perCertificate.ok) return perCertificate;
   const tapPort = values["tap-port"] === undefined ? undefined : port("tap-port", values["tap-port"]);
   if (tapPort && !tapPort.ok) return tapPort;
+  const tapCert = values["tap-tls-cert"];
+  const tapKey = values["tap-tls-key"];
+  if ((tapCert === undefined) !== (tapKey === undefined)) return fail("bad-flag", "--tap-tls-cert and --tap-tls-key go together");
   const defaultInboundPolicy = parseDefaultPolicy(v("default-inbound-policy"));
   if (!defaultInboundPolicy.ok) return fail(defaultInboundPolicy.code, `--default-inbound-policy: ${defaultInboundPolicy.message}`);
   return ok({
@@ -169,5 +178,6 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
     discoveryMaxStreamsPerCertificate: perCertificate.value,
     defaultInboundPolicy: defaultInboundPolicy.value,
     ...(tapPort ? { tapPort: tapPort.value } : {}),
+    ...(tapCert !== undefined && tapKey !== undefined ? { tapTls: { certFile: tapCert, keyFile: tapKey } } : {}),
   });
 }

@@ -25,6 +25,7 @@ import { systemClock } from "../../lib/clock.ts";
 import { subjectAccessReviewer } from "./tap-authorize.ts";
 import { kubeTapCluster, readRequestHeaderAuth } from "./tap-kube.ts";
 import { startTapServer, type RequestHeaderAuth } from "./tap-server.ts";
+import { readServingPair, type ServingPair } from "./tap-serving-tls.ts";
 
 export interface ControlPlane {
   config: ControlPlaneConfig;
@@ -136,7 +137,17 @@ export async function startControlPlane(
     const tapLogger = logger.child({ component: "tap" });
     // The requestheader CA may rotate with the apiserver's: re-read every minute, keep the last good one.
     let requestHeader: RequestHeaderAuth | undefined;
-    const refresh = (): Promise<void> => readRequestHeaderAuth(kc).then((r) => { requestHeader = r ?? requestHeader; }, (err: unknown) => tapLogger.warn({ err: String(err) }, "cannot read extension-apiserver-authentication"));
+    // The serving certificate too (a mounted Secret, replaced on rotation).
+    let servingPair: ServingPair | undefined;
+    const tapTls = config.tapTls;
+    const refresh = (): Promise<void> => {
+      if (tapTls) {
+        const pair = readServingPair(tapTls);
+        if (pair.ok) servingPair = pair.value;
+        else tapLogger.error({ reason: pair.message }, "cannot load the tap serving certificate");
+      }
+      return readRequestHeaderAuth(kc).then((r) => { requestHeader = r ?? requestHeader; }, (err: unknown) => tapLogger.warn({ err: String(err) }, "cannot read extension-apiserver-authentication"));
+    };
     await refresh();
     const timer = setInterval(() => void refresh(), 60_000);
     timer.unref();
@@ -144,6 +155,7 @@ export async function startControlPlane(
       host: config.host,
       port: config.tapPort,
       tls: () => serving.current(),
+      ...(tapTls ? { serving: () => servingPair } : {}),
       requestHeader: () => requestHeader,
       review: subjectAccessReviewer(kc),
       cluster: kubeTapCluster(kc, config.trustDomain),

@@ -48,8 +48,10 @@ export interface RequestHeaderAuth {
 export interface TapServerOptions {
   host: string;
   port: number;
-  /** The control plane's current workload certificate (served and presented to proxies). */
+  /** The control plane's current workload certificate, presented to proxies (and served when `serving` is absent). */
   tls: () => { keyPem: string; certChainPem: string; anchorsPem: string } | undefined;
+  /** What the apiserver is served: the DNS-named certificate the APIService's caBundle verifies (tap-serving-tls.ts). */
+  serving?: () => { keyPem: string; certChainPem: string } | undefined;
   requestHeader: () => RequestHeaderAuth | undefined;
   review: TapReviewer;
   cluster: TapCluster;
@@ -98,12 +100,13 @@ async function readBody(req: http.IncomingMessage): Promise<string | undefined> 
 
 export async function startTapServer(o: TapServerOptions): Promise<TapServer> {
   const server = https.createServer({ requestCert: true, rejectUnauthorized: false, ...TLS_POLICY });
-  const current = o.tls();
+  const servingNow = o.serving ?? o.tls;
+  const current = servingNow();
   if (current) server.setSecureContext({ key: current.keyPem, cert: current.certChainPem, ...TLS_POLICY });
   let served = current?.certChainPem;
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     // A renewed certificate takes effect for the next connection.
-    const now = o.tls();
+    const now = servingNow();
     if (now && now.certChainPem !== served) {
       served = now.certChainPem;
       server.setSecureContext({ key: now.keyPem, cert: now.certChainPem, ...TLS_POLICY });
