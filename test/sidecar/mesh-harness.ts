@@ -86,6 +86,8 @@ export async function startMesh(options: {
   observer?: RequestObserver;
   /** Default: WEFT_TEST_PEER_TRANSPORT (so the whole suite can run over either transport), else the proxy's default. */
   peerTransport?: "h2" | "h1";
+  /** Give every server proxy an admin port too (the client always has one): for scraping them all. */
+  serverAdmin?: boolean;
 }): Promise<Mesh> {
   const pki = await testPki();
   const servers: RunningProxy[] = [];
@@ -101,6 +103,7 @@ export async function startMesh(options: {
       listenHost: "127.0.0.1",
       inboundApps: [{ listenPort: 0, appPort: b.appPort }],
       detectTimeoutMs: options.detectTimeoutMs,
+      ...(options.serverAdmin ? { adminPort: 0 } : {}),
     });
     servers.push(proxy);
     const address = `10.0.${i}.1`;

@@ -148,6 +148,14 @@ describe("proxy /metrics against the traffic sent", function () {
     const inboundConns = sum(servers, "weft_proxy_tcp_connections_total", { direction: "inbound" });
     assert.ok(inboundConns >= 1 && inboundConns <= 4, `inbound connections ${inboundConns}`);
     assert.equal(sum(servers, "weft_proxy_tls_handshake_failures_total"), 0);
+
+    // Both identities and mTLS on every request series, from either end: the caller's verified
+    // certificate inbound, the endpoint's identity outbound, each proxy's own on its side.
+    const identities = { src_namespace: "default", src_service_account: "client", dst_namespace: "default", dst_service_account: "server", tls: "true" };
+    assert.equal(sum(client, "weft_proxy_requests_total", { ...out, ...identities }), total);
+    assert.equal(sum(client, "weft_proxy_request_duration_seconds_count", { ...out, ...identities }), total);
+    assert.equal(sum(servers, "weft_proxy_requests_total", { ...inb, ...identities }), total + FLAKY);
+    assert.equal(sum(servers, "weft_proxy_requests_total", { ...inb, tls: "false" }), 0);
   });
 });
 

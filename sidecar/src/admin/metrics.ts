@@ -1,11 +1,21 @@
 // The proxy's Prometheus metrics, one registry per proxy instance (tests run
 // several proxies in one process). Names are weft_proxy_*.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { parseSpiffeId } from "../../../lib/spiffe.ts";
+
+/**
+ * The identity labels of a request's series: who called (src_*) and who answered (dst_*), as the
+ * namespace and ServiceAccount of their SPIFFE ids ("" when unknown: a plaintext caller, an
+ * endpoint without identity, the proxy's own answer), and whether the hop was mTLS. Bounded by
+ * the mesh's ServiceAccounts, never by requests: no paths, no pod names.
+ */
+export type IdentityLabel = "src_namespace" | "src_service_account" | "dst_namespace" | "dst_service_account" | "tls";
+const IDENTITY_LABELS: readonly IdentityLabel[] = ["src_namespace", "src_service_account", "dst_namespace", "dst_service_account", "tls"];
 
 export interface ProxyMetrics {
   registry: Registry;
-  requests: Counter<"direction" | "peer_service" | "status_class" | "grpc_status" | "route">;
-  requestSeconds: Histogram<"direction" | "peer_service" | "route">;
+  requests: Counter<"direction" | "peer_service" | "status_class" | "grpc_status" | "route" | IdentityLabel>;
+  requestSeconds: Histogram<"direction" | "peer_service" | "route" | IdentityLabel>;
   retries: Counter<"peer_service" | "reason">;
   retryBudgetRefusals: Counter<"peer_service">;
   tcpConnections: Counter<"direction" | "protocol">;
@@ -31,14 +41,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Proxy
       name: "weft_proxy_requests_total",
       // route: the HTTPRoute/GRPCRoute ("namespace/name") an outbound request followed, or "". Bounded by the
       // routes the control plane sends this proxy (Accepted routes on Services in its scope), never by requests.
-      help: "HTTP requests completed, by direction, peer Service, status class, gRPC status and route",
-      labelNames: ["direction", "peer_service", "status_class", "grpc_status", "route"],
+      // src_*/dst_*: inbound, the verified caller and this proxy; outbound, this proxy and the endpoint's identity.
+      help: "HTTP requests completed, by direction, peer Service, status class, gRPC status, route, both identities and mTLS",
+      labelNames: ["direction", "peer_service", "status_class", "grpc_status", "route", ...IDENTITY_LABELS],
       registers,
     }),
     requestSeconds: new Histogram({
       name: "weft_proxy_request_duration_seconds",
       help: "Time from request headers to the end of the response, retries included",
-      labelNames: ["direction", "peer_service", "route"],
+      labelNames: ["direction", "peer_service", "route", ...IDENTITY_LABELS],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
@@ -79,20 +90,53 @@ interface RequestSeries {
 // × peer Service × status class × gRPC status).
 const seriesCache = new WeakMap<ProxyMetrics, Map<string, RequestSeries>>();
 
-/** Counts one finished request and observes its duration; `route` is the route it followed ("namespace/name") or "". */
-export function recordRequest(metrics: ProxyMetrics, direction: string, peerService: string, statusClassLabel: string, grpcStatus: number | undefined, seconds: number, route = ""): void {
+const NO_IDENTITY: readonly [string, string] = ["", ""];
+// Parsed once per distinct SPIFFE id; capped so a flood of distinct ids cannot grow it (they count as unknown).
+const identityParts = new Map<string, readonly [string, string]>();
+const IDENTITY_CACHE_LIMIT = 4096;
+
+/** The namespace and ServiceAccount of a workload SPIFFE id; ["", ""] for "" or anything else. */
+export function identityLabels(spiffeId: string): readonly [string, string] {
+  if (spiffeId === "") return NO_IDENTITY;
+  const cached = identityParts.get(spiffeId);
+  if (cached) return cached;
+  const parsed = parseSpiffeId(spiffeId);
+  const parts: readonly [string, string] = parsed.ok ? [parsed.value.namespace, parsed.value.serviceAccount] : NO_IDENTITY;
+  if (identityParts.size < IDENTITY_CACHE_LIMIT) identityParts.set(spiffeId, parts);
+  return parts;
+}
+
+/**
+ * Counts one finished request and observes its duration; `route` is the route it followed ("namespace/name")
+ * or "", `src` and `dst` the SPIFFE ids of caller and callee ("" when unknown), `tls` whether the hop was mTLS.
+ */
+export function recordRequest(
+  metrics: ProxyMetrics,
+  direction: string,
+  peerService: string,
+  statusClassLabel: string,
+  grpcStatus: number | undefined,
+  seconds: number,
+  route = "",
+  src = "",
+  dst = "",
+  tls = false,
+): void {
   let cache = seriesCache.get(metrics);
   if (!cache) {
     cache = new Map();
     seriesCache.set(metrics, cache);
   }
   const grpc = grpcStatus === undefined ? "" : String(grpcStatus);
-  const key = `${direction}\u0000${peerService}\u0000${statusClassLabel}\u0000${grpc}\u0000${route}`;
+  const key = `${direction}\u0000${peerService}\u0000${statusClassLabel}\u0000${grpc}\u0000${route}\u0000${src}\u0000${dst}\u0000${tls ? "1" : "0"}`;
   let series = cache.get(key);
   if (!series) {
+    const [srcNs, srcSa] = identityLabels(src);
+    const [dstNs, dstSa] = identityLabels(dst);
+    const tlsLabel = tls ? "true" : "false";
     series = {
-      count: metrics.requests.labels(direction, peerService, statusClassLabel, grpc, route),
-      seconds: metrics.requestSeconds.labels(direction, peerService, route),
+      count: metrics.requests.labels(direction, peerService, statusClassLabel, grpc, route, srcNs, srcSa, dstNs, dstSa, tlsLabel),
+      seconds: metrics.requestSeconds.labels(direction, peerService, route, srcNs, srcSa, dstNs, dstSa, tlsLabel),
     };
     cache.set(key, series);
   }

@@ -381,7 +381,7 @@ export class InboundProxy {
     }
     const out: OutgoingFields = peer.identity === undefined ? { fields, checked } : { fields, checked, addName: WEFT_CLIENT_ID, addValue: peer.identity };
     this.#o.app.forward(peer.appPort, proto, ds, out, (result) => {
-      recordRequest(this.#o.metrics, "inbound", "", result.error && result.status >= 500 ? "5xx" : statusClass(result.status), result.grpcStatus, (this.#o.now() - started) / 1000);
+      recordRequest(this.#o.metrics, "inbound", "", result.error && result.status >= 500 ? "5xx" : statusClass(result.status), result.grpcStatus, (this.#o.now() - started) / 1000, "", peer.identity ?? "", this.#o.credentials.current()?.spiffeId ?? "", peer.identity !== undefined);
       attemptScope?.onEnd?.(result);
       scope?.onEnd?.(result);
     });

@@ -289,7 +289,7 @@ class OutboundRequest implements LifecycleContext, AttemptOwner {
     this.#timer = this.#backoff = undefined;
     this.#timerAt = this.#attemptAt = Infinity;
     this.#attempt = undefined;
-    recordRequestMetrics(ctx.metrics, "outbound", call.service, result.error && !this.ds.responded ? "error" : statusClass(result.status), result.grpcStatus, (ctx.now() - this.#started) / 1000, call.route);
+    recordRequestMetrics(ctx.metrics, "outbound", call.service, result.error && !this.ds.responded ? "error" : statusClass(result.status), result.grpcStatus, (ctx.now() - this.#started) / 1000, call.route, ctx.pool.selfIdentity, this.#endpoint?.target.identity ?? "", (this.#endpoint?.target.identity ?? "") !== "");
     call.scope?.onEnd?.(result);
   }
 }

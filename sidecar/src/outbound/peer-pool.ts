@@ -55,6 +55,11 @@ export class PeerPool {
     this.#options = options;
   }
 
+  /** This proxy's own SPIFFE id ("" before it has a certificate): the src_* labels of its outbound requests. */
+  get selfIdentity(): string {
+    return this.#options.credentials.current()?.spiffeId ?? "";
+  }
+
   #connectTls(target: PeerTarget, alpn: string, allowHalfOpen = false): tls.TLSSocket {
     const material = this.#options.credentials.current();
     // Node's TLSSocket takes allowHalfOpen as net.Socket does; @types/node leaves it out of ConnectionOptions.

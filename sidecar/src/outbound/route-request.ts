@@ -54,7 +54,7 @@ export function forwardRouted(o: RoutingContext, ds: Downstream, call: MeshCall,
   if (redirect) {
     const r = redirectFor(ds.path, ds.authority, "http", call.port, redirect, match.path);
     ds.respond(r.status, { location: r.location }, true);
-    recordRequestMetrics(ctx.metrics, "outbound", call.service, `${Math.floor(r.status / 100)}xx`, undefined, 0, rule.route);
+    recordRequestMetrics(ctx.metrics, "outbound", call.service, `${Math.floor(r.status / 100)}xx`, undefined, 0, rule.route, ctx.pool.selfIdentity);
     return true;
   }
   if (!backend) {
@@ -84,7 +84,7 @@ export function forwardRouted(o: RoutingContext, ds: Downstream, call: MeshCall,
 /** The proxy answers itself: counted under the Service called (or the backend that could not be) and the route. */
 function answer(o: RoutingContext, ds: Downstream, service: string, grpc: boolean, route: string, status: number, code: string): void {
   const result = sendProxyError(ds, grpc, status, code);
-  recordRequestMetrics(o.http.metrics, "outbound", service, grpc ? "2xx" : `${Math.floor(status / 100)}xx`, result.grpcStatus, 0, route);
+  recordRequestMetrics(o.http.metrics, "outbound", service, grpc ? "2xx" : `${Math.floor(status / 100)}xx`, result.grpcStatus, 0, route, o.http.pool.selfIdentity);
 }
 
 /** The request as the rule's filters and then the backend's leave it; `ds` itself when they change nothing. */
