@@ -34,7 +34,8 @@ describe("chart: tap", function () {
   it("has the control plane serve the tap API with that certificate", () => {
     const spec = (find(objects, "Deployment", "weft-control-plane") as unknown as V1Deployment).spec?.template.spec;
     const container = spec?.containers[0];
-    assert.ok(container?.args?.includes("--tap-tls-cert=/etc/weft/tap-tls/tls.crt"));
+    assert.ok(container, "the control plane container");
+    assert.ok(container.args?.includes("--tap-tls-cert=/etc/weft/tap-tls/tls.crt"));
     assert.ok(container.args.includes("--tap-tls-key=/etc/weft/tap-tls/tls.key"));
     assert.ok(container.volumeMounts?.some((m) => m.name === "tap-tls" && m.mountPath === "/etc/weft/tap-tls"));
     assert.equal(spec?.volumes?.find((v) => v.name === "tap-tls")?.secret?.secretName, "weft-tap-tls");
