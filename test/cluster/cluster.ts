@@ -26,6 +26,7 @@ import {
 import { killGroupSync, registerEmergencyCleanup, stopProcess, type ManagedProcess } from "./processes.ts";
 import { startNode, type NodeHost, type RunningNode } from "./node.ts";
 import { pickSubnetPrefix } from "./node-host.ts";
+import type { CertFiles } from "./front-proxy-pki.ts";
 import { waitFor } from "../support/wait.ts";
 
 export { kubernetesBinariesAvailable, nodeBinariesAvailable } from "./binaries.ts";
@@ -42,6 +43,8 @@ export interface TestCluster {
   nodeName?: string;
   /** Its bridge, node IP, cgroup root and containerd socket. */
   nodeHost?: NodeHost;
+  /** The apiserver's front-proxy client certificate (how it calls aggregated APIs), as files. */
+  frontProxyClient: CertFiles;
   createNamespace(prefix: string, labels?: Record<string, string>): Promise<string>;
   kubeconfigFor(namespace: string, serviceAccount: string): Promise<string>;
   createNode(name: string, labels?: Record<string, string>): Promise<void>;
@@ -71,6 +74,9 @@ class Cluster implements TestCluster {
   nodeHost?: NodeHost;
   private files: ControlPlaneFiles;
   private ports: ControlPlanePorts;
+  get frontProxyClient(): CertFiles {
+    return this.files.frontProxyClient;
+  }
   private processes: ManagedProcess[] = [];
   private apiserver?: ManagedProcess;
   private node?: RunningNode;

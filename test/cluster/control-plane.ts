@@ -1,6 +1,8 @@
 // The control-plane processes of a test cluster on loopback: etcd, kube-apiserver,
 // kube-controller-manager and (with a node) kube-scheduler. Credentials are static
-// tokens from a token file, which keeps kubeconfigs trivial.
+// tokens from a token file, which keeps kubeconfigs trivial. The aggregation layer
+// is set up as kubeadm does (a front-proxy CA and client certificate, X-Remote-*
+// headers), so aggregated APIs such as tap.weft.io work.
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { writeFileSync, mkdirSync, readFileSync, existsSync } from "node:fs";
@@ -9,6 +11,7 @@ import { join } from "node:path";
 import { freePorts } from "../support/ports.ts";
 import { StopWaiting, waitFor } from "../support/wait.ts";
 import { binary } from "./binaries.ts";
+import { FRONT_PROXY_CLIENT_NAME, writeFrontProxyCa, writeFrontProxyClient, type CertFiles } from "./front-proxy-pki.ts";
 import { startProcess, logTail, isRunning, type ManagedProcess } from "./processes.ts";
 
 export interface ControlPlaneFiles {
@@ -21,6 +24,9 @@ export interface ControlPlaneFiles {
   kubeletToken: string;
   adminKubeconfig: string;
   kubeletKubeconfig: string;
+  /** The requestheader CA and the apiserver's front-proxy client certificate (CN front-proxy-client). */
+  frontProxyCa: CertFiles;
+  frontProxyClient: CertFiles;
 }
 
 export interface ControlPlanePorts {
@@ -75,6 +81,7 @@ export function writeCredentials(dir: string, nodeName: string): ControlPlaneFil
     `${adminToken},admin,admin,system:masters\n${kubeletToken},system:node:${nodeName},kubelet,"system:nodes,system:masters"\n`,
     { mode: 0o600 },
   );
+  const frontProxyCa = writeFrontProxyCa(certDir);
   return {
     dir,
     certDir,
@@ -85,6 +92,8 @@ export function writeCredentials(dir: string, nodeName: string): ControlPlaneFil
     kubeletToken,
     adminKubeconfig: join(dir, "admin.kubeconfig"),
     kubeletKubeconfig: join(dir, "kubelet.kubeconfig"),
+    frontProxyCa,
+    frontProxyClient: writeFrontProxyClient(certDir, frontProxyCa, FRONT_PROXY_CLIENT_NAME),
   };
 }
 
@@ -155,6 +164,15 @@ export function startApiserverProcess(files: ControlPlaneFiles, ports: ControlPl
     "--api-audiences", "https://kubernetes.default.svc",
     "--allow-privileged=true",
     "--enable-aggregator-routing=true",
+    // The aggregation layer: who the apiserver is when it calls an aggregated API, and
+    // the headers it names the user in (published in kube-system/extension-apiserver-authentication).
+    "--requestheader-client-ca-file", files.frontProxyCa.cert,
+    "--requestheader-allowed-names", FRONT_PROXY_CLIENT_NAME,
+    "--requestheader-username-headers=X-Remote-User",
+    "--requestheader-group-headers=X-Remote-Group",
+    "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+    "--proxy-client-cert-file", files.frontProxyClient.cert,
+    "--proxy-client-key-file", files.frontProxyClient.key,
     "--kubelet-preferred-address-types", "InternalIP",
     "--profiling=false",
   ], join(files.dir, "kube-apiserver.log"));
