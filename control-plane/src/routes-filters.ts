@@ -15,6 +15,9 @@ export type FilterRead =
   /** A value the schema should have refused: the route is not accepted. */
   | { ok: false; unsupported: false; problem: RefProblem };
 
+/** The statuses the CRD's enum allows (301 and 302 Core, the others Extended); the proxy answers each. */
+const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
 export function readFilter(raw: unknown, ctx: RefContext): FilterRead {
   const f = record(raw) ?? {};
   const type = text(f.type) ?? "";
@@ -26,7 +29,7 @@ export function readFilter(raw: unknown, ctx: RefContext): FilterRead {
     case "RequestRedirect": {
       const r = record(f.requestRedirect) ?? {};
       const status = integer(r.statusCode) ?? 302;
-      if (status !== 301 && status !== 302) return invalid(`RequestRedirect statusCode ${status}: only 301 and 302 are supported`);
+      if (!REDIRECT_STATUSES.has(status)) return invalid(`RequestRedirect statusCode ${status}: only 301, 302, 303, 307 and 308 are supported`);
       return {
         ok: true,
         filter: { requestRedirect: { scheme: text(r.scheme) ?? "", hostname: text(r.hostname) ?? "", port: integer(r.port) ?? 0, path: pathModifier(r.path), statusCode: status } },

@@ -1,6 +1,7 @@
 // Resolving a route's references to Services (backendRefs, RequestMirror's
 // backendRef) the way Gateway API asks: only core Services, in the route's
-// namespace unless a ReferenceGrant there allows it, and only ones that exist.
+// namespace unless a ReferenceGrant there allows it or the Service is one of the
+// route's own parents, and only ones that exist.
 // Pure; the reasons are the spec's ResolvedRefs reasons.
 import type { ServiceModel } from "./mesh-state.ts";
 import { serviceKey } from "./mesh-state.ts";
@@ -28,6 +29,14 @@ export interface RefContext {
   namespace: string;
   services: ReadonlyMap<string, ServiceModel>;
   grants: readonly GrantModel[];
+  /**
+   * The Services the route's parentRefs name ("ns/name"). A consumer route sending its
+   * parent's traffic back to that very Service in another namespace needs no
+   * ReferenceGrant (GEP-1294; the suite's MeshConsumerRoute): its clients reach that
+   * Service anyway, so the reference widens nothing. Any other Service in another
+   * namespace still needs one.
+   */
+  parents?: ReadonlySet<string>;
 }
 
 export function record(x: unknown): Record<string, unknown> | undefined {
@@ -60,7 +69,7 @@ export function resolveServiceRef(raw: unknown, ctx: RefContext): Resolved {
   }
   const namespace = text(ref.namespace) ?? ctx.namespace;
   const key = serviceKey(namespace, name);
-  if (namespace !== ctx.namespace && !granted(ctx, namespace, name)) {
+  if (namespace !== ctx.namespace && ctx.parents?.has(key) !== true && !granted(ctx, namespace, name)) {
     return { ok: false, problem: { reason: "RefNotPermitted", message: `backend Service ${key} is in another namespace and no ReferenceGrant in ${namespace} allows ${ctx.kind} from ${ctx.namespace}` } };
   }
   if (!ctx.services.has(key)) return { ok: false, problem: { reason: "BackendNotFound", message: `backend Service ${key} not found` } };

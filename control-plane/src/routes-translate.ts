@@ -106,7 +106,8 @@ function translateRoute(
   const parentRefs = list(spec.parentRefs).filter(isServiceParent).map((p) => record(p) ?? {});
   if (parentRefs.length === 0) return null;
 
-  const ctx: RefContext = { kind, namespace, services, grants };
+  const parentServices = new Set(parentRefs.map((p) => serviceKey(text(p.namespace) ?? namespace, text(p.name) ?? "")));
+  const ctx: RefContext = { kind, namespace, services, grants, parents: parentServices };
   const problems: RuleProblems = { refs: [], value: null };
   const key = `${namespace}/${name}`;
   const rules = list(spec.rules).map((r) => readRule(kind, key, record(r) ?? {}, ctx, problems));

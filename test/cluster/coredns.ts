@@ -1,8 +1,7 @@
 // Cluster DNS for the test node: CoreDNS (built by test/conformance/build.sh, packed
 // by test/conformance/images.ts) as the kube-dns Service, the objects a real cluster's
-// add-on has. Not applied by the shared cluster set-up yet: to use it, apply
-// corednsManifest() after the node is Ready and give the kubelet
-// `clusterDNS: [<clusterIP>]` (its clusterDomain is already cluster.local).
+// add-on has. Every test node creates them once it is Ready (test/cluster/node.ts), and
+// its kubelet has `clusterDNS: [DEFAULT_DNS_CLUSTER_IP]` (node-config.ts).
 //
 // CoreDNS listens on 1053 as a non-root user with no capabilities; the Service maps
 // port 53 to it. Nothing leaves the machine here, so there is no `forward` (and so no

@@ -3,6 +3,7 @@
 // own socket, state folders, bridge, subnet, cgroup root and ports.
 
 import { SERVICE_CIDR } from "./control-plane.ts";
+import { DEFAULT_DNS_CLUSTER_IP } from "./coredns.ts";
 
 export interface NodeLayout {
   dir: string;
@@ -137,5 +138,9 @@ syncFrequency: 5s
 fileCheckFrequency: 5s
 resolvConf: ""
 clusterDomain: cluster.local
+# The kube-dns Service (test/cluster/coredns.ts), applied once the node is Ready: pods
+# get it as their nameserver with their namespace's search path, as on a real cluster.
+clusterDNS:
+- ${DEFAULT_DNS_CLUSTER_IP}
 `;
 }

@@ -1,11 +1,13 @@
 // One real node for a test cluster: containerd (Debian's, with runc), a CNI bridge from
-// Debian's plugins and a kubelet. Stopping it undoes everything it did to the host.
+// Debian's plugins, a kubelet, kube-proxy and cluster DNS (CoreDNS as kube-dns, when
+// test/conformance/build.sh has built it). Stopping it undoes everything it did to the host.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, KubernetesObjectApi, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { binary } from "./binaries.ts";
+import { COREDNS_NAMESPACE, corednsObjects } from "./coredns.ts";
 import { cniConflist, containerdConfig, gatewayIP, kubeletConfig, networkName, type NodeLayout } from "./node-config.ts";
 import {
   createBridge,
@@ -26,6 +28,8 @@ import {
 } from "./node-host.ts";
 import { isRunning, killGroupSync, logTail, startProcess, stopProcess, type ManagedProcess } from "./processes.ts";
 import { PAUSE_IMAGE, testImageArchives } from "./test-images.ts";
+import { conformanceImageArchive } from "../conformance/images.ts";
+import { COREDNS_IMAGE, componentBuilt } from "../conformance/paths.ts";
 import { freePorts } from "../support/ports.ts";
 import { StopWaiting, waitFor } from "../support/wait.ts";
 
@@ -45,6 +49,16 @@ export interface NodeHost {
   containerdSocket: string;
   bridge: string;
   cgroupRoot: string;
+  /** Whether CoreDNS runs as the kube-dns Service (the kubelet's clusterDNS) and was Ready at start. */
+  clusterDns: boolean;
+}
+
+/**
+ * The conformance run's images (the suite's echo-advanced and CoreDNS) are imported into
+ * every node when they are built, so cluster DNS and the suite need nothing more.
+ */
+function clusterDnsBuilt(): boolean {
+  return componentBuilt("coredns") && componentBuilt("echo");
 }
 
 export interface RunningNode extends NodeHost {
@@ -76,6 +90,7 @@ class Node implements RunningNode {
   containerdSocket: string;
   bridge: string;
   cgroupRoot: string;
+  clusterDns = false;
   private layout: NodeLayout;
   private containerd?: ManagedProcess;
   private kubelet?: ManagedProcess;
@@ -110,7 +125,8 @@ class Node implements RunningNode {
       ctr(["version"]);
       return true;
     }, { timeoutMs: 30_000, intervalMs: 100 });
-    for (const archive of testImageArchives()) ctr(["images", "import", archive]);
+    const dns = clusterDnsBuilt();
+    for (const archive of [...testImageArchives(), ...(dns ? [conformanceImageArchive()] : [])]) ctr(["images", "import", archive]);
 
     this.kubelet = startProcess("kubelet", binary("kubelet"), [
       "--config", join(l.dir, "kubelet.yaml"),
@@ -129,6 +145,10 @@ class Node implements RunningNode {
       const tainted = (node.spec?.taints ?? []).some((t) => t.key === "node.kubernetes.io/not-ready");
       return ready && !tainted;
     }, { timeoutMs: 120_000, intervalMs: 250 });
+    // CoreDNS is applied once the node is Ready (its pod has somewhere to run) and becomes
+    // ready once kube-proxy routes it to the apiserver: both are awaited together.
+    const clusterDnsReady = dns ? this.startClusterDns(options.kubeConfig) : Promise.resolve();
+    clusterDnsReady.catch(() => undefined); // awaited below; not unhandled if kube-proxy fails first
     const proxyPorts = (await freePorts(2)) as [number, number];
     this.kubeProxy = startProcess("kube-proxy", binary("kube-proxy"), kubeProxyArgs(l, options.kubeconfig, proxyPorts), join(l.dir, "kube-proxy.log"));
     // Its iptables rules exist once the `kubernetes` Service's chain is written.
@@ -137,6 +157,20 @@ class Node implements RunningNode {
       return iptablesChains("iptables").get("nat")?.has("KUBE-SERVICES") === true &&
         execFileSync("iptables", ["-t", "nat", "-S", "KUBE-SERVICES"], { encoding: "utf8" }).includes("default/kubernetes:https");
     }, { timeoutMs: 60_000, intervalMs: 250 });
+    await clusterDnsReady;
+    this.clusterDns = dns;
+  }
+
+  /** The kube-dns add-on (test/cluster/coredns.ts), created through the API; resolves when CoreDNS is ready. */
+  private async startClusterDns(kubeConfig: KubeConfig): Promise<void> {
+    const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+    for (const object of corednsObjects({ image: COREDNS_IMAGE })) await objects.create(object as KubernetesObject);
+    const apps = kubeConfig.makeApiClient(AppsV1Api);
+    await waitFor("CoreDNS to be ready (the kube-dns Service)", async () => {
+      if (!isRunning(this.kubelet)) throw new StopWaiting(`kubelet exited:\n${this.kubelet ? logTail(this.kubelet) : ""}`);
+      const d = await apps.readNamespacedDeployment({ name: "coredns", namespace: COREDNS_NAMESPACE });
+      return (d.status?.readyReplicas ?? 0) >= 1;
+    }, { timeoutMs: 120_000, intervalMs: 250 });
   }
 
   async stop(): Promise<void> {

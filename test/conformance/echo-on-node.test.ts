@@ -2,29 +2,24 @@
 // suite: CoreDNS runs as the cluster's DNS (test/cluster/coredns.ts), the echo-advanced
 // image runs under the name and pull policy the suite's manifests give it and with their
 // flags, and `kubectl exec` of the image's `client` in an echo pod reaches the echo
-// Service by its short name, as the suite's mesh tests do. The shared cluster's kubelet
-// has no clusterDNS yet, so the pods name the DNS Service themselves (dnsPolicy None);
-// the resolv.conf they get is the one clusterDNS would write.
+// Service by its short name, as the suite's mesh tests do. The shared node set-up
+// imports the images and runs CoreDNS as kube-dns (the kubelet's clusterDNS), so the
+// pods here use the default ClusterFirst DNS policy, as the suite's do.
 import { strict as assert } from "node:assert";
 import { CoreV1Api, type V1Pod } from "@kubernetes/client-node";
-import { importImages } from "../../images/import.ts";
 import { kubernetesBinariesAvailable, nodeBinariesAvailable, useCluster, type TestCluster } from "../cluster/cluster.ts";
-import { DEFAULT_DNS_CLUSTER_IP, corednsManifest } from "../cluster/coredns.ts";
 import { waitFor } from "../support/wait.ts";
-import { conformanceImageArchive } from "./images.ts";
-import { COREDNS_IMAGE, ECHO_ADVANCED_IMAGE, componentBuilt } from "./paths.ts";
+import { ECHO_ADVANCED_IMAGE, componentBuilt } from "./paths.ts";
 
 // The suite's echo container (conformance/mesh/manifests.yaml of v1.6.3).
 const ECHO_ARGS = ["--tcp=9090", "--port=8080", "--grpc=7070", "--port=8443", "--tls=8443", "--crt=/cert.crt", "--key=/cert.key"];
 
-function echoPod(ns: string, name: string, version: string): V1Pod {
+function echoPod(name: string, version: string): V1Pod {
   return {
     metadata: { name, labels: { app: "echo", version } },
     spec: {
       terminationGracePeriodSeconds: 1,
       automountServiceAccountToken: false,
-      dnsPolicy: "None",
-      dnsConfig: { nameservers: [DEFAULT_DNS_CLUSTER_IP], searches: [`${ns}.svc.cluster.local`, "svc.cluster.local", "cluster.local"], options: [{ name: "ndots", value: "5" }] },
       containers: [{ name: "echo", image: ECHO_ADVANCED_IMAGE, imagePullPolicy: "IfNotPresent", args: ECHO_ARGS, readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }],
     },
   };
@@ -48,11 +43,7 @@ describe("test cluster: the conformance suite's echo pods with CoreDNS on a real
 
   it("CoreDNS answers for Services and the suite's exec of `client` reaches the echo Service by short name", async () => {
     const c = cluster();
-    const socket = c.nodeHost?.containerdSocket;
-    assert.ok(socket);
-    await importImages(socket, conformanceImageArchive());
-
-    await kubectl(c, ["apply", "-f", "-"], corednsManifest({ image: COREDNS_IMAGE }));
+    assert.equal(c.nodeHost?.clusterDns, true, "the node runs CoreDNS as kube-dns");
     await kubectl(c, ["rollout", "status", "-n", "kube-system", "deployment/coredns", "--timeout", "120s"]);
 
     const ns = await c.createNamespace("echo");
@@ -70,7 +61,7 @@ describe("test cluster: the conformance suite's echo pods with CoreDNS on a real
         },
       },
     });
-    await core.createNamespacedPod({ namespace: ns, body: echoPod(ns, "echo-v1", "v1") });
+    await core.createNamespacedPod({ namespace: ns, body: echoPod("echo-v1", "v1") });
     await kubectl(c, ["wait", "-n", ns, "pod/echo-v1", "--for=condition=Ready", "--timeout=120s"]);
 
     const exec = (...args: string[]): Promise<string> => kubectl(c, ["exec", "-n", ns, "echo-v1", "-c", "echo", "--", "client", ...args]);

@@ -78,6 +78,18 @@ describe("routes: translation", () => {
     }
   });
 
+  it("permits a consumer route's backend that is its own parent Service in another namespace without a ReferenceGrant, but no other Service there", () => {
+    const t = translate(services, [
+      httpRoute("shop", "consumer", { parentRefs: [svcParent("api", { namespace: "other", port: 80 })], rules: [{ backendRefs: [backend("api", 80, { namespace: "other" })] }] }),
+    ]);
+    assert.deepEqual(conditions(t.outcomes), [{ accepted: "true/Accepted", resolvedRefs: "true/ResolvedRefs" }]);
+    assert.deepEqual(t.model.routes[0]!.rules[0]!.rule.backends?.map((b) => [b.service, b.invalid]), [["other/api", false]]);
+    const elsewhere = translate(mesh([service("other", "api", []), service("other", "db", [])]).services, [
+      httpRoute("shop", "consumer", { parentRefs: [svcParent("api", { namespace: "other", port: 80 })], rules: [{ backendRefs: [backend("db", 80, { namespace: "other" })] }] }),
+    ]);
+    assert.deepEqual(conditions(elsewhere.outcomes), [{ accepted: "true/Accepted", resolvedRefs: "false/RefNotPermitted" }]);
+  });
+
   it("answers 500 for a rule with an unsupported filter (never skips it) and says ResolvedRefs False UnsupportedValue", () => {
     const t = translate(services, [
       httpRoute("shop", "r", {
@@ -102,7 +114,7 @@ describe("routes: translation", () => {
     { name: "a header regex with lookahead (RE2 has none)", rule: { matches: [{ headers: [{ type: "RegularExpression", name: "x", value: "a(?=b)" }] }] } },
     { name: "a query regex with lookbehind", rule: { matches: [{ queryParams: [{ type: "RegularExpression", name: "q", value: "(?<!a)b" }] }] } },
     { name: "a bad timeout", rule: { timeouts: { request: "10 seconds" } } },
-    { name: "a redirect status other than 301/302", rule: { filters: [{ type: "RequestRedirect", requestRedirect: { statusCode: 307 } }] } },
+    { name: "a redirect status outside the CRD's enum (301, 302, 303, 307, 308)", rule: { filters: [{ type: "RequestRedirect", requestRedirect: { statusCode: 304 } }] } },
   ];
   for (const c of valueCases) {
     it(`refuses a route with ${c.name}: Accepted False UnsupportedValue, not sent, and other routes unaffected`, () => {

@@ -3,7 +3,8 @@
 // it), `weft check` passes, a client and a server get native sidecars and the server sees
 // the client's SPIFFE id while a capture on the node's bridge sees only TLS between the
 // two pods, authorization policies applied and deleted under traffic (authz-on-node.ts),
-// helm upgrade of the log level, helm uninstall.
+// the Gateway API conformance suite's Mesh profiles (gamma-conformance-on-node.ts), helm
+// upgrade of the log level, helm uninstall.
 // Run: npx mocha --no-config --extension ts --timeout 20000 --exit test/e2e/mesh-on-node.test.ts
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
@@ -17,6 +18,7 @@ import { waitFor } from "../support/wait.ts";
 import { CHART, helm, helmBinary } from "../chart/helm.ts";
 import { analyzeCapture } from "../netns/pcap.ts";
 import { describeAuthorization } from "./authz-on-node.ts";
+import { describeGammaConformance } from "./gamma-conformance-on-node.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const NS = "weft-system";
@@ -86,7 +88,7 @@ describe("e2e: Weft on a real node", function () {
       return /the webhook serves at/.test(message("webhook-ca-bundle"));
     }, { timeoutMs: 60_000, intervalMs: 2000 });
     assert.deepEqual(checks.map((c) => c.name), [
-      "kubernetes-api", "control-plane", "webhook", "rbac-control-plane", "rbac-webhook", "webhook-ca-bundle", "trust-anchor", "issuer", "proxies",
+      "kubernetes-api", "control-plane", "webhook", "rbac-control-plane", "rbac-webhook", "webhook-ca-bundle", "trust-anchor", "issuer", "gateway-api", "proxies",
     ]);
     assert.match(message("webhook-ca-bundle"), /verifies the certificate the webhook serves at \d+\.\d+\.\d+\.\d+:443$/);
     assert.match(message("proxies"), /^no meshed pods running yet/);
@@ -163,8 +165,10 @@ describe("e2e: Weft on a real node", function () {
   });
 
   // Child suites run after the parent's own tests, in order: authorization on the installed
-  // mesh, then the upgrade and the uninstall, which must come last.
+  // mesh, the Gateway API conformance suite's Mesh profiles, then the upgrade and the
+  // uninstall, which must come last.
   describeAuthorization(() => cluster!);
+  describeGammaConformance(() => cluster!);
 
   describe("upgrading and uninstalling", () => {
     it("helm upgrade of the proxy's log level reaches newly created pods", async () => {
