@@ -35,8 +35,9 @@ describe("chart: tap", function () {
     const spec = (find(objects, "Deployment", "weft-control-plane") as unknown as V1Deployment).spec?.template.spec;
     const container = spec?.containers[0];
     assert.ok(container, "the control plane container");
-    assert.ok(container.args?.includes("--tap-tls-cert=/etc/weft/tap-tls/tls.crt"));
-    assert.ok(container.args.includes("--tap-tls-key=/etc/weft/tap-tls/tls.key"));
+    const args = container.args ?? [];
+    assert.ok(args.includes("--tap-tls-cert=/etc/weft/tap-tls/tls.crt"), args.join(" "));
+    assert.ok(args.includes("--tap-tls-key=/etc/weft/tap-tls/tls.key"), args.join(" "));
     assert.ok(container.volumeMounts?.some((m) => m.name === "tap-tls" && m.mountPath === "/etc/weft/tap-tls"));
     assert.equal(spec?.volumes?.find((v) => v.name === "tap-tls")?.secret?.secretName, "weft-tap-tls");
   });
