@@ -62,3 +62,24 @@ export function corednsSpec(reference: string, binary: string): OutsideImageSpec
     config: { entrypoint: ["/coredns"], env: [PATH], user: "65532:65532", workingDir: "/" },
   };
 }
+
+/**
+ * Prometheus as its upstream image lays it out (/bin/prometheus as entrypoint, user
+ * nobody, /prometheus for data): the chart gives only its flags. No web UI (the Go
+ * module has none); the HTTP API is what Weft reads.
+ */
+export function prometheusSpec(reference: string, binary: string): OutsideImageSpec {
+  return {
+    reference,
+    layer: "prometheus",
+    files: () =>
+      new LayerFiles()
+        .hostFile(binary, "bin/prometheus")
+        .content("etc/passwd", "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/home:/sbin/nologin\n")
+        .content("etc/group", "root:x:0:\nnobody:x:65534:\n")
+        .dir("prometheus", 0o777)
+        .dir("etc/prometheus")
+        .dir("tmp", 0o1777),
+    config: { entrypoint: ["/bin/prometheus"], cmd: ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"], env: [PATH], user: "65534:65534", workingDir: "/prometheus" },
+  };
+}

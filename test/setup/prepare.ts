@@ -5,6 +5,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { ensureKubernetesBinaries } from "./kubernetes-binaries.ts";
 import { startConformanceBuilds } from "./conformance-binaries.ts";
+import { startPrometheusBuild } from "./prometheus-binary.ts";
 
 const DEBIAN_PACKAGES: Record<string, string> = {
   // command that proves the package is present -> Debian package that provides it
@@ -44,9 +45,12 @@ export function ensureDebianPackages(wanted: Record<string, string>): void {
 ensureDebianPackages(DEBIAN_PACKAGES);
 // test/conformance: the Gateway API suite, its echo image and CoreDNS, built beside the steps below
 const conformanceBuilds = startConformanceBuilds();
+// test/prometheus: Prometheus for the metrics tests and the chart's prometheus.enabled, beside them too
+const prometheusBuild = startPrometheusBuild();
 ensureKubernetesBinaries();
 await import("./fortio-binary.ts"); // bench/lib-proxy-fortio.ts: the proxy benchmark's load generator
 await import("./jaeger-binary.ts"); // test/tracing: the Jaeger v2 backend the tracing tests start
 await import("./netns-tools.ts"); // test/netns: curl and setpriv for the network-namespace tests
 await import("./h2spec-binary.ts"); // test/sidecar/h2spec.test.ts: the HTTP/2 conformance checker
 await conformanceBuilds;
+await prometheusBuild;
