@@ -53,6 +53,8 @@ export interface ProxyPair {
   pids: { label: string; pid: number }[];
   /** Each proxy's admin port (/metrics, /ready). */
   adminPorts: { client: number; server: number };
+  /** The server proxy's inbound mTLS listener (what the client proxy dials; tap connects there too). */
+  serverInboundPort: number;
   /** The last output of each proxy (for diagnostics, e.g. with --trace-gc). */
   output(): Record<string, string>;
   stop(): Promise<void>;
@@ -167,6 +169,7 @@ export async function startWeftPair(o: WeftPairOptions): Promise<ProxyPair> {
     url: `http://127.0.0.1:${clientOut}/`,
     pids: [{ label: "client", pid: client.child.pid }, { label: "server", pid: server.child.pid }],
     adminPorts: { client: clientAdmin, server: serverAdmin },
+    serverInboundPort: serverIn,
     output: () => ({ client: client.output(), server: server.output() }),
     stop,
   };
