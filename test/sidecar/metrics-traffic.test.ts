@@ -204,3 +204,28 @@ describe("proxy /metrics: opaque TCP bytes and connections", function () {
     assert.equal(sum(text, "weft_proxy_tcp_connections_open", { direction: "outbound" }), 0);
   });
 });
+
+describe("proxy /metrics: a plaintext caller has no identity and tls false", function () {
+  this.timeout(90_000);
+  let app: Awaited<ReturnType<typeof startMixApp>>;
+  let mesh: Mesh;
+
+  before(async () => {
+    app = await startMixApp();
+    mesh = await startMesh({ backends: [{ appPort: app.port }], inboundMode: "PERMISSIVE" });
+  });
+  after(async () => {
+    await mesh?.stop();
+    app?.server.close();
+  });
+
+  it("labels a permissive plaintext request src \"\" and tls false, and an mTLS one with both identities", async () => {
+    const inboundPort = mesh.servers[0]?.ports.get("inbound:0") ?? 0;
+    assert.equal(await request(inboundPort, "/ok/plain"), 200);
+    assert.equal(await request(mesh.port, "/ok/meshed"), 200);
+    const servers = await serversText(mesh.servers);
+    const inb = { direction: "inbound", dst_namespace: "default", dst_service_account: "server" };
+    assert.equal(sum(servers, "weft_proxy_requests_total", { ...inb, src_namespace: "", src_service_account: "", tls: "false" }), 1);
+    assert.equal(sum(servers, "weft_proxy_requests_total", { ...inb, src_namespace: "default", src_service_account: "client", tls: "true" }), 1);
+  });
+});
