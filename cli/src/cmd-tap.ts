@@ -37,9 +37,9 @@ export function parseTapResource(text: string): Result<TapResource> {
   return ok({ kind, name });
 }
 
-/** The aggregated API path of a tap. Pure. */
+/** The aggregated API path of a tap (under watch/: the apiserver's RBAC then checks verb watch, as weft-tap-reader grants). Pure. */
 export function tapApiPath(namespace: string, r: TapResource): string {
-  const base = "/apis/tap.weft.io/v1alpha1/namespaces";
+  const base = "/apis/tap.weft.io/v1alpha1/watch/namespaces";
   return r.kind === "namespaces" ? `${base}/${r.name}/tap` : `${base}/${namespace}/${r.kind}/${r.name}/tap`;
 }
 

@@ -31,11 +31,15 @@ export interface RemoteUser {
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-const PREFIX = `/apis/${TAP_GROUP}/${TAP_VERSION}/`;
+// Under `watch/`: the apiserver authorizes a request to an aggregated API as it
+// would its own, and a POST there is verb `watch` only with this prefix (else
+// `create`), so the apiserver's RBAC check and the SubjectAccessReview below ask
+// about the same verb and a user bound to weft-tap-reader passes both.
+const PREFIX = `/apis/${TAP_GROUP}/${TAP_VERSION}/watch/`;
 
 /**
- * `/apis/tap.weft.io/v1alpha1/namespaces/NS/{pods|deployments|services}/NAME/tap`
- * or `/apis/tap.weft.io/v1alpha1/namespaces/NS/tap` (every pod of NS).
+ * `/apis/tap.weft.io/v1alpha1/watch/namespaces/NS/{pods|deployments|services}/NAME/tap`
+ * or `/apis/tap.weft.io/v1alpha1/watch/namespaces/NS/tap` (every pod of NS).
  */
 export function parseTapPath(path: string): Result<TapTarget> {
   const clean = path.split("?")[0] ?? path;

@@ -12,9 +12,9 @@ const HEADERS = { user: ["X-Remote-User"], group: ["X-Remote-Group"], extraPrefi
 
 describe("tap API: paths and the front proxy's user", () => {
   it("parses the resources it serves and nothing else", () => {
-    assert.deepEqual(parseTapPath("/apis/tap.weft.io/v1alpha1/namespaces/app/deployments/server/tap"), { ok: true, value: { namespace: "app", kind: "deployments", name: "server" } });
-    assert.deepEqual(parseTapPath("/apis/tap.weft.io/v1alpha1/namespaces/app/tap?x=1"), { ok: true, value: { namespace: "app", kind: "namespaces", name: "app" } });
-    for (const bad of ["/apis/tap.weft.io/v1alpha1/namespaces/app/secrets/x/tap", "/apis/tap.weft.io/v1alpha1/namespaces/App/pods/x/tap", "/api/v1/namespaces/app/pods/x", "/apis/tap.weft.io/v1alpha1/namespaces/app/pods/x"]) {
+    assert.deepEqual(parseTapPath("/apis/tap.weft.io/v1alpha1/watch/namespaces/app/deployments/server/tap"), { ok: true, value: { namespace: "app", kind: "deployments", name: "server" } });
+    assert.deepEqual(parseTapPath("/apis/tap.weft.io/v1alpha1/watch/namespaces/app/tap?x=1"), { ok: true, value: { namespace: "app", kind: "namespaces", name: "app" } });
+    for (const bad of ["/apis/tap.weft.io/v1alpha1/watch/namespaces/app/secrets/x/tap", "/apis/tap.weft.io/v1alpha1/watch/namespaces/App/pods/x/tap", "/api/v1/namespaces/app/pods/x", "/apis/tap.weft.io/v1alpha1/watch/namespaces/app/pods/x", "/apis/tap.weft.io/v1alpha1/namespaces/app/pods/x/tap"]) {
       assert.equal(parseTapPath(bad).ok, false, bad);
     }
   });

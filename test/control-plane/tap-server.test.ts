@@ -26,7 +26,7 @@ interface Answer {
 }
 
 const SERVING = selfSignedCertificate();
-const TAP_PATH = (ns: string) => `/apis/tap.weft.io/v1alpha1/namespaces/${ns}/deployments/server/tap`;
+const TAP_PATH = (ns: string) => `/apis/tap.weft.io/v1alpha1/watch/namespaces/${ns}/deployments/server/tap`;
 
 function call(port: number, path: string, client: CertFiles | undefined, headers: Record<string, string> = {}, method = "POST"): Promise<Answer> {
   return new Promise((resolve, reject) => {
