@@ -19,6 +19,7 @@ import { CHART, helm, helmBinary } from "../chart/helm.ts";
 import { analyzeCapture } from "../netns/pcap.ts";
 import { describeAuthorization } from "./authz-on-node.ts";
 import { describeGammaConformance } from "./gamma-conformance-on-node.ts";
+import { describeRouting } from "./routing-on-node.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const NS = "weft-system";
@@ -168,6 +169,7 @@ describe("e2e: Weft on a real node", function () {
   // mesh, the Gateway API conformance suite's Mesh profiles, then the upgrade and the
   // uninstall, which must come last.
   describeAuthorization(() => cluster!);
+  describeRouting(() => cluster!);
   describeGammaConformance(() => cluster!);
 
   describe("upgrading and uninstalling", () => {
