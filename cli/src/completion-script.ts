@@ -2,13 +2,16 @@
 // commands and their flags, generated from one table so it cannot drift from
 // the commands it completes.
 /** Every command of commands.ts (a test keeps them equal; importing the table here would be a cycle). */
-export const COMMAND_NAMES = ["authz", "capture", "check", "completion", "demo", "diagnostics", "identity", "inject", "local", "proxy-config", "proxy-status", "run", "tap", "uninject", "version"];
+export const COMMAND_NAMES = ["authz", "capture", "check", "completion", "demo", "diagnostics", "edges", "identity", "inject", "local", "proxy-config", "proxy-status", "run", "stat", "tap", "top", "uninject", "version"];
 
 export const COMPLETION_FLAGS: Record<string, string[]> = {
   "proxy-config": ["--kubeconfig", "--context", "-n", "--namespace", "-o", "--output", "endpoints", "routes", "policy", "certs", "bootstrap"],
   "proxy-status": ["--kubeconfig", "--context", "-n", "--namespace", "-A", "--all-namespaces", "-o", "--output", "--control-plane-namespace"],
   version: ["--client", "--kubeconfig", "--context", "-o", "--output", "--control-plane-namespace"],
   tap: ["--to", "--method", "--path", "--max-rps", "--header", "--kubeconfig", "--context", "-n", "--namespace", "-o", "--output"],
+  stat: ["--from", "--to", "--window", "--no-pods", "--prometheus-url", "--prometheus-namespace", "--kubeconfig", "--context", "-n", "--namespace", "-A", "--all-namespaces", "-o", "--output", "deploy", "pod", "svc", "ns"],
+  top: ["--limit", "--interval", "--once", "--window", "--prometheus-url", "--prometheus-namespace", "--kubeconfig", "--context", "-n", "--namespace", "-A", "--all-namespaces", "-o", "--output", "deploy", "pod", "svc", "ns"],
+  edges: ["--trust-domain", "--window", "--prometheus-url", "--prometheus-namespace", "--kubeconfig", "--context", "-n", "--namespace", "-A", "--all-namespaces", "-o", "--output", "deploy", "pod", "ns"],
   uninject: ["-f", "--filename"],
   diagnostics: ["--kubeconfig", "--context", "-n", "--namespace", "--out"],
   completion: ["bash", "zsh"],

@@ -10,6 +10,8 @@ import type { OutputFormat } from "../../cli/src/kube-flags.ts";
 import { formatProxyConfig, type ProxyConfigPages } from "../../cli/src/proxy-config-format.ts";
 import { formatProxyStatus, proxyStatusRows, type ProxyFact, type StreamFact } from "../../cli/src/proxy-status-rows.ts";
 import { formatVersion, type VersionReport } from "../../cli/src/version-report.ts";
+import type { EdgeQuery, StatQuery, Target, TopQuery } from "../../cli/src/prom-queries.ts";
+import { edgeRows, formatEdges, formatStat, formatTop, statRows, topRows, type PodFact, type PromSample } from "../../cli/src/prom-rows.ts";
 import { formatTap } from "../../cli/src/tap-format.ts";
 import type { TapEvent } from "../../lib/tap-contract.ts";
 
@@ -23,12 +25,34 @@ interface StatusInput {
   streams: StreamFact[] | null;
 }
 
+/** stat/top/edges: Prometheus's recorded answers to the command's queries (test/prometheus/stat-real.test.ts records them). */
+interface PromInput<Q extends string> {
+  target: Target;
+  window: string;
+  answers: Record<Q, PromSample[]>;
+  pods?: PodFact[] | null;
+  limit?: number;
+  trustDomain?: string;
+}
+
 const RENDER: Record<string, (input: unknown, format: OutputFormat) => string> = {
+  edges: (input, format) => {
+    const i = input as PromInput<EdgeQuery>;
+    return formatEdges({ window: i.window, rows: edgeRows(i.target, i.answers, i.trustDomain ?? "cluster.local") }, format);
+  },
   "proxy-config": (input, format) => formatProxyConfig(input as ProxyConfigPages, format),
   "proxy-status": (input, format) => {
     const i = input as StatusInput;
     const report = { controlPlane: { namespace: i.controlPlaneNamespace, error: i.controlPlaneError ?? null }, proxies: proxyStatusRows(i.proxies, i.streams) };
     return formatProxyStatus(report, format);
+  },
+  stat: (input, format) => {
+    const i = input as PromInput<StatQuery>;
+    return formatStat({ window: i.window, rows: statRows(i.target, i.answers, i.pods ?? null) }, format);
+  },
+  top: (input, format) => {
+    const i = input as PromInput<TopQuery>;
+    return formatTop({ window: i.window, rows: topRows(i.answers, i.limit ?? 10) }, format);
   },
   version: (input, format) => formatVersion(input as VersionReport, format),
   tap: (input, format) => formatTap(input as TapEvent[], format),

@@ -1,0 +1,96 @@
+// How `weft stat`, `top` and `edges` reach Prometheus and the pods they count: the
+// chart's Prometheus Service through the apiserver (services/proxy, with the user's own
+// RBAC: `get services/proxy` in its namespace), or the operator's own Prometheus at
+// --prometheus-url. The I/O edge; prom-queries.ts and prom-rows.ts are pure.
+import * as http from "node:http";
+import * as https from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api } from "@kubernetes/client-node";
+import { isRunning } from "./kube-pods.ts";
+import type { PodFact, PromResponse, PromSample } from "./prom-rows.ts";
+import { vectorOf } from "./prom-rows.ts";
+
+const TIMEOUT_MS = 15_000;
+
+export interface PromQuerier {
+  /** An instant query's vector; "" (a query that does not apply) answers no samples. */
+  query(promql: string): Promise<PromSample[]>;
+}
+
+function get(url: URL, options: https.RequestOptions): Promise<{ status: number; body: string }> {
+  const lib = url.protocol === "https:" ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(url, { ...options, method: "GET", timeout: TIMEOUT_MS }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer from ${url.host} in ${TIMEOUT_MS / 1000}s`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function parseAnswer(status: number, body: string, where: string): PromSample[] {
+  let parsed: PromResponse;
+  try {
+    parsed = JSON.parse(body) as PromResponse;
+  } catch {
+    if (status === 403) throw new Error(`forbidden: the apiserver refused ${where} (needs get services/proxy; see docs/cli.md)`);
+    if (status === 404 || status === 503) throw new Error(`no Prometheus at ${where} (answered ${status}); install the chart with prometheus.enabled=true or pass --prometheus-url`);
+    throw new Error(`${where} answered ${status}: ${body.trim().slice(0, 200)}`);
+  }
+  return vectorOf(parsed);
+}
+
+function querier(base: URL, options: () => Promise<https.RequestOptions>, where: string): PromQuerier {
+  return {
+    async query(promql) {
+      if (promql === "") return [];
+      const url = new URL(`${base.pathname.replace(/\/$/, "")}/api/v1/query`, base);
+      url.searchParams.set("query", promql);
+      const { status, body } = await get(url, await options());
+      return parseAnswer(status, body, where);
+    },
+  };
+}
+
+/** The operator's own Prometheus (or any reachable one): --prometheus-url. */
+export function urlQuerier(prometheusUrl: string): PromQuerier {
+  return querier(new URL(prometheusUrl), () => Promise.resolve({}), prometheusUrl);
+}
+
+/** The chart's Prometheus Service, through the apiserver's services/proxy. */
+export function serviceQuerier(kc: KubeConfig, namespace: string, service: string, port: string): PromQuerier {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("the kubeconfig has no current cluster");
+  const base = new URL(`${cluster.server.replace(/\/$/, "")}/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(`${service}:${port}`)}/proxy/`);
+  return querier(
+    base,
+    async () => {
+      const options: https.RequestOptions = {};
+      await kc.applyToHTTPSOptions(options);
+      return options;
+    },
+    `service ${namespace}/${service}:${port}`,
+  );
+}
+
+/** "deploy/<name>" for a pod of a Deployment (its ReplicaSet's name less the pod-template hash), else "". */
+export function workloadOfPod(owner: { kind?: string; name?: string } | undefined, templateHash: string | undefined): string {
+  if (owner?.kind !== "ReplicaSet" || !owner.name) return "";
+  if (templateHash && owner.name.endsWith(`-${templateHash}`)) return `deploy/${owner.name.slice(0, -templateHash.length - 1)}`;
+  return `deploy/${owner.name.replace(/-[a-z0-9]+$/, "")}`;
+}
+
+/** Running pods in `namespace` (every one when undefined), as stat counts them. */
+export async function listPodFacts(kc: KubeConfig, namespace: string | undefined): Promise<PodFact[]> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const list = namespace === undefined ? await core.listPodForAllNamespaces() : await core.listNamespacedPod({ namespace });
+  return list.items.filter(isRunning).map((pod) => ({
+    namespace: pod.metadata?.namespace ?? "",
+    pod: pod.metadata?.name ?? "",
+    workload: workloadOfPod(pod.metadata?.ownerReferences?.find((o) => o.controller === true), pod.metadata?.labels?.["pod-template-hash"]),
+  }));
+}
