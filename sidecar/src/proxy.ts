@@ -154,6 +154,12 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
     const resolve = o.originalDestination;
     const s = server((socket) => {
       const dest = resolve ? resolve(socket) : undefined;
+      // Dialled at the inbound port itself (the inbound capture skips it): the tap component's
+      // connections arrive so; the listener serves tap on them and refuses anything else.
+      if (dest && !dest.ok && dest.code === "not-redirected" && tapHub) {
+        inbound.accept(socket, undefined);
+        return;
+      }
       if (!dest || !dest.ok) {
         metrics.inputErrors.inc({ direction: "inbound", reason: "no-original-destination" });
         socket.destroy();

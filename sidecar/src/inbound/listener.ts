@@ -167,8 +167,12 @@ export class InboundProxy {
     this.#plainH1.on("clientError", (err: Error & { code?: string }, socket: net.Socket) => clientErrorResponse(err, socket, options.metrics, "inbound"));
   }
 
-  /** Takes a connection for the app's port `appPort` (the original destination port, or a fixed mapping). */
-  accept(socket: net.Socket, appPort: number): void {
+  /**
+   * Takes a connection for the app's port `appPort` (the original destination port, or a fixed mapping).
+   * Undefined: it reached the listener directly, not redirected from an app port (the tap component
+   * dials the inbound port itself); only a tap connection is served on it (#secure), nothing plaintext.
+   */
+  accept(socket: net.Socket, appPort: number | undefined): void {
     socket.setNoDelay(true);
     socket.on("error", () => {});
     this.#sockets.add(socket);
@@ -177,12 +181,16 @@ export class InboundProxy {
       this.#sockets.delete(socket);
       this.#o.metrics.tcpOpen.dec({ direction: "inbound" });
     });
-    this.#appPorts.set(socket, appPort);
+    if (appPort !== undefined) this.#appPorts.set(socket, appPort);
     detectFirstBytes(socket, this.#o.detectTimeoutMs, (protocol) => {
       this.#o.metrics.tcpConnections.inc({ direction: "inbound", protocol });
       if (protocol === "closed") return;
       if (protocol === "tls") {
         this.#tls.emit("connection", socket);
+        return;
+      }
+      if (appPort === undefined) {
+        socket.destroy();
         return;
       }
       const policy = this.#o.policy();
