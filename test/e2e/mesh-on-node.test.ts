@@ -20,6 +20,7 @@ import { analyzeCapture } from "../netns/pcap.ts";
 import { describeAuthorization } from "./authz-on-node.ts";
 import { describeGammaConformance } from "./gamma-conformance-on-node.ts";
 import { describeRouting } from "./routing-on-node.ts";
+import { describeMetrics } from "./metrics-on-node.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const NS = "weft-system";
@@ -171,6 +172,7 @@ describe("e2e: Weft on a real node", function () {
   describeAuthorization(() => cluster!);
   describeRouting(() => cluster!);
   describeGammaConformance(() => cluster!);
+  describeMetrics(() => cluster!);
 
   describe("upgrading and uninstalling", () => {
     it("helm upgrade of the proxy's log level reaches newly created pods", async () => {
