@@ -32,16 +32,22 @@ function get(url: URL, options: https.RequestOptions): Promise<{ status: number;
   });
 }
 
-function parseAnswer(status: number, body: string, where: string): PromSample[] {
-  let parsed: PromResponse;
+/**
+ * Prometheus's answer, or why there is none: the apiserver's refusal (a Status with its
+ * message), no Prometheus behind the Service, or Prometheus's own error. Pure.
+ */
+export function parseAnswer(status: number, body: string, where: string): PromSample[] {
+  let parsed: { status?: unknown; message?: unknown } | undefined;
   try {
-    parsed = JSON.parse(body) as PromResponse;
+    parsed = JSON.parse(body) as typeof parsed;
   } catch {
-    if (status === 403) throw new Error(`forbidden: the apiserver refused ${where} (needs get services/proxy; see docs/cli.md)`);
-    if (status === 404 || status === 503) throw new Error(`no Prometheus at ${where} (answered ${status}); install the chart with prometheus.enabled=true or pass --prometheus-url`);
-    throw new Error(`${where} answered ${status}: ${body.trim().slice(0, 200)}`);
+    parsed = undefined;
   }
-  return vectorOf(parsed);
+  const apiMessage = typeof parsed?.message === "string" ? parsed.message : body.trim().slice(0, 200);
+  if (status === 401 || status === 403) throw new Error(`forbidden: ${apiMessage} (reading ${where} needs get services/proxy there, or --prometheus-url; see docs/cli.md)`);
+  if (parsed?.status === "success" || parsed?.status === "error") return vectorOf(parsed as PromResponse);
+  if (status === 404 || status === 503) throw new Error(`no Prometheus at ${where} (answered ${status}: ${apiMessage}); install the chart with prometheus.enabled=true or pass --prometheus-url`);
+  throw new Error(`${where} answered ${status}: ${apiMessage}`);
 }
 
 function querier(base: URL, options: () => Promise<https.RequestOptions>, where: string): PromQuerier {

@@ -4,7 +4,7 @@
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { workloadOfPod } from "../../cli/src/prom-access.ts";
+import { parseAnswer, workloadOfPod } from "../../cli/src/prom-access.ts";
 import { edgeQueries, parsePeer, parseTarget, parseWindow, statQueries, topQueries } from "../../cli/src/prom-queries.ts";
 import { edgeRows, statRows, vectorOf, type PromSample } from "../../cli/src/prom-rows.ts";
 
@@ -98,5 +98,17 @@ describe("weft stat/top/edges: queries and rows", () => {
 
   it("reports Prometheus's own error", () => {
     assert.throws(() => vectorOf({ status: "error", errorType: "bad_data", error: "parse error" }), /bad_data parse error/);
+  });
+});
+
+describe("weft stat/top/edges: Prometheus's answer or why there is none", () => {
+  it("reads a vector, and says what the apiserver or Prometheus refused", () => {
+    const ok = JSON.stringify({ status: "success", data: { resultType: "vector", result: [{ metric: { a: "b" }, value: [1, "2"] }] } });
+    assert.deepEqual(parseAnswer(200, ok, "svc"), [{ metric: { a: "b" }, value: [1, "2"] }]);
+    const forbidden = JSON.stringify({ kind: "Status", status: "Failure", code: 403, message: 'services "weft-prometheus:9090" is forbidden: User "bob" cannot get resource "services/proxy"' });
+    assert.throws(() => parseAnswer(403, forbidden, "service weft-system/weft-prometheus:9090"), /^Error: forbidden: services "weft-prometheus:9090" is forbidden: User "bob" cannot get resource "services\/proxy" \(reading service weft-system\/weft-prometheus:9090 needs get services\/proxy/);
+    assert.throws(() => parseAnswer(404, JSON.stringify({ kind: "Status", status: "Failure", message: 'services "weft-prometheus" not found' }), "svc"), /no Prometheus at svc .*prometheus.enabled=true/);
+    assert.throws(() => parseAnswer(400, JSON.stringify({ status: "error", errorType: "bad_data", error: "parse error" }), "svc"), /refused the query: bad_data parse error/);
+    assert.throws(() => parseAnswer(502, "bad gateway", "svc"), /svc answered 502: bad gateway/);
   });
 });
