@@ -20,6 +20,7 @@ import { analyzeCapture } from "../netns/pcap.ts";
 import { describeAuthorization } from "./authz-on-node.ts";
 import { describeGammaConformance } from "./gamma-conformance-on-node.ts";
 import { describeRouting } from "./routing-on-node.ts";
+import { describeTap } from "./tap-on-node.ts";
 import { describeMetrics } from "./metrics-on-node.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -172,6 +173,7 @@ describe("e2e: Weft on a real node", function () {
   describeAuthorization(() => cluster!);
   describeRouting(() => cluster!);
   describeGammaConformance(() => cluster!);
+  describeTap(() => cluster!);
   describeMetrics(() => cluster!);
 
   describe("upgrading and uninstalling", () => {
