@@ -113,6 +113,7 @@ export function toBucket(clauses: readonly Clause[]): Bucket {
 }
 
 const NONE = Number.MAX_SAFE_INTEGER;
+const NO_MATCHES: readonly number[] = Object.freeze([]);
 
 /** The lowest policy position in `list` below `best` whose clause matches; else `best`. */
 function scanList(list: readonly Clause[] | undefined, best: number, request: AuthzRequest, denying: boolean): number {
@@ -168,16 +169,18 @@ function collectList(list: readonly Clause[] | undefined, scratch: MatchScratch,
  * scratch.found (valid until the next call). AUDIT reads opaque TCP as ALLOW does.
  */
 export function allMatches(bucket: Bucket, scratch: MatchScratch, request: AuthzRequest, segment: number): readonly number[] {
+  const http = request.http;
+  const bySegment = http === undefined || bucket.bySegment.size === 0 ? undefined : bucket.bySegment.get(segment);
+  const byMethod = http === undefined || bucket.byMethod.size === 0 ? undefined : bucket.byMethod.get(http.method);
+  // The common case (an AUDIT on writes, a read): nothing could match, so the scratch is not touched.
+  if (bucket.any.length === 0 && bySegment === undefined && byMethod === undefined) return NO_MATCHES;
   scratch.found.length = 0;
   // Epochs start at 1 (the marks are zeroed) and wrap long before overflow matters.
   scratch.epoch = scratch.epoch >= 0x7fffffff ? 1 : scratch.epoch + 1;
   if (scratch.epoch === 1) scratch.seen.fill(0);
   collectList(bucket.any, scratch, request);
-  const http = request.http;
-  if (http !== undefined && bucket.filed.length > 0) {
-    if (bucket.bySegment.size > 0) collectList(bucket.bySegment.get(segment), scratch, request);
-    if (bucket.byMethod.size > 0) collectList(bucket.byMethod.get(http.method), scratch, request);
-  }
+  collectList(bySegment, scratch, request);
+  collectList(byMethod, scratch, request);
   if (scratch.found.length > 1) scratch.found.sort((x, y) => x - y);
   return scratch.found;
 }

@@ -46,9 +46,12 @@ interface Scope {
   /** By caller id, built on the caller's first request (evaluate-index.ts). */
   readonly plans: Map<string, Plan>;
   readonly plaintext: Plan;
+  /** The last caller's plan: a connection's requests share their caller, so most lookups stop here. */
+  lastPeer: string | null;
+  lastPlan: Plan | null;
 }
 
-/** One caller's clauses in one scope: those whose `from` it matches, per action. */
+/** One caller's clauses in one scope: those whose `from` it matches, per action (null: none). */
 interface Plan {
   readonly deny: Bucket | null;
   readonly allow: Bucket;
@@ -67,6 +70,8 @@ interface Compiled extends CompiledAuthorization {
   /** Ports some policy names; any other port sees only the policies that cover every port. */
   readonly scopes: ReadonlyMap<number, Scope>;
   readonly otherPorts: Scope;
+  /** True when some rule reads the path (paths, notPaths or gRPC names): else both readings of a path decide alike. */
+  readonly readsPath: boolean;
   readonly defaultRule: DefaultRule;
   readonly trustDomain: string;
   readonly defaultAdmits: AuthzDecision;
@@ -122,7 +127,7 @@ export function compileAuthorization(given: Authorization__Output): Result<Compi
       acceptsPlaintext: first === undefined ? defaultAdmitsPlaintext : allows.some(({ policy }) => policy.rules.some((r) => r.from.length === 0 || r.from.some((s) => s.unauthenticated))),
       plans: new Map<string, Plan>(),
     };
-    return { ...scoped, plaintext: buildPlan(scoped, null) };
+    return { ...scoped, plaintext: buildPlan(scoped, null), lastPeer: null, lastPlan: null };
   };
   const ports = [...new Set(policies.flatMap((p) => p.ports))].sort((a, b) => a - b);
   const compiled: Compiled = {
@@ -130,6 +135,7 @@ export function compileAuthorization(given: Authorization__Output): Result<Compi
     policies,
     scopes: new Map(ports.map((port) => [port, scope(port)])),
     otherPorts: scope(null),
+    readsPath: policies.some((p) => p.rules.some((r) => r.to.some((o) => o.paths !== null || o.notPaths !== null || o.grpcExact !== null || o.grpcService !== null))),
     defaultRule: chosen.rule,
     trustDomain: authorization.trustDomain,
     defaultAdmits: decision(true, "default", named),
@@ -141,23 +147,31 @@ export function compileAuthorization(given: Authorization__Output): Result<Compi
   return ok(compiled);
 }
 
+/** An empty bucket can take no request: null, so that evaluate skips its scan (an AUDIT that names other callers costs nothing). */
+function orNull(bucket: Bucket): Bucket | null {
+  return bucket.any.length === 0 && bucket.filed.length === 0 ? null : bucket;
+}
+
 function buildPlan(scope: Pick<Scope, "deny" | "allow" | "audit">, peer: string | null): Plan {
   const parts = peer === null ? null : peerParts(peer);
   return {
-    deny: scope.deny.policies.length === 0 ? null : callerBucket(scope.deny, peer, parts),
+    deny: scope.deny.policies.length === 0 ? null : orNull(callerBucket(scope.deny, peer, parts)),
     allow: scope.allow.policies.length === 0 ? EMPTY_BUCKET : callerBucket(scope.allow, peer, parts),
-    audit: scope.audit.policies.length === 0 ? null : callerBucket(scope.audit, peer, parts),
+    audit: scope.audit.policies.length === 0 ? null : orNull(callerBucket(scope.audit, peer, parts)),
   };
 }
 
 function planFor(scope: Scope, peer: string | null): Plan {
   if (peer === null) return scope.plaintext;
+  if (peer === scope.lastPeer && scope.lastPlan !== null) return scope.lastPlan;
   let plan = scope.plans.get(peer);
   if (plan === undefined) {
     plan = buildPlan(scope, peer);
     if (scope.plans.size >= PLANS_PER_SCOPE) scope.plans.clear();
     scope.plans.set(peer, plan);
   }
+  scope.lastPeer = peer;
+  scope.lastPlan = plan;
   return plan;
 }
 
@@ -206,6 +220,11 @@ function withOneAudit(compiled: Compiled, decision: AuthzDecision, position: num
     compiled.audited.set(decision, byAudit);
   }
   return (byAudit[position] ??= Object.freeze({ ...decision, audited: Object.freeze([compiled.policies[position]!.name]) }));
+}
+
+/** False when no rule reads the path: then the path's normal form cannot change a decision (evaluate-request.ts). */
+export function readsPath(authorization: CompiledAuthorization): boolean {
+  return (authorization as Compiled).readsPath;
 }
 
 /** True when plaintext callers can be allowed on this port (the default admits them, or an ALLOW rule names `unauthenticated`, or a rule has no `from`). */

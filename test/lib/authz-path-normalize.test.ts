@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Authorization__Output } from "../../api/gen/weft/discovery/v1/Authorization.ts";
-import { compileAuthorization } from "../../lib/authz/evaluate.ts";
+import { compileAuthorization, evaluate, readsPath } from "../../lib/authz/evaluate.ts";
 import { evaluateRequest } from "../../lib/authz/evaluate-request.ts";
 import { isNormalPath, normalizePath } from "../../lib/authz/path-normalize.ts";
 
@@ -67,5 +67,19 @@ describe("authorization decisions on both readings of a path", () => {
     assert.equal(evaluateRequest(c, request("/charge")).allowed, true);
     assert.equal(evaluateRequest(c, request("//charge")).allowed, false);
     assert.equal(evaluateRequest(c, request("/refund/../charge")).allowed, false);
+  });
+
+  it("a set that reads no path decides every spelling as its normal form (so the second reading is skipped)", () => {
+    const byMethod = { ...rule([]), to: [{ ...rule([]).to[0]!, paths: [], methods: ["GET"], hosts: ["svc"] }] };
+    const c = compiled([{ name: "ns/no-post", action: "DENY", ports: [], rules: [{ ...byMethod, to: [{ ...byMethod.to[0]!, methods: ["POST"] }] }] }, { name: "ns/get", action: "ALLOW", ports: [], rules: [byMethod] }]);
+    assert.equal(readsPath(c), false);
+    assert.equal(readsPath(compiled([{ name: "ns/charge", action: "ALLOW", ports: [], rules: [rule([{ exact: "/charge" }])] }])), true);
+    for (const path of ["/admin/keys", "/x/../admin/keys", "//admin/keys", "/%61dmin/keys", "/a%0ab"]) {
+      for (const method of ["GET", "POST", "PUT"]) {
+        const sent = { ...request(path), http: { ...request(path).http, method } };
+        const normal = { ...sent, http: { ...sent.http, path: normalizePath(path) } };
+        assert.deepEqual(evaluateRequest(c, sent), evaluate(c, normal), `${method} ${path}`);
+      }
+    }
   });
 });

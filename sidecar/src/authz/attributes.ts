@@ -1,7 +1,8 @@
 // A request's authorization attributes (lib/authz/decision.ts) from what the
-// inbound listener has in hand: the request line and two header values. Pure,
-// and kept apart from the listener so that `weft authz check`, the tests and
-// the proxy read a request the same way.
+// inbound listener has in hand: the request line and two header values. Pure
+// (hostOf keeps a one-entry memo, invisible to callers), and kept apart from
+// the listener so that `weft authz check`, the tests and the proxy read a
+// request the same way.
 import type { AuthzHttp } from "../../../lib/authz/decision.ts";
 
 /**
@@ -34,8 +35,22 @@ export function pathOf(target: string): string {
   return q < 0 ? path : path.slice(0, q);
 }
 
+// The last authority read and its host: a connection's requests, and most of a
+// server's, name the same one, so the common case is one string comparison and
+// no new string. A memo, not state: the result is the same either way.
+let lastAuthority = "";
+let lastHost = "";
+
 /** Lower-case, port stripped; an IPv6 literal keeps its brackets. */
 export function hostOf(authority: string): string {
+  if (authority === lastAuthority) return lastHost;
+  const host = readHost(authority);
+  lastAuthority = authority;
+  lastHost = host;
+  return host;
+}
+
+function readHost(authority: string): string {
   const a = authority.trim().toLowerCase();
   // userinfo is not allowed in :authority (RFC 9113 §8.3.1), but a Host written by hand may carry it.
   const at = a.lastIndexOf("@");

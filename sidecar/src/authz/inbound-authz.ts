@@ -66,6 +66,9 @@ export class InboundAuthz {
   readonly #series = new Map<string, { inc(): void }>();
   /** Decision objects (shared by the evaluator) to their counters; a WeakMap, so a replaced policy set's go with it. */
   readonly #byDecision = new WeakMap<AuthzDecision, { inc(): void }>();
+  /** The last decision counted and its counter: most requests repeat it, so most counts skip the WeakMap. */
+  #lastDecision: AuthzDecision | null = null;
+  #lastSeries: { inc(): void } | null = null;
 
   constructor(options: InboundAuthzOptions) {
     this.#o = options;
@@ -123,7 +126,8 @@ export class InboundAuthz {
     let decision: AuthzDecision;
     try {
       // Both readings of the path (lib/authz/path-normalize.ts): no spelling of a path slips past a policy.
-      decision = evaluateRequest(compiled, target.http ? { port: target.port, peer: target.peer, http: target.http } : { port: target.port, peer: target.peer });
+      // The target is already an AuthzRequest (evaluation keeps no reference to it): no copy per request.
+      decision = evaluateRequest(compiled, target);
     } catch (err) {
       // A fault in evaluation must not open the door: refuse, and say so once per window.
       decision = { allowed: false, kind: "default", policy: "evaluation-error", audited: [], dryRunRefusal: null };
@@ -149,11 +153,17 @@ export class InboundAuthz {
    * found by the object itself: no key string is built per request.
    */
   #countDecision(decision: AuthzDecision): void {
+    if (decision === this.#lastDecision && this.#lastSeries !== null) {
+      this.#lastSeries.inc();
+      return;
+    }
     let series = this.#byDecision.get(decision);
     if (!series) {
       series = this.#seriesFor(decision.allowed ? "allow" : "deny", decision.policy, decision.kind);
       this.#byDecision.set(decision, series);
     }
+    this.#lastDecision = decision;
+    this.#lastSeries = series;
     series.inc();
   }
 
