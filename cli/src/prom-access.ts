@@ -13,8 +13,11 @@ import { vectorOf } from "./prom-rows.ts";
 const TIMEOUT_MS = 15_000;
 
 export interface PromQuerier {
-  /** An instant query's vector; "" (a query that does not apply) answers no samples. */
-  query(promql: string): Promise<PromSample[]>;
+  /**
+   * An instant query's vector, evaluated at `time` (Unix seconds; Prometheus's "now" when
+   * undefined); "" (a query that does not apply) answers no samples.
+   */
+  query(promql: string, time?: number): Promise<PromSample[]>;
 }
 
 function get(url: URL, options: https.RequestOptions): Promise<{ status: number; body: string }> {
@@ -52,10 +55,11 @@ export function parseAnswer(status: number, body: string, where: string): PromSa
 
 function querier(base: URL, options: () => Promise<https.RequestOptions>, where: string): PromQuerier {
   return {
-    async query(promql) {
+    async query(promql, time) {
       if (promql === "") return [];
       const url = new URL(`${base.pathname.replace(/\/$/, "")}/api/v1/query`, base);
       url.searchParams.set("query", promql);
+      if (time !== undefined) url.searchParams.set("time", time.toFixed(3));
       const { status, body } = await get(url, await options());
       return parseAnswer(status, body, where);
     },

@@ -55,8 +55,8 @@ export function targetOf(args: ParsedArgs, kc: KubeConfig): { target: Target; na
   return { target: t.value, namespace };
 }
 
-/** Every named query, in parallel. */
-export async function runQueries<K extends string>(prom: PromQuerier, queries: Record<K, string>): Promise<Record<K, PromSample[]>> {
-  const entries = await Promise.all(Object.entries<string>(queries).map(async ([name, q]) => [name, await prom.query(q)] as const));
+/** Every named query, in parallel, all at one evaluation time: shares of one rate in another stay consistent. */
+export async function runQueries<K extends string>(prom: PromQuerier, queries: Record<K, string>, time = Date.now() / 1000): Promise<Record<K, PromSample[]>> {
+  const entries = await Promise.all(Object.entries<string>(queries).map(async ([name, q]) => [name, await prom.query(q, time)] as const));
   return Object.fromEntries(entries) as Record<K, PromSample[]>;
 }

@@ -142,6 +142,13 @@ export function describeMetrics(getCluster: () => TestCluster): void {
       assert.equal(client?.meshedPods, 1, "the client's proxy is scraped too");
     });
 
+    it("a user without get services/proxy on the Prometheus Service is refused with a clear message", async () => {
+      const nobody = await getCluster().kubeconfigFor(ns, "nobody");
+      const r = await weft(["stat", "deploy", "-n", ns, "--kubeconfig", nobody, "--no-pods"]);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /^weft stat: forbidden: .*services\/proxy.*needs get services\/proxy there, or --prometheus-url/m);
+    });
+
     it("weft edges: client -> both server versions, both SPIFFE ids, mTLS", async () => {
       const r = await weft(["edges", "deploy/client", "-n", ns, "--window", `${WINDOW_S}s`, "-o", "json", "--kubeconfig", kubeconfig]);
       assert.equal(r.code, 0, r.stderr);
