@@ -5,24 +5,14 @@
 // deleted. One client (alice) is allowed throughout, and its request log
 // proves that no request it sent failed while policies changed around it.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { CoreV1Api, CustomObjectsApi, type V1Pod } from "@kubernetes/client-node";
 import type { TestCluster } from "../cluster/cluster.ts";
 import { waitFor } from "../support/wait.ts";
+import { weft } from "./weft-cli.ts";
 
 const GROUP = "policy.weft.io";
 const VERSION = "v1alpha1";
 const PLURAL = "authorizationpolicies";
-const CLI = fileURLToPath(new URL("../../cli/src/main.ts", import.meta.url));
-
-function weft(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      done({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr });
-    });
-  });
-}
 
 interface Probe {
   status?: number;

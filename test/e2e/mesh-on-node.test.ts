@@ -7,7 +7,7 @@
 // upgrade of the log level, helm uninstall.
 // Run: npx mocha --no-config --extension ts --timeout 20000 --exit test/e2e/mesh-on-node.test.ts
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
@@ -19,20 +19,14 @@ import { CHART, helm, helmBinary } from "../chart/helm.ts";
 import { analyzeCapture } from "../netns/pcap.ts";
 import { describeAuthorization } from "./authz-on-node.ts";
 import { describeGammaConformance } from "./gamma-conformance-on-node.ts";
+import { describeInspection } from "./inspect-on-node.ts";
 import { describeRouting } from "./routing-on-node.ts";
 import { describeTap } from "./tap-on-node.ts";
 import { describeMetrics } from "./metrics-on-node.ts";
+import { weft } from "./weft-cli.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const NS = "weft-system";
-
-function weft(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [join(root, "cli", "src", "main.ts"), ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      done({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr });
-    });
-  });
-}
 
 /** `weft check -o json`, printed for the log; asserts it passed (exit 0, every check ok). */
 async function weftCheck(kubeconfig: string): Promise<{ name: string; ok: boolean; message: string }[]> {
@@ -175,6 +169,7 @@ describe("e2e: Weft on a real node", function () {
   describeGammaConformance(() => cluster!);
   describeTap(() => cluster!);
   describeMetrics(() => cluster!);
+  describeInspection(() => cluster!);
 
   describe("upgrading and uninstalling", () => {
     it("helm upgrade of the proxy's log level reaches newly created pods", async () => {

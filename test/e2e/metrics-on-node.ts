@@ -6,9 +6,7 @@
 // own count within 5 %, and `weft edges` must show client -> each version with both SPIFFE
 // ids and mTLS.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { AppsV1Api, CoreV1Api, type V1Deployment } from "@kubernetes/client-node";
 import { importImages } from "../../images/import.ts";
 import type { EdgesReport, StatReport } from "../../cli/src/prom-rows.ts";
@@ -16,18 +14,10 @@ import type { TestCluster } from "../cluster/cluster.ts";
 import { CHART, helm } from "../chart/helm.ts";
 import { prometheusBuilt, prometheusImageArchive } from "../prometheus/paths.ts";
 import { waitFor } from "../support/wait.ts";
+import { weft } from "./weft-cli.ts";
 
-const CLI = fileURLToPath(new URL("../../cli/src/main.ts", import.meta.url));
 const WINDOW_S = 30;
 const EVERY_MS = 100; // 10 requests a second
-
-function weft(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      done({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr });
-    });
-  });
-}
 
 /**
  * The client: a POST every EVERY_MS on a fixed schedule (POSTs are not retried on a status, so
