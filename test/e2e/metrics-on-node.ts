@@ -121,9 +121,11 @@ export function describeMetrics(getCluster: () => TestCluster): void {
       within(servers.reduce((a, x) => a + x.rps, 0), sent.rate, "requests per second across both versions");
       const success = servers.reduce((a, x) => a + (x.successRate ?? 0) * x.rps, 0) / servers.reduce((a, x) => a + x.rps, 0);
       within(success, sent.success, "success rate across both versions");
+      // Which version a failing request reaches is the balancer's choice (P2C/EWMA, not round robin): one
+      // version may take every failure, so only the two together are held to what the client counted.
+      assert.ok(servers.some((s) => (s.successRate ?? 1) < 1), `some version saw the failures: ${JSON.stringify(servers)}`);
       for (const s of servers) {
-        // Which version a failing request reaches is the balancer's choice: each is near 90 %, the sum is exact.
-        assert.ok((s.successRate ?? 0) > 0.75 && (s.successRate ?? 0) < 1, `${s.name} success rate ${String(s.successRate)}`);
+        assert.ok(s.successRate !== null && s.successRate >= 0 && s.successRate <= 1, `${s.name} success rate ${String(s.successRate)}`);
         assert.equal(s.tlsShare, 1, `${s.name}: all mTLS`);
         assert.equal(s.meshedPods, 1);
         assert.equal(s.totalPods, 1);
