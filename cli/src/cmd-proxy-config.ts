@@ -7,14 +7,14 @@ import { KUBE_USAGE, namespaceOf } from "./kube-flags.ts";
 import { adminPortOf, resolvePod } from "./kube-pods.ts";
 import { parseResource } from "./kube-resource.ts";
 import { kubeAdminReader } from "./proxy-admin-access.ts";
-import { formatProxyConfig, NO_ROUTES, SECTIONS, type ProxyConfigPages, type Section } from "./proxy-config-format.ts";
+import { formatProxyConfig, SECTIONS, type ProxyConfigPages, type Section } from "./proxy-config-format.ts";
 import { UsageError } from "./exit-codes.ts";
 
 const USAGE = `usage: weft proxy-config (POD | pod/NAME | deploy/NAME) [${SECTIONS.join("|")}] ${KUBE_USAGE}`;
 
 export const command: Command = runKubeCommand({
   name: "proxy-config",
-  summary: "shows what one proxy holds: endpoints with balancer state, policy, certificates, bootstrap",
+  summary: "shows what one proxy holds: endpoints with balancer state, routes, policy, certificates, bootstrap",
   usage: USAGE,
   async run({ kube, positionals }, kc, out) {
     const [target, which, ...extra] = positionals;
@@ -30,10 +30,6 @@ export const command: Command = runKubeCommand({
     const wanted: readonly Section[] = which === undefined ? SECTIONS : [which as Section];
     const pages: ProxyConfigPages = { pod: `${namespace}/${name}` };
     for (const s of wanted) {
-      if (s === "routes") {
-        pages.routes = { routes: [], note: NO_ROUTES };
-        continue;
-      }
       const body = JSON.parse(await reader.loopbackGet(namespace, name, port, `/proxy-config/${s}`)) as never;
       pages[s] = body;
     }

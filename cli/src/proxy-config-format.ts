@@ -1,14 +1,12 @@
 // `weft proxy-config` output: what one proxy's /proxy-config/* pages hold,
 // rendered as tables (or passed through as JSON/YAML). Pure: the pages in,
 // text out, so the golden tests feed it recorded pages.
-import type { CertificateRow, EndpointRow, ServiceRow } from "../../sidecar/src/admin/proxy-config-view.ts";
+import type { CertificateRow, EndpointRow, RouteRow, ServiceRow } from "../../sidecar/src/admin/proxy-config-view.ts";
 import type { OutputFormat } from "./kube-flags.ts";
 import { formatOutput, formatTable, shortDuration, type Column } from "./output-format.ts";
 
 export const SECTIONS = ["endpoints", "routes", "policy", "certs", "bootstrap"] as const;
 export type Section = (typeof SECTIONS)[number];
-
-export const NO_ROUTES = "no routes (routing is not implemented yet)";
 
 /** The pages as the proxy served them; a section the command did not ask for is absent. */
 export interface ProxyConfigPages {
@@ -17,7 +15,7 @@ export interface ProxyConfigPages {
   policy?: { version: string | null; policy: unknown };
   certs?: { certificates: CertificateRow[] };
   bootstrap?: { proxyVersion: string; config: unknown };
-  routes?: { routes: unknown[]; note: string };
+  routes?: { version: string | null; routes: RouteRow[] };
 }
 
 type EndpointLine = EndpointRow & { service: string };
@@ -45,6 +43,19 @@ const CERT_COLUMNS: Column<CertificateRow>[] = [
   { header: "ISSUER", value: (r) => r.issuer },
 ];
 
+const ROUTE_COLUMNS: Column<RouteRow>[] = [
+  { header: "SERVICE", value: (r) => r.service },
+  { header: "PORT", value: (r) => (r.port === 0 ? "*" : String(r.port)) },
+  { header: "MATCH", value: (r) => r.match },
+  { header: "ROUTE", value: (r) => (r.rule ? `${r.route} (${r.rule})` : r.route) },
+  { header: "BACKENDS", value: (r) => r.backends.join(", ") || "none: 500" },
+];
+
+function routesTable(p: NonNullable<ProxyConfigPages["routes"]>, wide: boolean): string {
+  const head = `snapshot version: ${p.version ?? "(none yet)"}; matches in the order the proxy tries them\n`;
+  return head + (p.routes.length > 0 ? formatTable(ROUTE_COLUMNS, p.routes, wide) : "no routes: every Service is called as without routes\n");
+}
+
 function endpointsTable(p: NonNullable<ProxyConfigPages["endpoints"]>, wide: boolean): string {
   const rows = p.services.flatMap((s) => (s.endpoints.length === 0 ? [] : s.endpoints.map((e) => ({ ...e, service: s.service }))));
   const empty = p.services.filter((s) => s.endpoints.length === 0).map((s) => s.service);
@@ -58,7 +69,7 @@ function section(pages: ProxyConfigPages, name: Section, wide: boolean): string 
     case "endpoints":
       return pages.endpoints && endpointsTable(pages.endpoints, wide);
     case "routes":
-      return pages.routes && `${NO_ROUTES}\n`;
+      return pages.routes && routesTable(pages.routes, wide);
     case "policy":
       return pages.policy && `snapshot version: ${pages.policy.version ?? "(none yet)"}\n${JSON.stringify(pages.policy.policy, null, 2)}\n`;
     case "certs":

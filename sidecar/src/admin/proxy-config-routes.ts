@@ -4,7 +4,7 @@
 // own RBAC), never through the pod network.
 import type { CredentialsSource } from "../identity/credentials-source.ts";
 import type { MeshView } from "../discovery/mesh-view.ts";
-import { bootstrapView, certificatesView, endpointsView, policyView, type EndpointLoadView } from "./proxy-config-view.ts";
+import { bootstrapView, certificatesView, endpointsView, policyView, routesView, type EndpointLoadView } from "./proxy-config-view.ts";
 
 export const PROXY_CONFIG_PREFIX = "/proxy-config/";
 
@@ -30,6 +30,8 @@ export function proxyConfigPage(path: string, sources: ProxyConfigSources): unkn
       return endpointsView(sources.view.state, sources.loads?.() ?? new Map(), performance.now());
     case "policy":
       return policyView(sources.view.state);
+    case "routes":
+      return routesView(sources.view.state);
     case "certs": {
       const material = sources.credentials.current();
       return { certificates: certificatesView(material?.credentials.certChainPem, now()) };

@@ -82,6 +82,45 @@ export function policyView(state: MeshState | undefined): { version: string | nu
   return { version: state?.version ?? null, policy: state?.policy ?? null };
 }
 
+/** One match of a Service's routes, in the order the proxy tries them (first match wins). */
+export interface RouteRow {
+  service: string;
+  /** The Service port the route's parent names; 0 = every port. */
+  port: number;
+  /** The match's conditions, as the route wrote them ("PREFIX /api", "GET", "header x-canary=1", ...). */
+  match: string;
+  route: string;
+  rule: string;
+  /** "namespace/name:port weight" per backend; "invalid" marks one that did not resolve. */
+  backends: string[];
+}
+
+export function routesView(state: MeshState | undefined): { version: string | null; routes: RouteRow[] } {
+  const rows: RouteRow[] = [];
+  for (const key of [...(state?.routes.keys() ?? [])].sort()) {
+    const routes = state?.routes.get(key);
+    if (!routes) continue;
+    for (const m of routes.matches) {
+      const rule = routes.rules[m.rule];
+      const conditions: string[] = [];
+      if (m.path && m.path.type !== "ANY") conditions.push(`${m.path.type} ${m.path.value}`);
+      if (m.method) conditions.push(m.method);
+      for (const h of m.headers) conditions.push(`header ${h.name}${h.regex ? "~" : "="}${h.value}`);
+      for (const q of m.queryParams) conditions.push(`query ${q.name}${q.regex ? "~" : "="}${q.value}`);
+      if (m.grpc) conditions.push(`grpc ${m.grpc.service || "*"}/${m.grpc.method || "*"}`);
+      rows.push({
+        service: routes.service,
+        port: m.port,
+        match: conditions.join(" ") || "any",
+        route: rule?.route ?? "",
+        rule: rule?.name ?? "",
+        backends: (rule?.backends ?? []).map((b) => `${b.service}${b.port ? `:${b.port}` : ""} ${b.weight}${b.invalid ? " invalid" : ""}`),
+      });
+    }
+  }
+  return { version: state?.version ?? null, routes: rows };
+}
+
 function spiffeOf(cert: X509Certificate): string {
   const uri = (cert.subjectAltName ?? "").split(/,\s*/).find((n) => n.startsWith("URI:spiffe://"));
   return uri ? uri.slice(4) : "";
