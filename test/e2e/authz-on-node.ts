@@ -40,11 +40,15 @@ export function describeAuthorization(getCluster: () => TestCluster): void {
       const r = await getCluster().kubectl(["exec", "-n", ns, from, "-c", "app", "--", "node", "test/images/apps/grpc-unary.ts", `${serverIP}:9090`]);
       return JSON.parse(r.stdout.trim().split("\n").pop() || "{}") as { code?: number; details?: string };
     }
-    /** Opens a TCP connection to the server's banner port: what arrives before the connection closes (or 3 s pass). */
-    async function banner(from: string): Promise<string> {
+    /**
+     * Opens a TCP connection to the server's banner port and reports what arrived and who ended the
+     * connection: "peer" when it was closed from the other side, "timeout" when the probe gave up
+     * after 3 s (so a refusal is told from a silent server, never inferred from the silence).
+     */
+    async function banner(from: string): Promise<{ got: string; ended: "peer" | "timeout" }> {
       const r = await getCluster().kubectl(["exec", "-n", ns, from, "-c", "app", "--", "node", "-e",
-        `const s = require("node:net").connect(7000, "${serverIP}"); let got = ""; s.on("data", (d) => { got += d; s.end(); }); s.on("error", () => {}); s.on("close", () => console.log(JSON.stringify(got))); setTimeout(() => s.destroy(), 3000);`]);
-      return JSON.parse(r.stdout.trim() || '""') as string;
+        `const s = require("node:net").connect(7000, "${serverIP}"); let got = ""; let ended = "peer"; s.on("data", (d) => { got += d; s.end(); }); s.on("error", () => {}); const t = setTimeout(() => { ended = "timeout"; s.destroy(); }, 3000); s.on("close", () => { clearTimeout(t); console.log(JSON.stringify({ got, ended })); });`]);
+      return JSON.parse(r.stdout.trim() || '{"got":"","ended":"timeout"}') as { got: string; ended: "peer" | "timeout" };
     }
     async function authzCount(decision: string, policy: string): Promise<number> {
       const r = await getCluster().kubectl(["get", "--raw", `/api/v1/namespaces/${ns}/pods/server:4191/proxy/metrics`]);
@@ -145,7 +149,7 @@ export function describeAuthorization(getCluster: () => TestCluster): void {
     });
 
     it("the deny default refuses everything, opaque TCP included", async () => {
-      assert.match(await banner("alice"), /^220 weft-banner ready/);
+      assert.match((await banner("alice")).got, /^220 weft-banner ready/);
       const annotated = await getCluster().kubectl(["annotate", "namespace", ns, "config.weft.io/default-inbound-policy=deny"]);
       assert.equal(annotated.code, 0, annotated.stderr);
       await waitFor("HTTP refused by the default", async () => (await http("alice", "/")).status === 403, { timeoutMs: 30_000, intervalMs: 200 });
@@ -153,7 +157,7 @@ export function describeAuthorization(getCluster: () => TestCluster): void {
       assert.equal(probe.status, 403);
       assert.equal(probe.body?.trim(), "forbidden by policy default:deny");
       assert.equal((await grpcCall("alice")).code, 7);
-      assert.equal(await banner("alice"), "", "the TCP connection is closed before any byte of the banner");
+      assert.deepEqual(await banner("alice"), { got: "", ended: "peer" }, "the proxy closes the TCP connection before any byte of the banner");
     });
   });
 }
