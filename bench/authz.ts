@@ -26,6 +26,7 @@ import { compileAuthorization, evaluate, type CompiledAuthorization } from "../l
 import { proxyCpuSection, type ProxyLoadOptions } from "./lib-authz-proxy.ts";
 import type { BenchReport } from "./report.ts";
 import { seededRandom } from "../test/support/random.ts";
+import { benchArgs } from "./lib-args.ts";
 
 /** One part of the suite: its rows (in the suite's columns), targets and raw figures. */
 export interface Section {
@@ -199,14 +200,7 @@ const PARTS: { name: string; run: (options: SuiteOptions) => Section | Promise<S
 ];
 
 export async function run(args: string[]): Promise<BenchReport> {
-  const flag = (name: string, fallback: number) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? Number(args[i + 1]) : fallback;
-  };
-  const text = (name: string): string | undefined => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
+  const { number: flag, text } = benchArgs(args);
   const options: SuiteOptions = {
     runs: flag("runs", 7),
     parts: new Set((text("parts") ?? PARTS.map((p) => p.name).join(",")).split(",")),

@@ -12,13 +12,13 @@
 // server proxy's CPU (utime+stime from /proc) per request actually carried.
 // Target (docs/authorization.md): the realistic policy costs < 5 % more.
 import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Authorization, Authorization__Output } from "../api/gen/weft/discovery/v1/Authorization.ts";
 import { createTestMesh, issueTestLeaf } from "../test/fixtures/mesh-pki.ts";
 import { freePort, waitForPort } from "../test/support/ports.ts";
 import type { Section, SuiteOptions } from "./authz.ts";
-import { ensureFortio } from "./lib-proxy-fortio.ts";
+import { pairBenchMachine } from "./lib-proxy-fortio.ts";
 import { FORTIO_RESOLUTION_SECONDS, ProcSampler, runLoad, type LoadResult } from "./lib-proxy-measure.ts";
 import { backendConfig, startNginx, type NginxProcess } from "./lib-proxy-nginx.ts";
 import { startWeftPair, type ProxyPair } from "./lib-proxy-weft.ts";
@@ -127,12 +127,7 @@ const rulesIn = (a: Authorization | undefined) => (a?.policies ?? []).reduce((n,
 
 export async function proxyCpuSection(options: SuiteOptions, thousandRules: Authorization__Output): Promise<Section> {
   const o = options.proxy;
-  const fortio = ensureFortio((l) => console.error(l));
-  if (!fortio) throw new Error("fortio is not available (needs Go and the Go module proxy); see bench/lib-proxy-fortio.ts");
-  const cores = availableParallelism();
-  const loadCpus = o.loadCpus ?? "0";
-  const proxyCpus = o.proxyCpus ?? (cores > 1 ? "1" : "0");
-  const loadBefore = loadavg()[0] ?? 0;
+  const { fortio, cores, loadCpus, proxyCpus, loadBefore } = pairBenchMachine(o);
   const loadDuring: number[] = [];
   const dir = mkdtempSync(join(tmpdir(), "weft-bench-authz-"));
   let backend: NginxProcess | undefined;

@@ -5,7 +5,7 @@
 // releases pull in a module the proxy does not serve.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
-import { homedir } from "node:os";
+import { availableParallelism, homedir, loadavg } from "node:os";
 import { join } from "node:path";
 
 export const FORTIO_VERSION = "v1.66.5";
@@ -41,4 +41,23 @@ export function ensureFortio(log: (line: string) => void = console.log): string 
     return null;
   }
   return path;
+}
+
+/** What every proxy-pair benchmark starts from: fortio, and which CPUs the load and the proxies get. */
+export interface PairBenchMachine {
+  fortio: string;
+  cores: number;
+  /** fortio and the backend. */
+  loadCpus: string;
+  /** The proxies: a core of their own when there is a second one. */
+  proxyCpus: string;
+  /** The 1-minute load average before the benchmark: the report says how busy the machine was. */
+  loadBefore: number;
+}
+
+export function pairBenchMachine(cpus: { loadCpus?: string | undefined; proxyCpus?: string | undefined }): PairBenchMachine {
+  const fortio = ensureFortio((l) => console.error(l));
+  if (!fortio) throw new Error("fortio is not available (needs Go and the Go module proxy); see bench/lib-proxy-fortio.ts");
+  const cores = availableParallelism();
+  return { fortio, cores, loadCpus: cpus.loadCpus ?? "0", proxyCpus: cpus.proxyCpus ?? (cores > 1 ? "1" : "0"), loadBefore: loadavg()[0] ?? 0 };
 }

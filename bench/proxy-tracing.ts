@@ -10,13 +10,13 @@
 // --connections N (16), --proxy-cpus 1 --load-cpus 0, "--weft-node-flags=--cpu-prof"
 // (Node flags for every Weft proxy).
 import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { TRACING_ENV } from "../lib/tracing-config.ts";
 import { createTestMesh, issueTestLeaf } from "../test/fixtures/mesh-pki.ts";
 import { startJaeger, type Jaeger } from "../test/tracing/jaeger.ts";
-import { ensureFortio } from "./lib-proxy-fortio.ts";
+import { pairBenchMachine } from "./lib-proxy-fortio.ts";
 import { freePort, waitForPort } from "../test/support/ports.ts";
 import { FORTIO_RESOLUTION_SECONDS, ProcSampler, runLoad, type LoadResult } from "./lib-proxy-measure.ts";
 import { backendConfig, startNginx, type NginxProcess } from "./lib-proxy-nginx.ts";
@@ -61,11 +61,7 @@ export async function run(args: string[]): Promise<BenchReport> {
       "load-cpus": { type: "string" },
     },
   });
-  const fortio = ensureFortio((l) => console.error(l));
-  if (!fortio) throw new Error("fortio is not available (needs Go and the Go module proxy); see bench/lib-proxy-fortio.ts");
-  const cores = availableParallelism();
-  const loadCpus = values["load-cpus"] ?? "0";
-  const proxyCpus = values["proxy-cpus"] ?? (cores > 1 ? "1" : "0");
+  const { fortio, cores, loadCpus, proxyCpus, loadBefore } = pairBenchMachine({ loadCpus: values["load-cpus"], proxyCpus: values["proxy-cpus"] });
   const rounds = Math.max(1, Number(values.rounds));
   const warmup = Number(values.warmup);
   const nodeFlags = (values["weft-node-flags"] ?? "").split(" ").filter(Boolean);
@@ -73,7 +69,6 @@ export async function run(args: string[]): Promise<BenchReport> {
   const qps = Number(values.qps);
   const connections = Number(values.connections);
 
-  const loadBefore = loadavg()[0] ?? 0;
   const dir = mkdtempSync(join(tmpdir(), "weft-bench-proxy-tracing-"));
   let backend: NginxProcess | undefined;
   let jaeger: Jaeger | undefined;

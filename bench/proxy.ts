@@ -15,11 +15,11 @@
 // adds a Weft pair whose client follows an N-rule route (GAMMA) on every request, to compare with the
 // pair without routes; --tracing runs the tracing-cost rows instead (bench/proxy-tracing.ts).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createTestMesh, issueTestLeaf } from "../test/fixtures/mesh-pki.ts";
-import { ensureFortio } from "./lib-proxy-fortio.ts";
+import { pairBenchMachine } from "./lib-proxy-fortio.ts";
 import { freePort, waitForPort } from "../test/support/ports.ts";
 import { FORTIO_RESOLUTION_SECONDS, ProcSampler, runLoad, type LoadResult, type ProcUsage } from "./lib-proxy-measure.ts";
 import { RESPONSE_BYTES, backendConfig, clientProxyConfig, serverProxyConfig, startNginx, type NginxProcess, type PairFiles } from "./lib-proxy-nginx.ts";
@@ -111,12 +111,9 @@ export async function run(args: string[]): Promise<BenchReport> {
       "route-rules": { type: "string", default: "20" },
     },
   });
-  const fortio = ensureFortio((l) => console.error(l));
-  if (!fortio) throw new Error("fortio is not available (needs Go and the Go module proxy); see bench/lib-proxy-fortio.ts");
+  // Other work on the machine shows in every figure; the report says how busy it was (loadBefore).
+  const { fortio, cores, loadCpus, proxyCpus, loadBefore } = pairBenchMachine({ loadCpus: values["load-cpus"], proxyCpus: values["proxy-cpus"] });
   const only = new Set((values.only ?? "").split(","));
-  const cores = availableParallelism();
-  const loadCpus = values["load-cpus"] ?? "0";
-  const proxyCpus = values["proxy-cpus"] ?? (cores > 1 ? "1" : "0");
   const rounds = Math.max(1, Number(values.rounds));
   // Long enough for a Node proxy's heap to reach its steady size and its hot
   // paths to be optimised: in runs of 2026-12-07 the Weft pair's p99 jumped to
@@ -126,8 +123,6 @@ export async function run(args: string[]): Promise<BenchReport> {
   const warmup = Number(values.warmup);
   const o: Phase = { fortio, qps: Number(values.qps), connections: Number(values.connections), seconds: Number(values.seconds), maxSeconds: Number(values["max-seconds"]), loadCpus };
 
-  // Other work on the machine shows in every figure; the report says how busy it was.
-  const loadBefore = loadavg()[0] ?? 0;
   const dir = mkdtempSync(join(tmpdir(), "weft-bench-proxy-"));
   const started: NginxProcess[] = [];
   let weft: ProxyPair | undefined;

@@ -12,7 +12,7 @@
 // server proxy's CPU (utime+stime from /proc) per request carried.
 // Target (issue 19, docs/benchmarks.md): tapped costs < 5 % more than untapped.
 import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
 import { ALPN_TAP, type TapRequest } from "../lib/tap-contract.ts";
@@ -20,7 +20,8 @@ import { TLS_POLICY } from "../lib/tls-policy.ts";
 import { createTestMesh, issueTestLeaf, type TestLeaf } from "../test/fixtures/mesh-pki.ts";
 import { freePort, waitForPort } from "../test/support/ports.ts";
 import type { BenchReport } from "./report.ts";
-import { ensureFortio } from "./lib-proxy-fortio.ts";
+import { benchArgs } from "./lib-args.ts";
+import { pairBenchMachine } from "./lib-proxy-fortio.ts";
 import { FORTIO_RESOLUTION_SECONDS, ProcSampler, runLoad, type LoadResult } from "./lib-proxy-measure.ts";
 import { backendConfig, startNginx, type NginxProcess } from "./lib-proxy-nginx.ts";
 import { startWeftPair, type ProxyPair } from "./lib-proxy-weft.ts";
@@ -99,21 +100,9 @@ function tap(port: number, leaf: TestLeaf, anchorsPem: string, request: TapReque
 }
 
 export async function run(args: string[]): Promise<BenchReport> {
-  const flag = (name: string, fallback: number) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? Number(args[i + 1]) : fallback;
-  };
-  const text = (name: string): string | undefined => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
+  const { number: flag, text } = benchArgs(args);
   const o: Options = { rounds: flag("rounds", 6), seconds: flag("seconds", 10), warmup: flag("warmup", 15), qps: flag("qps", 1000), connections: flag("connections", 16), maxRps: flag("max-rps", 100), proxyCpus: text("proxy-cpus"), loadCpus: text("load-cpus") };
-  const fortio = ensureFortio((l) => console.error(l));
-  if (!fortio) throw new Error("fortio is not available (needs Go and the Go module proxy); see bench/lib-proxy-fortio.ts");
-  const cores = availableParallelism();
-  const loadCpus = o.loadCpus ?? "0";
-  const proxyCpus = o.proxyCpus ?? (cores > 1 ? "1" : "0");
-  const loadBefore = loadavg()[0] ?? 0;
+  const { fortio, cores, loadCpus, proxyCpus, loadBefore } = pairBenchMachine(o);
   const loadDuring: number[] = [];
   const dir = mkdtempSync(join(tmpdir(), "weft-bench-tap-"));
   let backend: NginxProcess | undefined;
