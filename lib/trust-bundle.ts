@@ -13,7 +13,9 @@ export interface CertificateSummary {
 }
 
 function summary(cert: X509Certificate): CertificateSummary {
-  return { subject: cert.subject.replace(/\n/g, ", "), fingerprint: cert.fingerprint256, notAfter: new Date(cert.validTo).toISOString() };
+  // A workload leaf has an empty subject (its name is the SPIFFE id in its SAN).
+  const subject = (cert.subject as string | undefined)?.replace(/\n/g, ", ") || (cert.subjectAltName ?? "");
+  return { subject, fingerprint: cert.fingerprint256, notAfter: new Date(cert.validTo).toISOString() };
 }
 
 /** The anchors of a PEM bundle, in order; unparseable blocks are reported, not thrown. */
