@@ -10,6 +10,7 @@ import { join } from "node:path";
 import * as tls from "node:tls";
 import * as http from "node:http";
 import { generateKeyPair, loadSigningAuthority, privateKeyToPem, signLeaf } from "../../lib/pki.ts";
+import { bundleVerifiesChain } from "../../lib/trust-bundle.ts";
 import { waitFor } from "../support/wait.ts";
 import { CLI } from "../control-plane/local-process-harness.ts";
 
@@ -158,4 +159,64 @@ export function tryInbound(port: number, peer: { chainPem: string; keyPem: strin
     socket.once("error", (err: Error & { code?: string }) => done(err.code ?? err.message));
     socket.once("close", () => done("closed"));
   });
+}
+
+export interface RotationTimes {
+  /** performance.now() marks. */
+  start: number;
+  bundled: number;
+  renewAt: number;
+  renewed: number;
+  end: number;
+  anchorBPem: string;
+  issuerBDir: string;
+}
+
+/**
+ * The four steps, each with the CLI on `target` (--dir CA or --state-dir STATE),
+ * each waited for in every proxy's metrics: B added; an issuer signed by B
+ * switched in (waited for in the control plane's reload count); renew now; A removed.
+ */
+export async function rotateAnchor(o: { target: string[]; workDir: string; trustDomain: string; proxyAdmins: number[]; controlPlaneAdmin: number; anchorA: string }): Promise<RotationTimes> {
+  const start = performance.now();
+  const b = join(o.workDir, "anchor-b");
+  weft(["identity", "anchor", "--out", b, "--trust-domain", o.trustDomain]);
+  const anchorB = fingerprintOf(join(b, "ca.crt"));
+  weft(["identity", "bundle", "add", join(b, "ca.crt"), ...o.target]);
+  await waitForTrust("every proxy to trust A and B", o.proxyAdmins, (t) => t.anchors.length === 2 && t.anchors.includes(anchorB));
+  const bundled = performance.now();
+
+  const issuerB = join(o.workDir, "issuer-b");
+  weft(["identity", "issuer", "--anchor-dir", b, "--out", issuerB, "--trust-domain", o.trustDomain]);
+  const issuerBFingerprint = fingerprintOf(join(issuerB, "issuer.crt"));
+  const reloads = async (): Promise<number> => Number(/^weft_identity_issuer_reloads_total\{result="loaded"\} (\d+)/m.exec(await (await fetch(`http://127.0.0.1:${o.controlPlaneAdmin}/metrics`)).text())?.[1] ?? 0);
+  const loadedBefore = await reloads();
+  weft(["identity", "switch-issuer", "--issuer-dir", issuerB, ...o.target]);
+  await waitFor("the control plane to load the new issuer", async () => (await reloads()) > loadedBefore, { timeoutMs: 40_000, intervalMs: 100 });
+
+  const renewAt = performance.now();
+  weft(["identity", "renew", ...o.target]);
+  await waitForTrust("every proxy to hold a leaf from B's issuer", o.proxyAdmins, (t) => t.issuer === issuerBFingerprint);
+  const renewed = performance.now();
+
+  weft(["identity", "bundle", "remove", o.anchorA, ...o.target]);
+  await waitForTrust("every proxy to trust B only", o.proxyAdmins, (t) => t.anchors.length === 1 && t.anchors[0] === anchorB);
+  return { start, bundled, renewAt, renewed, end: performance.now(), anchorBPem: readFileSync(join(b, "ca.crt"), "utf8"), issuerBDir: issuerB };
+}
+
+/** After a rotation: no failed request, each proxy's leaf chains to B and not to A, and an A-signed peer is refused by `inboundPort`. */
+export async function assertRotated(o: { load: SteadyLoad; times: RotationTimes; before: number; proxyAdmins: number[]; anchorAPem: string; oldIssuerDir: string; inboundPort: number; peer: { trustDomain: string; namespace: string; serviceAccount: string } }): Promise<string> {
+  const { load, times } = o;
+  assert.deepEqual(load.failures, [], `${load.failures.length} of ${load.ok + load.failures.length} requests failed`);
+  assert.ok(load.count(times.start, times.end) > 0, "requests flowed during the rotation");
+  for (const port of o.proxyAdmins) {
+    const chain = await proxyChain(port);
+    assert.ok(bundleVerifiesChain(chain, times.anchorBPem).ok, `proxy on admin port ${port}: its leaf chains to B`);
+    assert.equal(bundleVerifiesChain(chain, o.anchorAPem).ok, false, `proxy on admin port ${port}: its leaf does not chain to A`);
+  }
+  assert.equal(await tryInbound(o.inboundPort, await leafFrom(times.issuerBDir, o.peer)), "answered", "a peer with a B-signed leaf is served (control)");
+  const refused = await tryInbound(o.inboundPort, await leafFrom(o.oldIssuerDir, o.peer));
+  assert.notEqual(refused, "answered", "a peer with an A-signed leaf is refused");
+  const s = (a: number, b: number): string => ((b - a) / 1000).toFixed(2);
+  return `${load.ok} requests, ${load.failures.length} failed; bundle with B in every proxy ${s(times.start, times.bundled)} s after the command's start, leaves re-issued ${s(times.renewAt, times.renewed)} s after renew, whole rotation ${s(times.start, times.end)} s; p99 before ${load.p99(o.before, times.start).toFixed(1)} ms, during ${load.p99(times.start, times.end).toFixed(1)} ms; A-signed peer: ${refused}`;
 }

@@ -5,17 +5,15 @@
 // → proxy B → app, and not one of them may fail. At the end both leaves chain
 // to B only, and a peer holding a leaf from A's issuer is refused.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync, cpSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleVerifiesChain } from "../../lib/trust-bundle.ts";
 import { startHttpEcho, type EchoApp } from "../fixtures/apps/http-echo.ts";
 import { freePorts } from "../support/ports.ts";
 import { Processes } from "../support/process.ts";
 import { waitFor } from "../support/wait.ts";
 import { CP, controlPlaneStarted, proxyReady, PROXY, TD } from "../control-plane/local-process-harness.ts";
-import { fingerprintOf, leafFrom, proxyChain, SteadyLoad, tryInbound, waitForTrust, weft } from "./rotation-harness.ts";
-import { readFileSync } from "node:fs";
+import { assertRotated, fingerprintOf, rotateAnchor, SteadyLoad, waitForTrust, weft } from "./rotation-harness.ts";
 
 describe("live trust-anchor and issuer rotation: control plane and two proxies as processes, the CLI on the CA files", function () {
   this.timeout(180_000);
@@ -74,54 +72,12 @@ describe("live trust-anchor and issuer rotation: control plane and two proxies a
     load.start();
     await waitFor("the load to flow", () => load.ok >= 50, { timeoutMs: 30_000 });
     const before = performance.now();
-    await new Promise((r) => setTimeout(r, 2_000)); // a baseline for p99, not a wait for a condition
-    const rotationStart = performance.now();
-
-    // 1. A new anchor B, added to the bundle: every proxy trusts A and B.
-    const b = join(dir, "anchor-b");
-    weft(["identity", "anchor", "--out", b, "--trust-domain", TD]);
-    const anchorB = fingerprintOf(join(b, "ca.crt"));
-    weft(["identity", "bundle", "add", join(b, "ca.crt"), "--dir", ca]);
-    await waitForTrust("both proxies to trust A and B", admins, (t) => t.anchors.length === 2 && t.anchors.includes(anchorB));
-    const bundled = performance.now();
-
-    // 2. An issuer signed by B (no new anchor) signs from now on.
-    const issuerB = join(dir, "issuer-b");
-    weft(["identity", "issuer", "--anchor-dir", b, "--out", issuerB, "--trust-domain", TD]);
-    const issuerBFingerprint = fingerprintOf(join(issuerB, "issuer.crt"));
-    const reloads = async (): Promise<number> => Number(/^weft_identity_issuer_reloads_total\{result="loaded"\} (\d+)/m.exec(await (await fetch(`http://127.0.0.1:${started.adminPort}/metrics`)).text())?.[1] ?? 0);
-    const loadedBefore = await reloads();
-    weft(["identity", "switch-issuer", "--issuer-dir", issuerB, "--dir", ca]);
-    await waitFor("the control plane to load the new issuer", async () => (await reloads()) > loadedBefore, { timeoutMs: 20_000 });
-
-    // 3. Renew now: both leaves re-issued by B's issuer within seconds, not at 70 % of 24 h.
-    const renewAt = performance.now();
-    weft(["identity", "renew", "--dir", ca]);
-    await waitForTrust("both proxies to hold leaves from B's issuer", admins, (t) => t.issuer === issuerBFingerprint);
-    const renewed = performance.now();
-
-    // 4. A removed: every proxy trusts B only.
-    weft(["identity", "bundle", "remove", anchorA, "--dir", ca]);
-    await waitForTrust("both proxies to trust B only", admins, (t) => t.anchors.length === 1 && t.anchors[0] === anchorB);
-    const rotationEnd = performance.now();
-    await waitFor("more load after the rotation", () => load.count(rotationEnd, Infinity) >= 50, { timeoutMs: 30_000 });
+    await waitFor("a baseline of 200 requests for p99", () => load.count(before, Infinity) >= 200, { timeoutMs: 30_000 });
+    const times = await rotateAnchor({ target: ["--dir", ca], workDir: dir, trustDomain: TD, proxyAdmins: admins, controlPlaneAdmin: started.adminPort, anchorA });
+    await waitFor("more load after the rotation", () => load.count(times.end, Infinity) >= 50, { timeoutMs: 30_000 });
     await load.stop();
-
-    assert.deepEqual(load.failures, [], `${load.failures.length} of ${load.ok + load.failures.length} requests failed`);
-    assert.ok(load.count(rotationStart, rotationEnd) > 0, "requests flowed during the rotation");
-    const anchorBPem = readFileSync(join(b, "ca.crt"), "utf8");
-    const anchorAPem = readFileSync(join(oldIssuer, "ca.crt"), "utf8");
-    for (const port of admins) {
-      const chain = await proxyChain(port);
-      assert.ok(bundleVerifiesChain(chain, anchorBPem).ok, `proxy on admin port ${port}: its leaf chains to B`);
-      assert.equal(bundleVerifiesChain(chain, anchorAPem).ok, false, `proxy on admin port ${port}: its leaf does not chain to A`);
-    }
-    const identity = { trustDomain: TD, namespace: "demo", serviceAccount: "client" };
-    assert.equal(await tryInbound(bInbound, await leafFrom(issuerB, identity)), "answered", "a peer with a B-signed leaf is served (control)");
-    const refused = await tryInbound(bInbound, await leafFrom(oldIssuer, identity));
-    assert.notEqual(refused, "answered", "a peer with an A-signed leaf is refused");
-
-    console.log(`      rotation: ${load.ok} requests, 0 failed; bundle pushed in ${((bundled - rotationStart) / 1000).toFixed(2)} s, leaves re-issued ${((renewed - renewAt) / 1000).toFixed(2)} s after renew, whole rotation ${((rotationEnd - rotationStart) / 1000).toFixed(1)} s; p99 before ${load.p99(before, rotationStart).toFixed(1)} ms, during ${load.p99(rotationStart, rotationEnd).toFixed(1)} ms; A-signed peer: ${refused}`);
+    const summary = await assertRotated({ load, times, before, proxyAdmins: admins, anchorAPem: readFileSync(join(oldIssuer, "ca.crt"), "utf8"), oldIssuerDir: oldIssuer, inboundPort: bInbound, peer: { trustDomain: TD, namespace: "demo", serviceAccount: "client" } });
+    console.log(`      rotation: ${summary}`);
     for (const p of [proxyA, proxyB, cp]) assert.equal(await p.stop(30_000), 0, `${p.name} exits 0 on SIGTERM`);
   });
 });
