@@ -143,9 +143,9 @@ export async function leafFrom(issuerDir: string, identity: { trustDomain: strin
  * Presents `peer` to a proxy's inbound mTLS port and sends one framed HTTP/1.1
  * request: "answered" if any response came back, else the error that ended it.
  */
-export function tryInbound(port: number, peer: { chainPem: string; keyPem: string }): Promise<string> {
+export function tryInbound(port: number, peer: { chainPem: string; keyPem: string }, host = "127.0.0.1"): Promise<string> {
   return new Promise((resolve) => {
-    const socket = tls.connect({ host: "127.0.0.1", port, cert: peer.chainPem, key: peer.keyPem, rejectUnauthorized: false, ALPNProtocols: ["weft.h1/1"] });
+    const socket = tls.connect({ host, port, cert: peer.chainPem, key: peer.keyPem, rejectUnauthorized: false, ALPNProtocols: ["weft.h1/1"] });
     let settled = false;
     const done = (outcome: string): void => {
       if (settled) return;
