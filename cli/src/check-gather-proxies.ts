@@ -74,7 +74,9 @@ async function meshedPod(core: CoreV1Api, pod: V1Pod): Promise<MeshedPodFact> {
   try {
     const samples = parseMetricsText(await podMetrics(core, pod, port));
     const info = samples.find((s) => s.name === "weft_proxy_snapshot_info" && s.value === 1);
-    return { ...fact, proxy: { version: info?.labels.version ?? null } };
+    const anchors = samples.filter((s) => s.name === "weft_proxy_trust_anchor_info" && s.value === 1).map((s) => s.labels.fingerprint ?? "");
+    const issuer = samples.find((s) => s.name === "weft_proxy_certificate_issuer_info" && s.value === 1)?.labels.fingerprint ?? null;
+    return { ...fact, proxy: { version: info?.labels.version ?? null, ...(anchors.length > 0 ? { anchors, issuer } : {}) } };
   } catch (err) {
     return { ...fact, proxy: errorOf(err) };
   }

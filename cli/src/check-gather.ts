@@ -12,6 +12,7 @@ import {
 } from "@kubernetes/client-node";
 import { COMPONENT_PERMISSIONS, type ComponentPermissions } from "./check-component-permissions.ts";
 import { discoveryFact, meshedPodFacts } from "./check-gather-proxies.ts";
+import { checkProxyTrust } from "./check-trust.ts";
 import {
   checkAccess,
   checkApiServer,
@@ -172,17 +173,17 @@ export interface ProxiesRetry {
  * Read again while the verdict fails: right after a change every stream is behind until
  * its proxy ACKs, and a pod that just started connects within a second or two.
  */
-async function proxies(kc: KubeConfig, ns: string, retry: ProxiesRetry): Promise<CheckResult> {
-  let result: CheckResult | undefined;
+async function proxies(kc: KubeConfig, ns: string, retry: ProxiesRetry): Promise<CheckResult[]> {
+  let results: CheckResult[] = [];
   for (let attempt = 1; attempt <= retry.attempts; attempt++) {
     const [cp, pods] = await Promise.all([discoveryFact(kc, ns), meshedPodFacts(kc)]);
-    result = pods instanceof Error
-      ? { name: "proxies", ok: false, message: `cannot list meshed pods: ${pods.message}`, hint: "weft check needs list pods cluster-wide" }
-      : checkProxies(cp, pods, ns);
-    if (result.ok) return result;
+    results = pods instanceof Error
+      ? [{ name: "proxies", ok: false, message: `cannot list meshed pods: ${pods.message}`, hint: "weft check needs list pods cluster-wide" }]
+      : [checkProxies(cp, pods, ns), checkProxyTrust(pods.flatMap((p) => (p.proxy instanceof Error ? [] : [{ pod: p.pod, namespace: p.namespace, anchors: p.proxy.anchors, issuer: p.proxy.issuer }])))];
+    if (results.every((r) => r.ok)) return results;
     if (attempt < retry.attempts) await new Promise((r) => setTimeout(r, retry.intervalMs));
   }
-  return result as CheckResult;
+  return results;
 }
 
 async function identity(kc: KubeConfig, ns: string, key: "ca.crt" | "issuer.crt"): Promise<CertFact | Error> {
@@ -224,6 +225,6 @@ export async function runChecks(kc: KubeConfig, ns: string, pre: boolean, option
   results.push(checkExpiry("trust-anchor", await identity(kc, ns, "ca.crt"), now));
   results.push(checkExpiry("issuer", await identity(kc, ns, "issuer.crt"), now));
   results.push(checkGatewayApi(await gatewayApiCrds(kc)));
-  results.push(await proxies(kc, ns, options.proxiesRetry ?? { attempts: 3, intervalMs: 2000 }));
+  results.push(...(await proxies(kc, ns, options.proxiesRetry ?? { attempts: 3, intervalMs: 2000 })));
   return results;
 }

@@ -126,7 +126,8 @@ export interface DiscoveryFact {
 export interface MeshedPodFact {
   pod: string;
   namespace: string;
-  proxy: { version: string | null } | Error;
+  /** anchors and issuer: SHA-256 fingerprints, undefined from a proxy too old to report them. */
+  proxy: { version: string | null; anchors?: string[]; issuer?: string | null } | Error;
 }
 
 const SHOW_PODS = 5;

@@ -1,7 +1,10 @@
 // `weft identity init`: a trust anchor and an issuer for a new mesh (or for
 // local mode), written as the files the control plane reads.
 // `weft identity token`: a local-mode token for one workload.
-import { chmodSync, closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+// The rotation steps (anchor, issuer, bundle, switch-issuer, renew, status):
+// cli/src/identity-rotate-command.ts.
+import { existsSync, writeFileSync } from "node:fs";
+import { makeSecretDir, writeSecretFile } from "./secret-files.ts";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { generateLocalTokenKey, mintLocalToken, readLocalTokenKey } from "../../control-plane/src/identity-verifier-local-token.ts";
@@ -9,46 +12,17 @@ import { parseDuration } from "../../lib/duration.ts";
 import { createIssuer, createTrustAnchor } from "../../lib/pki.ts";
 import { DEFAULT_TRUST_DOMAIN, validateIdentity } from "../../lib/spiffe.ts";
 import type { Command } from "./command.ts";
+import { ROTATE_SUBCOMMANDS, ROTATE_USAGE, runRotate } from "./identity-rotate-command.ts";
 
 const USAGE = `usage:
   weft identity init --dir DIR [--trust-domain TD] [--anchor-lifetime 3650d] [--issuer-lifetime 365d] [--local] [--force]
       writes DIR/ca.crt (trust anchor), ca.key (keep it offline), issuer.crt, issuer.key,
       and with --local a local-token.key for local mode
   weft identity token --dir DIR --namespace NS --service-account SA [--ttl 24h]
-      prints a local-mode token for that workload`;
+      prints a local-mode token for that workload
+${ROTATE_USAGE}`;
 
 const FILES = ["ca.crt", "ca.key", "issuer.crt", "issuer.key"];
-
-/**
- * Writes a private key 0600 whatever was there before and whatever the umask:
- * writeFileSync's mode applies only when it creates the file (an old 0644 key
- * would stay 0644) and is masked by the umask. A fresh file in the same
- * directory, chmodded before any byte lands, then renamed over the old one,
- * also means a reader never sees half a key.
- */
-function writeSecretFile(path: string, data: string): void {
-  const temp = `${path}.${process.pid}.tmp`;
-  // A crashed earlier run with the same pid would otherwise make "wx" fail.
-  rmSync(temp, { force: true });
-  const fd = openSync(temp, "wx", 0o600);
-  try {
-    fchmodSync(fd, 0o600);
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(temp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(temp, path);
-}
-
-/** mkdir's mode is masked by the umask and ignored for a directory that exists: chmod says what we mean. */
-function makeSecretDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
-}
 
 async function init(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -114,12 +88,13 @@ function token(args: string[]): number {
 }
 
 export const command: Command = {
-  summary: "create a mesh's trust anchor and issuer; mint local-mode tokens",
+  summary: "create a mesh's trust anchor and issuer, rotate them live; mint local-mode tokens",
   async run(args) {
     const [sub, ...rest] = args;
     try {
       if (sub === "init") return await init(rest);
       if (sub === "token") return token(rest);
+      if (sub !== undefined && ROTATE_SUBCOMMANDS.includes(sub)) return await runRotate(sub, rest);
     } catch (err) {
       console.error(`weft identity ${sub}: ${(err as Error).message}\n\n${USAGE}`);
       return 2;

@@ -13,8 +13,13 @@ import { fail, ok, type Result } from "../../lib/result.ts";
 export interface CaSource {
   /** Directory holding the issuer's certificate and key (and ca.crt unless anchorsFile is set). */
   issuerDir: string;
-  /** Trust anchors bundle; default <issuerDir>/ca.crt. */
+  /** Trust anchors bundle; default <issuerDir>/ca.crt (a trust-manager Bundle ConfigMap's key, mounted). */
   anchorsFile?: string;
+  /**
+   * The "renew now" instruction `weft identity renew` writes: an RFC 3339 instant;
+   * leaves received before it are re-issued at once. Missing or empty: none.
+   */
+  renewFile?: string;
 }
 
 /** Everything the service needs to sign, loaded and checked. */
@@ -23,6 +28,8 @@ export interface CaBundle {
   issuerDer: Buffer;
   anchorsPem: string;
   anchorsDer: Buffer[];
+  /** Leaves received before this are to be renewed now (from CaSource.renewFile). */
+  renewBefore?: Date;
   /** Changes whenever any of the inputs change; for "did anything change" checks and logs. */
   fingerprint: string;
 }
@@ -71,9 +78,32 @@ export async function caBundleFromPem(issuerCertPem: string, issuerKeyPem: strin
   });
 }
 
+/** Pure: the renew file's text (an RFC 3339 instant, or empty for none). */
+export function parseRenewBefore(text: string): Result<Date | undefined> {
+  const trimmed = text.trim();
+  if (trimmed === "") return ok(undefined);
+  const at = new Date(trimmed);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(trimmed) || Number.isNaN(at.getTime())) return fail("renew-malformed", `renew file holds "${trimmed.slice(0, 64)}", not an RFC 3339 instant`);
+  return ok(at);
+}
+
+function readRenewFile(path: string | undefined): Result<Date | undefined> {
+  if (path === undefined) return ok(undefined);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return ok(undefined);
+    return fail("renew-unreadable", `cannot read ${path}: ${(err as Error).message}`);
+  }
+  return parseRenewBefore(text);
+}
+
 export async function readCaFiles(source: CaSource, now = new Date()): Promise<Result<CaBundle>> {
   const issuer = readFirst(source.issuerDir, ISSUER_FILE_NAMES);
   if (!issuer.ok) return issuer;
+  const renew = readRenewFile(source.renewFile);
+  if (!renew.ok) return renew;
   const anchorsPath = source.anchorsFile ?? join(source.issuerDir, "ca.crt");
   let anchorsPem: string;
   try {
@@ -81,5 +111,7 @@ export async function readCaFiles(source: CaSource, now = new Date()): Promise<R
   } catch (err) {
     return fail("anchors-missing", `cannot read trust anchors ${anchorsPath}: ${(err as Error).message}`);
   }
-  return caBundleFromPem(issuer.value.cert, issuer.value.key, anchorsPem, now);
+  const bundle = await caBundleFromPem(issuer.value.cert, issuer.value.key, anchorsPem, now);
+  if (!bundle.ok || renew.value === undefined) return bundle;
+  return ok({ ...bundle.value, renewBefore: renew.value, fingerprint: `${bundle.value.fingerprint}|renew:${renew.value.toISOString()}` });
 }

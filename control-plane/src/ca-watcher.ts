@@ -51,7 +51,8 @@ export class CaWatcher {
   /** Loads once (resolving with whether that worked), then watches. Keeps retrying on the timer if the first load failed. */
   async start(): Promise<boolean> {
     await this.reload();
-    const dirs = new Set([this.#options.source.issuerDir, dirname(this.#options.source.anchorsFile ?? `${this.#options.source.issuerDir}/ca.crt`)]);
+    const source = this.#options.source;
+    const dirs = new Set([source.issuerDir, dirname(source.anchorsFile ?? `${source.issuerDir}/ca.crt`), ...(source.renewFile ? [dirname(source.renewFile)] : [])]);
     for (const dir of dirs) {
       try {
         const w = watch(dir, { persistent: false }, () => this.#schedule());
@@ -112,7 +113,7 @@ export class CaWatcher {
     const first = this.#current === undefined;
     this.#current = result.value;
     this.#options.logger.info(
-      { issuer: result.value.issuer.subject, notAfter: result.value.issuer.notAfter.toISOString(), anchors: result.value.anchorsDer.length },
+      { issuer: result.value.issuer.subject, notAfter: result.value.issuer.notAfter.toISOString(), anchors: result.value.anchorsDer.length, renewBefore: result.value.renewBefore?.toISOString() },
       first ? "issuer loaded" : "issuer reloaded",
     );
     this.#options.onReload?.("loaded", this.#current);

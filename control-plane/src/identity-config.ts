@@ -13,6 +13,8 @@ export interface ControlPlaneConfig {
   mode: "kubernetes" | "local";
   issuerDir: string;
   anchorsFile: string | undefined;
+  /** `weft identity renew` writes here (default <issuer-dir>/renew-before). */
+  renewFile?: string | undefined;
   trustDomain: string;
   host: string;
   identityPort: number;
@@ -45,7 +47,8 @@ export interface ControlPlaneConfig {
 export const CONTROL_PLANE_USAGE = `usage: weft-control-plane --issuer-dir DIR [flags]
   --mode kubernetes|local   how proxies prove their identity (default kubernetes: TokenReview)
   --issuer-dir DIR          issuer.crt+issuer.key (or tls.crt+tls.key) and ca.crt; watched for changes
-  --anchors FILE            trust anchors bundle (default DIR/ca.crt)
+  --anchors FILE            trust anchors bundle (default DIR/ca.crt); watched for changes
+  --renew-file FILE         "renew now" instant written by weft identity renew (default DIR/renew-before)
   --trust-domain TD         SPIFFE trust domain (default cluster.local)
   --host ADDR               listen address (default 0.0.0.0)
   --identity-port N         identity gRPC port (default 8080; 0 picks one); --port N is the same flag
@@ -88,6 +91,7 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
         mode: { type: "string", default: "kubernetes" },
         "issuer-dir": { type: "string" },
         anchors: { type: "string" },
+        "renew-file": { type: "string" },
         "trust-domain": { type: "string", default: DEFAULT_TRUST_DOMAIN },
         host: { type: "string", default: "0.0.0.0" },
         "identity-port": { type: "string" },
@@ -160,6 +164,7 @@ export function parseControlPlaneFlags(argv: string[], defaults: { namespace?: s
     mode,
     issuerDir: v("issuer-dir"),
     anchorsFile: values.anchors,
+    renewFile: values["renew-file"],
     trustDomain: own.value.trustDomain,
     host: v("host"),
     identityPort: identityPort.value,

@@ -6,6 +6,10 @@ export interface IdentityMetrics {
   issued: Counter;
   refused: Counter<"reason">;
   reloads: Counter<"result">;
+  /** WatchTrust streams open now (one per connected proxy). */
+  trustStreams: Gauge;
+  /** TrustUpdate messages written, over all streams. */
+  trustUpdates: Counter;
   /** Tells the expiry gauges where the current issuer is; read at scrape time. */
   setIssuerSource(source: () => { notAfter: Date } | undefined): void;
 }
@@ -37,6 +41,8 @@ export function createIdentityMetrics(registry: Registry): IdentityMetrics {
     issued: new Counter({ name: "weft_identity_certificates_issued_total", help: "Workload certificates issued", registers }),
     refused: new Counter({ name: "weft_identity_certificates_refused_total", help: "Certify requests refused, by reason code", labelNames: ["reason"], registers }),
     reloads: new Counter({ name: "weft_identity_issuer_reloads_total", help: "Reads of the issuer files, by result (loaded, unchanged, failed)", labelNames: ["result"], registers }),
+    trustStreams: new Gauge({ name: "weft_identity_trust_streams", help: "WatchTrust streams open (proxies receiving the trust bundle)", registers }),
+    trustUpdates: new Counter({ name: "weft_identity_trust_updates_total", help: "Trust bundle updates written to proxies, over all streams", registers }),
     setIssuerSource(source) {
       issuer = source;
     },

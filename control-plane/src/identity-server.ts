@@ -15,6 +15,7 @@ import { certify, REFUSAL_STATUS, type Certified, type CertifyInput, type Certif
 import type { IdentityMetrics } from "./identity-metrics.ts";
 import type { IdentityVerifier } from "./identity-verifier.ts";
 import { listenLimited, type ConnectionLimits } from "./listener-limited.ts";
+import { watchTrustHandler, type TrustFeed } from "./identity-trust-stream.ts";
 
 /** Largest Certify request served; a CSR plus a token is a few KiB. */
 export const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024;
@@ -60,6 +61,8 @@ export interface IdentityServiceOptions {
   limits?: Partial<IdentityLimits>;
   /** Spans for issuance (weft.identity.certify); without one, nothing is traced. */
   tracer?: Tracer;
+  /** Changes of the CA, pushed to proxies on WatchTrust; without it the stream sends the current bundle once. */
+  trust?: TrustFeed;
 }
 
 type Decoded = { request: CertifyRequest__Output } | { refusal: CertifyRefusal; message: string };
@@ -80,7 +83,7 @@ function serviceDefinition(maxRequestBytes: number): grpc.ServiceDefinition {
       return { refusal: "request-malformed", message: `request is not a CertifyRequest: ${(err as Error).message}` };
     }
   };
-  return { Certify: { ...method, requestDeserialize } };
+  return { Certify: { ...method, requestDeserialize }, WatchTrust: base.WatchTrust };
 }
 
 export function toStatus(refusal: CertifyRefusal): grpc.status {
@@ -148,7 +151,11 @@ export function addIdentityService(server: grpc.Server, options: IdentityService
       },
     );
   };
-  server.addService(serviceDefinition(options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES), { Certify: handler });
+  const trust: TrustFeed = options.trust ?? { current: options.ca, onChange: () => () => {} };
+  server.addService(serviceDefinition(options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES), {
+    Certify: handler,
+    WatchTrust: watchTrustHandler(trust, metrics, logger),
+  });
 }
 
 export interface IdentityServer {

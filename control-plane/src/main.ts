@@ -77,7 +77,11 @@ export async function startControlPlane(
   const tracer = tracing.value.enabled ? tracing.value.tracer : undefined;
 
   const watcher = new CaWatcher({
-    source: { issuerDir: config.issuerDir, ...(config.anchorsFile ? { anchorsFile: config.anchorsFile } : {}) },
+    source: {
+      issuerDir: config.issuerDir,
+      ...(config.anchorsFile ? { anchorsFile: config.anchorsFile } : {}),
+      renewFile: config.renewFile ?? join(config.issuerDir, "renew-before"),
+    },
     logger: logger.child({ component: "ca" }),
     pollMs: config.caPollMs,
     onReload: (result) => metrics.identity.reloads.inc({ result }),
@@ -119,6 +123,7 @@ export async function startControlPlane(
     metrics: metrics.identity,
     logger: logger.child({ component: "identity" }),
     tracer,
+    trust: watcher,
   });
   shutdown.add("identity", () => identity.stop(config.drainMs));
 

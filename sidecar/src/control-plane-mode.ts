@@ -11,12 +11,15 @@ import { validateInboundAuthorization } from "./authz/compile.ts";
 import { validateRoutes } from "./routing/route-table.ts";
 import { discoveryTlsOf, startProxyIdentity } from "./identity/bootstrap.ts";
 import { tokenFromFile } from "./identity/token.ts";
+import type { TrustStatus } from "./identity/trust-watch.ts";
 import type { MeshView } from "./discovery/mesh-view.ts";
 import type { MeshState } from "./discovery/mesh-state.ts";
 import type { ControlPlaneMode, ProxyConfig } from "./proxy-config.ts";
 
 export interface ControlPlaneSession {
   credentials: CredentialsHolder;
+  /** The pushed trust bundle: what became of each (metrics) and the issuer now signing. */
+  trust: TrustStatus;
   /** Stops renewing and discovering, and closes both gRPC clients. */
   stop(): void;
 }
@@ -69,6 +72,7 @@ export async function startControlPlaneMode(mode: ControlPlaneMode, proxy: Pick<
   discovery.start();
   return ok({
     credentials: fromCredentialStore(store),
+    trust: identity.trust,
     stop: () => {
       discovery.stop();
       identity.stop();

@@ -5,6 +5,7 @@ import "./main-flags.ts";
 import { createLogger } from "../../lib/log.ts";
 import { Shutdown } from "../../lib/shutdown.ts";
 import { CredentialsHolder, loadCredentialFiles } from "./identity/credentials-source.ts";
+import type { TrustStatus } from "./identity/trust-watch.ts";
 import { MeshView } from "./discovery/mesh-view.ts";
 import { validateInboundAuthorization } from "./authz/compile.ts";
 import { validateRoutes } from "./routing/route-table.ts";
@@ -33,6 +34,7 @@ async function main(): Promise<number> {
   }
   const view = new MeshView(c.endpointDial);
   let credentials = new CredentialsHolder();
+  let trust: TrustStatus | undefined;
   let stopControlPlane = (): void => undefined;
   if (c.mode.kind === "static") {
     // Loaded on demand: each mode pulls in libraries the other does not need.
@@ -71,6 +73,7 @@ async function main(): Promise<number> {
       return 1;
     }
     credentials = started.value.credentials;
+    trust = started.value.trust;
     stopControlPlane = started.value.stop;
   }
   // Only captured connections need SO_ORIGINAL_DST; the FFI library behind it (koffi, ~3 MB) loads only then.
@@ -79,6 +82,7 @@ async function main(): Promise<number> {
   const proxy = await startProxy({
     view,
     credentials,
+    ...(trust ? { trust } : {}),
     logger,
     originalDestination,
     listenHost: c.listenHost,

@@ -10,6 +10,7 @@ import type { AppProbe } from "./admin/app-probe.ts";
 import { AppForwarder } from "./inbound/app-forward.ts";
 import type { BreakerConfig } from "./outbound/circuit-breaker.ts";
 import type { CredentialsSource } from "./identity/credentials-source.ts";
+import type { TrustStatus } from "./identity/trust-watch.ts";
 import { EndpointState } from "./outbound/endpoint-state.ts";
 import { InboundProxy } from "./inbound/listener.ts";
 import { InboundAuthz } from "./authz/inbound-authz.ts";
@@ -27,6 +28,8 @@ import { serveTap } from "./tap/endpoint.ts";
 export interface ProxyOptions {
   view: MeshView;
   credentials: CredentialsSource;
+  /** Control-plane mode: what became of the pushed trust bundles (weft_proxy_trust_bundle_updates_total). */
+  trust?: TrustStatus;
   logger: Logger;
   /** iptables mode: where a captured connection was going. */
   originalDestination?: (socket: net.Socket) => Result<Destination>;
@@ -76,7 +79,7 @@ function listen(server: net.Server, host: string, port: number): Promise<number>
 
 export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   const metrics = o.metrics ?? createMetrics();
-  registerStateMetrics(metrics.registry, o.credentials, o.view);
+  registerStateMetrics(metrics.registry, o.credentials, o.view, Date.now, o.trust);
   const state = new EndpointState({ breaker: o.breaker, onEject: (service) => metrics.ejections.inc({ peer_service: service }) });
   o.view.onUpdate(() => state.retain(o.view.endpointKeys()));
   const pool = new PeerPool({ credentials: o.credentials, connectTimeoutMs: 1_000, metrics, logger: o.logger, idleTimeoutMs: 90_000 });

@@ -260,6 +260,19 @@ describe("chart: rendering", function () {
       assert.equal(parsed.value.controlPlane.trustAnchorsPem, pems.anchors);
     });
 
+    it("reads a cert-manager issuer Secret and a trust-manager bundle ConfigMap, and mounts the renew-now ConfigMap, for live rotation", () => {
+      const objects = render(["--set", "identity.external.existingSecret=weft-issuer-cm,identity.trustBundle.configMap=weft-trust,identity.trustBundle.key=bundle.pem", "--set-file", `identity.external.trustAnchorsPem=${join(dir, "ca.crt")}`]);
+      const spec = podSpec(find(objects, "Deployment", "weft-control-plane"));
+      const volumes = spec.volumes ?? [];
+      assert.equal(volumes.find((v) => v.name === "issuer")?.secret?.secretName, "weft-issuer-cm");
+      assert.equal(volumes.find((v) => v.name === "trust-bundle")?.configMap?.name, "weft-trust");
+      assert.equal(volumes.find((v) => v.name === "identity-renew")?.configMap?.name, "weft-identity-renew");
+      const args = spec.containers[0]?.args ?? [];
+      assert.ok(args.includes("--anchors=/var/run/weft/trust-bundle/bundle.pem"), args.join(" "));
+      assert.ok(args.includes("--renew-file=/var/run/weft/identity-renew/renew-before"), args.join(" "));
+      assert.equal((find(objects, "ConfigMap", "weft-identity-renew") as unknown as { data: Record<string, string> }).data["renew-before"], "");
+    });
+
     it("refuses half an external CA with a message naming what is missing", () => {
       assert.throws(() => render(["--set-file", `identity.external.issuerCertPem=${join(dir, "issuer.crt")}`]), /give all three of trustAnchorsPem, issuerCertPem and issuerKeyPem/);
     });

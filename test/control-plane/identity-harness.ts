@@ -60,7 +60,7 @@ export async function startIdentityHarness(options: IdentityHarnessOptions = {})
   const logger = silentLogger();
   const registry = new Registry();
   const metrics = createIdentityMetrics(registry);
-  const watcher = new CaWatcher({ source: { issuerDir: dir }, logger, pollMs: 5_000, debounceMs: 50, onReload: (r) => metrics.reloads.inc({ result: r }) });
+  const watcher = new CaWatcher({ source: { issuerDir: dir, renewFile: join(dir, "renew-before") }, logger, pollMs: 5_000, debounceMs: 50, onReload: (r) => metrics.reloads.inc({ result: r }) });
   await watcher.start();
   metrics.setIssuerSource(() => watcher.current()?.issuer);
   const trustDomain = mesh.trustDomain;
@@ -74,6 +74,7 @@ export async function startIdentityHarness(options: IdentityHarnessOptions = {})
     leafLifetimeMs: options.leafLifetimeMs ?? 3_600_000,
     metrics,
     logger,
+    trust: watcher,
   });
   return {
     mesh,

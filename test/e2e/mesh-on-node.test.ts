@@ -23,6 +23,7 @@ import { describeInspection } from "./inspect-on-node.ts";
 import { describeRouting } from "./routing-on-node.ts";
 import { describeTap } from "./tap-on-node.ts";
 import { describeMetrics } from "./metrics-on-node.ts";
+import { describeRotation } from "./rotation-on-node.ts";
 import { weft } from "./weft-cli.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -85,7 +86,7 @@ describe("e2e: Weft on a real node", function () {
       return /the webhook serves at/.test(message("webhook-ca-bundle"));
     }, { timeoutMs: 60_000, intervalMs: 2000 });
     assert.deepEqual(checks.map((c) => c.name), [
-      "kubernetes-api", "control-plane", "webhook", "rbac-control-plane", "rbac-webhook", "webhook-ca-bundle", "trust-anchor", "issuer", "gateway-api", "proxies",
+      "kubernetes-api", "control-plane", "webhook", "rbac-control-plane", "rbac-webhook", "webhook-ca-bundle", "trust-anchor", "issuer", "gateway-api", "proxies", "proxy-trust",
     ]);
     assert.match(message("webhook-ca-bundle"), /verifies the certificate the webhook serves at \d+\.\d+\.\d+\.\d+:443$/);
     assert.match(message("proxies"), /^no meshed pods running yet/);
@@ -170,6 +171,7 @@ describe("e2e: Weft on a real node", function () {
   describeTap(() => cluster!);
   describeMetrics(() => cluster!);
   describeInspection(() => cluster!);
+  describeRotation(() => cluster!);
 
   describe("upgrading and uninstalling", () => {
     it("helm upgrade of the proxy's log level reaches newly created pods", async () => {

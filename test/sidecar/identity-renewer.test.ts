@@ -216,4 +216,19 @@ describe("sidecar identity: the renewer on a fake clock", () => {
     assert.equal(certifier.calls, 1, "only the first certificate was requested");
     assert.equal(clock.pending(), 0);
   });
+
+  it("renews early when told to renew leaves received before an instant: after a jittered delay within the bound, once per instant", async () => {
+    const { clock, store, renewer } = setup({ random: () => 0.25 });
+    stop = () => renewer.stop();
+    await renewer.start();
+    assert.ok(await clock.nextDelay() > HOUR / 2, "the scheduled renewal, at about 70 % of the lifetime");
+    clock.tick(60_000);
+    assert.equal(renewer.renewIfReceivedBefore(clock.date(), 4_000), true);
+    assert.equal(await clock.nextDelay(), 1_000, "a quarter of the 4 s jitter bound");
+    assert.equal(renewer.renewIfReceivedBefore(clock.date(), 4_000), false, "the same instant again does nothing");
+    clock.tick(1_000);
+    await clock.nextDelay();
+    assert.equal(store.current()?.certChain, "chain #2");
+    assert.equal(renewer.renewIfReceivedBefore(new Date(clock.date().getTime() - 1), 4_000), false, "a certificate received after the instant is kept");
+  });
 });

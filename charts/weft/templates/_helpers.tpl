@@ -79,29 +79,37 @@ Returns JSON {anchors, cert, key, secretName, generated}.
 {{- define "weft.identityCa" -}}
 {{- $ext := .Values.identity.external -}}
 {{- $name := "weft-identity-issuer" -}}
+{{- $r := dict -}}
 {{- if $ext.existingSecret -}}
   {{- $anchors := $ext.trustAnchorsPem -}}
   {{- if not $anchors -}}
     {{- $s := lookup "v1" "Secret" .Release.Namespace $ext.existingSecret -}}
     {{- if and $s $s.data (index $s.data "ca.crt") -}}{{- $anchors = index $s.data "ca.crt" | b64dec -}}{{- end -}}
   {{- end -}}
-  {{- toJson (dict "anchors" $anchors "cert" "" "key" "" "secretName" $ext.existingSecret "generated" false "external" true) -}}
+  {{- $r = dict "anchors" $anchors "cert" "" "key" "" "secretName" $ext.existingSecret "generated" false "external" true -}}
 {{- else if or $ext.issuerCertPem $ext.issuerKeyPem $ext.trustAnchorsPem -}}
   {{- if not (and $ext.issuerCertPem $ext.issuerKeyPem $ext.trustAnchorsPem) -}}
     {{- fail "identity.external: give all three of trustAnchorsPem, issuerCertPem and issuerKeyPem (or existingSecret)" -}}
   {{- end -}}
-  {{- toJson (dict "anchors" $ext.trustAnchorsPem "cert" $ext.issuerCertPem "key" $ext.issuerKeyPem "secretName" $name "generated" false "external" false) -}}
+  {{- $r = dict "anchors" $ext.trustAnchorsPem "cert" $ext.issuerCertPem "key" $ext.issuerKeyPem "secretName" $name "generated" false "external" false -}}
 {{- else -}}
   {{- $s := lookup "v1" "Secret" .Release.Namespace $name -}}
   {{- if and $s $s.data (index $s.data "issuer.key") -}}
-    {{- toJson (dict "anchors" (index $s.data "ca.crt" | b64dec) "cert" (index $s.data "issuer.crt" | b64dec) "key" (index $s.data "issuer.key" | b64dec) "secretName" $name "generated" true "external" false) -}}
+    {{- $r = dict "anchors" (index $s.data "ca.crt" | b64dec) "cert" (index $s.data "issuer.crt" | b64dec) "key" (index $s.data "issuer.key" | b64dec) "secretName" $name "generated" true "external" false -}}
   {{- else -}}
     {{- /* The control plane accepts ECDSA P-256 only; Sprig's genCA makes RSA, so the key is made first. */ -}}
     {{- $key := genPrivateKey "ecdsa" -}}
     {{- $ca := genCAWithKey (printf "weft trial trust anchor (%s)" .Values.identity.trustDomain) (int .Values.identity.generatedValidityDays) $key -}}
-    {{- toJson (dict "anchors" $ca.Cert "cert" $ca.Cert "key" $ca.Key "secretName" $name "generated" true "external" false) -}}
+    {{- $r = dict "anchors" $ca.Cert "cert" $ca.Cert "key" $ca.Key "secretName" $name "generated" true "external" false -}}
   {{- end -}}
 {{- end -}}
+{{- /* A trust-manager Bundle's ConfigMap holds the anchors: the injector bootstraps proxies from it too. */ -}}
+{{- $tb := .Values.identity.trustBundle -}}
+{{- if $tb.configMap -}}
+  {{- $cm := lookup "v1" "ConfigMap" .Release.Namespace $tb.configMap -}}
+  {{- if and $cm $cm.data (index $cm.data $tb.key) -}}{{- $_ := set $r "anchors" (index $cm.data $tb.key) -}}{{- end -}}
+{{- end -}}
+{{- toJson $r -}}
 {{- end -}}
 
 {{/*

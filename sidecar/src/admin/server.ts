@@ -14,6 +14,7 @@ import * as https from "node:https";
 import * as net from "node:net";
 import { APP_HEALTH_PATH_PREFIX } from "../../../lib/proxy-contract.ts";
 import type { CredentialsSource } from "../identity/credentials-source.ts";
+import { trustReport } from "./trust-report.ts";
 import type { MeshView } from "../discovery/mesh-view.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import type { AppProbe } from "./app-probe.ts";
@@ -100,6 +101,7 @@ export function createAdminServer(options: AdminOptions): http.Server {
         // Sorted: the services map iterates in hash order, and people diff these dumps.
         snapshot: state ? { version: state.version, services: [...state.services.keys()].sort().map((k) => state.services.get(k)), policy: state.policy, routes: [...state.routes.keys()].sort().map((k) => state.routes.get(k)) } : null,
         certificate: material ? { spiffeId: material.spiffeId, notAfter: material.notAfter.toISOString(), chainPem: material.credentials.certChainPem } : null,
+        trust: material ? trustReport(material.credentials) : null,
       };
       return send(res, 200, JSON.stringify(body, null, 2), "application/json");
     }

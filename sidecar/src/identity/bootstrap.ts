@@ -7,6 +7,7 @@ import { CredentialStore, type Credentials } from "./credentials-store.ts";
 import { IdentityClient } from "./client.ts";
 import { IdentityRenewer } from "./renewer.ts";
 import type { RenewalPolicy } from "./schedule.ts";
+import { TrustWatcher, type TrustUpdateResult } from "./trust-watch.ts";
 
 export interface ProxyIdentityOptions {
   /** host:port of the control plane's identity service. */
@@ -21,11 +22,16 @@ export interface ProxyIdentityOptions {
   spiffeId: string;
   logger: Logger;
   policy?: Partial<RenewalPolicy>;
+  /** Spread of "renew now" (default DEFAULT_RENEW_JITTER_MS). */
+  renewJitterMs?: number;
+  onTrustUpdate?: (result: TrustUpdateResult) => void;
 }
 
 export interface ProxyIdentity {
   store: CredentialStore;
   renewer: IdentityRenewer;
+  /** The pushed trust bundle and "renew now" (WatchTrust). */
+  trust: TrustWatcher;
   /** Cancels the next renewal and closes the identity client's channel. */
   stop(): void;
 }
@@ -42,10 +48,21 @@ export async function startProxyIdentity(options: ProxyIdentityOptions): Promise
     ...(options.policy ? { policy: options.policy } : {}),
   });
   await renewer.start();
+  const trust = new TrustWatcher({
+    source: client,
+    store,
+    renewer,
+    logger: options.logger.child({ component: "trust" }),
+    ...(options.renewJitterMs !== undefined ? { renewJitterMs: options.renewJitterMs } : {}),
+    ...(options.onTrustUpdate ? { onUpdate: options.onTrustUpdate } : {}),
+  });
+  trust.start();
   return {
     store,
     renewer,
+    trust,
     stop() {
+      trust.stop();
       renewer.stop();
       client.close();
     },

@@ -16,6 +16,21 @@ export interface CertifyResult {
   notAfter: Date;
 }
 
+/** One WatchTrust message, decoded. */
+export interface TrustPush {
+  anchorsPem: string;
+  /** Leaves received before this are to be renewed now; undefined: no such instruction. */
+  renewBefore: Date | undefined;
+  /** The issuer now signing leaves (PEM; empty if the control plane did not say). */
+  issuerPem: string;
+}
+
+export interface TrustStreamHandlers {
+  update(push: TrustPush): void;
+  /** The stream ended (the control plane went away, or said why); called once. */
+  end(reason: string): void;
+}
+
 export interface IdentityClientOptions {
   /** host:port of the control plane's identity service. */
   address: string;
@@ -83,6 +98,32 @@ export class IdentityClient {
         },
       );
     });
+  }
+
+  /** Opens WatchTrust; returns a function that cancels it (after which `end` is not called). */
+  watchTrust(handlers: TrustStreamHandlers): () => void {
+    const call = this.#grpc().watchTrust({});
+    let done = false;
+    const finish = (reason: string): void => {
+      if (done) return;
+      done = true;
+      handlers.end(reason);
+    };
+    call.on("data", (message: { trustAnchors: Buffer[]; renewIssuedBeforeUnixMs: string; issuer: Buffer }) => {
+      if (done) return;
+      const renewMs = Number(message.renewIssuedBeforeUnixMs);
+      handlers.update({
+        anchorsPem: message.trustAnchors.map((d) => derToPem("CERTIFICATE", d)).join(""),
+        renewBefore: Number.isFinite(renewMs) && renewMs > 0 ? new Date(renewMs) : undefined,
+        issuerPem: message.issuer.length > 0 ? derToPem("CERTIFICATE", message.issuer) : "",
+      });
+    });
+    call.on("error", (err: grpc.ServiceError) => finish(`${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`));
+    call.on("end", () => finish("the control plane ended the stream"));
+    return () => {
+      done = true;
+      call.cancel();
+    };
   }
 
   close(): void {

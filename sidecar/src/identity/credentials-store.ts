@@ -5,6 +5,8 @@
 import { EventEmitter } from "node:events";
 import * as tls from "node:tls";
 import { checkServerSpiffeId } from "./credentials-peer.ts";
+import { fail, ok, type Result } from "../../../lib/result.ts";
+import { bundleVerifiesChain } from "../../../lib/trust-bundle.ts";
 
 export interface Credentials {
   /** PEM private key (PKCS#8); lives only in memory. */
@@ -40,6 +42,22 @@ export class CredentialStore extends EventEmitter<Events> {
     this.#context = undefined;
     this.#version++;
     this.emit("change", credentials);
+  }
+
+  /**
+   * Takes a pushed trust bundle in place of the current one (same key and leaf),
+   * unless it would not verify our own leaf: then peers holding leaves from our
+   * issuer would refuse us once they take it too, so it is refused here instead
+   * (the caller logs and counts it) and the old bundle stays.
+   */
+  replaceTrustAnchors(anchorsPem: string, now = new Date()): Result<"applied" | "unchanged"> {
+    const c = this.#current;
+    if (!c) return fail("no-credentials", "no certificate yet; the first Certify brings the bundle");
+    if (c.trustAnchors === anchorsPem) return ok("unchanged");
+    const verifies = bundleVerifiesChain(c.certChain, anchorsPem, now);
+    if (!verifies.ok) return fail("bundle-excludes-own-leaf", `the pushed bundle does not verify this proxy's leaf: ${verifies.message}`);
+    this.set({ ...c, trustAnchors: anchorsPem });
+    return ok("applied");
   }
 
   /** Resolves with the first credentials (at once if there are some). */

@@ -45,6 +45,9 @@ export class IdentityRenewer {
   #attempt = 0;
   #stopped = false;
   #renewals = 0;
+  #running = false;
+  #receivedAt: Date | undefined;
+  #handledRenewBefore: number | undefined;
 
   constructor(options: IdentityRenewerOptions) {
     this.#o = options;
@@ -65,6 +68,36 @@ export class IdentityRenewer {
     await this.#o.store.ready();
   }
 
+  /** When the current certificate was received (this proxy's wall time), or undefined before the first. */
+  get receivedAt(): Date | undefined {
+    return this.#receivedAt;
+  }
+
+  /**
+   * Renew now: if the current certificate was received before `before`, renew
+   * within `jitterMs` (uniform; spreads a mesh's proxies over a few seconds)
+   * instead of at the scheduled time. Each instant is acted on once, so the same
+   * instruction heard again after a reconnect does not renew again. Returns
+   * whether a renewal was brought forward.
+   */
+  renewIfReceivedBefore(before: Date, jitterMs: number): boolean {
+    if (this.#stopped || this.#handledRenewBefore === before.getTime()) return false;
+    this.#handledRenewBefore = before.getTime();
+    const received = this.#receivedAt;
+    if (received === undefined || received.getTime() >= before.getTime()) return false;
+    // A renewal in flight brings a certificate received after the instruction arrived.
+    if (this.#running || this.#timer === undefined) return false;
+    this.#clock.clearTimeout(this.#timer);
+    const random = this.#o.random ?? Math.random;
+    const delay = Math.floor(random() * Math.max(0, jitterMs));
+    this.#o.logger.info({ renewBefore: before.toISOString(), receivedAt: received.toISOString(), renewInMs: delay }, "renewing early: the control plane asked for leaves received before this instant");
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      void this.#run();
+    }, delay);
+    return true;
+  }
+
   stop(): void {
     this.#stopped = true;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
@@ -75,10 +108,13 @@ export class IdentityRenewer {
     if (this.#stopped) return;
     const random = this.#o.random ?? Math.random;
     let result: Result<Date>;
+    this.#running = true;
     try {
       result = await this.renewOnce();
     } catch (err) {
       result = fail("renew-failed", (err as Error).message);
+    } finally {
+      this.#running = false;
     }
     if (this.#stopped) return;
     const now = this.#wallTime();
@@ -111,8 +147,10 @@ export class IdentityRenewer {
     const result = await this.#o.certifier.certify({ token, csrDer, identity: this.#o.spiffeId });
     if (!result.ok) return result;
     if (result.value.trustAnchorsPem) this.#o.certifier.setTrustAnchors?.(result.value.trustAnchorsPem);
+    const key = await privateKeyToPem(keys.privateKey);
+    this.#receivedAt = this.#wallTime();
     this.#o.store.set({
-      key: await privateKeyToPem(keys.privateKey),
+      key,
       certChain: result.value.certChainPem,
       trustAnchors: result.value.trustAnchorsPem,
       spiffeId: this.#o.spiffeId,

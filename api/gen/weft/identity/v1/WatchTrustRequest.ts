@@ -1,0 +1,8 @@
+// Original file: identity.proto
+
+
+export interface WatchTrustRequest {
+}
+
+export interface WatchTrustRequest__Output {
+}
