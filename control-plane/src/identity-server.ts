@@ -43,7 +43,9 @@ export interface IdentityLimits extends ConnectionLimits {
 }
 
 export const DEFAULT_IDENTITY_LIMITS: IdentityLimits = {
-  maxConnections: 1024,
+  // Every proxy holds one connection open (its WatchTrust stream), as it holds one to discovery:
+  // the cap bounds a flood, not the mesh, so it sits far above the pods one replica serves.
+  maxConnections: 16_384,
   maxConnectionsPerPeer: 32,
   maxStreamsPerConnection: 4,
   maxInFlight: 128,
