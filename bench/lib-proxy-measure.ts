@@ -111,6 +111,8 @@ export interface LoadOptions {
   connections: number;
   seconds: number;
   cpus: string;
+  /** fortio's per-request log (JSON lines: start in epoch ns, latency in s), for attributing the tail. */
+  accessLog?: string | undefined;
 }
 
 /**
@@ -124,7 +126,7 @@ export const FORTIO_RESOLUTION_SECONDS = 0.00001;
 
 /** One fortio run, pinned to `cpus`. With qps > 0 requests follow a fixed schedule (catching up after a stall). */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  const [command, args] = pinned(o.cpus, [o.fortio, "load", "-qps", String(o.qps), "-c", String(o.connections), "-t", `${o.seconds}s`, "-uniform", "-r", String(FORTIO_RESOLUTION_SECONDS), "-p", "50,90,99,99.9", "-json", "-", "-quiet", o.url]);
+  const [command, args] = pinned(o.cpus, [o.fortio, "load", "-qps", String(o.qps), "-c", String(o.connections), "-t", `${o.seconds}s`, "-uniform", "-r", String(FORTIO_RESOLUTION_SECONDS), "-p", "50,90,99,99.9", "-json", "-", "-quiet", ...(o.accessLog ? ["-access-log-file", o.accessLog] : []), o.url]);
   const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";

@@ -14,7 +14,12 @@
 // (e.g. --baseline main), measured in the same interleaved rounds; --route-rules N (default 20; 0: none)
 // adds a Weft pair whose client follows an N-rule route (GAMMA) on every request, to compare with the
 // pair without routes; --tracing runs the tracing-cost rows instead (bench/proxy-tracing.ts).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// --attribution (default; --no-attribution: off) adds a third Weft pair that records its GC pauses and
+// event-loop stalls (WEFT_RUNTIME_STATS_FILE) while fortio logs every request, and prints which of those
+// the slowest 1 % overlapped (bench/lib-proxy-attribution.ts); --pss-pairs N (default 5; 0: off) then
+// runs N Weft pairs and N nginx pairs at once and reports each proxy's PSS, RSS and private memory
+// (bench/lib-proxy-pss.ts), --pss-seconds S (default 5) of load through each pair first.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -26,6 +31,8 @@ import { RESPONSE_BYTES, backendConfig, clientProxyConfig, serverProxyConfig, st
 import { baselineTree } from "./lib-baseline.ts";
 import { startWeftPair, type ProxyPair } from "./lib-proxy-weft.ts";
 import type { BenchReport } from "./report.ts";
+import { attributeTail, formatAttribution, parseFortioAccessLog, readRuntimeStats, type TailAttribution } from "./lib-proxy-attribution.ts";
+import { measureManyProxies, type TenProxiesResult } from "./lib-proxy-pss.ts";
 
 interface PathResult {
   name: string;
@@ -42,6 +49,8 @@ interface Path {
   name: string;
   url: string;
   proxies: { label: string; pid: number }[];
+  /** fortio logs every request of a fixed-rate round here (round number appended): the tail's attribution. */
+  accessLog?: string;
 }
 
 interface Phase {
@@ -53,10 +62,11 @@ interface Phase {
   loadCpus: string;
 }
 
-async function fixedPhase(path: Path, o: Phase): Promise<{ load: LoadResult; usage: Map<number, ProcUsage> }> {
+async function fixedPhase(path: Path, o: Phase, round: number): Promise<{ load: LoadResult; usage: Map<number, ProcUsage> }> {
   const sampler = new ProcSampler(path.proxies.map((p) => p.pid));
   sampler.start();
-  const load = await runLoad({ fortio: o.fortio, url: path.url, qps: o.qps, connections: o.connections, seconds: o.seconds, cpus: o.loadCpus });
+  const accessLog = path.accessLog ? `${path.accessLog}.${round}` : undefined;
+  const load = await runLoad({ fortio: o.fortio, url: path.url, qps: o.qps, connections: o.connections, seconds: o.seconds, cpus: o.loadCpus, accessLog });
   const usage = sampler.stop();
   console.error(`[bench proxy] ${path.name}: p50 ${fmt(load.p50Ms)} ms, p99 ${fmt(load.p99Ms)} ms at ${fmt(load.qpsActual, 0)} rps`);
   return { load, usage };
@@ -95,6 +105,7 @@ export async function run(args: string[]): Promise<BenchReport> {
   if (args.includes("--tracing")) return (await import("./proxy-tracing.ts")).run(args.filter((a) => a !== "--tracing"));
   const { values } = parseArgs({
     args,
+    allowNegative: true,
     options: {
       seconds: { type: "string", default: "20" },
       "max-seconds": { type: "string", default: "10" },
@@ -109,6 +120,9 @@ export async function run(args: string[]): Promise<BenchReport> {
       "load-cpus": { type: "string" },
       baseline: { type: "string" },
       "route-rules": { type: "string", default: "20" },
+      attribution: { type: "boolean", default: true },
+      "pss-pairs": { type: "string", default: "5" },
+      "pss-seconds": { type: "string", default: "5" },
     },
   });
   // Other work on the machine shows in every figure; the report says how busy it was (loadBefore).
@@ -128,9 +142,14 @@ export async function run(args: string[]): Promise<BenchReport> {
   let weft: ProxyPair | undefined;
   let baseline: ProxyPair | undefined;
   let routed: ProxyPair | undefined;
+  let instrumented: ProxyPair | undefined;
+  let attribution: TailAttribution | undefined;
+  let memory: TenProxiesResult | undefined;
+  const pssPairs = Math.max(0, Number(values["pss-pairs"]));
   const routeRules = Math.max(0, Number(values["route-rules"]));
   let baselineCheckout: ReturnType<typeof baselineTree> | undefined;
   const results: PathResult[] = [];
+  let attributionOf: (() => TailAttribution) | undefined;
   try {
     const mesh = await createTestMesh();
     const clientLeaf = await issueTestLeaf(mesh, { namespace: "bench", serviceAccount: "client" });
@@ -169,6 +188,18 @@ export async function run(args: string[]): Promise<BenchReport> {
         routed = await startWeftPair({ dir: join(dir, "weft-routed"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags, proxyArgs, routeRules });
         paths.push({ name: `weft pair, ${routeRules}-rule route`, url: routed.url, proxies: routed.pids });
       }
+      if (values.attribution) {
+        // A pair of its own, so the plain pair's figures stay comparable with runs without it
+        // (and the two rows give the instrumentation's cost in the same run).
+        const stats = (label: string) => join(dir, `weft-instrumented-${label}.jsonl`);
+        instrumented = await startWeftPair({ dir: join(dir, "weft-instrumented"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags, proxyArgs, env: (label) => ({ WEFT_RUNTIME_STATS_FILE: stats(label) }) });
+        const path: Path = { name: "weft pair (instrumented)", url: instrumented.url, proxies: instrumented.pids, accessLog: join(dir, "weft-instrumented-access.jsonl") };
+        paths.push(path);
+        attributionOf = () => {
+          const requests = Array.from({ length: rounds }, (_, r) => readFileSync(`${path.accessLog}.${r}`, "utf8")).flatMap(parseFortioAccessLog);
+          return attributeTail(requests, [readRuntimeStats("client", stats("client")), readRuntimeStats("server", stats("server"))]);
+        };
+      }
       if (values.baseline) {
         baselineCheckout = baselineTree(values.baseline, dir);
         baseline = await startWeftPair({ dir: join(dir, "weft-baseline"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags, proxyArgs, root: baselineCheckout.root });
@@ -181,17 +212,49 @@ export async function run(args: string[]): Promise<BenchReport> {
     for (const path of paths) await runLoad({ fortio: o.fortio, url: path.url, qps: o.qps, connections: o.connections, seconds: warmup, cpus: o.loadCpus });
     const fixed = new Map<Path, { load: LoadResult; usage: Map<number, ProcUsage> }[]>(paths.map((p) => [p, []]));
     for (let round = 0; round < rounds; round++) {
-      for (const path of paths) fixed.get(path)?.push(await fixedPhase(path, o));
+      for (const path of paths) fixed.get(path)?.push(await fixedPhase(path, o, round));
     }
     for (const path of paths) {
       const max = await runLoad({ fortio: o.fortio, url: path.url, qps: 0, connections: o.connections, seconds: o.maxSeconds, cpus: o.loadCpus });
       console.error(`[bench proxy] ${path.name}: max ${fmt(max.qpsActual, 0)} rps`);
       results.push(combine(path, fixed.get(path) ?? [], max));
     }
+    // Read after every path's closed-loop run: the proxies flush their timeline once a second.
+    attribution = attributionOf?.();
+    if (pssPairs > 0) {
+      const nodeFlags = (values["weft-node-flags"] ?? "").split(" ").filter(Boolean);
+      const proxyArgs = (values["weft-args"] ?? "").split(" ").filter(Boolean);
+      const pssSeconds = Number(values["pss-seconds"]);
+      memory = await measureManyProxies({
+        pairs: pssPairs,
+        startWeft: async (i) => {
+          const pair = await startWeftPair({ dir: join(dir, `pss-weft-${i}`), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags, proxyArgs });
+          return { url: pair.url, pids: pair.pids.map((p) => p.pid), stop: () => pair.stop() };
+        },
+        startNginx: async (i) => {
+          const d = join(dir, `pss-nginx-${i}`);
+          const serverPort = await freePort();
+          const server = await startNginx(`pss-nginx-server-${i}`, `${d}-s`, serverProxyConfig(`${d}-s`, serverPort, backendPort, files), serverPort, proxyCpus, (p) => waitForPort(p));
+          const clientPort = await freePort();
+          const client = await startNginx(`pss-nginx-client-${i}`, `${d}-c`, clientProxyConfig(`${d}-c`, clientPort, serverPort, files), clientPort, proxyCpus, (p) => waitForPort(p));
+          const stop = async () => {
+            for (const p of [client, server]) {
+              if (p.child.exitCode !== null) continue;
+              const exited = new Promise((r) => p.child.once("exit", r));
+              p.child.kill("SIGTERM");
+              await exited;
+            }
+          };
+          return { url: `http://127.0.0.1:${clientPort}/`, pids: [client.pid, server.pid], stop };
+        },
+        load: (url) => runLoad({ fortio: o.fortio, url, qps: o.qps, connections: o.connections, seconds: pssSeconds, cpus: o.loadCpus }),
+      });
+    }
   } finally {
     await weft?.stop();
     await baseline?.stop();
     await routed?.stop();
+    await instrumented?.stop();
     baselineCheckout?.remove();
     for (const p of started) p.child.kill("SIGTERM");
     rmSync(dir, { recursive: true, force: true });
@@ -209,6 +272,7 @@ export async function run(args: string[]): Promise<BenchReport> {
     r.proxies.map((p) => `${p.label} ${fmt(p.usage.rssMaxBytes / MB, 1)}`).join(", ") || "-",
     r.proxies.map((p) => `${p.label} ${fmt(p.usage.privateBytes / MB, 1)}`).join(", ") || "-",
     r.rounds.map((l) => fmt(l.p99Ms, 2)).join(" "),
+    r.rounds.map((l) => fmt(l.p999Ms, 2)).join(" "),
   ]);
 
   const nginx = results.find((r) => r.name === "nginx mTLS pair");
@@ -248,12 +312,30 @@ export async function run(args: string[]): Promise<BenchReport> {
       targets[`Weft ${p.label} proxy RSS at ${o.qps} rps`] = { target: "<= 60 MB", measured: `${fmt(p.usage.rssMaxBytes / MB, 1)} MB ${at}`, met: carried && p.usage.rssMaxBytes <= 60 * MB };
     }
   }
+  if (weftResult && nginx) {
+    // Issue 24's tail targets: p99.9, and no round's p99 above 3x nginx's in the same round.
+    targets["Weft pair p99.9 <= 3 ms"] = { target: "<= 3 ms", measured: `${fmt(weftResult.fixed.p999Ms)} ms (median of rounds)`, met: weftResult.fixed.p999Ms <= 3 };
+    const ratios = weftResult.rounds.map((l, i) => l.p99Ms / (nginx.rounds[i]?.p99Ms ?? NaN));
+    targets["every round's Weft p99 <= 3x nginx's in that round"] = { target: "<= 3x", measured: ratios.map((r) => `${fmt(r, 2)}x`).join(" "), met: ratios.every((r) => r <= 3) };
+  }
+  const notes: string[] = [];
+  if (attribution) notes.push(...formatAttribution(attribution, "weft pair (instrumented)"));
+  if (memory) {
+    const m = (b: number) => `${fmt(b / MB, 1)} MB`;
+    notes.push(
+      `memory with ${memory.weft.proxies} proxies of a kind running at once, after ${values["pss-seconds"]} s at ${o.qps} rps through each pair (medians per proxy; ${memory.nodeProcesses} processes on the machine ran the node executable, sharing its pages):`,
+      `  Weft:  PSS ${m(memory.weft.pss)} (max ${m(memory.weft.pssMax)}), RSS ${m(memory.weft.rss)}, private ${m(memory.weft.private)}`,
+      `  nginx: PSS ${m(memory.nginx.pss)} (max ${m(memory.nginx.pssMax)}), RSS ${m(memory.nginx.rss)}, private ${m(memory.nginx.private)}`,
+    );
+    targets[`Weft PSS per proxy with ${memory.weft.proxies} running`] = { target: "<= 45 MB", measured: `${m(memory.weft.pss)} (max ${m(memory.weft.pssMax)})`, met: memory.weft.pssMax <= 45 * MB };
+  }
   return {
     suite: "proxy",
     description: `fortio ${o.connections} connections, ${o.qps} rps fixed rate for ${o.seconds} s per round, ${rounds} rounds interleaved across paths (medians shown; RSS is the maximum), after ${warmup} s warm-up at the same rate; then closed loop for ${o.maxSeconds} s; ${RESPONSE_BYTES} B responses from nginx on loopback; load generator and backend on CPU ${loadCpus}, proxies on CPU ${proxyCpus} of ${cores}; 1-minute load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after. Latencies in ms; "added" is over the direct path; CPU in vCPU and RSS (max) in MB per proxy during the fixed-rate phase; "private" is the memory only that proxy holds (USS: RSS minus pages shared with other processes, such as the executable's). Fortio histogram resolution ${FORTIO_RESOLUTION_SECONDS * 1e6} µs.`,
-    columns: ["path", "p50", "p99", "p99.9", "added p50", "added p99", "rps", "errors", "max rps", "CPU (vCPU)", "RSS (MB)", "private (MB)", "p99 per round"],
+    columns: ["path", "p50", "p99", "p99.9", "added p50", "added p99", "rps", "errors", "max rps", "CPU (vCPU)", "RSS (MB)", "private (MB)", "p99 per round", "p99.9 per round"],
     rows,
     targets,
-    data: { results },
+    notes,
+    data: { results, attribution, memory },
   };
 }
