@@ -19,6 +19,8 @@
 // the slowest 1 % overlapped (bench/lib-proxy-attribution.ts); --pss-pairs N (default 5; 0: off) then
 // runs N Weft pairs and N nginx pairs at once and reports each proxy's PSS, RSS and private memory
 // (bench/lib-proxy-pss.ts), --pss-seconds S (default 5) of load through each pair first.
+// "--variant-node-flags=--max-old-space-size=512" and/or --variant-env UV_USE_IO_URING=1 (K=V,K=V) add a
+// Weft pair of the same build with those Node flags / environment, in the same interleaved rounds: an A/B of a tuning.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -123,6 +125,8 @@ export async function run(args: string[]): Promise<BenchReport> {
       attribution: { type: "boolean", default: true },
       "pss-pairs": { type: "string", default: "5" },
       "pss-seconds": { type: "string", default: "5" },
+      "variant-node-flags": { type: "string", default: "" },
+      "variant-env": { type: "string", default: "" },
     },
   });
   // Other work on the machine shows in every figure; the report says how busy it was (loadBefore).
@@ -143,6 +147,7 @@ export async function run(args: string[]): Promise<BenchReport> {
   let baseline: ProxyPair | undefined;
   let routed: ProxyPair | undefined;
   let instrumented: ProxyPair | undefined;
+  let variant: ProxyPair | undefined;
   let attribution: TailAttribution | undefined;
   let memory: TenProxiesResult | undefined;
   const pssPairs = Math.max(0, Number(values["pss-pairs"]));
@@ -200,6 +205,12 @@ export async function run(args: string[]): Promise<BenchReport> {
           return attributeTail(requests, [readRuntimeStats("client", stats("client")), readRuntimeStats("server", stats("server"))]);
         };
       }
+      const variantFlags = (values["variant-node-flags"] ?? "").split(" ").filter(Boolean);
+      const variantEnv = Object.fromEntries((values["variant-env"] ?? "").split(",").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)] as const));
+      if (variantFlags.length > 0 || Object.keys(variantEnv).length > 0) {
+        variant = await startWeftPair({ dir: join(dir, "weft-variant"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags: [...nodeFlags, ...variantFlags], proxyArgs, env: () => variantEnv });
+        paths.push({ name: `weft variant (${[...variantFlags, ...Object.entries(variantEnv).map(([k, v]) => `${k}=${v}`)].join(" ")})`, url: variant.url, proxies: variant.pids });
+      }
       if (values.baseline) {
         baselineCheckout = baselineTree(values.baseline, dir);
         baseline = await startWeftPair({ dir: join(dir, "weft-baseline"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags, proxyArgs, root: baselineCheckout.root });
@@ -255,6 +266,7 @@ export async function run(args: string[]): Promise<BenchReport> {
     await baseline?.stop();
     await routed?.stop();
     await instrumented?.stop();
+    await variant?.stop();
     baselineCheckout?.remove();
     for (const p of started) p.child.kill("SIGTERM");
     rmSync(dir, { recursive: true, force: true });
@@ -317,6 +329,18 @@ export async function run(args: string[]): Promise<BenchReport> {
     targets["Weft pair p99.9 <= 3 ms"] = { target: "<= 3 ms", measured: `${fmt(weftResult.fixed.p999Ms)} ms (median of rounds)`, met: weftResult.fixed.p999Ms <= 3 };
     const ratios = weftResult.rounds.map((l, i) => l.p99Ms / (nginx.rounds[i]?.p99Ms ?? NaN));
     targets["every round's Weft p99 <= 3x nginx's in that round"] = { target: "<= 3x", measured: ratios.map((r) => `${fmt(r, 2)}x`).join(" "), met: ratios.every((r) => r <= 3) };
+  }
+  const variantResult = results.find((r) => r.name.startsWith("weft variant ("));
+  if (weftResult && variantResult && direct) {
+    const w = added(weftResult, "p99Ms");
+    const v = added(variantResult, "p99Ms");
+    const perRound = variantResult.rounds.map((l, i) => `${fmt(l.p99Ms / (weftResult.rounds[i]?.p99Ms ?? NaN), 2)}x`).join(" ");
+    const cpu = (r: PathResult) => r.proxies.reduce((sum, p) => sum + p.usage.vcpu, 0);
+    targets["variant's added p99 vs the plain pair's (same run; a tuning is kept only if clearly better)"] = {
+      target: `<= ${fmt(0.8 * w)} ms (-20 %)`,
+      measured: `${fmt(v)} ms (${fmt(v / w, 2)}x; p99 per round ${perRound}; p99.9 ${fmt(variantResult.fixed.p999Ms)} vs ${fmt(weftResult.fixed.p999Ms)} ms; CPU ${fmt(cpu(variantResult))} vs ${fmt(cpu(weftResult))} vCPU; max rps ${fmt(variantResult.max.qpsActual, 0)} vs ${fmt(weftResult.max.qpsActual, 0)})`,
+      met: v <= 0.8 * w,
+    };
   }
   const notes: string[] = [];
   if (attribution) notes.push(...formatAttribution(attribution, "weft pair (instrumented)"));
