@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { systemClock } from "../../lib/clock.ts";
-import { parseSchedstat, startRuntimeStats, stallOf } from "../../sidecar/src/admin/runtime-stats.ts";
+import { parseSchedstat, probePeriod, startRuntimeStats, stallOf } from "../../sidecar/src/admin/runtime-stats.ts";
 import { waitFor } from "../support/wait.ts";
 
 interface Line { t: string; [k: string]: unknown }
@@ -21,6 +21,13 @@ describe("the proxy's runtime timeline (WEFT_RUNTIME_STATS_FILE)", function () {
     const s = stallOf({ ...base, prev: 10, now: 17, schedPrev: { ranMs: 100, waitedMs: 50 }, schedNow: { ranMs: 102, waitedMs: 54 } });
     assert.deepEqual(s, { t: "stall", from: 1_000_010, to: 1_000_017, lateMs: 6, ranMs: 2, waitedMs: 4 });
     assert.ok(Number.isNaN(stallOf({ ...base, prev: 10, now: 17 })?.ranMs));
+  });
+
+  it("ticks every 1 ms while the loop works and every 50 ms while it idles", () => {
+    const o = { intervalMs: 1, idleIntervalMs: 50, busyUtilization: 0.05 };
+    assert.equal(probePeriod(0.2, o), 1);
+    assert.equal(probePeriod(0.05, o), 1);
+    assert.equal(probePeriod(0.01, o), 50);
   });
 
   it("reads schedstat's first two fields as ms and refuses anything else", () => {
