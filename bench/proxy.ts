@@ -28,7 +28,7 @@ import { parseArgs } from "node:util";
 import { createTestMesh, issueTestLeaf } from "../test/fixtures/mesh-pki.ts";
 import { pairBenchMachine } from "./lib-proxy-fortio.ts";
 import { freePort, waitForPort } from "../test/support/ports.ts";
-import { FORTIO_RESOLUTION_SECONDS, ProcSampler, runLoad, type LoadResult, type ProcUsage } from "./lib-proxy-measure.ts";
+import { CoreSampler, FORTIO_RESOLUTION_SECONDS, ProcSampler, runLoad, type LoadResult, type ProcUsage } from "./lib-proxy-measure.ts";
 import { RESPONSE_BYTES, backendConfig, clientProxyConfig, serverProxyConfig, startNginx, type NginxProcess, type PairFiles } from "./lib-proxy-nginx.ts";
 import { baselineTree } from "./lib-baseline.ts";
 import { startWeftPair, type ProxyPair } from "./lib-proxy-weft.ts";
@@ -42,6 +42,8 @@ interface PathResult {
   max: LoadResult;
   proxies: { label: string; usage: ProcUsage }[];
   rounds: LoadResult[];
+  /** vCPU that other processes took on the proxies' core during each fixed-rate round. */
+  coreOthers: number[];
 }
 
 const MB = 1024 * 1024;
@@ -62,16 +64,22 @@ interface Phase {
   seconds: number;
   maxSeconds: number;
   loadCpus: string;
+  proxyCpus: string;
 }
 
-async function fixedPhase(path: Path, o: Phase, round: number): Promise<{ load: LoadResult; usage: Map<number, ProcUsage> }> {
+interface RoundResult { load: LoadResult; usage: Map<number, ProcUsage>; coreOthers: number }
+
+async function fixedPhase(path: Path, o: Phase, round: number): Promise<RoundResult> {
   const sampler = new ProcSampler(path.proxies.map((p) => p.pid));
+  const core = new CoreSampler(o.proxyCpus, path.proxies.map((p) => p.pid));
   sampler.start();
+  core.start();
   const accessLog = path.accessLog ? `${path.accessLog}.${round}` : undefined;
   const load = await runLoad({ fortio: o.fortio, url: path.url, qps: o.qps, connections: o.connections, seconds: o.seconds, cpus: o.loadCpus, accessLog });
   const usage = sampler.stop();
+  const coreOthers = core.stop();
   console.error(`[bench proxy] ${path.name}: p50 ${fmt(load.p50Ms)} ms, p99 ${fmt(load.p99Ms)} ms at ${fmt(load.qpsActual, 0)} rps`);
-  return { load, usage };
+  return { load, usage, coreOthers };
 }
 
 function median(values: number[]): number {
@@ -82,7 +90,7 @@ function median(values: number[]): number {
 }
 
 /** Per-figure medians over rounds (each figure on its own, so one noisy round moves none of them far). */
-function combine(path: Path, rounds: { load: LoadResult; usage: Map<number, ProcUsage> }[], max: LoadResult): PathResult {
+function combine(path: Path, rounds: RoundResult[], max: LoadResult): PathResult {
   const m = (f: (l: LoadResult) => number) => median(rounds.map((r) => f(r.load)));
   const fixed: LoadResult = {
     qpsTarget: rounds[0]?.load.qpsTarget ?? 0,
@@ -99,7 +107,7 @@ function combine(path: Path, rounds: { load: LoadResult; usage: Map<number, Proc
       privateBytes: Math.max(...rounds.map((r) => r.usage.get(p.pid)?.privateBytes ?? NaN)),
     },
   }));
-  return { name: path.name, fixed, max, proxies, rounds: rounds.map((r) => r.load) };
+  return { name: path.name, fixed, max, proxies, rounds: rounds.map((r) => r.load), coreOthers: rounds.map((r) => r.coreOthers) };
 }
 
 export async function run(args: string[]): Promise<BenchReport> {
@@ -139,7 +147,7 @@ export async function run(args: string[]): Promise<BenchReport> {
   // (the first round after a 3-10 s warm-up, the second after 5 s with no
   // other path in between) and never later. Every path gets the same warm-up.
   const warmup = Number(values.warmup);
-  const o: Phase = { fortio, qps: Number(values.qps), connections: Number(values.connections), seconds: Number(values.seconds), maxSeconds: Number(values["max-seconds"]), loadCpus };
+  const o: Phase = { fortio, qps: Number(values.qps), connections: Number(values.connections), seconds: Number(values.seconds), maxSeconds: Number(values["max-seconds"]), loadCpus, proxyCpus };
 
   const dir = mkdtempSync(join(tmpdir(), "weft-bench-proxy-"));
   const started: NginxProcess[] = [];
@@ -221,7 +229,7 @@ export async function run(args: string[]): Promise<BenchReport> {
     // interleaved rounds so that drift in the machine's other load falls on
     // every path alike, then each path's maximum throughput.
     for (const path of paths) await runLoad({ fortio: o.fortio, url: path.url, qps: o.qps, connections: o.connections, seconds: warmup, cpus: o.loadCpus });
-    const fixed = new Map<Path, { load: LoadResult; usage: Map<number, ProcUsage> }[]>(paths.map((p) => [p, []]));
+    const fixed = new Map<Path, RoundResult[]>(paths.map((p) => [p, []]));
     for (let round = 0; round < rounds; round++) {
       for (const path of paths) fixed.get(path)?.push(await fixedPhase(path, o, round));
     }
@@ -285,6 +293,7 @@ export async function run(args: string[]): Promise<BenchReport> {
     r.proxies.map((p) => `${p.label} ${fmt(p.usage.privateBytes / MB, 1)}`).join(", ") || "-",
     r.rounds.map((l) => fmt(l.p99Ms, 2)).join(" "),
     r.rounds.map((l) => fmt(l.p999Ms, 2)).join(" "),
+    r.coreOthers.map((v) => fmt(v, 2)).join(" "),
   ]);
 
   const nginx = results.find((r) => r.name === "nginx mTLS pair");
@@ -356,7 +365,7 @@ export async function run(args: string[]): Promise<BenchReport> {
   return {
     suite: "proxy",
     description: `fortio ${o.connections} connections, ${o.qps} rps fixed rate for ${o.seconds} s per round, ${rounds} rounds interleaved across paths (medians shown; RSS is the maximum), after ${warmup} s warm-up at the same rate; then closed loop for ${o.maxSeconds} s; ${RESPONSE_BYTES} B responses from nginx on loopback; load generator and backend on CPU ${loadCpus}, proxies on CPU ${proxyCpus} of ${cores}; 1-minute load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after. Latencies in ms; "added" is over the direct path; CPU in vCPU and RSS (max) in MB per proxy during the fixed-rate phase; "private" is the memory only that proxy holds (USS: RSS minus pages shared with other processes, such as the executable's). Fortio histogram resolution ${FORTIO_RESOLUTION_SECONDS * 1e6} µs.`,
-    columns: ["path", "p50", "p99", "p99.9", "added p50", "added p99", "rps", "errors", "max rps", "CPU (vCPU)", "RSS (MB)", "private (MB)", "p99 per round", "p99.9 per round"],
+    columns: ["path", "p50", "p99", "p99.9", "added p50", "added p99", "rps", "errors", "max rps", "CPU (vCPU)", "RSS (MB)", "private (MB)", "p99 per round", "p99.9 per round", "others on proxy core per round (vCPU)"],
     rows,
     targets,
     notes,

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { IntervalIndex, attributeTail, parseFortioAccessLog, parseRuntimeStats, type RequestRecord } from "../../bench/lib-proxy-attribution.ts";
 import { parseSmapsRollup } from "../../bench/lib-proxy-pss.ts";
+import { cpuBusyTicks, parseCpuList } from "../../bench/lib-proxy-measure.ts";
 
 describe("the proxy bench's tail attribution and memory figures", () => {
   it("answers interval overlap for touching, nested, long-before and disjoint intervals", () => {
@@ -58,5 +59,13 @@ describe("the proxy bench's tail attribution and memory figures", () => {
   it("reads PSS, RSS and private memory from smaps_rollup", () => {
     const text = "00400000-7ffd [rollup]\nRss:               86000 kB\nPss:               36000 kB\nPss_Anon:          30000 kB\nShared_Clean:      50000 kB\nPrivate_Clean:       100 kB\nPrivate_Dirty:     31900 kB\n";
     assert.deepEqual(parseSmapsRollup(text), { rssBytes: 86000 * 1024, pssBytes: 36000 * 1024, privateBytes: 32000 * 1024 });
+  });
+
+  it("reads taskset CPU lists and the busy ticks of those CPUs from /proc/stat", () => {
+    assert.deepEqual(parseCpuList("1"), [1]);
+    assert.deepEqual(parseCpuList("0-2,5"), [0, 1, 2, 5]);
+    const stat = "cpu  10 0 10 100 0 0 0 0 0 0\ncpu0 1 2 3 400 5 6 7 8 0 0\ncpu1 10 20 30 400 50 60 70 80 0 0\nintr 1\n";
+    assert.equal(cpuBusyTicks([1], stat), 10 + 20 + 30 + 60 + 70 + 80);
+    assert.equal(cpuBusyTicks([0, 1], stat), 1 + 2 + 3 + 6 + 7 + 8 + 270);
   });
 });
