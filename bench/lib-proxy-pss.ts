@@ -12,15 +12,20 @@ export interface SmapsFigures {
   rssBytes: number;
   pssBytes: number;
   privateBytes: number;
+  /** PSS of anonymous memory (heaps, malloc, stacks) and of file mappings (the executable, libraries). */
+  pssAnonBytes: number;
+  pssFileBytes: number;
 }
 
-/** Parses smaps_rollup's Rss, Pss and Private_Clean + Private_Dirty (kB) into bytes. */
+/** Parses smaps_rollup's Rss, Pss (and its anon and file parts) and Private_Clean + Private_Dirty (kB) into bytes. */
 export function parseSmapsRollup(text: string): SmapsFigures {
   const kb = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN) * 1024;
   return {
     rssBytes: kb(/^Rss:\s+(\d+) kB/m),
     pssBytes: kb(/^Pss:\s+(\d+) kB/m),
     privateBytes: kb(/^Private_Clean:\s+(\d+) kB/m) + kb(/^Private_Dirty:\s+(\d+) kB/m),
+    pssAnonBytes: kb(/^Pss_Anon:\s+(\d+) kB/m),
+    pssFileBytes: kb(/^Pss_File:\s+(\d+) kB/m),
   };
 }
 
@@ -45,6 +50,8 @@ export interface MemorySummary {
   pss: number;
   private: number;
   pssMax: number;
+  pssAnon: number;
+  pssFile: number;
 }
 
 const median = (v: number[]) => {
@@ -61,6 +68,8 @@ export function summarise(figures: SmapsFigures[]): MemorySummary {
     pss: median(figures.map((f) => f.pssBytes)),
     private: median(figures.map((f) => f.privateBytes)),
     pssMax: Math.max(...figures.map((f) => f.pssBytes)),
+    pssAnon: median(figures.map((f) => f.pssAnonBytes)),
+    pssFile: median(figures.map((f) => f.pssFileBytes)),
   };
 }
 

@@ -357,8 +357,8 @@ export async function run(args: string[]): Promise<BenchReport> {
     const m = (b: number) => `${fmt(b / MB, 1)} MB`;
     notes.push(
       `memory with ${memory.weft.proxies} proxies of a kind running at once, after ${values["pss-seconds"]} s at ${o.qps} rps through each pair (medians per proxy; ${memory.nodeProcesses} processes on the machine ran the node executable, sharing its pages):`,
-      `  Weft:  PSS ${m(memory.weft.pss)} (max ${m(memory.weft.pssMax)}), RSS ${m(memory.weft.rss)}, private ${m(memory.weft.private)}`,
-      `  nginx: PSS ${m(memory.nginx.pss)} (max ${m(memory.nginx.pssMax)}), RSS ${m(memory.nginx.rss)}, private ${m(memory.nginx.private)}`,
+      `  Weft:  PSS ${m(memory.weft.pss)} (max ${m(memory.weft.pssMax)}; anon ${m(memory.weft.pssAnon)}, file ${m(memory.weft.pssFile)}), RSS ${m(memory.weft.rss)}, private ${m(memory.weft.private)}`,
+      `  nginx: PSS ${m(memory.nginx.pss)} (max ${m(memory.nginx.pssMax)}; anon ${m(memory.nginx.pssAnon)}, file ${m(memory.nginx.pssFile)}), RSS ${m(memory.nginx.rss)}, private ${m(memory.nginx.private)}`,
     );
     targets[`Weft PSS per proxy with ${memory.weft.proxies} running`] = { target: "<= 45 MB", measured: `${m(memory.weft.pss)} (max ${m(memory.weft.pssMax)})`, met: memory.weft.pssMax <= 45 * MB };
   }

@@ -57,8 +57,8 @@ describe("the proxy bench's tail attribution and memory figures", () => {
   });
 
   it("reads PSS, RSS and private memory from smaps_rollup", () => {
-    const text = "00400000-7ffd [rollup]\nRss:               86000 kB\nPss:               36000 kB\nPss_Anon:          30000 kB\nShared_Clean:      50000 kB\nPrivate_Clean:       100 kB\nPrivate_Dirty:     31900 kB\n";
-    assert.deepEqual(parseSmapsRollup(text), { rssBytes: 86000 * 1024, pssBytes: 36000 * 1024, privateBytes: 32000 * 1024 });
+    const text = "00400000-7ffd [rollup]\nRss:               86000 kB\nPss:               36000 kB\nPss_Anon:          30000 kB\nPss_File:           6000 kB\nShared_Clean:      50000 kB\nPrivate_Clean:       100 kB\nPrivate_Dirty:     31900 kB\n";
+    assert.deepEqual(parseSmapsRollup(text), { rssBytes: 86000 * 1024, pssBytes: 36000 * 1024, privateBytes: 32000 * 1024, pssAnonBytes: 30000 * 1024, pssFileBytes: 6000 * 1024 });
   });
 
   it("reads taskset CPU lists and the busy ticks of those CPUs from /proc/stat", () => {
