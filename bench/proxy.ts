@@ -230,8 +230,9 @@ export async function run(args: string[]): Promise<BenchReport> {
     // every path alike, then each path's maximum throughput.
     for (const path of paths) await runLoad({ fortio: o.fortio, url: path.url, qps: o.qps, connections: o.connections, seconds: warmup, cpus: o.loadCpus });
     const fixed = new Map<Path, RoundResult[]>(paths.map((p) => [p, []]));
+    // Odd rounds run the paths in reverse order, so no path (a variant, a baseline) always follows the same one.
     for (let round = 0; round < rounds; round++) {
-      for (const path of paths) fixed.get(path)?.push(await fixedPhase(path, o, round));
+      for (const path of round % 2 ? [...paths].reverse() : paths) fixed.get(path)?.push(await fixedPhase(path, o, round));
     }
     for (const path of paths) {
       const max = await runLoad({ fortio: o.fortio, url: path.url, qps: 0, connections: o.connections, seconds: o.maxSeconds, cpus: o.loadCpus });
