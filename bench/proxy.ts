@@ -17,7 +17,7 @@
 // --attribution (default; --no-attribution: off) adds a third Weft pair that records its GC pauses and
 // event-loop stalls (WEFT_RUNTIME_STATS_FILE) while fortio logs every request, and prints which of those
 // the slowest 1 % overlapped (bench/lib-proxy-attribution.ts); --pss-pairs N (default 5; 0: off) then
-// runs N Weft pairs and N nginx pairs at once and reports each proxy's PSS, RSS and private memory
+// runs N Weft pairs and N nginx pairs at once (when --only has both) and reports each proxy's PSS, RSS and private memory
 // (bench/lib-proxy-pss.ts), --pss-seconds S (default 5) of load through each pair first.
 // "--variant-node-flags=--max-old-space-size=512" and/or --variant-env UV_USE_IO_URING=1 (K=V,K=V) add a
 // Weft pair of the same build with those Node flags / environment, in the same interleaved rounds: an A/B of a tuning.
@@ -241,7 +241,7 @@ export async function run(args: string[]): Promise<BenchReport> {
     }
     // Read after every path's closed-loop run: the proxies flush their timeline once a second.
     attribution = attributionOf?.();
-    if (pssPairs > 0) {
+    if (pssPairs > 0 && only.has("weft") && only.has("nginx")) {
       const nodeFlags = (values["weft-node-flags"] ?? "").split(" ").filter(Boolean);
       const proxyArgs = (values["weft-args"] ?? "").split(" ").filter(Boolean);
       const pssSeconds = Number(values["pss-seconds"]);
