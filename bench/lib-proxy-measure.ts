@@ -111,6 +111,8 @@ export interface LoadOptions {
   connections: number;
   seconds: number;
   cpus: string;
+  /** fortio's per-request log (JSON lines: start in epoch ns, latency in s), for attributing the tail. */
+  accessLog?: string | undefined;
 }
 
 /**
@@ -124,7 +126,7 @@ export const FORTIO_RESOLUTION_SECONDS = 0.00001;
 
 /** One fortio run, pinned to `cpus`. With qps > 0 requests follow a fixed schedule (catching up after a stall). */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  const [command, args] = pinned(o.cpus, [o.fortio, "load", "-qps", String(o.qps), "-c", String(o.connections), "-t", `${o.seconds}s`, "-uniform", "-r", String(FORTIO_RESOLUTION_SECONDS), "-p", "50,90,99,99.9", "-json", "-", "-quiet", o.url]);
+  const [command, args] = pinned(o.cpus, [o.fortio, "load", "-qps", String(o.qps), "-c", String(o.connections), "-t", `${o.seconds}s`, "-uniform", "-r", String(FORTIO_RESOLUTION_SECONDS), "-p", "50,90,99,99.9", "-json", "-", "-quiet", ...(o.accessLog ? ["-access-log-file", o.accessLog] : []), o.url]);
   const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -146,4 +148,66 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     p99Ms: pct(99),
     p999Ms: pct(99.9),
   };
+}
+
+/** CPU numbers of a taskset list ("1", "0-1", "1,3"). */
+export function parseCpuList(list: string): number[] {
+  const out: number[] = [];
+  for (const part of list.split(",")) {
+    const [a, b] = part.split("-").map(Number);
+    if (a === undefined || !Number.isInteger(a)) continue;
+    for (let c = a; c <= (b !== undefined && Number.isInteger(b) ? b : a); c++) out.push(c);
+  }
+  return out;
+}
+
+/** Busy ticks (all but idle and iowait) of the given CPUs, from /proc/stat. */
+export function cpuBusyTicks(cpus: number[], stat = readFileSync("/proc/stat", "utf8")): number {
+  let busy = 0;
+  for (const line of stat.split("\n")) {
+    const m = /^cpu(\d+) (.*)$/.exec(line);
+    if (!m || !cpus.includes(Number(m[1]))) continue;
+    const f = (m[2] ?? "").trim().split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    busy += (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+  }
+  return busy;
+}
+
+/**
+ * How much of the proxies' cores went to anything but the proxies under test
+ * during a phase (vCPU): the other pairs, other work on the machine, the
+ * kernel's softirqs. On a quiet machine it is near 0; a figure measured while
+ * it is not says the proxies had to share their core.
+ */
+export class CoreSampler {
+  readonly #cpus: number[];
+  readonly #pids: number[];
+  #busy = 0;
+  #own = 0;
+  #at = 0;
+
+  constructor(cpuList: string, pids: number[]) {
+    this.#cpus = parseCpuList(cpuList);
+    this.#pids = pids;
+  }
+
+  #ownTicks(): number {
+    let n = 0;
+    for (const pid of this.#pids) { try { n += cpuTicks(pid); } catch { /* exited */ } }
+    return n;
+  }
+
+  start(): void {
+    this.#at = performance.now();
+    this.#busy = cpuBusyTicks(this.#cpus);
+    this.#own = this.#ownTicks();
+  }
+
+  /** vCPU used on those cores by everything but `pids` since start. */
+  stop(): number {
+    const seconds = (performance.now() - this.#at) / 1000;
+    const others = cpuBusyTicks(this.#cpus) - this.#busy - (this.#ownTicks() - this.#own);
+    return Math.max(0, others) / CLOCK_TICKS / seconds;
+  }
 }

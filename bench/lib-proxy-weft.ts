@@ -75,6 +75,8 @@ export interface WeftPairOptions {
   root?: string;
   /** An Authorization (the snapshot's JSON form) for the server proxy's policy.inbound; none: the legacy STRICT mode. */
   authorization?: unknown;
+  /** Extra environment per proxy (e.g. WEFT_RUNTIME_STATS_FILE for the tail's attribution). */
+  env?: (label: "client" | "server") => Record<string, string>;
   /** Rules of a route (GAMMA) on the client's calls to the backend (benchRoutes); 0 or none: no route. */
   routeRules?: number;
 }
@@ -115,9 +117,9 @@ export function benchSnapshot(backendPort: number, serverIdentity: string, autho
   };
 }
 
-function startProxy(label: string, entry: string, args: string[], cpus: string, nodeFlags: string[]): { child: ChildProcess; output: () => string } {
+function startProxy(label: string, entry: string, args: string[], cpus: string, nodeFlags: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string } {
   const [command, argv] = pinned(cpus, [process.execPath, ...nodeFlags, entry, ...args]);
-  const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let out = "";
   const keep = (d: string) => { out = (out + d).slice(-8000); };
   child.stdout?.setEncoding("utf8").on("data", keep);
@@ -146,8 +148,8 @@ export async function startWeftPair(o: WeftPairOptions): Promise<ProxyPair> {
   const common = ["--log-level", "warn", "--inbound-port", "0", "--outbound-port", "0", "--listen-host", "127.0.0.1", ...(o.proxyArgs ?? [])];
   const nodeFlags = o.nodeFlags ?? [];
   const entry = proxyEntry(o.root);
-  const server = startProxy("server", entry, ["--static-snapshot", serverSnapshot, ...common, ...creds(o.serverLeaf, "server"), "--admin-port", String(serverAdmin), "--inbound-app", `${serverIn}=${o.backendPort}`], o.proxyCpus, nodeFlags);
-  const client = startProxy("client", entry, ["--static-snapshot", snapshot, ...common, ...creds(o.clientLeaf, "client"), "--admin-port", String(clientAdmin), "--outbound-bind", `${clientOut}=${SERVICE_IP}:${SERVICE_PORT}`, "--endpoint-dial", `${ENDPOINT_IP}:${o.backendPort}=127.0.0.1:${serverIn}`], o.proxyCpus, nodeFlags);
+  const server = startProxy("server", entry, ["--static-snapshot", serverSnapshot, ...common, ...creds(o.serverLeaf, "server"), "--admin-port", String(serverAdmin), "--inbound-app", `${serverIn}=${o.backendPort}`], o.proxyCpus, nodeFlags, o.env?.("server"));
+  const client = startProxy("client", entry, ["--static-snapshot", snapshot, ...common, ...creds(o.clientLeaf, "client"), "--admin-port", String(clientAdmin), "--outbound-bind", `${clientOut}=${SERVICE_IP}:${SERVICE_PORT}`, "--endpoint-dial", `${ENDPOINT_IP}:${o.backendPort}=127.0.0.1:${serverIn}`], o.proxyCpus, nodeFlags, o.env?.("client"));
   const stop = async () => {
     for (const p of [client, server]) {
       if (p.child.exitCode !== null) continue;

@@ -14,18 +14,27 @@
 // (e.g. --baseline main), measured in the same interleaved rounds; --route-rules N (default 20; 0: none)
 // adds a Weft pair whose client follows an N-rule route (GAMMA) on every request, to compare with the
 // pair without routes; --tracing runs the tracing-cost rows instead (bench/proxy-tracing.ts).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// --attribution (default; --no-attribution: off) adds a third Weft pair that records its GC pauses and
+// event-loop stalls (WEFT_RUNTIME_STATS_FILE) while fortio logs every request, and prints which of those
+// the slowest 1 % overlapped (bench/lib-proxy-attribution.ts); --pss-pairs N (default 5; 0: off) then
+// runs N Weft pairs and N nginx pairs at once (when --only has both) and reports each proxy's PSS, RSS and private memory
+// (bench/lib-proxy-pss.ts), --pss-seconds S (default 5) of load through each pair first.
+// "--variant-node-flags=--max-old-space-size=512" and/or --variant-env UV_USE_IO_URING=1 (K=V,K=V) add a
+// Weft pair of the same build with those Node flags / environment, in the same interleaved rounds: an A/B of a tuning.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createTestMesh, issueTestLeaf } from "../test/fixtures/mesh-pki.ts";
 import { pairBenchMachine } from "./lib-proxy-fortio.ts";
 import { freePort, waitForPort } from "../test/support/ports.ts";
-import { FORTIO_RESOLUTION_SECONDS, ProcSampler, runLoad, type LoadResult, type ProcUsage } from "./lib-proxy-measure.ts";
+import { CoreSampler, FORTIO_RESOLUTION_SECONDS, ProcSampler, runLoad, type LoadResult, type ProcUsage } from "./lib-proxy-measure.ts";
 import { RESPONSE_BYTES, backendConfig, clientProxyConfig, serverProxyConfig, startNginx, type NginxProcess, type PairFiles } from "./lib-proxy-nginx.ts";
 import { baselineTree } from "./lib-baseline.ts";
 import { startWeftPair, type ProxyPair } from "./lib-proxy-weft.ts";
 import type { BenchReport } from "./report.ts";
+import { attributeTail, formatAttribution, parseFortioAccessLog, readRuntimeStats, type TailAttribution } from "./lib-proxy-attribution.ts";
+import { measureManyProxies, type TenProxiesResult } from "./lib-proxy-pss.ts";
 
 interface PathResult {
   name: string;
@@ -33,6 +42,8 @@ interface PathResult {
   max: LoadResult;
   proxies: { label: string; usage: ProcUsage }[];
   rounds: LoadResult[];
+  /** vCPU that other processes took on the proxies' core during each fixed-rate round. */
+  coreOthers: number[];
 }
 
 const MB = 1024 * 1024;
@@ -42,6 +53,8 @@ interface Path {
   name: string;
   url: string;
   proxies: { label: string; pid: number }[];
+  /** fortio logs every request of a fixed-rate round here (round number appended): the tail's attribution. */
+  accessLog?: string;
 }
 
 interface Phase {
@@ -51,15 +64,22 @@ interface Phase {
   seconds: number;
   maxSeconds: number;
   loadCpus: string;
+  proxyCpus: string;
 }
 
-async function fixedPhase(path: Path, o: Phase): Promise<{ load: LoadResult; usage: Map<number, ProcUsage> }> {
+interface RoundResult { load: LoadResult; usage: Map<number, ProcUsage>; coreOthers: number }
+
+async function fixedPhase(path: Path, o: Phase, round: number): Promise<RoundResult> {
   const sampler = new ProcSampler(path.proxies.map((p) => p.pid));
+  const core = new CoreSampler(o.proxyCpus, path.proxies.map((p) => p.pid));
   sampler.start();
-  const load = await runLoad({ fortio: o.fortio, url: path.url, qps: o.qps, connections: o.connections, seconds: o.seconds, cpus: o.loadCpus });
+  core.start();
+  const accessLog = path.accessLog ? `${path.accessLog}.${round}` : undefined;
+  const load = await runLoad({ fortio: o.fortio, url: path.url, qps: o.qps, connections: o.connections, seconds: o.seconds, cpus: o.loadCpus, accessLog });
   const usage = sampler.stop();
+  const coreOthers = core.stop();
   console.error(`[bench proxy] ${path.name}: p50 ${fmt(load.p50Ms)} ms, p99 ${fmt(load.p99Ms)} ms at ${fmt(load.qpsActual, 0)} rps`);
-  return { load, usage };
+  return { load, usage, coreOthers };
 }
 
 function median(values: number[]): number {
@@ -70,7 +90,7 @@ function median(values: number[]): number {
 }
 
 /** Per-figure medians over rounds (each figure on its own, so one noisy round moves none of them far). */
-function combine(path: Path, rounds: { load: LoadResult; usage: Map<number, ProcUsage> }[], max: LoadResult): PathResult {
+function combine(path: Path, rounds: RoundResult[], max: LoadResult): PathResult {
   const m = (f: (l: LoadResult) => number) => median(rounds.map((r) => f(r.load)));
   const fixed: LoadResult = {
     qpsTarget: rounds[0]?.load.qpsTarget ?? 0,
@@ -87,7 +107,7 @@ function combine(path: Path, rounds: { load: LoadResult; usage: Map<number, Proc
       privateBytes: Math.max(...rounds.map((r) => r.usage.get(p.pid)?.privateBytes ?? NaN)),
     },
   }));
-  return { name: path.name, fixed, max, proxies, rounds: rounds.map((r) => r.load) };
+  return { name: path.name, fixed, max, proxies, rounds: rounds.map((r) => r.load), coreOthers: rounds.map((r) => r.coreOthers) };
 }
 
 export async function run(args: string[]): Promise<BenchReport> {
@@ -95,6 +115,7 @@ export async function run(args: string[]): Promise<BenchReport> {
   if (args.includes("--tracing")) return (await import("./proxy-tracing.ts")).run(args.filter((a) => a !== "--tracing"));
   const { values } = parseArgs({
     args,
+    allowNegative: true,
     options: {
       seconds: { type: "string", default: "20" },
       "max-seconds": { type: "string", default: "10" },
@@ -109,6 +130,11 @@ export async function run(args: string[]): Promise<BenchReport> {
       "load-cpus": { type: "string" },
       baseline: { type: "string" },
       "route-rules": { type: "string", default: "20" },
+      attribution: { type: "boolean", default: true },
+      "pss-pairs": { type: "string", default: "5" },
+      "pss-seconds": { type: "string", default: "5" },
+      "variant-node-flags": { type: "string", default: "" },
+      "variant-env": { type: "string", default: "" },
     },
   });
   // Other work on the machine shows in every figure; the report says how busy it was (loadBefore).
@@ -121,16 +147,22 @@ export async function run(args: string[]): Promise<BenchReport> {
   // (the first round after a 3-10 s warm-up, the second after 5 s with no
   // other path in between) and never later. Every path gets the same warm-up.
   const warmup = Number(values.warmup);
-  const o: Phase = { fortio, qps: Number(values.qps), connections: Number(values.connections), seconds: Number(values.seconds), maxSeconds: Number(values["max-seconds"]), loadCpus };
+  const o: Phase = { fortio, qps: Number(values.qps), connections: Number(values.connections), seconds: Number(values.seconds), maxSeconds: Number(values["max-seconds"]), loadCpus, proxyCpus };
 
   const dir = mkdtempSync(join(tmpdir(), "weft-bench-proxy-"));
   const started: NginxProcess[] = [];
   let weft: ProxyPair | undefined;
   let baseline: ProxyPair | undefined;
   let routed: ProxyPair | undefined;
+  let instrumented: ProxyPair | undefined;
+  let variant: ProxyPair | undefined;
+  let attribution: TailAttribution | undefined;
+  let memory: TenProxiesResult | undefined;
+  const pssPairs = Math.max(0, Number(values["pss-pairs"]));
   const routeRules = Math.max(0, Number(values["route-rules"]));
   let baselineCheckout: ReturnType<typeof baselineTree> | undefined;
   const results: PathResult[] = [];
+  let attributionOf: (() => TailAttribution) | undefined;
   try {
     const mesh = await createTestMesh();
     const clientLeaf = await issueTestLeaf(mesh, { namespace: "bench", serviceAccount: "client" });
@@ -169,6 +201,24 @@ export async function run(args: string[]): Promise<BenchReport> {
         routed = await startWeftPair({ dir: join(dir, "weft-routed"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags, proxyArgs, routeRules });
         paths.push({ name: `weft pair, ${routeRules}-rule route`, url: routed.url, proxies: routed.pids });
       }
+      if (values.attribution) {
+        // A pair of its own, so the plain pair's figures stay comparable with runs without it
+        // (and the two rows give the instrumentation's cost in the same run).
+        const stats = (label: string) => join(dir, `weft-instrumented-${label}.jsonl`);
+        instrumented = await startWeftPair({ dir: join(dir, "weft-instrumented"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags, proxyArgs, env: (label) => ({ WEFT_RUNTIME_STATS_FILE: stats(label) }) });
+        const path: Path = { name: "weft pair (instrumented)", url: instrumented.url, proxies: instrumented.pids, accessLog: join(dir, "weft-instrumented-access.jsonl") };
+        paths.push(path);
+        attributionOf = () => {
+          const requests = Array.from({ length: rounds }, (_, r) => readFileSync(`${path.accessLog}.${r}`, "utf8")).flatMap(parseFortioAccessLog);
+          return attributeTail(requests, [readRuntimeStats("client", stats("client")), readRuntimeStats("server", stats("server"))]);
+        };
+      }
+      const variantFlags = (values["variant-node-flags"] ?? "").split(" ").filter(Boolean);
+      const variantEnv = Object.fromEntries((values["variant-env"] ?? "").split(",").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)] as const));
+      if (variantFlags.length > 0 || Object.keys(variantEnv).length > 0) {
+        variant = await startWeftPair({ dir: join(dir, "weft-variant"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags: [...nodeFlags, ...variantFlags], proxyArgs, env: () => variantEnv });
+        paths.push({ name: `weft variant (${[...variantFlags, ...Object.entries(variantEnv).map(([k, v]) => `${k}=${v}`)].join(" ")})`, url: variant.url, proxies: variant.pids });
+      }
       if (values.baseline) {
         baselineCheckout = baselineTree(values.baseline, dir);
         baseline = await startWeftPair({ dir: join(dir, "weft-baseline"), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags, proxyArgs, root: baselineCheckout.root });
@@ -179,19 +229,53 @@ export async function run(args: string[]): Promise<BenchReport> {
     // interleaved rounds so that drift in the machine's other load falls on
     // every path alike, then each path's maximum throughput.
     for (const path of paths) await runLoad({ fortio: o.fortio, url: path.url, qps: o.qps, connections: o.connections, seconds: warmup, cpus: o.loadCpus });
-    const fixed = new Map<Path, { load: LoadResult; usage: Map<number, ProcUsage> }[]>(paths.map((p) => [p, []]));
+    const fixed = new Map<Path, RoundResult[]>(paths.map((p) => [p, []]));
+    // Odd rounds run the paths in reverse order, so no path (a variant, a baseline) always follows the same one.
     for (let round = 0; round < rounds; round++) {
-      for (const path of paths) fixed.get(path)?.push(await fixedPhase(path, o));
+      for (const path of round % 2 ? [...paths].reverse() : paths) fixed.get(path)?.push(await fixedPhase(path, o, round));
     }
     for (const path of paths) {
       const max = await runLoad({ fortio: o.fortio, url: path.url, qps: 0, connections: o.connections, seconds: o.maxSeconds, cpus: o.loadCpus });
       console.error(`[bench proxy] ${path.name}: max ${fmt(max.qpsActual, 0)} rps`);
       results.push(combine(path, fixed.get(path) ?? [], max));
     }
+    // Read after every path's closed-loop run: the proxies flush their timeline once a second.
+    attribution = attributionOf?.();
+    if (pssPairs > 0 && only.has("weft") && only.has("nginx")) {
+      const nodeFlags = (values["weft-node-flags"] ?? "").split(" ").filter(Boolean);
+      const proxyArgs = (values["weft-args"] ?? "").split(" ").filter(Boolean);
+      const pssSeconds = Number(values["pss-seconds"]);
+      memory = await measureManyProxies({
+        pairs: pssPairs,
+        startWeft: async (i) => {
+          const pair = await startWeftPair({ dir: join(dir, `pss-weft-${i}`), backendPort, proxyCpus, mesh, clientLeaf, serverLeaf, nodeFlags, proxyArgs });
+          return { url: pair.url, pids: pair.pids.map((p) => p.pid), stop: () => pair.stop() };
+        },
+        startNginx: async (i) => {
+          const d = join(dir, `pss-nginx-${i}`);
+          const serverPort = await freePort();
+          const server = await startNginx(`pss-nginx-server-${i}`, `${d}-s`, serverProxyConfig(`${d}-s`, serverPort, backendPort, files), serverPort, proxyCpus, (p) => waitForPort(p));
+          const clientPort = await freePort();
+          const client = await startNginx(`pss-nginx-client-${i}`, `${d}-c`, clientProxyConfig(`${d}-c`, clientPort, serverPort, files), clientPort, proxyCpus, (p) => waitForPort(p));
+          const stop = async () => {
+            for (const p of [client, server]) {
+              if (p.child.exitCode !== null) continue;
+              const exited = new Promise((r) => p.child.once("exit", r));
+              p.child.kill("SIGTERM");
+              await exited;
+            }
+          };
+          return { url: `http://127.0.0.1:${clientPort}/`, pids: [client.pid, server.pid], stop };
+        },
+        load: (url) => runLoad({ fortio: o.fortio, url, qps: o.qps, connections: o.connections, seconds: pssSeconds, cpus: o.loadCpus }),
+      });
+    }
   } finally {
     await weft?.stop();
     await baseline?.stop();
     await routed?.stop();
+    await instrumented?.stop();
+    await variant?.stop();
     baselineCheckout?.remove();
     for (const p of started) p.child.kill("SIGTERM");
     rmSync(dir, { recursive: true, force: true });
@@ -209,6 +293,8 @@ export async function run(args: string[]): Promise<BenchReport> {
     r.proxies.map((p) => `${p.label} ${fmt(p.usage.rssMaxBytes / MB, 1)}`).join(", ") || "-",
     r.proxies.map((p) => `${p.label} ${fmt(p.usage.privateBytes / MB, 1)}`).join(", ") || "-",
     r.rounds.map((l) => fmt(l.p99Ms, 2)).join(" "),
+    r.rounds.map((l) => fmt(l.p999Ms, 2)).join(" "),
+    r.coreOthers.map((v) => fmt(v, 2)).join(" "),
   ]);
 
   const nginx = results.find((r) => r.name === "nginx mTLS pair");
@@ -248,12 +334,42 @@ export async function run(args: string[]): Promise<BenchReport> {
       targets[`Weft ${p.label} proxy RSS at ${o.qps} rps`] = { target: "<= 60 MB", measured: `${fmt(p.usage.rssMaxBytes / MB, 1)} MB ${at}`, met: carried && p.usage.rssMaxBytes <= 60 * MB };
     }
   }
+  if (weftResult && nginx) {
+    // Issue 24's tail targets: p99.9, and no round's p99 above 3x nginx's in the same round.
+    targets["Weft pair p99.9 <= 3 ms"] = { target: "<= 3 ms", measured: `${fmt(weftResult.fixed.p999Ms)} ms (median of rounds)`, met: weftResult.fixed.p999Ms <= 3 };
+    const ratios = weftResult.rounds.map((l, i) => l.p99Ms / (nginx.rounds[i]?.p99Ms ?? NaN));
+    targets["every round's Weft p99 <= 3x nginx's in that round"] = { target: "<= 3x", measured: ratios.map((r) => `${fmt(r, 2)}x`).join(" "), met: ratios.every((r) => r <= 3) };
+  }
+  const variantResult = results.find((r) => r.name.startsWith("weft variant ("));
+  if (weftResult && variantResult && direct) {
+    const w = added(weftResult, "p99Ms");
+    const v = added(variantResult, "p99Ms");
+    const perRound = variantResult.rounds.map((l, i) => `${fmt(l.p99Ms / (weftResult.rounds[i]?.p99Ms ?? NaN), 2)}x`).join(" ");
+    const cpu = (r: PathResult) => r.proxies.reduce((sum, p) => sum + p.usage.vcpu, 0);
+    targets["variant's added p99 vs the plain pair's (same run; a tuning is kept only if clearly better)"] = {
+      target: `<= ${fmt(0.8 * w)} ms (-20 %)`,
+      measured: `${fmt(v)} ms (${fmt(v / w, 2)}x; p99 per round ${perRound}; p99.9 ${fmt(variantResult.fixed.p999Ms)} vs ${fmt(weftResult.fixed.p999Ms)} ms; CPU ${fmt(cpu(variantResult))} vs ${fmt(cpu(weftResult))} vCPU; max rps ${fmt(variantResult.max.qpsActual, 0)} vs ${fmt(weftResult.max.qpsActual, 0)})`,
+      met: v <= 0.8 * w,
+    };
+  }
+  const notes: string[] = [];
+  if (attribution) notes.push(...formatAttribution(attribution, "weft pair (instrumented)"));
+  if (memory) {
+    const m = (b: number) => `${fmt(b / MB, 1)} MB`;
+    notes.push(
+      `memory with ${memory.weft.proxies} proxies of a kind running at once, after ${values["pss-seconds"]} s at ${o.qps} rps through each pair (medians per proxy; ${memory.nodeProcesses} processes on the machine ran the node executable, sharing its pages):`,
+      `  Weft:  PSS ${m(memory.weft.pss)} (max ${m(memory.weft.pssMax)}; anon ${m(memory.weft.pssAnon)}, file ${m(memory.weft.pssFile)}), RSS ${m(memory.weft.rss)}, private ${m(memory.weft.private)}`,
+      `  nginx: PSS ${m(memory.nginx.pss)} (max ${m(memory.nginx.pssMax)}; anon ${m(memory.nginx.pssAnon)}, file ${m(memory.nginx.pssFile)}), RSS ${m(memory.nginx.rss)}, private ${m(memory.nginx.private)}`,
+    );
+    targets[`Weft PSS per proxy with ${memory.weft.proxies} running`] = { target: "<= 45 MB", measured: `${m(memory.weft.pss)} (max ${m(memory.weft.pssMax)})`, met: memory.weft.pssMax <= 45 * MB };
+  }
   return {
     suite: "proxy",
-    description: `fortio ${o.connections} connections, ${o.qps} rps fixed rate for ${o.seconds} s per round, ${rounds} rounds interleaved across paths (medians shown; RSS is the maximum), after ${warmup} s warm-up at the same rate; then closed loop for ${o.maxSeconds} s; ${RESPONSE_BYTES} B responses from nginx on loopback; load generator and backend on CPU ${loadCpus}, proxies on CPU ${proxyCpus} of ${cores}; 1-minute load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after. Latencies in ms; "added" is over the direct path; CPU in vCPU and RSS (max) in MB per proxy during the fixed-rate phase; "private" is the memory only that proxy holds (USS: RSS minus pages shared with other processes, such as the executable's). Fortio histogram resolution ${FORTIO_RESOLUTION_SECONDS * 1e6} µs.`,
-    columns: ["path", "p50", "p99", "p99.9", "added p50", "added p99", "rps", "errors", "max rps", "CPU (vCPU)", "RSS (MB)", "private (MB)", "p99 per round"],
+    description: `fortio ${o.connections} connections, ${o.qps} rps fixed rate for ${o.seconds} s per round, ${rounds} rounds interleaved across paths (medians shown; RSS is the maximum), after ${warmup} s warm-up at the same rate; then closed loop for ${o.maxSeconds} s; ${RESPONSE_BYTES} B responses from nginx on loopback; load generator and backend on CPU ${loadCpus}, proxies on CPU ${proxyCpus} of ${cores}; 1-minute load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after. Latencies in ms; "added" is over the direct path; CPU in vCPU and RSS (max) in MB per proxy during the fixed-rate phase; "private" is the memory only that proxy holds (USS: RSS minus pages shared with other processes, such as the executable's). Fortio histogram resolution ${FORTIO_RESOLUTION_SECONDS * 1e6} µs. "Others on proxy core" is the vCPU processes other than the path's proxies took on the proxies' CPUs in each round (near 0 on a quiet machine).${instrumented ? ' "weft pair (instrumented)" records its GC pauses and loop stalls for the attribution below, which costs it some CPU; compare tails with the plain pair.' : ""}`,
+    columns: ["path", "p50", "p99", "p99.9", "added p50", "added p99", "rps", "errors", "max rps", "CPU (vCPU)", "RSS (MB)", "private (MB)", "p99 per round", "p99.9 per round", "others on proxy core per round (vCPU)"],
     rows,
     targets,
-    data: { results },
+    notes,
+    data: { results, attribution, memory },
   };
 }

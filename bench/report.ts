@@ -7,6 +7,8 @@ export interface BenchReport {
   rows: (string | number)[][];
   /** The suite's performance targets (docs/benchmarks.md), checked against the rows: name -> met? */
   targets?: Record<string, { target: string; measured: string; met: boolean }>;
+  /** Lines printed after the table (e.g. the proxy suite's tail attribution and memory with many proxies). */
+  notes?: string[];
   /** Raw figures for machines (JSON consumers). */
   data?: Record<string, unknown>;
 }
@@ -17,6 +19,7 @@ export function formatTable(report: BenchReport): string {
   const line = (r: string[]) => "| " + r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ") + " |";
   const out = [`# ${report.suite}`, report.description, "", line(cells[0] ?? []), "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|"];
   for (const r of cells.slice(1)) out.push(line(r));
+  if (report.notes?.length) out.push("", ...report.notes);
   if (report.targets) {
     out.push("", "targets:");
     for (const [name, t] of Object.entries(report.targets)) {

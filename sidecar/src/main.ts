@@ -4,6 +4,7 @@
 import "./main-flags.ts";
 import { createLogger } from "../../lib/log.ts";
 import { Shutdown } from "../../lib/shutdown.ts";
+import { systemClock } from "../../lib/clock.ts";
 import { CredentialsHolder, loadCredentialFiles } from "./identity/credentials-source.ts";
 import type { TrustStatus } from "./identity/trust-watch.ts";
 import { MeshView } from "./discovery/mesh-view.ts";
@@ -27,6 +28,9 @@ async function main(): Promise<number> {
   }
   const c = config.value;
   const logger = createLogger({ component: "proxy", level: c.logLevel });
+  // The latency-tail timeline (GC pauses, loop stalls) for `npm run bench -- proxy`; unset, nothing is loaded.
+  const statsFile = process.env["WEFT_RUNTIME_STATS_FILE"];
+  const runtimeStats = statsFile ? (await import("./admin/runtime-stats.ts")).startRuntimeStats({ file: statsFile, clock: systemClock }) : undefined;
   const tracing = await proxyTracingFromEnv(process.env, logger);
   if (!tracing.ok) {
     logger.error({ code: tracing.code }, tracing.message);
@@ -105,6 +109,7 @@ async function main(): Promise<number> {
   registerTracingMetrics(proxy.metrics.registry, tracing.value.tracing, "weft_proxy_");
   logger.info({ ports: Object.fromEntries(proxy.ports), identity: credentials.current()?.spiffeId }, "proxy started");
   const shutdown = new Shutdown({ logger });
+  if (runtimeStats) shutdown.add("runtime-stats", () => runtimeStats.stop());
   // Drains run last-added first: the proxy drains while its certificate stays fresh.
   shutdown.add("control-plane", stopControlPlane);
   shutdown.add("proxy", () => proxy.drain(20_000));

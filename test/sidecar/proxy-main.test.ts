@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { startHttpEcho, type EchoApp } from "../fixtures/apps/http-echo.ts";
@@ -27,7 +27,7 @@ describe("weft-proxy main.ts in static mode (as the netns tests run it)", functi
     if (this.currentTest?.state === "failed") console.error(processes.report());
   });
 
-  it("serves through a client/server pair of processes, reports ready, and drains on SIGTERM", async () => {
+  it("serves through a client/server pair of processes, reports ready, records its runtime timeline when asked, and drains on SIGTERM", async () => {
     const pki = await testPki();
     for (const [name, leaf] of [["client", pki.client], ["server", pki.server]] as const) {
       await writeFile(path.join(dir, `${name}.crt`), leaf.certChainPem);
@@ -41,7 +41,8 @@ describe("weft-proxy main.ts in static mode (as the netns tests run it)", functi
     };
     await writeFile(path.join(dir, "snapshot.json"), JSON.stringify(snapshot));
     const common = ["--static-snapshot", path.join(dir, "snapshot.json"), "--trust-anchors", path.join(dir, "anchors.pem"), "--listen-host", "127.0.0.1", "--inbound-port", "0", "--outbound-port", "0", "--log-level", "warn"];
-    const start = (name: string, args: string[]) => processes.node(name, ["sidecar/src/main.ts", ...common, ...args]);
+    const statsFile = path.join(dir, "client-runtime.jsonl");
+    const start = (name: string, args: string[]) => processes.node(name, ["sidecar/src/main.ts", ...common, ...args], name === "client" ? { env: { WEFT_RUNTIME_STATS_FILE: statsFile } } : undefined);
     const server = start("server", ["--cert", path.join(dir, "server.crt"), "--key", path.join(dir, "server.key"), "--admin-port", String(serverAdmin), "--inbound-app", `${serverInbound}=${app.port}`]);
     const client = start("client", [
       "--cert", path.join(dir, "client.crt"), "--key", path.join(dir, "client.key"), "--admin-port", String(clientAdmin),
@@ -59,6 +60,9 @@ describe("weft-proxy main.ts in static mode (as the netns tests run it)", functi
     assert.equal(config.snapshot.services.length, 1);
     const metrics = await (await fetch(`http://127.0.0.1:${clientAdmin}/metrics`)).text();
     assert.match(metrics, /weft_proxy_requests_total\{direction="outbound",peer_service="default\/echo",status_class="2xx"/);
+    const kinds = async () => (await readFile(statsFile, "utf8").catch(() => "")).split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { t: string }).t);
+    await waitFor("the client's runtime timeline to hold its start and a loop-delay line", async () => { const k = await kinds(); return k[0] === "start" && k.includes("loop"); });
     for (const p of [client, server]) assert.equal(await p.stop(30_000), 0, `the ${p.name} proxy exits 0 on SIGTERM`);
+    assert.equal((await kinds()).at(-1), "loop", "the timeline's last line is written on shutdown");
   });
 });
