@@ -17,7 +17,10 @@ declare global {
   }
 }
 
-function styleOf(dark: boolean): cytoscape.StylesheetJson {
+/** Beyond this many edges the graph draws for speed: straight edges, rate labels only on the selected workload's edges. */
+const LARGE = 300;
+
+function styleOf(dark: boolean, large: boolean): cytoscape.StylesheetJson {
   const fg = dark ? "#e6e6e6" : "#1d1f23";
   return [
     { selector: "node", style: { label: "data(label)", "font-size": 10, color: fg, "background-color": dark ? "#5b8def" : "#2f6fdf", width: 18, height: 18, "text-valign": "bottom", "text-margin-y": 3 } },
@@ -26,6 +29,12 @@ function styleOf(dark: boolean): cytoscape.StylesheetJson {
     { selector: "edge", style: { width: 2, "curve-style": "bezier", "target-arrow-shape": "triangle", "line-color": "data(color)", "target-arrow-color": "data(color)", label: "data(label)", "font-size": 9, color: fg, "text-background-color": dark ? "#15171a" : "#ffffff", "text-background-opacity": 0.8, "text-background-padding": "1px" } },
     { selector: "edge.plaintext", style: { "line-style": "dashed" } },
     { selector: "edge:selected", style: { width: 4 } },
+    ...(large
+      ? ([
+          { selector: "edge", style: { "curve-style": "straight", label: "", width: 1, "arrow-scale": 0.6 } },
+          { selector: "edge.near", style: { label: "data(label)", width: 2 } },
+        ] as cytoscape.StylesheetJson)
+      : []),
   ];
 }
 
@@ -83,24 +92,26 @@ export async function renderGraph(root: HTMLElement, window_: string, selectedNs
       ...view.nodes.map((n) => ({ data: { id: n.id, label: n.name.startsWith("(") ? `${n.namespace} ${n.name}` : n.name.replace(/^deploy\//, ""), namespace: n.namespace }, classes: n.name.startsWith("(") ? "unmeshed" : "" })),
       ...view.edges.map((e) => ({ data: { id: e.id, source: e.source, target: e.target, label: rps(e.rps), color: successColor(e.successRate) }, classes: e.mtls ? "" : "plaintext" })),
     ],
-    style: styleOf(dark),
+    style: styleOf(dark, view.edges.length > LARGE),
     layout: { name: "breadthfirst", directed: true, spacingFactor: 1.1, animate: false },
     // Large meshes: skip label and arrow drawing while panning, so moving stays smooth.
-    hideEdgesOnViewport: view.edges.length > 300,
-    textureOnViewport: view.edges.length > 300,
+    hideEdgesOnViewport: view.edges.length > LARGE,
+    textureOnViewport: view.edges.length > LARGE,
     minZoom: 0.05,
     maxZoom: 4,
     wheelSensitivity: 0.3,
   });
   state.cy = cy;
-  cy.on("tap", "node", (ev) => side.replaceChildren(detail(view, String(ev.target.id()))));
+  cy.on("tap", "node", (ev) => {
+    side.replaceChildren(detail(view, String(ev.target.id())));
+    cy.batch(() => {
+      cy.edges(".near").removeClass("near");
+      (ev.target as cytoscape.NodeSingular).connectedEdges().addClass("near");
+    });
+  });
   cy.on("tap", "edge", (ev) => {
     const e = view.edges.find((x) => x.id === String(ev.target.id()));
     if (e) side.replaceChildren(h("div", { "data-testid": "selected" }, h("h3", { "data-testid": "selected-name" }, `${e.source} → ${e.target}`), h("p", {}, `${rps(e.rps)}, ${pct(e.successRate)} success, ${e.mtls ? "mTLS" : "not mTLS"}`)));
-  });
-  cy.on("dbltap", "node", (ev) => {
-    const n = view.nodes.find((x) => x.id === String(ev.target.id()));
-    if (n?.name.startsWith("deploy/")) location.hash = `#/workload/${n.namespace}/${n.name}`;
   });
   await new Promise<void>((r) => requestAnimationFrame(() => r()));
   state.renderMs = performance.now() - started;
