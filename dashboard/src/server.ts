@@ -57,6 +57,8 @@ export function dashboardApp(options: DashboardServerOptions): express.Express {
   };
   const query = (req: Request): Record<string, unknown> => req.query as Record<string, unknown>;
 
+  // The kubelet's probes: the process serves.
+  app.get("/live", (_req, res) => void res.type("text/plain").send("ok\n"));
   app.get("/api/config", (_req, res) => void res.json(options.config));
   app.get("/api/graph", answer("graph", (req) => {
     const w = windowParam(query(req), options.config.window);
