@@ -156,7 +156,7 @@ describe("the dashboard in a browser (synthetic mesh)", function () {
       server?.close();
     });
 
-    it("the graph page renders in under 2 s and answers a click on a workload in under 250 ms (median of 5)", async function () {
+    it("the graph page renders in under 2 s and shows a clicked workload's selection in under 250 ms (median of 5)", async function () {
       const { page, errors } = await openPage(browser);
       // Warm the browser's caches for the assets once: the figure is the page's, not the disk's.
       await page.goto(`${url}/#/health`);
@@ -168,12 +168,16 @@ describe("the dashboard in a browser (synthetic mesh)", function () {
       assert.equal(big.edges.length, 1000);
       assert.equal(await page.evaluate("window.weftGraph.cy.nodes().length"), 200);
       assert.equal(await page.evaluate("window.weftGraph.cy.edges().length"), 1000);
-      const clicks: number[] = [];
+      const clicks: { page: number; driver: number }[] = [];
       for (const id of ["team-0/deploy/svc-40", "team-3/deploy/svc-113", "team-9/deploy/svc-199", "team-5/deploy/svc-75", "team-1/deploy/server"]) clicks.push(await clickNode(page, id));
-      const median = [...clicks].sort((a, b) => a - b)[2] ?? Infinity;
-      console.log(`      [dashboard] 200 workloads/1000 edges: page ${pageMs} ms (layout and draw ${Math.round(layoutMs)} ms), click-to-select ${clicks.join("/")} ms (median ${median})`);
+      const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Infinity;
+      const inPage = clicks.map((c) => c.page);
+      const driver = clicks.map((c) => c.driver);
+      console.log(`      [dashboard] 200 workloads/1000 edges: page ${pageMs} ms (layout and draw ${Math.round(layoutMs)} ms); click to selection drawn ${inPage.join("/")} ms in the page (median ${median(inPage)}), ${driver.join("/")} ms through puppeteer (median ${median(driver)})`);
       assert.ok(pageMs < 2000, `the graph page took ${pageMs} ms`);
-      assert.ok(median < 250, `clicks took ${clicks.join("/")} ms to select`);
+      // 250 ms: well inside what feels immediate on a loaded 2-core test machine (typically ~100 ms here).
+      assert.ok(median(inPage) < 250, `clicks took ${inPage.join("/")} ms to show their selection`);
+      await page.evaluate("window.weftGraph.cy.fit()");
       await page.screenshot({ path: join(artifactsDir(), "graph-200-workloads.png") });
       assert.deepEqual(errors, []);
       await page.close();
