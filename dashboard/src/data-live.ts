@@ -16,7 +16,7 @@ import { gatherProxyStatus } from "../../cli/src/proxy-status-gather.ts";
 import type { PolicyView, RouteView, StatView, WorkloadView } from "./contract.ts";
 import type { DashboardData } from "./data-source.ts";
 import { graphOf } from "./graph-model.ts";
-import { SERIES_QUERIES, seriesOf, stepsOf, type SeriesQuery } from "./series-model.ts";
+import { SERIES_QUERIES, seriesOf, statRowOf, stepsOf, type SeriesQuery } from "./series-model.ts";
 import { streamTap } from "./tap-relay.ts";
 
 export interface LiveDataOptions {
@@ -80,7 +80,7 @@ export function liveData(options: LiveDataOptions): DashboardData {
         Promise.all(SERIES_QUERIES.map(async (q) => [q, await prometheus.queryRange(queries[q], first, last, step)] as const)),
       ]);
       const rows = statRows(target, answers, pods);
-      return { window, range, step, now: rows[0] ?? null, series: seriesOf(Object.fromEntries(ranged) as Record<SeriesQuery, (typeof ranged)[number][1]>, steps) };
+      return { window, range, step, now: statRowOf(target, rows), series: seriesOf(Object.fromEntries(ranged) as Record<SeriesQuery, (typeof ranged)[number][1]>, steps) };
     },
 
     async workload(namespace, workload): Promise<WorkloadView> {

@@ -1,7 +1,8 @@
 // A workload page's charts: the very queries `weft stat` runs (statQueries), evaluated
 // by Prometheus at every step of the range, shaped into one value per step. Pure.
 import type { PromSeries } from "../../cli/src/prom-access.ts";
-import type { StatQuery } from "../../cli/src/prom-queries.ts";
+import type { StatQuery, Target } from "../../cli/src/prom-queries.ts";
+import type { StatRow } from "../../cli/src/prom-rows.ts";
 import type { SeriesView } from "./contract.ts";
 
 /** The charted queries (meshed pods and the mTLS share are shown as figures, not charts). */
@@ -45,4 +46,13 @@ export function seriesOf(answers: Record<SeriesQuery, readonly PromSeries[]>, st
     p95Ms: ms("p95"),
     p99Ms: ms("p99"),
   };
+}
+
+/**
+ * The row of `weft stat`'s rows that is the named target itself: statRows also gives a
+ * row to every other pod the namespace's pod list holds (with no traffic of the target's).
+ */
+export function statRowOf(target: Target, rows: readonly StatRow[]): StatRow | null {
+  const name = target.kind === "deployment" ? `deploy/${target.name ?? ""}` : target.kind === "service" ? `svc/${target.name ?? ""}` : (target.name ?? "");
+  return rows.find((r) => r.name === name && (target.namespace === undefined || r.namespace === target.namespace)) ?? null;
 }

@@ -9,7 +9,8 @@ import { edgeQueries } from "../../cli/src/prom-queries.ts";
 import type { EdgeRow } from "../../cli/src/prom-rows.ts";
 import { graphOf } from "../../dashboard/src/graph-model.ts";
 import { namespacesParam, rangeParam, tapParam, targetParam, windowParam } from "../../dashboard/src/request-params.ts";
-import { seriesOf, stepsOf } from "../../dashboard/src/series-model.ts";
+import { seriesOf, statRowOf, stepsOf } from "../../dashboard/src/series-model.ts";
+import { statRows } from "../../cli/src/prom-rows.ts";
 import { tapRequestOf } from "../../dashboard/src/tap-relay.ts";
 import { traceLinkOf } from "../../dashboard/src/trace-link.ts";
 import type { TapEvent } from "../../lib/tap-contract.ts";
@@ -58,6 +59,18 @@ describe("dashboard: chart series from range answers", () => {
     const s = (pairs: [number, string][]) => [{ metric: {}, values: pairs }];
     const v = seriesOf({ requests: s([[930, "10"], [960, "20"]]), success: s([[930, "9"], [960, "21"]]), p50: s([[930, "0.0042"]]), p95: [], p99: s([[960, "NaN"]]) }, steps);
     assert.deepEqual(v, { t: [930, 960, 990], rps: [10, 20, null], successRate: [0.9, 1, null], p50Ms: [4.2, null, null], p95Ms: [null, null, null], p99Ms: [null, null, null] });
+  });
+
+  it("takes the target's own row of weft stat's rows, not another pod's of the namespace", () => {
+    const sample = (workload: string, v: string) => ({ metric: { namespace: "shop", workload }, value: [0, v] as [number, string] });
+    const none = { success: [], tls: [], p50: [], p95: [], p99: [] };
+    const rows = statRows({ kind: "deployment", name: "server", namespace: "shop" }, { requests: [sample("deploy/server", "9")], meshed: [sample("deploy/server", "1")], ...none }, [
+      { namespace: "shop", pod: "client-1", workload: "deploy/client" },
+      { namespace: "shop", pod: "server-1", workload: "deploy/server" },
+    ]);
+    assert.deepEqual(rows.map((r) => r.name), ["deploy/client", "deploy/server"], "statRows lists the namespace's other workloads too");
+    assert.equal(statRowOf({ kind: "deployment", name: "server", namespace: "shop" }, rows)?.rps, 9);
+    assert.equal(statRowOf({ kind: "service", name: "server", namespace: "shop" }, rows), null);
   });
 
   it("reads a matrix answer, and explains an error answer as an instant query's", () => {

@@ -112,7 +112,7 @@ export function describeDashboard(getCluster: () => TestCluster): void {
     });
 
     it("the graph shows the client→server edge with its rate, as weft edges does", async function () {
-      this.timeout(240_000);
+      this.timeout(360_000);
       const client = `${ns}/deploy/client`;
       const server = `${ns}/deploy/server`;
       let rate = 0;
@@ -125,7 +125,7 @@ export function describeDashboard(getCluster: () => TestCluster): void {
         const edge = rows.find((r) => r[0] === client && r[1] === server);
         rate = Number(/^([\d.]+)rps$/.exec(edge?.[2] ?? "")?.[1] ?? 0);
         return rate > 5 && edge?.[4] === "yes";
-      }, { timeoutMs: 180_000, intervalMs: 3000 });
+      }, { timeoutMs: 300_000, intervalMs: 3000 });
       const label = (await page.evaluate(`window.weftGraph.cy.getElementById(${JSON.stringify(`${client}->${server}`)}).data("label")`)) as string;
       assert.equal(label, `${rate.toFixed(1)}rps`, "the edge on the canvas carries the same rate");
       const edges = await weft(["edges", "deploy/client", "-n", ns, "--window", WINDOW, "-o", "json", "--kubeconfig", kubeconfig]);
