@@ -80,7 +80,7 @@ export async function renderGraph(root: HTMLElement, window_: string, selectedNs
       h("div", { class: "graph-main" }, canvas),
       h("div", { class: "graph-aside" }, h("label", {}, "Namespaces", filter), side, h("p", { class: "legend" }, "edge color: success rate; dashed: not mTLS; label: requests per second")),
     ),
-    h("details", { open: view.edges.length <= 50 }, h("summary", {}, `${view.nodes.length} workloads, ${view.edges.length} edges over ${view.window}`), edgeTable),
+    h("details", { open: view.edges.length <= 50 }, h("summary", {}, `${view.nodes.length} workload${view.nodes.length === 1 ? "" : "s"}, ${view.edges.length} edge${view.edges.length === 1 ? "" : "s"} over ${view.window}`), edgeTable),
   );
   if (view.nodes.length === 0) {
     canvas.append(h("p", { class: "empty" }, `No traffic in the last ${view.window}.`));
@@ -104,6 +104,11 @@ export async function renderGraph(root: HTMLElement, window_: string, selectedNs
     wheelSensitivity: 0.3,
   });
   state.cy = cy;
+  // A small mesh fitted to the whole canvas would be drawn huge: no closer than 1.5×.
+  if (cy.zoom() > 1.5) {
+    cy.zoom(1.5);
+    cy.center();
+  }
   let pressedAt = 0;
   canvas.addEventListener("pointerdown", () => (pressedAt = performance.now()), { capture: true });
   cy.on("tap", "node", (ev) => {
