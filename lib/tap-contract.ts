@@ -1,7 +1,7 @@
 // What the proxies, the tap component (in the control plane) and `weft tap`
 // agree on: the ALPN name of a tap connection, the tap request (filters, rate,
 // opted-in header names) with its one validating parser, and the event a proxy
-// emits per request. docs/tap.md describes the flow.
+// emits per request. docs/security.md ("Tap") describes the flow.
 import { fail, ok, type Result } from "./result.ts";
 
 /**
@@ -69,6 +69,33 @@ export interface TapEvent {
   headers?: Record<string, string>;
   /** Set by the tap component: the pod ("namespace/name") whose proxy saw the request. */
   pod?: string;
+}
+
+/**
+ * A line of the tap component's merged stream that is not an event: why a
+ * selected proxy is not (or no longer) streaming. The CLI shows it and, when
+ * no proxy could be tapped at all, fails instead of ending quietly.
+ */
+export interface TapNotice {
+  notice: "proxy-refused" | "proxy-unreachable" | "no-certificate";
+  /** "namespace/name" of the pod whose proxy it concerns; absent for the whole tap. */
+  pod?: string;
+  message: string;
+}
+
+/** One line of the merged stream: an event, a notice, or null for anything else (skipped). Never throws. */
+export function parseTapLine(line: string): { event: TapEvent } | { notice: TapNotice } | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== "object" || parsed === null) return null;
+  if ("direction" in parsed) return { event: parsed as TapEvent };
+  const n = parsed as Partial<TapNotice>;
+  if (typeof n.notice === "string" && typeof n.message === "string") return { notice: { notice: n.notice, message: n.message, ...(typeof n.pod === "string" ? { pod: n.pod } : {}) } };
+  return null;
 }
 
 const METHOD = /^[A-Z]{1,20}$/;

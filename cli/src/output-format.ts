@@ -47,3 +47,9 @@ export function shortDuration(seconds: number): string {
   if (m > 0) return `${sign}${m}m${s}s`;
   return `${sign}${s}s`;
 }
+
+/** A share 0–1 as "97.50%", "-" for none. */
+export const percentText = (v: number | null): string => (v === null ? "-" : `${(v * 100).toFixed(2)}%`);
+/** Milliseconds for a column: "0.4ms", "182ms", "-" for none. */
+export const msText = (v: number | null): string => (v === null ? "-" : `${v >= 100 ? v.toFixed(0) : v.toFixed(1)}ms`);
+export const rpsText = (v: number): string => `${v.toFixed(v >= 100 ? 0 : 1)}rps`;

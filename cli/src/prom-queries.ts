@@ -55,11 +55,22 @@ export function parseTarget(text: string, namespace: string | undefined): Result
   return ok(name === undefined ? { kind, namespace } : { kind, name, namespace });
 }
 
-/** --from/--to: `sa/NAME` (ServiceAccount in `namespace`), `ns/NAME` (any caller there), `svc/NAME` (--to only). */
-export function parsePeer(text: string, namespace: string): Result<Peer, "bad-peer"> {
+/** A Deployment named by --from/--to, before stat-peer.ts resolves it to the identity its pods run as. */
+export interface DeploymentPeer {
+  kind: "deployment";
+  namespace: string;
+  name: string;
+}
+
+/** --from/--to: `deploy/NAME`, `sa/NAME` (ServiceAccount in `namespace`), `ns/NAME` (any caller there), `svc/NAME` (--to only). */
+export function parsePeer(text: string, namespace: string): Result<Peer | DeploymentPeer, "bad-peer"> {
   const [kind = "", name = ""] = text.split("/", 2);
-  if (!NAME.test(name)) return fail("bad-peer", `"${text}" names no peer: use sa/NAME, ns/NAME or svc/NAME`);
+  if (!NAME.test(name)) return fail("bad-peer", `"${text}" names no peer: use deploy/NAME, sa/NAME, ns/NAME or svc/NAME`);
   switch (kind) {
+    case "deploy":
+    case "deployment":
+    case "deployments":
+      return ok({ kind: "deployment", namespace, name });
     case "sa":
     case "serviceaccount":
       return ok({ kind: "identity", namespace, serviceAccount: name });
@@ -70,7 +81,7 @@ export function parsePeer(text: string, namespace: string): Result<Peer, "bad-pe
     case "service":
       return ok({ kind: "service", namespace, name });
     default:
-      return fail("bad-peer", `"${kind}" is not a peer kind: use sa/NAME, ns/NAME or svc/NAME`);
+      return fail("bad-peer", `"${kind}" is not a peer kind: use deploy/NAME, sa/NAME, ns/NAME or svc/NAME`);
   }
 }
 

@@ -2,7 +2,7 @@
 // `weft top` and `weft edges` print, and those rows into tables, JSON and YAML.
 // Pure: recorded answers in, text out (test/cli/golden/ has such recordings).
 import type { OutputFormat } from "./kube-flags.ts";
-import { formatOutput, formatTable, type Column } from "./output-format.ts";
+import { formatOutput, formatTable, msText, percentText, rpsText, type Column } from "./output-format.ts";
 import { TOP_LABELS, groupLabels, type EdgeQuery, type StatQuery, type Target, type TopQuery } from "./prom-queries.ts";
 
 /** One sample of an instant vector: its labels and value. */
@@ -128,20 +128,17 @@ export function statRows(target: Target, answers: Record<StatQuery, readonly Pro
   return rows.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
 }
 
-const pct = (v: number | null): string => (v === null ? "-" : `${(v * 100).toFixed(2)}%`);
-const msText = (v: number | null): string => (v === null ? "-" : `${v >= 100 ? v.toFixed(0) : v.toFixed(1)}ms`);
-const rpsText = (v: number): string => `${v.toFixed(v >= 100 ? 0 : 1)}rps`;
 
 const STAT_COLUMNS: Column<StatRow>[] = [
   { header: "NAMESPACE", value: (r) => r.namespace },
   { header: "NAME", value: (r) => r.name },
   { header: "MESHED", value: (r) => (r.meshedPods === null ? "-" : r.totalPods === null ? String(r.meshedPods) : `${r.meshedPods}/${r.totalPods}`) },
-  { header: "SUCCESS", value: (r) => pct(r.successRate) },
+  { header: "SUCCESS", value: (r) => percentText(r.successRate) },
   { header: "RPS", value: (r) => rpsText(r.rps) },
   { header: "LATENCY_P50", value: (r) => msText(r.latencyMs.p50) },
   { header: "LATENCY_P95", value: (r) => msText(r.latencyMs.p95) },
   { header: "LATENCY_P99", value: (r) => msText(r.latencyMs.p99) },
-  { header: "TLS", value: (r) => pct(r.tlsShare) },
+  { header: "TLS", value: (r) => percentText(r.tlsShare) },
 ];
 
 export function formatStat(report: StatReport, format: OutputFormat): string {
@@ -199,7 +196,7 @@ const TOP_COLUMNS: Column<TopRow>[] = [
   { header: "SERVICE", value: (r) => r.service || "-" },
   { header: "ROUTE", value: (r) => r.route || "-" },
   { header: "RPS", value: (r) => rpsText(r.rps) },
-  { header: "SUCCESS", value: (r) => pct(r.successRate) },
+  { header: "SUCCESS", value: (r) => percentText(r.successRate) },
   { header: "LATENCY_P95", value: (r) => msText(r.p95Ms) },
 ];
 

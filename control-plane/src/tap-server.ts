@@ -9,24 +9,16 @@
 // request's --max-rps overall.
 import * as https from "node:https";
 import type * as http from "node:http";
-import * as tls from "node:tls";
+import type * as tls from "node:tls";
 import { X509Certificate } from "node:crypto";
 import type { Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/log.ts";
-import { ALPN_TAP, MAX_TAP_REQUEST_BYTES, parseTapRequest, type TapEvent, type TapRequest } from "../../lib/tap-contract.ts";
-import { formatSpiffeId } from "../../lib/spiffe.ts";
+import { MAX_TAP_REQUEST_BYTES, parseTapRequest } from "../../lib/tap-contract.ts";
 import { TLS_POLICY } from "../../lib/tls-policy.ts";
+import { mergeTapStreams, type TapPod } from "./tap-merge.ts";
 import { forbiddenMessage, parseTapPath, remoteUser, TAP_GROUP, TAP_VERSION, type TapReviewer, type TapTarget } from "./tap-authorize.ts";
 
-/** A pod whose proxy can be tapped. */
-export interface TapPod {
-  namespace: string;
-  name: string;
-  ip: string;
-  serviceAccount: string;
-  /** The proxy's inbound port (its mTLS listener). */
-  port: number;
-}
+export type { TapPod };
 
 /** The cluster, as the component reads it (tap-kube.ts; fakes in tests). */
 export interface TapCluster {
@@ -168,69 +160,12 @@ async function handle(o: TapServerOptions, req: http.IncomingMessage, res: http.
   o.logger.info({ user: who.value.user, target: target.value, pods: pods.length }, "tap started");
   res.writeHead(200, { "content-type": "application/json", "cache-control": "no-cache" });
   res.flushHeaders();
-  streamMerged(o, pods, tapRequest.value, res);
-}
-
-/** Every pod's stream into one response, at most maxRps events a second overall; closed when the client goes. */
-function streamMerged(o: TapServerOptions, pods: TapPod[], request: TapRequest, res: http.ServerResponse): void {
-  const sockets: tls.TLSSocket[] = [];
-  let windowStart = o.clock.now();
-  let inWindow = 0;
-  const emit = (event: TapEvent): void => {
-    const now = o.clock.now();
-    if (now - windowStart >= 1000) {
-      windowStart = now;
-      inWindow = 0;
-    }
-    if (inWindow >= request.maxRps || res.writableLength > 256 * 1024) return;
-    inWindow++;
-    res.write(`${JSON.stringify(event)}\n`);
-  };
-  let open = pods.length;
-  const ended = (): void => {
-    if (--open === 0 && !res.writableEnded) res.end();
-  };
-  const material = o.tls();
-  if (!material) {
-    res.end(`${JSON.stringify({ error: "no-certificate", message: "the tap component has no certificate yet" })}\n`);
-    return;
-  }
-  for (const pod of pods) {
-    const expected = formatSpiffeId({ trustDomain: o.trustDomain, namespace: pod.namespace, serviceAccount: pod.serviceAccount });
-    const socket = tls.connect({
-      host: pod.ip,
-      port: pod.port,
-      ALPNProtocols: [ALPN_TAP],
-      key: material.keyPem,
-      cert: material.certChainPem,
-      ca: material.anchorsPem,
-      ...TLS_POLICY,
-      checkServerIdentity: (_host, cert) => (cert.subjectaltname?.split(", ").includes(`URI:${expected}`) ? undefined : new Error(`proxy is not ${expected}`)),
-    });
-    sockets.push(socket);
-    socket.setTimeout(10_000, () => socket.setTimeout(0));
-    socket.once("secureConnect", () => socket.write(`${JSON.stringify(request)}\n`));
-    let buf = "";
-    socket.on("data", (chunk: Buffer) => {
-      buf += chunk.toString("utf8");
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (typeof parsed === "object" && parsed !== null && "direction" in parsed) emit({ ...(parsed as TapEvent), pod: `${pod.namespace}/${pod.name}` });
-        else o.logger.warn({ pod: pod.name, answer: line.slice(0, 200) }, "proxy refused tap");
-      }
-    });
-    socket.on("error", (err) => o.logger.warn({ pod: pod.name, err: err.message }, "tap connection to proxy failed"));
-    socket.once("close", ended);
-  }
-  res.once("close", () => {
-    for (const s of sockets) s.destroy();
+  mergeTapStreams(o, pods, tapRequest.value, {
+    write: (line) => res.write(line),
+    end: () => {
+      if (!res.writableEnded) res.end();
+    },
+    backlog: () => res.writableLength,
+    onClose: (listener) => res.once("close", listener),
   });
 }

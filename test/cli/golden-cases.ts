@@ -13,6 +13,7 @@ import { formatVersion, type VersionReport } from "../../cli/src/version-report.
 import type { EdgeQuery, StatQuery, Target, TopQuery } from "../../cli/src/prom-queries.ts";
 import { edgeRows, formatEdges, formatStat, formatTop, statRows, topRows, type PodFact, type PromSample } from "../../cli/src/prom-rows.ts";
 import { formatTap } from "../../cli/src/tap-format.ts";
+import { formatTopPaths, PathWindow } from "../../cli/src/top-paths.ts";
 import type { TapEvent } from "../../lib/tap-contract.ts";
 
 export const CLI_GOLDEN_DIR = fileURLToPath(new URL("./golden/", import.meta.url));
@@ -35,6 +36,15 @@ interface PromInput<Q extends string> {
   trustDomain?: string;
 }
 
+/** top --by path: the tap events as they arrived (arrival time and event), and when the table was drawn. */
+interface TopPathsInput {
+  windowSeconds: number;
+  sampledAtMostRps: number;
+  limit: number;
+  now: number;
+  events: { at: number; event: TapEvent }[];
+}
+
 const RENDER: Record<string, (input: unknown, format: OutputFormat) => string> = {
   edges: (input, format) => {
     const i = input as PromInput<EdgeQuery>;
@@ -53,6 +63,12 @@ const RENDER: Record<string, (input: unknown, format: OutputFormat) => string> =
   top: (input, format) => {
     const i = input as PromInput<TopQuery>;
     return formatTop({ window: i.window, rows: topRows(i.answers, i.limit ?? 10) }, format);
+  },
+  "top-paths": (input, format) => {
+    const i = input as TopPathsInput;
+    const paths = new PathWindow(i.windowSeconds * 1000);
+    for (const { at, event } of i.events) paths.add(event, at);
+    return formatTopPaths({ windowSeconds: i.windowSeconds, sampledAtMostRps: i.sampledAtMostRps, rows: paths.rows(i.now, i.limit) }, format);
   },
   version: (input, format) => formatVersion(input as VersionReport, format),
   tap: (input, format) => formatTap(input as TapEvent[], format),

@@ -18,7 +18,7 @@ describe("weft inspection commands' golden outputs", () => {
   }
 
   it("has a case for every command", () => {
-    assert.deepEqual([...new Set(cliGoldenCases().map((c) => c.command))].sort(), ["edges", "proxy-config", "proxy-status", "stat", "tap", "top", "version"]);
+    assert.deepEqual([...new Set(cliGoldenCases().map((c) => c.command))].sort(), ["edges", "proxy-config", "proxy-status", "stat", "tap", "top", "top-paths", "version"]);
   });
 
   it("docs/cli.md shows the golden outputs, not hand-typed ones", () => {

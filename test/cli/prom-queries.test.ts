@@ -22,7 +22,8 @@ describe("weft stat/top/edges: queries and rows", () => {
     assert.equal(parseTarget("deploy/Bad_Name", "shop").ok, false);
     assert.deepEqual(parsePeer("sa/frontend", "shop"), { ok: true, value: { kind: "identity", namespace: "shop", serviceAccount: "frontend" } });
     assert.deepEqual(parsePeer("ns/other", "shop"), { ok: true, value: { kind: "identity", namespace: "other" } });
-    assert.equal(parsePeer("deploy/x", "shop").ok, false);
+    assert.deepEqual(parsePeer("deploy/x", "shop"), { ok: true, value: { kind: "deployment", namespace: "shop", name: "x" } });
+    assert.equal(parsePeer("pod/x", "shop").ok, false);
     assert.equal(parseWindow("1m").ok, true);
     assert.equal(parseWindow("1 minute").ok, false);
   });

@@ -134,6 +134,23 @@ export function describeMetrics(getCluster: () => TestCluster): void {
       assert.equal(client?.meshedPods, 1, "the client's proxy is scraped too");
     });
 
+    it("weft stat --from/--to deploy/NAME: a Deployment peer is the identity it runs as, and a shared one is called out", async () => {
+      const sent = await clientTally();
+      const from = await weft(["stat", "deploy", "-n", ns, "--from", "deploy/client", "--window", `${WINDOW_S}s`, "-o", "json", "--no-pods", "--kubeconfig", kubeconfig]);
+      assert.equal(from.code, 0, from.stderr);
+      assert.equal(from.stderr, "", "the client runs as a ServiceAccount of its own");
+      const servers = (JSON.parse(from.stdout) as StatReport).rows.filter((x) => x.name.startsWith("deploy/server-"));
+      within(servers.reduce((a, x) => a + x.rps, 0), sent.rate, "requests per second from deploy/client");
+      // Both server versions run as ServiceAccount "server": the mesh cannot tell them apart as callees.
+      const to = await weft(["stat", "deploy/client", "-n", ns, "--to", "deploy/server-v1", "--window", `${WINDOW_S}s`, "-o", "json", "--no-pods", "--kubeconfig", kubeconfig]);
+      assert.equal(to.code, 0, to.stderr);
+      assert.match(to.stderr, new RegExp(`^weft stat: --to: deploy/server-v1 is counted by its ServiceAccount ${ns}/server, .* which deploy/server-v2 also runs as`));
+      within((JSON.parse(to.stdout) as StatReport).rows[0]?.rps ?? 0, sent.rate, "requests per second to the server identity");
+      const missing = await weft(["stat", "deploy", "-n", ns, "--from", "deploy/nothing", "--kubeconfig", kubeconfig]);
+      assert.equal(missing.code, 3, missing.stderr);
+      assert.match(missing.stderr, /deployment "nothing" not found/);
+    });
+
     it("a user without get services/proxy on the Prometheus Service is refused with a clear message", async () => {
       const nobody = await getCluster().kubeconfigFor(ns, "nobody");
       const r = await weft(["stat", "deploy", "-n", ns, "--kubeconfig", nobody, "--no-pods"]);

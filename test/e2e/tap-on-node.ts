@@ -15,6 +15,7 @@ import { LABELS } from "../../lib/proxy-contract.ts";
 import type { TapEvent } from "../../lib/tap-contract.ts";
 import type { TestCluster } from "../cluster/cluster.ts";
 import { StopWaiting, waitFor } from "../support/wait.ts";
+import { weft } from "./weft-cli.ts";
 
 const CLI = fileURLToPath(new URL("../../cli/src/main.ts", import.meta.url));
 
@@ -147,6 +148,26 @@ export function describeTap(getCluster: () => TestCluster): void {
       assert.equal(event.source, `spiffe://cluster.local/ns/${ns}/sa/client`);
       assert.equal(event.destination, `spiffe://cluster.local/ns/${ns}/sa/server`);
       assert.match(event.pod ?? "", new RegExp(`^${ns}/server-`));
+    });
+
+    it("weft top deploy/server shows the busiest paths from the tap stream, with a path only the test requests", async function () {
+      this.timeout(60_000);
+      const c = getCluster();
+      const path = `/top-e2e-${randomBytes(4).toString("hex")}`;
+      const top = weft(["top", "deploy/server", "-n", ns, "--once", "--duration", "8s", "-o", "json", "--kubeconfig", c.kubeconfigPath]);
+      // The tap is up within a second or two; six requests through kubectl exec take longer than that.
+      for (let i = 0; i < 6; i++) assert.equal(await send(path), 200);
+      const r = await top;
+      assert.equal(r.code, 0, r.stderr);
+      const report = JSON.parse(r.stdout) as { rows: { direction: string; source: string; path: string; requests: number; successRate: number }[] };
+      console.log(`      weft top: ${JSON.stringify(report.rows.map((x) => [x.direction, x.path, x.requests]))}`);
+      const row = report.rows.find((x) => x.path === path);
+      assert.ok(row, `${path} among the busiest paths`);
+      assert.equal(row.direction, "inbound");
+      assert.equal(row.source, `spiffe://cluster.local/ns/${ns}/sa/client`);
+      assert.equal(row.successRate, 1);
+      assert.ok(row.requests >= 1 && row.requests <= 6, `${row.requests} requests`);
+      assert.ok(report.rows.some((x) => x.path === "/steady"), "the client's steady traffic too");
     });
 
     it("a ServiceAccount bound to weft-tap-reader may tap; one without it is refused with the permission it lacks", async () => {

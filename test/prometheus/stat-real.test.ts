@@ -203,7 +203,7 @@ describe("weft stat/edges/top against a real Prometheus scraping real proxies", 
 
   it("weft top: the busiest traffic, the client's outbound to the Service first", async () => {
     const at = Date.now();
-    const report = await weft<TopReport>(["top", "ns/default", "--once"]);
+    const report = await weft<TopReport>(["top", "ns/default", "--by", "route", "--once"]);
     const first = report.rows[0];
     assert.ok(first, "rows");
     assert.equal(first.workload, "deploy/client");
