@@ -1,9 +1,10 @@
-// The dashboard's tap: the same aggregated-API request `weft tap` makes (its path and
-// body come from cmd-tap.ts), made with the dashboard's ServiceAccount (bound to
-// weft-tap-reader by the chart) and relayed event by event until the page goes away.
-import * as https from "node:https";
+// The dashboard's tap: the request `weft tap` makes (its path and body from
+// cli/src/tap-request.ts), streamed by the CLI's own cli/src/tap-stream.ts with the
+// dashboard's ServiceAccount (bound to weft-tap-reader by the chart), relayed event by
+// event until the page goes away. A failure comes back as an Error with the CLI's message.
 import type { KubeConfig } from "@kubernetes/client-node";
-import { parseTapResource, tapApiPath, tapBody } from "../../cli/src/cmd-tap.ts";
+import { parseTapResource, tapApiPath, tapBody } from "../../cli/src/tap-request.ts";
+import { streamTap as streamCliTap } from "../../cli/src/tap-stream.ts";
 import type { TapEvent } from "../../lib/tap-contract.ts";
 import type { TapQuery } from "./contract.ts";
 import { TRACE_HEADERS } from "./trace-link.ts";
@@ -18,42 +19,7 @@ export function tapRequestOf(query: TapQuery): { path: string; body: Record<stri
 
 export async function streamTap(kc: KubeConfig, query: TapQuery, onEvent: (event: TapEvent) => void, signal: AbortSignal): Promise<void> {
   const { path, body } = tapRequestOf(query);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error("the kubeconfig has no current cluster");
-  const url = new URL(path, cluster.server);
-  const opts: https.RequestOptions = { method: "POST", hostname: url.hostname, port: url.port, path: url.pathname, headers: { "content-type": "application/json", accept: "application/json" }, signal };
-  await kc.applyToHTTPSOptions(opts);
-  await new Promise<void>((resolve, reject) => {
-    const req = https.request(opts, (res) => {
-      let buf = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        buf += chunk;
-        if (res.statusCode !== 200) return;
-        let nl;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          try {
-            onEvent(JSON.parse(line) as TapEvent);
-          } catch {
-            // A line that is not an event (a partial write on close): skipped, as weft tap does.
-          }
-        }
-      });
-      res.on("end", () => {
-        if (res.statusCode === 200) return resolve();
-        let message = buf.trim();
-        try {
-          message = (JSON.parse(buf) as { message?: string }).message ?? message;
-        } catch {
-          // Not a Status: the text as it came.
-        }
-        reject(new Error(res.statusCode === 403 ? `forbidden: ${message}` : `the apiserver answered ${res.statusCode ?? 0}: ${message}`));
-      });
-      res.on("error", (err) => (signal.aborted ? resolve() : reject(err)));
-    });
-    req.on("error", (err) => (signal.aborted ? resolve() : reject(err)));
-    req.end(JSON.stringify(body));
-  });
+  const said: string[] = [];
+  const outcome = await streamCliTap(kc, path, body, { event: onEvent, notice: () => undefined }, { command: "dashboard", signal, sigint: false, say: (text) => said.push(text) });
+  if (outcome.code !== 0 && !signal.aborted) throw new Error(said.join("; ") || `the tap ended (exit code ${outcome.code})`);
 }
