@@ -132,6 +132,20 @@ describe("the dashboard in a browser (synthetic mesh)", function () {
       await page.close();
     });
 
+    it("a mesh with no traffic says so", async function () {
+      const quiet = await serve(syntheticMesh({ workloads: 0, edges: 0 }), assetsDir);
+      try {
+        const { page, errors } = await openPage(browser);
+        await page.goto(`${quiet.url}/#/graph`);
+        await graphRendered(page);
+        assert.equal(await page.$eval("[data-testid=graph] .empty", (p) => p.textContent), "No traffic in the last 1m.");
+        assert.deepEqual(errors, []);
+        await page.close();
+      } finally {
+        quiet.server.close();
+      }
+    });
+
     it("bad parameters get a 400 with the reason; the server keeps serving", async function () {
       for (const path of ["/api/graph?window=forever", "/api/stat/team-1/deploy/server?range=5", "/api/stat/Bad_NS/deploy/x", "/api/tap?resource=deploy/x", "/api/graph?ns=Nope!"]) {
         const res = await fetch(`${smallUrl}${path}`);

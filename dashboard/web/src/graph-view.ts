@@ -85,6 +85,7 @@ export async function renderGraph(root: HTMLElement, window_: string, selectedNs
   if (view.nodes.length === 0) {
     canvas.append(h("p", { class: "empty" }, `No traffic in the last ${view.window}.`));
     state.renderMs = performance.now() - started;
+    canvas.setAttribute("data-rendered", "true");
     return;
   }
   const dark = matchMedia("(prefers-color-scheme: dark)").matches;
