@@ -11,7 +11,7 @@ function figure(label: string, text: string, testid: string, value: number | nul
   return h("div", { class: "figure" }, h("span", { class: "figure-label" }, label), h("span", { class: "figure-value", "data-testid": testid, "data-value": value === null ? "" : String(value) }, text));
 }
 
-function chart(title: string, stat: StatView, series: { label: string; values: (number | null)[]; color: string }[], unit: (v: number) => string, width: number): HTMLElement {
+function chart(title: string, stat: StatView, series: { label: string; values: (number | null)[]; color: string }[], unit: (v: number) => string, width: number, yRange?: [number, number]): HTMLElement {
   const box = h("div", { class: "chart", "data-testid": `chart-${title.toLowerCase().replace(/[^a-z]+/g, "-")}` }, h("h4", {}, title));
   const dark = matchMedia("(prefers-color-scheme: dark)").matches;
   const axis = { stroke: dark ? "#c8c8c8" : "#333", grid: { stroke: dark ? "#2a2d33" : "#e4e6ea" }, ticks: { stroke: dark ? "#2a2d33" : "#e4e6ea" } };
@@ -20,7 +20,7 @@ function chart(title: string, stat: StatView, series: { label: string; values: (
     height: 170,
     series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: false, value: (_u: uPlot, v: number | null) => (v === null ? "-" : unit(v)) }))],
     axes: [axis, { ...axis, values: (_u: uPlot, vals: number[]) => vals.map(unit), size: 60 }],
-    scales: { x: { time: true } },
+    scales: yRange ? { x: { time: true }, y: { range: yRange } } : { x: { time: true } },
     legend: { live: true },
   };
   const data: uPlot.AlignedData = [stat.series.t, ...series.map((s) => s.values)];
@@ -60,7 +60,7 @@ export async function renderWorkload(root: HTMLElement, namespace: string, kind:
   const width = Math.max(320, Math.min(560, Math.floor((root.clientWidth || 1200) / 2) - 24));
   const charts = h("div", { class: "charts" },
     chart("Requests per second", stat, [{ label: "rps", values: stat.series.rps, color: "#2f6fdf" }], (v) => v.toFixed(1), width),
-    chart("Success rate", stat, [{ label: "success", values: stat.series.successRate.map((v) => (v === null ? null : v * 100)), color: "#2e9e5b" }], (v) => `${v.toFixed(1)}%`, width),
+    chart("Success rate", stat, [{ label: "success", values: stat.series.successRate.map((v) => (v === null ? null : v * 100)), color: "#2e9e5b" }], (v) => `${v.toFixed(1)}%`, width, [0, 100]),
     chart("Latency", stat, [
       { label: "p50", values: stat.series.p50Ms, color: "#7a5cd6" },
       { label: "p95", values: stat.series.p95Ms, color: "#d59a16" },
