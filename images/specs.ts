@@ -86,6 +86,7 @@ export function imageSpecs(): ImageSpec[] {
   return [
     { name: "weft-control-plane", registry: DEFAULT_REGISTRY, layers: ["node", "app"], config: { ...common, entrypoint: node("dist/control-plane/src/main.js"), user: NONROOT } },
     { name: "weft-webhook", registry: DEFAULT_REGISTRY, layers: ["node", "app"], config: { ...common, entrypoint: node("dist/webhook/src/main.js"), user: NONROOT } },
+    { name: "weft-dashboard", registry: DEFAULT_REGISTRY, layers: ["node", "app"], config: { ...common, entrypoint: node("dist/dashboard/src/main.js"), user: NONROOT } },
     { name: "weft-proxy", registry: DEFAULT_REGISTRY, layers: ["node", "app"], config: { ...common, entrypoint: node("dist/sidecar/src/main.js"), user: "2102:2102" } },
     // Root with NET_ADMIN/NET_RAW only (the injector sets the capabilities): iptables needs them.
     { name: "weft-proxy-init", registry: DEFAULT_REGISTRY, layers: ["node", "app", "iptables"], config: { ...common, entrypoint: node("dist/sidecar/src/init-main.js"), user: "0:0" } },

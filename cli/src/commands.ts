@@ -8,6 +8,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   capture: async () => (await import("./cmd-capture.ts")).command,
   check: async () => (await import("./cmd-check.ts")).command,
   completion: async () => (await import("./cmd-completion.ts")).command,
+  dashboard: async () => (await import("./cmd-dashboard.ts")).command,
   demo: async () => (await import("./cmd-demo.ts")).command,
   diagnostics: async () => (await import("./cmd-diagnostics.ts")).command,
   edges: async () => (await import("./cmd-edges.ts")).command,

@@ -2,7 +2,7 @@
 // commands and their flags, generated from one table so it cannot drift from
 // the commands it completes.
 /** Every command of commands.ts (a test keeps them equal; importing the table here would be a cycle). */
-export const COMMAND_NAMES = ["authz", "capture", "check", "completion", "demo", "diagnostics", "edges", "identity", "inject", "local", "proxy-config", "proxy-status", "run", "stat", "tap", "top", "uninject", "version"];
+export const COMMAND_NAMES = ["authz", "capture", "check", "completion", "dashboard", "demo", "diagnostics", "edges", "identity", "inject", "local", "proxy-config", "proxy-status", "run", "stat", "tap", "top", "uninject", "version"];
 
 export const COMPLETION_FLAGS: Record<string, string[]> = {
   "proxy-config": ["--kubeconfig", "--context", "-n", "--namespace", "-o", "--output", "endpoints", "routes", "policy", "certs", "bootstrap"],
@@ -15,6 +15,7 @@ export const COMPLETION_FLAGS: Record<string, string[]> = {
   uninject: ["-f", "--filename"],
   diagnostics: ["--kubeconfig", "--context", "-n", "--namespace", "--out"],
   completion: ["bash", "zsh"],
+  dashboard: ["--port", "--address", "--no-browser", "--kubeconfig", "--context", "-n", "--namespace"],
   check: ["--pre", "--kubeconfig", "-n", "-o"],
   inject: ["--config", "--namespace", "--namespace-labels"],
 };

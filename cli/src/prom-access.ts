@@ -20,6 +20,18 @@ export interface PromQuerier {
   query(promql: string, time?: number): Promise<PromSample[]>;
 }
 
+/** One series of a range answer (/api/v1/query_range): its labels and [time, value] pairs. */
+export interface PromSeries {
+  metric: Record<string, string>;
+  values: [number, string][];
+}
+
+/** A querier that also answers range queries (the dashboard's charts: the same PromQL, evaluated at every step). */
+export interface PromRangeQuerier extends PromQuerier {
+  /** The series of `promql` from `start` to `end` (Unix seconds) every `step` seconds; "" answers none. */
+  queryRange(promql: string, start: number, end: number, step: number): Promise<PromSeries[]>;
+}
+
 function get(url: URL, options: https.RequestOptions): Promise<{ status: number; body: string }> {
   const lib = url.protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
@@ -53,8 +65,33 @@ export function parseAnswer(status: number, body: string, where: string): PromSa
   throw new Error(`${where} answered ${status}: ${apiMessage}`);
 }
 
-function querier(base: URL, options: () => Promise<https.RequestOptions>, where: string): PromQuerier {
+/** A range answer's series, or why there is none (as parseAnswer). Pure. */
+export function parseRangeAnswer(status: number, body: string, where: string): PromSeries[] {
+  let parsed: { status?: unknown; data?: { resultType?: unknown; result?: unknown }; error?: unknown } | undefined;
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed?.status === "success" && parsed.data?.resultType === "matrix" && Array.isArray(parsed.data.result)) return parsed.data.result as PromSeries[];
+  if (parsed?.status === "success") throw new Error(`${where} answered a ${String(parsed.data?.resultType)}, not a matrix`);
+  // Every other answer is explained as an instant query's would be.
+  parseAnswer(status, body, where);
+  throw new Error(`${where} answered ${status} without a matrix`);
+}
+
+function querier(base: URL, options: () => Promise<https.RequestOptions>, where: string): PromRangeQuerier {
   return {
+    async queryRange(promql, start, end, step) {
+      if (promql === "") return [];
+      const url = new URL(`${base.pathname.replace(/\/$/, "")}/api/v1/query_range`, base);
+      url.searchParams.set("query", promql);
+      url.searchParams.set("start", start.toFixed(3));
+      url.searchParams.set("end", end.toFixed(3));
+      url.searchParams.set("step", String(step));
+      const { status, body } = await get(url, await options());
+      return parseRangeAnswer(status, body, where);
+    },
     async query(promql, time) {
       if (promql === "") return [];
       const url = new URL(`${base.pathname.replace(/\/$/, "")}/api/v1/query`, base);
@@ -67,12 +104,12 @@ function querier(base: URL, options: () => Promise<https.RequestOptions>, where:
 }
 
 /** The operator's own Prometheus (or any reachable one): --prometheus-url. */
-export function urlQuerier(prometheusUrl: string): PromQuerier {
+export function urlQuerier(prometheusUrl: string): PromRangeQuerier {
   return querier(new URL(prometheusUrl), () => Promise.resolve({}), prometheusUrl);
 }
 
 /** The chart's Prometheus Service, through the apiserver's services/proxy. */
-export function serviceQuerier(kc: KubeConfig, namespace: string, service: string, port: string): PromQuerier {
+export function serviceQuerier(kc: KubeConfig, namespace: string, service: string, port: string): PromRangeQuerier {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig has no current cluster");
   const base = new URL(`${cluster.server.replace(/\/$/, "")}/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(`${service}:${port}`)}/proxy/`);

@@ -7,7 +7,7 @@ import { CoreV1Api } from "@kubernetes/client-node";
 import { UsageError } from "./exit-codes.ts";
 import type { ParsedArgs } from "./kube-flags.ts";
 import { namespaceOf } from "./kube-flags.ts";
-import { serviceQuerier, urlQuerier, type PromQuerier } from "./prom-access.ts";
+import { serviceQuerier, urlQuerier, type PromQuerier, type PromRangeQuerier } from "./prom-access.ts";
 import { parseTarget, parseWindow, type Target } from "./prom-queries.ts";
 import type { PromSample } from "./prom-rows.ts";
 
@@ -26,7 +26,7 @@ export const PROM_USAGE =
  * --prometheus-url; else the URL the chart's prometheus.url recorded (ConfigMap weft-cli);
  * else the chart's own Prometheus Service through the apiserver.
  */
-export async function querierOf(kc: KubeConfig, values: ParsedArgs["values"]): Promise<PromQuerier> {
+export async function querierOf(kc: KubeConfig, values: ParsedArgs["values"]): Promise<PromRangeQuerier> {
   const url = values["prometheus-url"];
   if (typeof url === "string") return urlQuerier(url);
   const namespace = String(values["prometheus-namespace"]);

@@ -145,6 +145,9 @@ function identityMatchers(side: "src" | "dst", peer: Extract<Peer, { kind: "iden
   return m;
 }
 
+/** What counts as a successful request (not 5xx, not a proxy error, gRPC OK): one definition for stat, top, edges and the dashboard. */
+export const SUCCESS_MATCHERS = `status_class!~"5xx|error",grpc_status=~"|0"`;
+
 export const STAT_QUERIES = ["requests", "success", "tls", "p50", "p95", "p99", "meshed"] as const;
 export type StatQuery = (typeof STAT_QUERIES)[number];
 
@@ -157,7 +160,7 @@ export function statQueries(target: Target, window: string, from?: Peer, to?: Pe
   const pods = matchers(podMatchers(target));
   return {
     requests: rate(""),
-    success: rate(`,status_class!~"5xx|error",grpc_status=~"|0"`),
+    success: rate(`,${SUCCESS_MATCHERS}`),
     tls: rate(`,tls="true"`),
     p50: quantile(0.5),
     p95: quantile(0.95),
@@ -180,7 +183,7 @@ export function topQueries(target: Target, window: string, limit: number): Recor
   const rate = (extra: string): string => `sum by (${by}) (rate(weft_proxy_requests_total{${sel}${extra}}[${window}]))`;
   return {
     requests: `topk(${limit}, ${rate("")})`,
-    success: rate(`${sel === "" ? "" : ","}status_class!~"5xx|error",grpc_status=~"|0"`),
+    success: rate(`${sel === "" ? "" : ","}${SUCCESS_MATCHERS}`),
     p95: `histogram_quantile(0.95, sum by (${by}, le) (rate(weft_proxy_request_duration_seconds_bucket{${sel}}[${window}])))`,
   };
 }
@@ -193,11 +196,13 @@ export type EdgeQuery = "inbound" | "outbound";
  * (the callee's inbound series name its workload, the caller's outbound ones name the
  * caller's); the rows keep the edges that touch the target. Bounded: identities, not requests.
  */
-export function edgeQueries(window: string): Record<EdgeQuery, string> {
+export function edgeQueries(window: string, successOnly = false): Record<EdgeQuery, string> {
   const by = EDGE_LABELS.join(", ");
+  // successOnly: the same edges counting only successful requests (the dashboard's success rate per edge).
+  const ok = successOnly ? `,${SUCCESS_MATCHERS}` : "";
   return {
-    inbound: `sum by (${by}) (rate(weft_proxy_requests_total{direction="inbound"}[${window}]))`,
-    outbound: `sum by (${by}) (rate(weft_proxy_requests_total{direction="outbound",dst_service_account!=""}[${window}]))`,
+    inbound: `sum by (${by}) (rate(weft_proxy_requests_total{direction="inbound"${ok}}[${window}]))`,
+    outbound: `sum by (${by}) (rate(weft_proxy_requests_total{direction="outbound",dst_service_account!=""${ok}}[${window}]))`,
   };
 }
 

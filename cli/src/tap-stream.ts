@@ -47,14 +47,23 @@ function apiError(status: number, body: string): { code: number; message: string
   return { code: EXIT.error, message: `the apiserver answered ${status}: ${message}` };
 }
 
+export interface TapStreamOptions {
+  command: string;
+  signal?: AbortSignal;
+  /** Where errors and the reason for an unasked-for end go; stderr as `weft <command>: ...` by default (the dashboard keeps them for its page). */
+  say?: (text: string) => void;
+  /** Ctrl-C stops the stream (the CLI); false for a server, which stops it by `signal`. Default true. */
+  sigint?: boolean;
+}
+
 /** Streams a tap; errors and the reason an unasked-for end happened go to stderr as `weft <command>: ...`. */
-export async function streamTap(kc: KubeConfig, path: string, body: Record<string, unknown>, handlers: TapHandlers, o: { command: string; signal?: AbortSignal }): Promise<TapOutcome> {
+export async function streamTap(kc: KubeConfig, path: string, body: Record<string, unknown>, handlers: TapHandlers, o: TapStreamOptions): Promise<TapOutcome> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig has no current cluster");
   const url = new URL(path, cluster.server);
   const opts: https.RequestOptions = { method: "POST", hostname: url.hostname, port: url.port, path: url.pathname, headers: { "content-type": "application/json", accept: "application/json" } };
   await kc.applyToHTTPSOptions(opts);
-  const say = (text: string): void => console.error(`weft ${o.command}: ${text}`);
+  const say = o.say ?? ((text: string): void => console.error(`weft ${o.command}: ${text}`));
   const onNotice = handlers.notice ?? ((n: TapNotice) => say(noticeText(n)));
   const outcome: TapOutcome = { code: EXIT.ok, events: 0, notices: [] };
   return new Promise((resolve, reject) => {
@@ -97,7 +106,7 @@ export async function streamTap(kc: KubeConfig, path: string, body: Record<strin
     });
     req.on("error", (err) => (stopped ? undefined : reject(err)));
     o.signal?.addEventListener("abort", stop, { once: true });
-    process.once("SIGINT", stop);
+    if (o.sigint !== false) process.once("SIGINT", stop);
     req.end(JSON.stringify(body));
   });
 }

@@ -18,6 +18,7 @@ import { waitFor } from "../support/wait.ts";
 import { CHART, helm, helmBinary } from "../chart/helm.ts";
 import { analyzeCapture } from "../netns/pcap.ts";
 import { describeAuthorization } from "./authz-on-node.ts";
+import { describeDashboard } from "./dashboard-on-node.ts";
 import { describeGammaConformance } from "./gamma-conformance-on-node.ts";
 import { describeInspection } from "./inspect-on-node.ts";
 import { describeRouting } from "./routing-on-node.ts";
@@ -171,6 +172,7 @@ describe("e2e: Weft on a real node", function () {
   describeTap(() => cluster!);
   describeMetrics(() => cluster!);
   describeInspection(() => cluster!);
+  describeDashboard(() => cluster!);
   describeRotation(() => cluster!);
 
   describe("upgrading and uninstalling", () => {

@@ -21,6 +21,9 @@ const DEBIAN_PACKAGES: Record<string, string> = {
   runc: "runc",
   "/usr/lib/cni/bridge": "containernetworking-plugins",
   busybox: "busybox-static",
+  // the dashboard's browser tests (test/dashboard, test/e2e/dashboard-on-node.ts), driven by puppeteer-core
+  chromium: "chromium",
+  "firefox-esr": "firefox-esr",
 };
 
 function has(command: string): boolean {
