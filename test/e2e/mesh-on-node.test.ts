@@ -4,6 +4,7 @@
 // the client's SPIFFE id while a capture on the node's bridge sees only TLS between the
 // two pods, authorization policies applied and deleted under traffic (authz-on-node.ts),
 // the Gateway API conformance suite's Mesh profiles (gamma-conformance-on-node.ts), helm
+// routine operations under load without a failed request (operations-on-node.ts), helm
 // upgrade of the log level, helm uninstall.
 // Run: npx mocha --no-config --extension ts --timeout 20000 --exit test/e2e/mesh-on-node.test.ts
 import assert from "node:assert/strict";
@@ -23,6 +24,7 @@ import { describeInspection } from "./inspect-on-node.ts";
 import { describeRouting } from "./routing-on-node.ts";
 import { describeTap } from "./tap-on-node.ts";
 import { describeMetrics } from "./metrics-on-node.ts";
+import { describeOperations } from "./operations-on-node.ts";
 import { weft } from "./weft-cli.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -170,6 +172,7 @@ describe("e2e: Weft on a real node", function () {
   describeTap(() => cluster!);
   describeMetrics(() => cluster!);
   describeInspection(() => cluster!);
+  describeOperations(() => cluster!);
 
   describe("upgrading and uninstalling", () => {
     it("helm upgrade of the proxy's log level reaches newly created pods", async () => {
