@@ -202,7 +202,14 @@ export function describeOperations(getCluster: () => TestCluster): void {
       await underLoad("proxy rollout", async () => {
         const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", "proxy.logLevel=warn"]);
         assert.equal(up.code, 0, up.stderr);
-        await rollout(NS, "weft-webhook");
+        // The webhook reads its ConfigMap when the kubelet updates the mounted file (up to a minute):
+        // a server-side dry run shows what the injector gives a new pod now.
+        await waitFor("the injector to give new pods the new sidecar", async () => {
+          const dry = await c().kubectl(["create", "-n", ns, "--dry-run=server", "-o", "json", "-f", "-"], {
+            input: JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name: "dry-run" }, spec: { containers: [{ name: "app", image: "weft.test/apps:0.1.0" }] } }),
+          });
+          return /"warn"/.test(dry.stdout);
+        }, { timeoutMs: 180_000, intervalMs: 2000 });
         await kubectl(["rollout", "restart", "-n", ns, "deployment/server"]);
         await rollout(ns, "server");
         await serverPodsExactly(2);
@@ -235,8 +242,12 @@ export function describeOperations(getCluster: () => TestCluster): void {
     it("killing the control plane's pods", async function () {
       this.timeout(600_000);
       await underLoad("control-plane pods killed", async () => {
+        const killed = new Set((await pods(NS, CP_SELECTOR)).map((p) => p.metadata?.name));
         await kubectl(["delete", "pod", "-n", NS, "-l", CP_SELECTOR, "--grace-period=0", "--force", "--wait=false"]);
-        await deploymentReady(NS, "weft-control-plane", 2);
+        await waitFor("two new control-plane pods Ready", async () => {
+          const now = (await pods(NS, CP_SELECTOR)).filter((p) => !killed.has(p.metadata?.name));
+          return now.filter(ready).length === 2;
+        }, { timeoutMs: 240_000, intervalMs: 1000 });
       });
     });
 
