@@ -271,6 +271,9 @@ export function describeOperations(getCluster: () => TestCluster): void {
         await kubectl(["scale", "-n", NS, "deployment/weft-control-plane", "--replicas=2"]);
         await deploymentReady(NS, "weft-control-plane", 2);
         await deploymentReady(ns, "server", 3);
+        const started = await core().readNamespacedPod({ name: newPod.metadata?.name ?? "", namespace: ns });
+        const proxy = started.status?.initContainerStatuses?.find((x) => x.name === "weft-proxy");
+        assert.equal(proxy?.restartCount, 0, `the new pod's proxy waited for the control plane without restarting: ${JSON.stringify(proxy)}`);
       });
       assert.ok(downFor >= 60, `the control plane was down ${downFor} s`);
     });
@@ -296,17 +299,22 @@ export function describeOperations(getCluster: () => TestCluster): void {
       assert.equal(replicas.filter(ready).length, 2, "two control-plane replicas are Ready");
       const before = await Promise.all(replicas.map(streamsOn));
       console.log(`      discovery streams per control-plane replica before: ${before.join(", ")}`);
+      // The replica holding the most streams is lost: its proxies must move to the other.
+      const v = (before[0] ?? 0) >= (before[1] ?? 0) ? 0 : 1;
+      const victim = replicas[v]!;
+      const survivor = replicas[1 - v]!;
+      const survivorBefore = before[1 - v] ?? 0;
       await underLoad("one of two control-plane replicas lost", async () => {
-        const victim = replicas[0]?.metadata?.name ?? "";
-        await kubectl(["delete", "pod", "-n", NS, victim, "--grace-period=0", "--force", "--wait=false"]);
-        const survivor = replicas[1]!;
-        await waitFor(`every meshed proxy (${meshed}) streaming from the surviving replica or its replacement`, async () => {
+        await kubectl(["delete", "pod", "-n", NS, victim.metadata?.name ?? "", "--grace-period=0", "--force", "--wait=false"]);
+        await waitFor(`every meshed proxy (${meshed}) streaming again, the surviving replica serving those of the lost one`, async () => {
           const now = (await pods(NS, CP_SELECTOR)).filter(ready);
           const streams = await Promise.all(now.map(streamsOn));
-          return streams.reduce((a, b) => a + b, 0) >= meshed && now.some((p) => p.metadata?.name === survivor.metadata?.name);
+          const onSurvivor = await streamsOn(survivor);
+          return streams.reduce((a, b) => a + b, 0) >= meshed && onSurvivor > survivorBefore;
         }, { timeoutMs: 120_000, intervalMs: 2000 });
         await deploymentReady(NS, "weft-control-plane", 2);
       });
+      console.log(`      discovery streams per control-plane replica after: ${(await Promise.all((await pods(NS, CP_SELECTOR)).map(streamsOn))).join(", ")}`);
     });
   });
 }
