@@ -10,6 +10,7 @@ import { execFile } from "node:child_process";
 import { dirname, join } from "node:path";
 import { AppsV1Api, CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import { importImages } from "../../images/import.ts";
+import { parseMetricsText } from "../../cli/src/metrics-text.ts";
 import type { TestCluster } from "../cluster/cluster.ts";
 import { CHART, helm } from "../chart/helm.ts";
 import { waitFor } from "../support/wait.ts";
@@ -28,6 +29,8 @@ interface Figure {
   baseline: LoadSummary;
   during: LoadSummary;
   operationSeconds: number;
+  /** Attempts the load pod's proxy retried during the run, by the outcome that caused them. */
+  retries: Record<string, number>;
 }
 
 const ready = (pod: V1Pod): boolean => pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
@@ -39,11 +42,30 @@ function ctr(socket: string, args: string[]): Promise<string> {
   });
 }
 
+/** weft_proxy_retries_total of one proxy, summed by reason. */
+async function retriesByReason(podIP: string): Promise<Record<string, number>> {
+  const res = await fetch(`http://${podIP}:4191/metrics`, { signal: AbortSignal.timeout(5000) });
+  const out: Record<string, number> = {};
+  for (const sample of parseMetricsText(await res.text())) {
+    if (sample.name !== "weft_proxy_retries_total") continue;
+    const reason = sample.labels.reason ?? "";
+    out[reason] = (out[reason] ?? 0) + sample.value;
+  }
+  return out;
+}
+
+function difference(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0) > 0) out[k] = v - (before[k] ?? 0);
+  return out;
+}
+
 export function describeOperations(getCluster: () => TestCluster): void {
   describe("routine operations under load", function () {
     const figures: Figure[] = [];
     let ns = "";
     let load: FortioClient;
+    let loadIP = "";
     let loadOptions: LoadOptions;
     let started = 0;
     const c = (): TestCluster => getCluster();
@@ -72,6 +94,7 @@ export function describeOperations(getCluster: () => TestCluster): void {
     async function underLoad(operation: string, op: () => Promise<void>): Promise<void> {
       const baseline = await load.run(loadOptions, BASELINE_S);
       assert.equal(baseline.ok, baseline.requests, `the baseline before "${operation}" already failed: ${JSON.stringify(baseline.codes)}`);
+      const retriesBefore = await retriesByReason(loadIP);
       const run = await load.start(loadOptions);
       const t0 = Date.now();
       await pause(2000);
@@ -87,10 +110,12 @@ export function describeOperations(getCluster: () => TestCluster): void {
       // The load window itself: the operation is covered and the mesh settles under load after it.
       await pause(Math.max(left, 5000));
       const during = await load.stop(run);
+      const retries = difference(await retriesByReason(loadIP), retriesBefore);
       if (opError !== undefined) throw opError;
-      figures.push({ operation, baseline, during, operationSeconds });
+      figures.push({ operation, baseline, during, operationSeconds, retries });
       console.log(`      ${operation}: ${during.requests} requests in ${during.seconds.toFixed(1)} s (${during.qps.toFixed(1)} qps), codes ${JSON.stringify(during.codes)}; ` +
-        `p99 ${during.p99Ms.toFixed(1)} ms during vs ${baseline.p99Ms.toFixed(1)} ms before; operation took ${operationSeconds.toFixed(1)} s`);
+        `p99 ${during.p99Ms.toFixed(1)} ms during vs ${baseline.p99Ms.toFixed(1)} ms before; operation took ${operationSeconds.toFixed(1)} s; ` +
+        `the load's proxy retried ${JSON.stringify(retries)}`);
       assert.ok(during.seconds * 1000 >= WINDOW_MS - 1000, `the load ran ${during.seconds} s`);
       assert.equal(during.connectionErrors, 0, `connection errors during "${operation}": ${JSON.stringify(during.codes)}`);
       assert.equal(during.non2xx, 0, `non-2xx answers during "${operation}": ${JSON.stringify(during.codes)}`);
@@ -159,7 +184,8 @@ export function describeOperations(getCluster: () => TestCluster): void {
         return ready(p) ? p : undefined;
       }, { timeoutMs: 300_000, intervalMs: 1000 });
       assert.ok(loadPod.spec?.initContainers?.some((x) => x.restartPolicy === "Always"), "the load pod has the proxy as a native sidecar");
-      load = new FortioClient(loadPod.status?.podIP ?? "");
+      loadIP = loadPod.status?.podIP ?? "";
+      load = new FortioClient(loadIP);
       loadOptions = { url: `http://${svc.spec?.clusterIP ?? ""}:8080/`, qps: QPS, connections: CONNECTIONS };
       // Every server is known to the load's proxy before the first baseline.
       await waitFor("a clean short run through the mesh", async () => {
@@ -171,9 +197,11 @@ export function describeOperations(getCluster: () => TestCluster): void {
     after(async function () {
       this.timeout(180_000);
       if (figures.length > 0) {
-        console.log("      operation | p99 before (ms) | p99 during (ms) | requests during | operation (s)");
+        console.log("      operation | failed | requests during | p99 before (ms) | p99 during (ms) | operation (s) | retries");
         for (const f of figures) {
-          console.log(`      ${f.operation} | ${f.baseline.p99Ms.toFixed(1)} | ${f.during.p99Ms.toFixed(1)} | ${f.during.requests} | ${f.operationSeconds.toFixed(1)}`);
+          const failed = f.during.non2xx + f.during.connectionErrors;
+          const retried = Object.entries(f.retries).map(([k, v]) => `${v} ${k}`).join(", ") || "0";
+          console.log(`      ${f.operation} | ${failed} | ${f.during.requests} | ${f.baseline.p99Ms.toFixed(1)} | ${f.during.p99Ms.toFixed(1)} | ${f.operationSeconds.toFixed(1)} | ${retried}`);
         }
       }
       console.log(`      the operations suite took ${((Date.now() - started) / 1000).toFixed(0)} s`);
