@@ -150,7 +150,8 @@ export function describeOperations(getCluster: () => TestCluster): void {
                   name: "app",
                   image: "weft.test/apps:0.1.0",
                   imagePullPolicy: "Never",
-                  args: ["test/fixtures/apps/http-echo.ts", "--port", "8080", "--host", "0.0.0.0"],
+                  // Exits at once on SIGTERM: the mesh, not the app, must keep requests from failing.
+                  args: ["test/images/apps/http-echo-abrupt.ts", "--port", "8080", "--host", "0.0.0.0"],
                   readinessProbe: { httpGet: { path: "/status/200", port: 8080 }, periodSeconds: 2 },
                 }],
               },
