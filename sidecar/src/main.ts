@@ -71,7 +71,11 @@ async function main(): Promise<number> {
     }
   } else {
     const { startControlPlaneMode } = await import("./control-plane-mode.ts");
-    const started = await startControlPlaneMode(c.mode, c, view, logger);
+    // Until the first certificate is in, only the identity client's retries are pending, on
+    // unref'd timers: without a ref'd handle a proxy started while the control plane is away
+    // would exit 0 after its first failed attempt (a restart loop), instead of waiting for it.
+    const holdOpen = setInterval(() => undefined, 3_600_000);
+    const started = await startControlPlaneMode(c.mode, c, view, logger).finally(() => clearInterval(holdOpen));
     if (!started.ok) {
       logger.error({ code: started.code }, started.message);
       return 1;

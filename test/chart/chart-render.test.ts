@@ -170,6 +170,22 @@ describe("chart: rendering", function () {
     });
   });
 
+  describe("replicas", () => {
+    it("one replica each gets no PodDisruptionBudget, and more than one gets one per component that lets one replica go at a time", () => {
+      assert.deepEqual(render().filter((o) => o.kind === "PodDisruptionBudget"), []);
+      const objects = render(["--set", "controlPlane.replicas=2", "--set", "webhook.replicas=3"]);
+      for (const [name, component, replicas] of [["weft-control-plane", "control-plane", 2], ["weft-webhook", "webhook", 3]] as const) {
+        const pdb = find(objects, "PodDisruptionBudget", name);
+        const spec = pdb.spec as { maxUnavailable: number; selector: { matchLabels: Record<string, string> } };
+        assert.equal(spec.maxUnavailable, 1);
+        const deployment = find(objects, "Deployment", name) as unknown as V1Deployment;
+        assert.equal(deployment.spec?.replicas, replicas);
+        assert.deepEqual(spec.selector.matchLabels, deployment.spec?.selector.matchLabels);
+        assert.equal(spec.selector.matchLabels["app.kubernetes.io/component"], component);
+      }
+    });
+  });
+
   describe("tracing", () => {
     it("is off by default: no tracing for the control plane or the injected proxies", () => {
       const objects = render();

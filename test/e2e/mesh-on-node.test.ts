@@ -3,8 +3,10 @@
 // it), `weft check` passes, a client and a server get native sidecars and the server sees
 // the client's SPIFFE id while a capture on the node's bridge sees only TLS between the
 // two pods, authorization policies applied and deleted under traffic (authz-on-node.ts),
-// the Gateway API conformance suite's Mesh profiles (gamma-conformance-on-node.ts), helm
-// upgrade of the log level, helm uninstall.
+// the Gateway API conformance suite's Mesh profiles (gamma-conformance-on-node.ts), tap,
+// stat and the inspection commands, the dashboard in a browser, the live trust-anchor
+// rotation under load (rotation-on-node.ts), routine operations under load without a
+// failed request (operations-on-node.ts), helm upgrade of the log level, helm uninstall.
 // Run: npx mocha --no-config --extension ts --timeout 20000 --exit test/e2e/mesh-on-node.test.ts
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -25,6 +27,7 @@ import { describeRouting } from "./routing-on-node.ts";
 import { describeTap } from "./tap-on-node.ts";
 import { describeMetrics } from "./metrics-on-node.ts";
 import { describeRotation } from "./rotation-on-node.ts";
+import { describeOperations } from "./operations-on-node.ts";
 import { weft } from "./weft-cli.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -174,6 +177,7 @@ describe("e2e: Weft on a real node", function () {
   describeInspection(() => cluster!);
   describeDashboard(() => cluster!);
   describeRotation(() => cluster!);
+  describeOperations(() => cluster!);
 
   describe("upgrading and uninstalling", () => {
     it("helm upgrade of the proxy's log level reaches newly created pods", async () => {
