@@ -21,6 +21,9 @@ const deps: PluginDeps = {
   },
 };
 
+// The runtime's environment may lack the sbin dirs nsenter and iptables live in.
+process.env.PATH = [process.env.PATH, "/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"].filter(Boolean).join(":");
+
 async function main(): Promise<number> {
   let stdin = "";
   try {
