@@ -3,7 +3,8 @@
 // it), `weft check` passes, a client and a server get native sidecars and the server sees
 // the client's SPIFFE id while a capture on the node's bridge sees only TLS between the
 // two pods, authorization policies applied and deleted under traffic (authz-on-node.ts),
-// the Gateway API conformance suite's Mesh profiles (gamma-conformance-on-node.ts), helm
+// the Gateway API conformance suite's Mesh profiles (gamma-conformance-on-node.ts), CNI
+// mode under Pod Security restricted (cni-on-node.ts), helm
 // upgrade of the log level, helm uninstall.
 // Run: npx mocha --no-config --extension ts --timeout 20000 --exit test/e2e/mesh-on-node.test.ts
 import assert from "node:assert/strict";
@@ -18,6 +19,7 @@ import { waitFor } from "../support/wait.ts";
 import { CHART, helm, helmBinary } from "../chart/helm.ts";
 import { analyzeCapture } from "../netns/pcap.ts";
 import { describeAuthorization } from "./authz-on-node.ts";
+import { describeCni } from "./cni-on-node.ts";
 import { describeGammaConformance } from "./gamma-conformance-on-node.ts";
 import { describeInspection } from "./inspect-on-node.ts";
 import { describeRouting } from "./routing-on-node.ts";
@@ -170,6 +172,7 @@ describe("e2e: Weft on a real node", function () {
   describeTap(() => cluster!);
   describeMetrics(() => cluster!);
   describeInspection(() => cluster!);
+  describeCni(() => cluster!);
 
   describe("upgrading and uninstalling", () => {
     it("helm upgrade of the proxy's log level reaches newly created pods", async () => {
