@@ -61,7 +61,8 @@ describe("the weft-cni plugin's protocol and decisions", () => {
   });
 
   it("ADD for an unmeshed pod, or one meshed with weft-init, touches nothing", async () => {
-    for (const pod of [{ labels: {}, annotations: {} }, { labels: { "weft.io/meshed": "true" }, annotations: {} }, { labels: {}, annotations: MESHED.annotations }]) {
+    const pods: PodMeta[] = [{ labels: {}, annotations: {} }, { labels: { "weft.io/meshed": "true" }, annotations: {} }, { labels: {}, annotations: MESHED.annotations }];
+    for (const pod of pods) {
       const applied: { options: CaptureOptions; netns: string }[] = [];
       const out = await handle(request(), fakeDeps(pod, applied));
       assert.ok(out.ok);
