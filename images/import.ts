@@ -9,7 +9,7 @@ export const DEFAULT_IMAGES_DIR = join(resolve(dirname(fileURLToPath(import.meta
 export const DEFAULT_ARCHIVE = join(DEFAULT_IMAGES_DIR, "weft-images.tar");
 
 /** What goes into the images: an archive older than any of these is stale. */
-const IMAGE_INPUTS = ["api", "cli", "control-plane", "dashboard", "images", "lib", "sidecar", "webhook", join("test", "images"), "package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json"];
+const IMAGE_INPUTS = ["api", "cli", "cni", "control-plane", "dashboard", "images", "lib", "sidecar", "webhook", join("test", "images"), "package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json"];
 
 function newestMtimeMs(path: string): number {
   const st = statSync(path, { throwIfNoEntry: false });

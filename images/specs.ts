@@ -90,6 +90,8 @@ export function imageSpecs(): ImageSpec[] {
     { name: "weft-proxy", registry: DEFAULT_REGISTRY, layers: ["node", "app"], config: { ...common, entrypoint: node("dist/sidecar/src/main.js"), user: "2102:2102" } },
     // Root with NET_ADMIN/NET_RAW only (the injector sets the capabilities): iptables needs them.
     { name: "weft-proxy-init", registry: DEFAULT_REGISTRY, layers: ["node", "app", "iptables"], config: { ...common, entrypoint: node("dist/sidecar/src/init-main.js"), user: "0:0" } },
+    // The weft-cni DaemonSet's agent: root, to write the node's CNI bin and conf dirs (hostPath).
+    { name: "weft-cni", registry: DEFAULT_REGISTRY, layers: ["node", "app"], config: { ...common, entrypoint: node("dist/cni/src/agent-main.js"), user: "0:0" } },
     // The apps take their name as the command: `node test/fixtures/apps/http-echo.ts --port 8080`.
     { name: "apps", registry: TEST_REGISTRY, layers: ["node", "app", "test-apps"], config: { ...common, entrypoint: ["node"], user: NONROOT } },
   ];

@@ -28,6 +28,12 @@ export const ANNOTATIONS = {
   logLevel: "config.weft.io/proxy-log-level",
   /** tracing.samplingRatio for this pod's proxy (read by the injector; the proxy sees WEFT_TRACING_SAMPLING_RATIO). */
   tracingSamplingRatio: "config.weft.io/tracing-sampling-ratio",
+  /**
+   * Set by the injector in CNI mode: the capture flags (a JSON list, the
+   * arguments weft-proxy-init would get) the CNI plugin applies to the pod's
+   * network namespace. Only read on pods that also carry LABELS.meshed.
+   */
+  cniCapture: "weft.io/cni-capture",
   /** Set by the injector: the proxy version and the config hash it injected from. */
   injectedBy: "weft.io/injected-by",
 } as const;
@@ -50,7 +56,7 @@ export const IDENTITY_TOKEN_AUDIENCE = "identity.weft.io";
 export const CONTROL_PLANE_SERVICE_ACCOUNT = "weft-control-plane";
 
 /** Names of the injected containers and volumes. */
-export const CONTAINER_NAMES = { proxy: "weft-proxy", init: "weft-init" } as const;
+export const CONTAINER_NAMES = { proxy: "weft-proxy", init: "weft-init", validate: "weft-validate" } as const;
 export const TOKEN_VOLUME = { name: "weft-identity-token", mountPath: "/var/run/secrets/weft.io/identity", file: "token" } as const;
 
 /** Environment variables the proxy reads (set by the injector through the downward API and config). */

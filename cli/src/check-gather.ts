@@ -29,6 +29,8 @@ import {
 } from "./check-results.ts";
 import { servedCertificate } from "./check-webhook-tls.ts";
 import { checkGatewayApi, type GatewayApiCrdFact } from "./check-gateway-api.ts";
+import { checkCni, type CniFact } from "./check-cni.ts";
+import { parseInjectorConfig } from "../../webhook/src/injector-config.ts";
 
 /** What `helm install` of the chart creates, cluster-wide and in the release namespace. */
 function installPermissions(ns: string): Omit<AccessFact, "allowed">[] {
@@ -164,6 +166,31 @@ async function gatewayApiCrds(kc: KubeConfig): Promise<GatewayApiCrdFact | Error
   return { crds };
 }
 
+/** CNI mode: the injector's config, the weft-cni DaemonSet, and its pod on every node. */
+async function cniFact(kc: KubeConfig, ns: string): Promise<CniFact | Error> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const notFound = (err: unknown) => (err as { code?: number }).code === 404;
+  try {
+    const config = await core.readNamespacedConfigMap({ name: "weft-injector", namespace: ns }).catch((err: unknown) => (notFound(err) ? undefined : Promise.reject(err)));
+    const parsed = parseInjectorConfig(config?.data?.["config.yaml"] ?? "");
+    const injectorCni = parsed.ok && parsed.value.cni !== undefined;
+    const ds = await kc.makeApiClient(AppsV1Api).readNamespacedDaemonSet({ name: "weft-cni", namespace: ns }).catch((err: unknown) => (notFound(err) ? undefined : Promise.reject(err)));
+    if (!ds) return { injectorCni, daemonSet: false, nodes: [] };
+    const [nodes, pods] = await Promise.all([core.listNode(), core.listNamespacedPod({ namespace: ns, labelSelector: "app.kubernetes.io/component=cni" })]);
+    return {
+      injectorCni,
+      daemonSet: true,
+      nodes: nodes.items.map((n) => {
+        const pod = pods.items.find((p) => p.spec?.nodeName === n.metadata?.name && !p.metadata?.deletionTimestamp);
+        const ready = pod?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
+        return { name: n.metadata?.name ?? "", ...(pod ? { pod: { name: pod.metadata?.name ?? "", ready } } : {}) };
+      }),
+    };
+  } catch (err) {
+    return errorOf(err);
+  }
+}
+
 export interface ProxiesRetry {
   attempts: number;
   intervalMs: number;
@@ -225,6 +252,8 @@ export async function runChecks(kc: KubeConfig, ns: string, pre: boolean, option
   results.push(checkExpiry("trust-anchor", await identity(kc, ns, "ca.crt"), now));
   results.push(checkExpiry("issuer", await identity(kc, ns, "issuer.crt"), now));
   results.push(checkGatewayApi(await gatewayApiCrds(kc)));
+  const cni = checkCni(await cniFact(kc, ns));
+  if (cni) results.push(cni);
   results.push(...(await proxies(kc, ns, options.proxiesRetry ?? { attempts: 3, intervalMs: 2000 })));
   return results;
 }

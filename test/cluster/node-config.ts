@@ -15,6 +15,12 @@ export interface NodeLayout {
   subnetPrefix: string;
   containerdSocket: string;
   cniConfDir: string;
+  /**
+   * The node's CNI bin dir: symlinks to the host's plugins (/usr/lib/cni) in a
+   * folder of this node's own, so a test that installs a plugin (weft-cni)
+   * never writes into the host's folder.
+   */
+  cniBinDir: string;
   cgroupRoot: string;
   kubeletPort: number;
   kubeletHealthzPort: number;
@@ -65,7 +71,7 @@ state = "${d}/containerd/state"
         SystemdCgroup = false
         Root = "${d}/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
+    bin_dir = "${layout.cniBinDir}"
     conf_dir = "${layout.cniConfDir}"
     max_conf_num = 1
 `;

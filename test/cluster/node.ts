@@ -2,7 +2,7 @@
 // Debian's plugins, a kubelet, kube-proxy and cluster DNS (CoreDNS as kube-dns, when
 // test/conformance/build.sh has built it). Stopping it undoes everything it did to the host.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { AppsV1Api, CoreV1Api, KubernetesObjectApi, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
@@ -33,6 +33,14 @@ import { COREDNS_IMAGE, componentBuilt } from "../conformance/paths.ts";
 import { freePorts } from "../support/ports.ts";
 import { StopWaiting, waitFor } from "../support/wait.ts";
 
+const HOST_CNI_PLUGINS = "/usr/lib/cni";
+
+/** A bin dir of this node's own holding a symlink to each of the host's CNI plugins. */
+function linkHostCniPlugins(binDir: string): void {
+  mkdirSync(binDir, { recursive: true });
+  for (const name of readdirSync(HOST_CNI_PLUGINS)) symlinkSync(join(HOST_CNI_PLUGINS, name), join(binDir, name));
+}
+
 export interface NodeOptions {
   dir: string;
   nodeName: string;
@@ -49,6 +57,9 @@ export interface NodeHost {
   containerdSocket: string;
   bridge: string;
   cgroupRoot: string;
+  /** The node's CNI conf dir (containerd reads its first .conflist) and bin dir (see NodeLayout.cniBinDir). */
+  cniConfDir: string;
+  cniBinDir: string;
   /** Whether CoreDNS runs as the kube-dns Service (the kubelet's clusterDNS) and was Ready at start. */
   clusterDns: boolean;
 }
@@ -78,6 +89,7 @@ async function layoutFor(options: NodeOptions): Promise<NodeLayout> {
     subnetPrefix: options.subnetPrefix ?? pickSubnetPrefix(),
     containerdSocket: join(dir, "containerd.sock"),
     cniConfDir: join(dir, "cni"),
+    cniBinDir: join(dir, "cni-bin"),
     cgroupRoot: `/weft-${id}`,
     kubeletPort,
     kubeletHealthzPort,
@@ -90,6 +102,8 @@ class Node implements RunningNode {
   containerdSocket: string;
   bridge: string;
   cgroupRoot: string;
+  cniConfDir: string;
+  cniBinDir: string;
   clusterDns = false;
   private layout: NodeLayout;
   private containerd?: ManagedProcess;
@@ -104,11 +118,14 @@ class Node implements RunningNode {
     this.containerdSocket = layout.containerdSocket;
     this.bridge = layout.bridge;
     this.cgroupRoot = layout.cgroupRoot;
+    this.cniConfDir = layout.cniConfDir;
+    this.cniBinDir = layout.cniBinDir;
   }
 
   async start(options: NodeOptions): Promise<void> {
     const l = this.layout;
     mkdirSync(l.cniConfDir, { recursive: true });
+    linkHostCniPlugins(l.cniBinDir);
     mkdirSync(join(l.dir, "pod-logs"), { recursive: true });
     raiseInotifyLimits();
     // The kubelet checks that its node IP is on a host interface, so the bridge exists first.

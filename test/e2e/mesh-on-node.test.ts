@@ -4,9 +4,10 @@
 // the client's SPIFFE id while a capture on the node's bridge sees only TLS between the
 // two pods, authorization policies applied and deleted under traffic (authz-on-node.ts),
 // the Gateway API conformance suite's Mesh profiles (gamma-conformance-on-node.ts), tap,
-// stat and the inspection commands, the dashboard in a browser, the live trust-anchor
-// rotation under load (rotation-on-node.ts), routine operations under load without a
-// failed request (operations-on-node.ts), helm upgrade of the log level, helm uninstall.
+// stat and the inspection commands, the dashboard in a browser,
+// CNI mode under Pod Security restricted (cni-on-node.ts), rotation under load
+// (rotation-on-node.ts), routine operations under load without a failed request
+// (operations-on-node.ts), helm upgrade of the log level, helm uninstall.
 // Run: npx mocha --no-config --extension ts --timeout 20000 --exit test/e2e/mesh-on-node.test.ts
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -20,6 +21,7 @@ import { waitFor } from "../support/wait.ts";
 import { CHART, helm, helmBinary } from "../chart/helm.ts";
 import { analyzeCapture } from "../netns/pcap.ts";
 import { describeAuthorization } from "./authz-on-node.ts";
+import { describeCni } from "./cni-on-node.ts";
 import { describeDashboard } from "./dashboard-on-node.ts";
 import { describeGammaConformance } from "./gamma-conformance-on-node.ts";
 import { describeInspection } from "./inspect-on-node.ts";
@@ -176,6 +178,8 @@ describe("e2e: Weft on a real node", function () {
   describeMetrics(() => cluster!);
   describeInspection(() => cluster!);
   describeDashboard(() => cluster!);
+  // Before the operations suite, which leaves the release on a retagged image version.
+  describeCni(() => cluster!);
   describeRotation(() => cluster!);
   describeOperations(() => cluster!);
 

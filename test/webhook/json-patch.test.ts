@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import fjp from "fast-json-patch";
 import type { V1Pod } from "@kubernetes/client-node";
+import { captureRequest } from "../../cni/src/plugin.ts";
 import { parseCaptureFlags } from "../../sidecar/src/capture/flags.ts";
 import { DEFAULT_INJECTOR_CONFIG } from "../../webhook/src/injector-config.ts";
 import { inject, injectPod } from "../../webhook/src/injector.ts";
@@ -51,7 +52,7 @@ describe("the injector's JSON patch", () => {
   it("writes init container flags that weft-proxy-init accepts", () => {
     for (const g of goldenPods()) {
       const { pod, decision } = injectPod(g.pod, g.namespace, g.config);
-      if (!decision.inject) continue;
+      if (!decision.inject || g.config.cni) continue;
       const init = pod.spec?.initContainers?.find((c) => c.name === "weft-init");
       assert.ok(init?.args);
       const prefix = g.config.init.command.length - 1;
@@ -60,5 +61,23 @@ describe("the injector's JSON patch", () => {
       assert.equal(flags.value.options.inboundPort, g.config.proxy.ports.inbound);
       assert.equal(flags.value.options.proxyUid, g.config.proxy.uid);
     }
+  });
+
+  it("in CNI mode, writes capture flags the weft-cni plugin accepts, and no privileged init container", () => {
+    let seen = 0;
+    for (const g of goldenPods()) {
+      if (!g.config.cni) continue;
+      const { pod, decision } = injectPod(g.pod, g.namespace, g.config);
+      if (!decision.inject) continue;
+      seen++;
+      const names = (pod.spec?.initContainers ?? []).map((c) => c.name);
+      assert.equal(names[0], "weft-validate", `${g.caseName}: ${names.join(",")}`);
+      assert.ok(!names.includes("weft-init"), g.caseName);
+      const capture = captureRequest({ labels: pod.metadata?.labels ?? {}, annotations: pod.metadata?.annotations ?? {} });
+      assert.ok(capture.ok && capture.value, `${g.caseName}: ${capture.ok ? "not meshed" : capture.message}`);
+      assert.equal(capture.value.inboundPort, g.config.proxy.ports.inbound);
+      assert.equal(capture.value.proxyUid, g.config.proxy.uid);
+    }
+    assert.ok(seen >= 2, "the golden cases include CNI mode");
   });
 });

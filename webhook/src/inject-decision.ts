@@ -36,7 +36,7 @@ function skip(code: DecisionCode, message: string): Decision {
 /** True when the pod already runs the Weft proxy (or was marked by an injector). */
 export function alreadyInjected(pod: V1Pod): boolean {
   const names = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => c.name);
-  return names.includes(CONTAINER_NAMES.proxy) || names.includes(CONTAINER_NAMES.init) || pod.metadata?.annotations?.[ANNOTATIONS.injectedBy] !== undefined;
+  return names.includes(CONTAINER_NAMES.proxy) || names.includes(CONTAINER_NAMES.init) || names.includes(CONTAINER_NAMES.validate) || pod.metadata?.annotations?.[ANNOTATIONS.injectedBy] !== undefined;
 }
 
 // The opt-in/opt-out switch may be an annotation (the documented way) or a label

@@ -33,6 +33,33 @@ export interface InjectorTracing {
   maxQueueSize: number;
 }
 
+/**
+ * CNI mode (docs/install.md, "CNI mode"): the weft-cni plugin writes the
+ * capture rules, so the injector adds this unprivileged validation init
+ * container instead of the privileged weft-proxy-init.
+ */
+export interface InjectorCni {
+  image: string;
+  imagePullPolicy: PullPolicy;
+  /** Command that runs weft-validate; the injector appends the flags. */
+  command: string[];
+  /** host:port outside the pod, with a route, that the validator dials to prove redirection. */
+  validationTarget: string;
+  timeoutMs: number;
+  resources: ResourceSpec;
+}
+
+export const CNI_DEFAULTS: InjectorCni = {
+  image: "ghcr.io/weft-mesh/weft-proxy:0.1.0",
+  imagePullPolicy: "IfNotPresent",
+  command: ["node", "/weft/dist/cni/src/validate-main.js"],
+  validationTarget: "192.0.2.1:9",
+  timeoutMs: 10_000,
+  resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+};
+
+const CNI_KEYS = ["enabled", ...Object.keys(CNI_DEFAULTS)] as const;
+
 export interface InjectorConfig {
   /** Written into weft.io/injected-by with the config's hash. */
   version: string;
@@ -76,6 +103,8 @@ export interface InjectorConfig {
    * pods injected from it are not reported as injected from another config.
    */
   tracing?: InjectorTracing;
+  /** Absent unless CNI mode is on (absent, like tracing, so other configs hash as before). */
+  cni?: InjectorCni;
 }
 
 export const DEFAULT_INJECTOR_CONFIG: InjectorConfig = {
@@ -208,6 +237,22 @@ function readTracing(r: Reader, value: unknown): InjectorTracing | undefined {
   return { ...tracing, propagation: [...new Set(tracing.propagation)] };
 }
 
+/** The `cni` mapping: undefined unless `enabled: true`; every key is checked either way. */
+function readCni(r: Reader, value: unknown): InjectorCni | undefined {
+  const c = r.object("cni", value, CNI_KEYS);
+  const d = CNI_DEFAULTS;
+  const enabled = r.check("cni.enabled", c.enabled, false, (v): v is boolean => typeof v === "boolean", "true or false");
+  const cni: InjectorCni = {
+    image: r.string("cni.image", c.image, d.image, true),
+    imagePullPolicy: r.oneOf("cni.imagePullPolicy", c.imagePullPolicy, d.imagePullPolicy, PULL_POLICIES),
+    command: r.strings("cni.command", c.command, d.command),
+    validationTarget: r.check("cni.validationTarget", c.validationTarget, d.validationTarget, (v): v is string => typeof v === "string" && /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):\d{1,5}$/.test(v), "host:port"),
+    timeoutMs: r.check("cni.timeoutMs", c.timeoutMs, d.timeoutMs, (v): v is number => Number.isInteger(v) && (v as number) >= 100 && (v as number) <= 120_000, "an integer from 100 to 120000"),
+    resources: r.resources("cni.resources", c.resources, d.resources),
+  };
+  return enabled ? cni : undefined;
+}
+
 /** A reason when a request exceeds its limit (the apiserver would refuse the pod). */
 export function requestOverLimit(spec: ResourceSpec): string | undefined {
   for (const key of ["cpu", "memory"] as const) {
@@ -225,7 +270,7 @@ export function validateInjectorConfig(doc: unknown): Result<InjectorConfig> {
   if (!isObject(doc)) return fail("bad-config", "configuration must be a mapping");
   const d = DEFAULT_INJECTOR_CONFIG;
   const r = new Reader();
-  r.object("", doc, [...Object.keys(d), "tracing"]);
+  r.object("", doc, [...Object.keys(d), "tracing", "cni"]);
   const proxy = r.object("proxy", doc.proxy, Object.keys(d.proxy));
   const ports = r.object("proxy.ports", proxy.ports, Object.keys(d.proxy.ports));
   const init = r.object("init", doc.init, Object.keys(d.init));
@@ -271,6 +316,8 @@ export function validateInjectorConfig(doc: unknown): Result<InjectorConfig> {
   };
   const tracing = readTracing(r, doc.tracing);
   if (tracing) config.tracing = tracing;
+  const cni = readCni(r, doc.cni);
+  if (cni) config.cni = cni;
   if (r.error) return fail("bad-config", r.error);
   const p = config.proxy.ports;
   if (new Set([p.outbound, p.inbound, p.admin]).size !== 3) return fail("bad-config", "proxy.ports: outbound, inbound and admin must differ");

@@ -9,7 +9,7 @@ import { configHash, type InjectorConfig } from "./injector-config.ts";
 import { podOverrides } from "./pod-overrides.ts";
 import { rewriteProbes } from "./probe-rewrite.ts";
 import { podPatch } from "./pod-patch.ts";
-import { initContainer, proxyContainer, tokenVolume, xtablesLockVolume } from "./proxy-spec.ts";
+import { captureArgs, initContainer, proxyContainer, tokenVolume, validateContainer, xtablesLockVolume } from "./proxy-spec.ts";
 
 export interface InjectionResult {
   decision: Decision;
@@ -35,22 +35,24 @@ export function injectPod(pod: V1Pod, namespace: NamespaceInfo, config: Injector
   const { containers, probes } = rewriteProbes(spec.containers ?? [], config.proxy.ports.admin, settings.skipInbound);
   const native = nativeSidecars(config);
   const proxy = proxyContainer(config, settings, probes, native);
-  const init = initContainer(config, settings);
+  // CNI mode: the plugin writes the rules from the annotation; an unprivileged container checks them.
+  const init = config.cni ? validateContainer(config, config.cni) : initContainer(config, settings);
+  const cniAnnotation: Record<string, string> = config.cni ? { [ANNOTATIONS.cniCapture]: JSON.stringify(captureArgs(config, settings)) } : {};
 
   const out: V1Pod = {
     ...pod,
     metadata: {
       ...pod.metadata,
       labels: { ...pod.metadata?.labels, [LABELS.meshed]: "true" },
-      annotations: { ...pod.metadata?.annotations, [ANNOTATIONS.injectedBy]: `weft ${config.version}; config ${configHash(config)}` },
+      annotations: { ...pod.metadata?.annotations, ...cniAnnotation, [ANNOTATIONS.injectedBy]: `weft ${config.version}; config ${configHash(config)}` },
     },
     spec: {
       ...spec,
-      // Capture rules first, then (native) the proxy, then the app's own init
+      // Capture rules first (or, in CNI mode, the check that the plugin wrote them), then (native) the proxy, then the app's own init
       // containers, whose outbound traffic is then already captured and proxied.
       initContainers: native ? [init, proxy, ...(spec.initContainers ?? [])] : [init, ...(spec.initContainers ?? [])],
       containers: native ? containers : [proxy, ...containers],
-      volumes: [...(spec.volumes ?? []), xtablesLockVolume(), tokenVolume()],
+      volumes: [...(spec.volumes ?? []), ...(config.cni ? [] : [xtablesLockVolume()]), tokenVolume()],
     },
   };
   return { decision, warnings, pod: out };

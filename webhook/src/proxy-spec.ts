@@ -3,7 +3,7 @@
 // chart only supplies values (images, commands, ports, resources).
 import type { V1Container, V1EnvVar, V1Probe, V1ResourceRequirements, V1Volume } from "@kubernetes/client-node";
 import { CONTAINER_NAMES, CONTROL_PLANE_SERVICE_ACCOUNT, IDENTITY_TOKEN_AUDIENCE, INIT_XTABLES_VOLUME, PROXY_ENV, PROXY_ENV_INJECTOR, TOKEN_VOLUME } from "../../lib/proxy-contract.ts";
-import type { InjectorConfig, ResourceSpec } from "./injector-config.ts";
+import type { InjectorCni, InjectorConfig, ResourceSpec } from "./injector-config.ts";
 import type { ProxySettings } from "./pod-overrides.ts";
 import { formatPortList } from "../../lib/port-list.ts";
 import { formatSpiffeId } from "../../lib/spiffe.ts";
@@ -22,13 +22,54 @@ function resources(spec: ResourceSpec): V1ResourceRequirements {
   return out;
 }
 
-export function initContainer(config: InjectorConfig, settings: ProxySettings): V1Container {
+/**
+ * The flags of weft-proxy-init for this pod: the init container's arguments,
+ * and in CNI mode the pod's weft.io/cni-capture annotation the plugin parses
+ * with the same flag parser.
+ */
+export function captureArgs(config: InjectorConfig, settings: ProxySettings): string[] {
   const p = config.proxy.ports;
   const args = ["--inbound-port", String(p.inbound), "--outbound-port", String(p.outbound), "--admin-port", String(p.admin), "--proxy-uid", String(config.proxy.uid)];
   const skipIn = formatPortList(settings.skipInbound);
   const skipOut = formatPortList(settings.skipOutbound);
   if (skipIn) args.push("--exclude-inbound-ports", skipIn);
   if (skipOut) args.push("--exclude-outbound-ports", skipOut);
+  return args;
+}
+
+/** A non-root UID other than the proxy's, whose traffic capture redirects. */
+export const VALIDATOR_UID = 65532;
+
+/**
+ * CNI mode's init container: proves the plugin redirected the pod's outbound
+ * TCP before anything else starts, with no privilege at all (it passes the
+ * Pod Security "restricted" profile).
+ */
+export function validateContainer(config: InjectorConfig, cni: InjectorCni): V1Container {
+  const args = ["--outbound-port", String(config.proxy.ports.outbound), "--target", cni.validationTarget, "--timeout-ms", String(cni.timeoutMs)];
+  const [command, ...prefix] = cni.command;
+  const uid = VALIDATOR_UID === config.proxy.uid ? VALIDATOR_UID + 1 : VALIDATOR_UID;
+  return {
+    name: CONTAINER_NAMES.validate,
+    image: cni.image,
+    imagePullPolicy: cni.imagePullPolicy,
+    ...(command === undefined ? { args } : { command: [command], args: [...prefix, ...args] }),
+    resources: resources(cni.resources),
+    securityContext: {
+      runAsUser: uid,
+      runAsGroup: uid,
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    terminationMessagePolicy: "FallbackToLogsOnError",
+  };
+}
+
+export function initContainer(config: InjectorConfig, settings: ProxySettings): V1Container {
+  const args = captureArgs(config, settings);
   const [command, ...prefix] = config.init.command;
   return {
     name: CONTAINER_NAMES.init,

@@ -135,6 +135,12 @@ function isOurJump(line: string): boolean {
   return /^-A (PREROUTING|OUTPUT) /.test(line) && OUR_CHAINS.some((c) => line.endsWith(`-j ${c}`));
 }
 
+/** Whether both jumps into our chains are in this `iptables-save` output (a CNI CHECK asks). */
+export function captureInstalled(currentSave: string): boolean {
+  const nat = natSection(currentSave);
+  return JUMPS.every((j) => nat.includes(j.rule));
+}
+
 /**
  * iptables-restore input (for `--noflush`) that installs capture whatever is
  * there already: jumps into our chains found in `currentSave` are deleted first
