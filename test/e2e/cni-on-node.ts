@@ -21,7 +21,8 @@ import { weft } from "./weft-cli.ts";
 const NS = "weft-system";
 const RESTRICTED = { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
 
-function snapshot(dir: string): Map<string, string> {
+/** Every file of a CNI conf dir, by name, as its exact bytes (base64). */
+export function snapshot(dir: string): Map<string, string> {
   return new Map(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f)).toString("base64")]));
 }
 

@@ -11,6 +11,7 @@
 // Run: npx mocha --no-config --extension ts --timeout 20000 --exit test/e2e/mesh-on-node.test.ts
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
@@ -21,7 +22,7 @@ import { waitFor } from "../support/wait.ts";
 import { CHART, helm, helmBinary } from "../chart/helm.ts";
 import { analyzeCapture } from "../netns/pcap.ts";
 import { describeAuthorization } from "./authz-on-node.ts";
-import { describeCni } from "./cni-on-node.ts";
+import { describeCni, snapshot as cniConfSnapshot } from "./cni-on-node.ts";
 import { describeDashboard } from "./dashboard-on-node.ts";
 import { describeGammaConformance } from "./gamma-conformance-on-node.ts";
 import { describeInspection } from "./inspect-on-node.ts";
@@ -205,10 +206,19 @@ describe("e2e: Weft on a real node", function () {
       }, { timeoutMs: 120_000, intervalMs: 2000 });
     });
 
-    it("helm uninstall leaves no Weft object behind, and new pods in the labelled namespace still start", async () => {
+    it("helm uninstall leaves no Weft object behind, the node's CNI conf dir as before install, and new pods in the labelled namespace still start", async () => {
       const c = cluster!;
+      const host = c.nodeHost!;
+      // Uninstalled with CNI mode on: the agent's exit must put the node's conf dir back byte for byte.
+      // The CNI suite set cni.binDir/confDir, which --reuse-values keeps.
+      const confBefore = cniConfSnapshot(host.cniConfDir);
+      const on = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", "cni.enabled=true"]);
+      assert.equal(on.code, 0, on.stderr);
+      await waitFor("weft-cni in the node's chain", () => readdirSync(host.cniConfDir).some((f) => /weft-cni/.test(readFileSync(join(host.cniConfDir, f), "utf8"))), { timeoutMs: 180_000, intervalMs: 1000 });
       const r = kubeHelm(["uninstall", "weft", "-n", NS, "--timeout", "3m"]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
+      await waitFor("the node's CNI conf dir as before", () => JSON.stringify([...cniConfSnapshot(host.cniConfDir)]) === JSON.stringify([...confBefore]), { timeoutMs: 120_000, intervalMs: 1000 });
+      await waitFor("the plugin's files gone from the node", () => !readdirSync(host.cniBinDir).some((f) => f.startsWith("weft-cni")), { timeoutMs: 60_000, intervalMs: 500 });
       const left = await c.kubectl(["get", "deploy,svc,cm,secret,sa,clusterrole,clusterrolebinding,mutatingwebhookconfiguration", "-A", "-l", "app.kubernetes.io/instance=weft", "-o", "name"]);
       assert.equal(left.stdout.trim(), "", `left behind: ${left.stdout}${left.stderr}`);
       const core = c.kubeConfig.makeApiClient(CoreV1Api);

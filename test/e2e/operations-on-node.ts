@@ -255,10 +255,12 @@ export function describeOperations(getCluster: () => TestCluster): void {
       const tag = (cp.spec?.template.spec?.containers[0]?.image ?? "").split(":").pop() ?? "";
       const next = `${tag}-next`;
       const socket = join(dirname(c().kubeconfigPath), "node", "containerd.sock");
-      // The same bits under a new tag: every Weft image rolls as a release's would.
-      for (const image of ["weft-control-plane", "weft-webhook", "weft-proxy", "weft-proxy-init"]) {
-        await ctr(socket, ["images", "tag", "--force", `ghcr.io/weft-mesh/${image}:${tag}`, `ghcr.io/weft-mesh/${image}:${next}`]);
-      }
+      // The same bits under a new tag: every Weft image rolls as a release's would. Every one the
+      // node holds (the dashboard's, the CNI agent's too), so a later suite that turns a component on
+      // with --reuse-values finds its image under the new tag.
+      const images = (await ctr(socket, ["images", "ls", "-q"])).split("\n").filter((ref) => ref.startsWith("ghcr.io/weft-mesh/") && ref.endsWith(`:${tag}`));
+      assert.ok(images.length >= 4, `Weft images at ${tag} on the node: ${images.join(", ")}`);
+      for (const ref of images) await ctr(socket, ["images", "tag", "--force", ref, `${ref.slice(0, -tag.length)}${next}`]);
       await underLoad("helm upgrade of control plane and webhook", async () => {
         const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", `image.tag=${next}`]);
         assert.equal(up.code, 0, up.stderr);
