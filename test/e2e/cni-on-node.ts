@@ -16,6 +16,7 @@ import { CHART, helm } from "../chart/helm.ts";
 import { analyzeCapture } from "../netns/pcap.ts";
 import { startProcess } from "../support/process.ts";
 import { waitFor } from "../support/wait.ts";
+import { fetchThroughMesh } from "./pod-fetch.ts";
 import { weft } from "./weft-cli.ts";
 
 const NS = "weft-system";
@@ -127,15 +128,7 @@ export function describeCni(getCluster: () => TestCluster): void {
         assert.equal(validated?.state?.terminated?.exitCode, 0, `${name}: weft-validate passed`);
         assert.equal(validated?.restartCount, 0, `${name}: weft-validate passed the first time (the plugin wrote the rules during sandbox setup)`);
       }
-      let body = "";
-      await waitFor("a request through the mesh", async () => {
-        const r = await c.kubectl(["exec", "-n", ns, "client", "-c", "app", "--", "node", "-e",
-          `fetch(${JSON.stringify(url)}).then((r) => r.text()).then((t) => console.log(t), (e) => console.log(String(e)))`]);
-        body = r.stdout + r.stderr;
-        return body.includes("weft-client-id");
-      }, { timeoutMs: 120_000, intervalMs: 2000 }).catch((err: unknown) => {
-        throw new Error(`${String(err)}; last answer: ${body}`);
-      });
+      const body = await fetchThroughMesh(c, ns, "client", url);
       assert.match(body, new RegExp(`spiffe://cluster\\.local/ns/${ns}/sa/client`));
       tcpdump.signal("SIGINT");
       await tcpdump.exited;

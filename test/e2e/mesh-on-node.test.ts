@@ -31,6 +31,7 @@ import { describeTap } from "./tap-on-node.ts";
 import { describeMetrics } from "./metrics-on-node.ts";
 import { describeRotation } from "./rotation-on-node.ts";
 import { describeOperations } from "./operations-on-node.ts";
+import { fetchThroughMesh } from "./pod-fetch.ts";
 import { weft } from "./weft-cli.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -139,15 +140,7 @@ describe("e2e: Weft on a real node", function () {
       const sidecar = pod.spec?.initContainers?.find((x) => x.restartPolicy === "Always");
       assert.ok(sidecar, `${name} has a native sidecar: ${JSON.stringify(pod.spec?.initContainers?.map((x) => x.name))}`);
     }
-    let body = "";
-    await waitFor("a request through the mesh", async () => {
-      const r = await c.kubectl(["exec", "-n", ns, "client", "-c", "app", "--", "node", "-e",
-        `fetch(${JSON.stringify(url)}).then((r) => r.text()).then((t) => console.log(t), (e) => console.log(String(e)))`]);
-      body = r.stdout + r.stderr;
-      return body.includes("weft-client-id");
-    }, { timeoutMs: 120_000, intervalMs: 2000 }).catch((err: unknown) => {
-      throw new Error(`${String(err)}; last answer: ${body}`);
-    });
+    const body = await fetchThroughMesh(c, ns, "client", url);
     assert.match(body, new RegExp(`spiffe://cluster\\.local/ns/${ns}/sa/client`));
     mesh = ns;
     tcpdump.signal("SIGINT");
