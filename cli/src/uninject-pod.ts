@@ -1,6 +1,6 @@
 // `weft uninject`'s pure core, the inverse of the injector on one pod (or pod
-// template): the proxy and init containers, Weft's volumes, the meshed label
-// and the injected-by annotation go, and each probe the injector pointed at
+// template): the proxy and init (or, in CNI mode, validation) containers, Weft's
+// volumes, the meshed label and the injected-by and CNI-capture annotations go, and each probe the injector pointed at
 // /app-health/... gets back its original target from the proxy's
 // WEFT_APP_PROBES. What cannot come back: a probe's named port (the injector
 // stored the number it resolved) and an explicit `scheme: HTTP` (the default).
@@ -9,7 +9,7 @@ import { ANNOTATIONS, APP_HEALTH_PATH_PREFIX, CONTAINER_NAMES, INIT_XTABLES_VOLU
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const PROBES = ["livenessProbe", "readinessProbe", "startupProbe"] as const;
-const WEFT_CONTAINERS: ReadonlySet<string> = new Set([CONTAINER_NAMES.proxy, CONTAINER_NAMES.init]);
+const WEFT_CONTAINERS: ReadonlySet<string> = new Set([CONTAINER_NAMES.proxy, CONTAINER_NAMES.init, CONTAINER_NAMES.validate]);
 const WEFT_VOLUMES: ReadonlySet<string> = new Set([TOKEN_VOLUME.name, INIT_XTABLES_VOLUME.name]);
 
 interface AppProbeTarget {
@@ -82,7 +82,8 @@ export function uninjectPod(pod: Obj): Obj {
   if (meta) {
     const newMeta: Obj = { ...meta };
     setOrDrop(newMeta, "labels", withoutKey(meta.labels, LABELS.meshed));
-    setOrDrop(newMeta, "annotations", withoutKey(meta.annotations, ANNOTATIONS.injectedBy));
+    // CNI mode also leaves the capture flags the plugin reads.
+    setOrDrop(newMeta, "annotations", withoutKey(withoutKey(meta.annotations, ANNOTATIONS.injectedBy), ANNOTATIONS.cniCapture));
     // The injector adds metadata to a template that had none; empty means the same as absent.
     setOrDrop(out, "metadata", Object.keys(newMeta).length > 0 ? newMeta : undefined);
   }
