@@ -163,6 +163,14 @@ export function describeCni(getCluster: () => TestCluster): void {
       }, { timeoutMs: 120_000, intervalMs: 1000 });
       await waitFor("the plugin's files gone", async () => !readdirSync(host.cniBinDir).some((f) => f.startsWith("weft-cni")), { timeoutMs: 60_000, intervalMs: 500 });
       assert.deepEqual([...snapshot(host.cniConfDir).keys()], [...before.keys()]);
+      // The webhook reloads its configuration when the ConfigMap's volume catches up (up to a minute): until
+      // then new pods still get the validator, which fails without the plugin. Later suites create pods.
+      const core = c.kubeConfig.makeApiClient(CoreV1Api);
+      const ns = await c.createNamespace("cni-off", { "weft.io/inject": "enabled" });
+      await waitFor("the injector back in init mode", async () => {
+        const probe = await core.createNamespacedPod({ namespace: ns, dryRun: "All", body: { metadata: { name: "probe" }, spec: { containers: [{ name: "app", image: "weft.test/apps:0.1.0" }] } } }).catch(() => undefined);
+        return probe?.spec?.initContainers?.some((x) => x.name === "weft-init") === true;
+      }, { timeoutMs: 180_000, intervalMs: 2000 });
     });
   });
 }

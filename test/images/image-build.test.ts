@@ -38,10 +38,10 @@ describe("images: build", function () {
     assert.equal(readFileSync(join(work, "b.tar")).equals(readFileSync(join(work, "a.tar"))), true, "the import archives are identical");
   });
 
-  it("builds the control plane, webhook, dashboard, proxy, proxy-init and test app images", () => {
+  it("builds the control plane, webhook, dashboard, proxy, proxy-init, CNI agent and test app images", () => {
     assert.deepEqual(
       first.images.map((i) => i.reference),
-      ["ghcr.io/weft-mesh/weft-control-plane:test", "ghcr.io/weft-mesh/weft-webhook:test", "ghcr.io/weft-mesh/weft-dashboard:test", "ghcr.io/weft-mesh/weft-proxy:test", "ghcr.io/weft-mesh/weft-proxy-init:test", "weft.test/apps:test"],
+      ["ghcr.io/weft-mesh/weft-control-plane:test", "ghcr.io/weft-mesh/weft-webhook:test", "ghcr.io/weft-mesh/weft-dashboard:test", "ghcr.io/weft-mesh/weft-proxy:test", "ghcr.io/weft-mesh/weft-proxy-init:test", "ghcr.io/weft-mesh/weft-cni:test", "weft.test/apps:test"],
     );
     const index = JSON.parse(readFileSync(join(work, "a", "index.json"), "utf8")) as { manifests: { annotations: Record<string, string> }[] };
     for (const [i, m] of index.manifests.entries()) {
