@@ -5,9 +5,9 @@
 // two pods, authorization policies applied and deleted under traffic (authz-on-node.ts),
 // the Gateway API conformance suite's Mesh profiles (gamma-conformance-on-node.ts), tap,
 // stat and the inspection commands, the dashboard in a browser,
-// CNI mode under Pod Security restricted (cni-on-node.ts), rotation under load
-// (rotation-on-node.ts), routine operations under load without a failed request
-// (operations-on-node.ts), helm upgrade of the log level, helm uninstall.
+// CNI mode under Pod Security restricted (cni-on-node.ts), routine operations under
+// load without a failed request (operations-on-node.ts), the live trust-anchor rotation
+// under load (rotation-on-node.ts), helm upgrade of the log level, helm uninstall.
 // Run: npx mocha --no-config --extension ts --timeout 20000 --exit test/e2e/mesh-on-node.test.ts
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -174,8 +174,10 @@ describe("e2e: Weft on a real node", function () {
   describeDashboard(() => cluster!);
   // Before the operations suite, which leaves the release on a retagged image version.
   describeCni(() => cluster!);
-  describeRotation(() => cluster!);
   describeOperations(() => cluster!);
+  // Last before the upgrade and uninstall: weft identity then co-owns the CA Secret and the injector's
+  // ConfigMap, so a later helm upgrade needs --force-conflicts (docs/operations-rotation.md).
+  describeRotation(() => cluster!);
 
   describe("upgrading and uninstalling", () => {
     it("helm upgrade of the proxy's log level reaches newly created pods", async () => {
@@ -184,7 +186,7 @@ describe("e2e: Weft on a real node", function () {
       const sidecarOf = async (name: string) =>
         JSON.stringify((await core.readNamespacedPod({ name, namespace: mesh })).spec?.initContainers?.find((x) => x.restartPolicy === "Always"));
       assert.doesNotMatch(await sidecarOf("server"), /"debug"/);
-      const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", "proxy.logLevel=debug"]);
+      const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--force-conflicts", "--set", "proxy.logLevel=debug"]);
       assert.equal(up.code, 0, up.stderr);
       const roll = await c.kubectl(["rollout", "status", "-n", NS, "deployment/weft-webhook", "--timeout", "180s"]);
       assert.equal(roll.code, 0, roll.stderr);
@@ -205,7 +207,7 @@ describe("e2e: Weft on a real node", function () {
       // Uninstalled with CNI mode on: the agent's exit must put the node's conf dir back byte for byte.
       // The CNI suite set cni.binDir/confDir, which --reuse-values keeps.
       const confBefore = cniConfSnapshot(host.cniConfDir);
-      const on = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", "cni.enabled=true"]);
+      const on = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--force-conflicts", "--set", "cni.enabled=true"]);
       assert.equal(on.code, 0, on.stderr);
       await waitFor("weft-cni in the node's chain", () => readdirSync(host.cniConfDir).some((f) => /weft-cni/.test(readFileSync(join(host.cniConfDir, f), "utf8"))), { timeoutMs: 180_000, intervalMs: 1000 });
       const r = kubeHelm(["uninstall", "weft", "-n", NS, "--timeout", "3m"]);
