@@ -173,6 +173,10 @@ export function identityServerOptions(limits: IdentityLimits = DEFAULT_IDENTITY_
     "grpc.max_send_message_length": MAX_SEND_BYTES,
     "grpc.max_concurrent_streams": limits.maxStreamsPerConnection,
     "grpc.max_connection_idle_ms": limits.idleConnectionMs,
+    // A proxy lost without a FIN (its pod force-deleted) would hold a WatchTrust stream, and count
+    // in weft_identity_trust_streams, forever: pings find it. Proxies ping every 30 s themselves.
+    "grpc.keepalive_time_ms": 60_000,
+    "grpc.keepalive_timeout_ms": 20_000,
     // Channelz bookkeeping costs measurable CPU on every call; the admin port has metrics instead.
     "grpc.enable_channelz": 0,
   };

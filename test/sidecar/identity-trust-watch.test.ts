@@ -7,9 +7,10 @@ import { join } from "node:path";
 import { silentLogger } from "../../lib/log.ts";
 import { createIssuer, createTrustAnchor } from "../../lib/pki.ts";
 import { parseRenewBefore } from "../../control-plane/src/ca-files.ts";
-import { startProxyIdentity, type ProxyIdentity } from "../../sidecar/src/identity/bootstrap.ts";
+import { startProxyIdentity, type ProxyIdentity, type ProxyIdentityOptions } from "../../sidecar/src/identity/bootstrap.ts";
 import { staticToken } from "../../sidecar/src/identity/token.ts";
 import { startIdentityHarness, type IdentityHarness } from "../control-plane/identity-harness.ts";
+import { startTcpRelay } from "../support/tcp-relay.ts";
 import { waitFor } from "../support/wait.ts";
 
 const count = (pem: string): number => pem.match(/BEGIN CERTIFICATE/g)?.length ?? 0;
@@ -27,10 +28,11 @@ describe("sidecar identity: the trust bundle and renew-now pushed by the control
     await h.stop();
   });
 
-  async function proxy(sa: string): Promise<ProxyIdentity> {
+  async function proxy(sa: string, options: Partial<ProxyIdentityOptions> = {}): Promise<ProxyIdentity> {
     const spiffeId = `spiffe://${h.mesh.trustDomain}/ns/shop/sa/${sa}`;
     const p = await startProxyIdentity({
       address: h.address,
+      ...options,
       trustAnchorsPem: h.mesh.anchorPem,
       serverIdentity: h.controlPlaneSpiffeId,
       token: staticToken(h.mint({ namespace: "shop", serviceAccount: sa })),
@@ -51,6 +53,24 @@ describe("sidecar identity: the trust bundle and renew-now pushed by the control
     assert.ok(p.store.current()?.trustAnchors.includes(anchorB.certPem.split("\n")[1] ?? "x"), "B is in the bundle");
     assert.equal(p.renewer.renewals, 1, "the first certificate only: the bundle came without a renewal");
     assert.equal(p.trust.updates.applied, 1);
+  });
+
+  it("hears the next bundle after its control plane's connection goes silent without closing (a replica lost), by pinging and reconnecting", async () => {
+    const [host = "", port = ""] = h.address.split(":");
+    const relay = await startTcpRelay({ host, port: Number(port) });
+    try {
+      const p = await proxy("cart", { address: relay.address, keepalive: { timeMs: 500, timeoutMs: 500 } });
+      await waitFor("the trust stream to open", async () => (await h.metricValue("weft_identity_trust_streams")) === 1);
+      relay.silenceOpen();
+      const anchorB = await createTrustAnchor({ trustDomain: h.mesh.trustDomain, lifetimeMs: 86_400_000, commonName: "root B" });
+      h.writeIssuer({ ca: h.mesh.anchorPem + anchorB.certPem, cert: h.mesh.issuerCertPem, key: h.mesh.issuerKeyPem });
+      await waitFor("the proxy, on a new connection, to hold A and B", () => count(p.store.current()?.trustAnchors ?? "") === 2, { timeoutMs: 15_000 });
+      assert.ok(relay.open() >= 1, "the bundle came over a new connection");
+      assert.equal(p.trust.updates.applied, 1);
+    } finally {
+      for (const p of proxies.splice(0)) p.stop();
+      await relay.close();
+    }
   });
 
   it("refuses a bundle that would not verify its own leaf, counts it, and keeps the one it has", async () => {

@@ -4,7 +4,7 @@
 // plane is unreachable) it keeps retrying.
 import type { Logger } from "../../../lib/log.ts";
 import { CredentialStore, type Credentials } from "./credentials-store.ts";
-import { IdentityClient } from "./client.ts";
+import { IdentityClient, type IdentityClientOptions } from "./client.ts";
 import { IdentityRenewer } from "./renewer.ts";
 import type { RenewalPolicy } from "./schedule.ts";
 import { TrustWatcher, type TrustUpdateResult } from "./trust-watch.ts";
@@ -25,6 +25,8 @@ export interface ProxyIdentityOptions {
   /** Spread of "renew now" (default DEFAULT_RENEW_JITTER_MS). */
   renewJitterMs?: number;
   onTrustUpdate?: (result: TrustUpdateResult) => void;
+  /** The identity channel's keepalive (default DEFAULT_IDENTITY_KEEPALIVE). */
+  keepalive?: IdentityClientOptions["keepalive"];
 }
 
 export interface ProxyIdentity {
@@ -38,7 +40,7 @@ export interface ProxyIdentity {
 
 export async function startProxyIdentity(options: ProxyIdentityOptions): Promise<ProxyIdentity> {
   const store = new CredentialStore();
-  const client = new IdentityClient({ address: options.address, trustAnchorsPem: options.trustAnchorsPem, ...(options.serverIdentity ? { serverIdentity: options.serverIdentity } : {}) });
+  const client = new IdentityClient({ address: options.address, trustAnchorsPem: options.trustAnchorsPem, ...(options.serverIdentity ? { serverIdentity: options.serverIdentity } : {}), ...(options.keepalive ? { keepalive: options.keepalive } : {}) });
   const renewer = new IdentityRenewer({
     certifier: client,
     store,
