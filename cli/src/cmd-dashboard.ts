@@ -1,12 +1,15 @@
 // `weft dashboard`: the chart's dashboard (dashboard.enabled) in the user's browser,
 // reached only through the Kubernetes API: a local listener whose every connection is
 // tunnelled to the dashboard's pod over pods/portforward (the user's own RBAC: list pods
-// and create pods/portforward in the Weft namespace). Runs until interrupted.
+// and create pods/portforward in the Weft namespace), one tunnel per request
+// (dashboard-forward.ts says why). Runs until interrupted.
 import { spawn } from "node:child_process";
 import * as http from "node:http";
 import * as net from "node:net";
 import type { KubeConfig, V1Pod } from "@kubernetes/client-node";
 import { CoreV1Api, PortForward } from "@kubernetes/client-node";
+import { Writable, duplexPair } from "node:stream";
+import { startForwarder, type Dial } from "./dashboard-forward.ts";
 import { EXIT, UsageError } from "./exit-codes.ts";
 import { runKubeCommand } from "./kube-command.ts";
 import { NotFoundError, isRunning } from "./kube-pods.ts";
@@ -54,16 +57,35 @@ function probe(port: number): Promise<void> {
   });
 }
 
-async function forward(kc: KubeConfig, namespace: string, pod: { name: string; port: number }, address: string, port: number): Promise<net.Server> {
+/**
+ * One tunnel over pods/portforward, as a stream: what the pod sends comes out of it, what is
+ * written to it goes to the pod. Destroying it closes the WebSocket; the WebSocket closing ends
+ * it (after what already arrived is read). Errors the kubelet reports on the port's error
+ * channel (a refused connection) destroy it with their text.
+ */
+export function portForwardDial(kc: KubeConfig, namespace: string, pod: { name: string; port: number }): Dial {
   const tunnel = new PortForward(kc, true);
-  const server = net.createServer((socket) => {
-    tunnel.portForward(namespace, pod.name, [pod.port], socket, null, socket).catch((err: unknown) => {
-      console.error(`weft dashboard: port-forward to ${namespace}/${pod.name} failed: ${(err instanceof Error ? err.message : String(err)).split("\n")[0] ?? ""}`);
-      socket.destroy();
+  return async () => {
+    const [local, remote] = duplexPair();
+    let reported = "";
+    const errors = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        // The channel opens with the port number, which the client strips, leaving an empty chunk.
+        reported += chunk.toString("utf8");
+        if (reported.trim() !== "") local.destroy(new Error(`port-forward to ${namespace}/${pod.name}: ${reported.trim()}`));
+        callback();
+      },
     });
-  });
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, address, resolve));
-  return server;
+    // Until the HTTP client takes the stream (and its errors), an error is only recorded here.
+    local.on("error", () => {});
+    const opened = await tunnel.portForward(namespace, pod.name, [pod.port], remote, errors, remote).catch((err: unknown) => {
+      throw new Error(`port-forward to ${namespace}/${pod.name} failed: ${(err instanceof Error ? err.message : String(err)).split("\n")[0] ?? ""}`);
+    });
+    const ws = typeof opened === "function" ? opened() : opened;
+    ws?.addEventListener("close", () => remote.end());
+    local.on("close", () => ws?.close());
+    return local;
+  };
 }
 
 export const command = runKubeCommand({
@@ -85,9 +107,10 @@ export const command = runKubeCommand({
     const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace, labelSelector: SELECTOR });
     const pod = pickDashboardPod(pods.items);
     if (!pod) throw new NotFoundError(pods.items.length === 0 ? `no dashboard in ${namespace}: install the chart with dashboard.enabled=true` : `the dashboard in ${namespace} is not ready yet (${pods.items.length} pod(s), none Ready)`);
-    let server: net.Server;
+    let server: http.Server;
+    const dial = portForwardDial(kc, namespace, pod);
     try {
-      server = await forward(kc, namespace, pod, address, port);
+      server = await startForwarder({ dial, address, port, onError: (err) => console.error(`weft dashboard: ${err.message}`) });
     } catch (err) {
       throw new Error(`cannot listen on ${address}:${port}: ${(err as Error).message}`);
     }
@@ -98,7 +121,9 @@ export const command = runKubeCommand({
     if (args.values["no-browser"] !== true) openBrowser(url);
     await new Promise<void>((resolve) => {
       const stop = (): void => {
+        // The browser's keep-alive connections (and with them each open tunnel) end now, so the process exits.
         server.close();
+        server.closeAllConnections();
         resolve();
       };
       process.once("SIGINT", stop);

@@ -2,11 +2,12 @@
 // rotation commands: the issuer Secret (issuer.crt/issuer.key as the chart and
 // `weft identity init` write them, or tls.crt/tls.key as cert-manager does),
 // the trust bundle (the Secret's ca.crt, or a trust-manager Bundle's target
-// ConfigMap and key), and the "renew now" ConfigMap. Writing the bundle also
-// updates the injector's bootstrap bundle, so pods created afterwards can
-// verify a control plane whose serving certificate the new issuer signed.
+// ConfigMap and key), and the "renew now" ConfigMap. Nothing else: the
+// webhook mounts the bundle's source itself (new pods bootstrap with what was
+// written here once the kubelet updates the volume), and the chart renders
+// these objects from what it finds, so a later `helm upgrade` agrees with
+// every field written here and server-side apply sees no conflict.
 import { CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Secret } from "@kubernetes/client-node";
-import { parseDocument } from "yaml";
 import type { CaState, CaTarget } from "./identity-ca-target.ts";
 
 export interface KubeCaOptions {
@@ -17,7 +18,6 @@ export interface KubeCaOptions {
   bundleConfigMap?: string;
   bundleKey: string;
   renewConfigMap: string;
-  injectorConfigMap: string;
 }
 
 export const DEFAULT_KUBE_CA: KubeCaOptions = {
@@ -25,7 +25,6 @@ export const DEFAULT_KUBE_CA: KubeCaOptions = {
   secret: "weft-identity-issuer",
   bundleKey: "ca.crt",
   renewConfigMap: "weft-identity-renew",
-  injectorConfigMap: "weft-injector",
 };
 
 export const RENEW_KEY = "renew-before";
@@ -63,21 +62,6 @@ export function kubeCaTarget(kc: KubeConfig, o: KubeCaOptions): CaTarget {
     existing.data = { ...existing.data, ...data };
     await core.replaceNamespacedConfigMap({ name, namespace: ns, body: existing });
   };
-  const updateInjector = async (anchorsPem: string): Promise<void> => {
-    let cm: V1ConfigMap;
-    try {
-      cm = await core.readNamespacedConfigMap({ name: o.injectorConfigMap, namespace: ns });
-    } catch (err) {
-      if (statusOf(err) === 404) return; // no injector installed here: nothing bootstraps from it
-      throw err;
-    }
-    const text = cm.data?.["config.yaml"];
-    if (text === undefined) return;
-    const doc = parseDocument(text);
-    doc.setIn(["controlPlane", "trustAnchorsPem"], anchorsPem);
-    cm.data = { ...cm.data, "config.yaml": doc.toString() };
-    await core.replaceNamespacedConfigMap({ name: o.injectorConfigMap, namespace: ns, body: cm });
-  };
   return {
     description: `Secret ${ns}/${o.secret}${o.bundleConfigMap ? ` and ConfigMap ${ns}/${o.bundleConfigMap} (${o.bundleKey})` : ""}`,
     async read(): Promise<CaState> {
@@ -104,7 +88,6 @@ export function kubeCaTarget(kc: KubeConfig, o: KubeCaOptions): CaTarget {
         s.data = { ...s.data, "ca.crt": b64(pem) };
         await core.replaceNamespacedSecret({ name: o.secret, namespace: ns, body: s });
       }
-      await updateInjector(pem);
     },
     async writeIssuer(certPem, keyPem) {
       const s = await secret();

@@ -174,11 +174,11 @@ describe("e2e: Weft on a real node", function () {
   describeDashboard(() => cluster!);
   // Before the operations suite, which leaves the release on a retagged image version.
   describeCni(() => cluster!);
-  // weft identity then co-owns the CA Secret and the injector's ConfigMap, so every later helm upgrade
-  // passes --force-conflicts (docs/operations-rotation.md). Before the operations suite, whose second
-  // control-plane replica the rotation does not yet reach in time (issue 21's note).
-  describeRotation(() => cluster!);
   describeOperations(() => cluster!);
+  // After the operations suite: the rotation reaches every proxy through two control-plane replicas,
+  // proxies that lived through one being lost among them, and the upgrades below follow weft
+  // identity's writes with plain helm upgrades (server-side apply finds no conflict).
+  describeRotation(() => cluster!);
 
   describe("upgrading and uninstalling", () => {
     it("helm upgrade of the proxy's log level reaches newly created pods", async () => {
@@ -187,7 +187,7 @@ describe("e2e: Weft on a real node", function () {
       const sidecarOf = async (name: string) =>
         JSON.stringify((await core.readNamespacedPod({ name, namespace: mesh })).spec?.initContainers?.find((x) => x.restartPolicy === "Always"));
       assert.doesNotMatch(await sidecarOf("server"), /"debug"/);
-      const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--force-conflicts", "--set", "proxy.logLevel=debug"]);
+      const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", "proxy.logLevel=debug"]);
       assert.equal(up.code, 0, up.stderr);
       const roll = await c.kubectl(["rollout", "status", "-n", NS, "deployment/weft-webhook", "--timeout", "180s"]);
       assert.equal(roll.code, 0, roll.stderr);
@@ -208,7 +208,7 @@ describe("e2e: Weft on a real node", function () {
       // Uninstalled with CNI mode on: the agent's exit must put the node's conf dir back byte for byte.
       // The CNI suite set cni.binDir/confDir, which --reuse-values keeps.
       const confBefore = cniConfSnapshot(host.cniConfDir);
-      const on = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--force-conflicts", "--set", "cni.enabled=true"]);
+      const on = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", "cni.enabled=true"]);
       assert.equal(on.code, 0, on.stderr);
       await waitFor("weft-cni in the node's chain", () => readdirSync(host.cniConfDir).some((f) => /weft-cni/.test(readFileSync(join(host.cniConfDir, f), "utf8"))), { timeoutMs: 180_000, intervalMs: 1000 });
       const r = kubeHelm(["uninstall", "weft", "-n", NS, "--timeout", "3m"]);

@@ -128,7 +128,7 @@ export function describeOperations(getCluster: () => TestCluster): void {
       const socket = join(dirname(c().kubeconfigPath), "node", "containerd.sock");
       await importImages(socket, fortioImageArchive());
       // Two control-plane replicas (one is lost below) and two webhook replicas (one serves while the other upgrades).
-      const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--force-conflicts", "--set", "controlPlane.replicas=2", "--set", "webhook.replicas=2"]);
+      const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", "controlPlane.replicas=2", "--set", "webhook.replicas=2"]);
       assert.equal(up.code, 0, up.stderr);
       await deploymentReady(NS, "weft-control-plane", 2);
       await deploymentReady(NS, "weft-webhook", 2);
@@ -229,7 +229,7 @@ export function describeOperations(getCluster: () => TestCluster): void {
     it("a rollout of a new proxy version: the injector's sidecar changes, then the servers restart", async function () {
       this.timeout(600_000);
       await underLoad("proxy rollout", async () => {
-        const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--force-conflicts", "--set", "proxy.logLevel=warn"]);
+        const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", "proxy.logLevel=warn"]);
         assert.equal(up.code, 0, up.stderr);
         // The webhook reads its ConfigMap when the kubelet updates the mounted file (up to a minute):
         // a server-side dry run shows what the injector gives a new pod now.
@@ -262,7 +262,7 @@ export function describeOperations(getCluster: () => TestCluster): void {
       assert.ok(images.length >= 4, `Weft images at ${tag} on the node: ${images.join(", ")}`);
       for (const ref of images) await ctr(socket, ["images", "tag", "--force", ref, `${ref.slice(0, -tag.length)}${next}`]);
       await underLoad("helm upgrade of control plane and webhook", async () => {
-        const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--force-conflicts", "--set", `image.tag=${next}`]);
+        const up = kubeHelm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", `image.tag=${next}`]);
         assert.equal(up.code, 0, up.stderr);
         await rollout(NS, "weft-control-plane");
         await rollout(NS, "weft-webhook");

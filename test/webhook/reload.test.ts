@@ -9,6 +9,8 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "node:tls";
 import type { V1Pod } from "@kubernetes/client-node";
+import { PROXY_ENV_INJECTOR } from "../../lib/proxy-contract.ts";
+import { createTrustAnchor } from "../../lib/pki.ts";
 import { StaticNamespaceSource } from "../../webhook/src/namespace-source.ts";
 import { selfSignedCertificate } from "../cluster/self-signed.ts";
 import { FakeClock } from "../support/fake-clock.ts";
@@ -108,5 +110,46 @@ describe("webhook reloads", function () {
     assert.equal(await reloads("certificate", "error"), refused + 1, "the mismatched pair is read and refused");
     assert.equal(t.webhook.reloadCertificate(), false);
     assert.equal(await servedCertificate(t.webhook.port, served), served);
+  });
+});
+
+describe("webhook reloads the trust bundle injected proxies bootstrap with", function () {
+  this.timeout(30_000);
+  let t: TestWebhook;
+  let clock: FakeClock;
+  let anchorA = "";
+  let anchorB = "";
+
+  async function bootstrapBundle(): Promise<string | undefined> {
+    const res = await post(t.webhook.port, t.ca, JSON.stringify(podReview(pod, "shop")));
+    const containers = responsePatch(res.json).find((op) => op.path === "/spec/initContainers")?.value as { name: string; env?: { name: string; value?: string }[] }[] | undefined;
+    return containers?.find((c) => c.name === "weft-proxy")?.env?.find((e) => e.name === PROXY_ENV_INJECTOR.trustAnchorsPem)?.value;
+  }
+
+  before(async () => {
+    clock = new FakeClock();
+    anchorA = (await createTrustAnchor({ lifetimeMs: 86_400_000, commonName: "root A" })).certPem;
+    anchorB = (await createTrustAnchor({ lifetimeMs: 86_400_000, commonName: "root B" })).certPem;
+    // The configuration's own bundle is what the chart rendered at install: the file wins over it.
+    const stale = anchorA.trimEnd().split("\n").map((l) => `    ${l}`).join("\n");
+    t = await startTestWebhook({ namespaces: new StaticNamespaceSource({ shop: { "weft.io/inject": "enabled" } }), config: `controlPlane:\n  trustAnchorsPem: |\n${stale}\n`, trustAnchors: anchorA + anchorB, pollMs: POLL_MS, clock });
+  });
+  after(async () => t?.stop());
+
+  it("takes the bundle from its file, not the configuration, and follows the file when a rotation rewrites it", async () => {
+    assert.equal(await bootstrapBundle(), anchorA + anchorB);
+    replaceFile(t.dir, t.trustAnchorsFile, anchorB);
+    clock.tick(PAST_NEXT_RELOAD_MS);
+    assert.equal(await bootstrapBundle(), anchorB, "an anchor removed from the Secret leaves new pods' bundle");
+  });
+
+  it("keeps the last good bundle when the file holds no certificate", async () => {
+    const held = await bootstrapBundle();
+    for (const bad of ["", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"]) {
+      replaceFile(t.dir, t.trustAnchorsFile, bad);
+      clock.tick(PAST_NEXT_RELOAD_MS);
+      assert.equal(t.webhook.reloadConfig(), false);
+      assert.equal(await bootstrapBundle(), held);
+    }
   });
 });

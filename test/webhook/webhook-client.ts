@@ -18,20 +18,24 @@ export interface TestWebhook {
   certFile: string;
   keyFile: string;
   configFile: string;
+  /** Written when the webhook was started with trustAnchors. */
+  trustAnchorsFile: string;
   stop(): Promise<void>;
 }
 
-export async function startTestWebhook(options: { namespaces: NamespaceSource; config?: string; pollMs?: number; clock?: Clock; metricsPort?: number }): Promise<TestWebhook> {
+export async function startTestWebhook(options: { namespaces: NamespaceSource; config?: string; trustAnchors?: string; pollMs?: number; clock?: Clock; metricsPort?: number }): Promise<TestWebhook> {
   const dir = mkdtempSync(join(tmpdir(), "weft-webhook-"));
   const certFile = join(dir, "tls.crt");
   const keyFile = join(dir, "tls.key");
   const configFile = join(dir, "config.yaml");
+  const trustAnchorsFile = join(dir, "ca.crt");
   let tls: { cert: string; key: string };
   try {
     tls = selfSignedCertificate("127.0.0.1");
     writeFileSync(certFile, tls.cert);
     writeFileSync(keyFile, tls.key);
     writeFileSync(configFile, options.config ?? "");
+    if (options.trustAnchors !== undefined) writeFileSync(trustAnchorsFile, options.trustAnchors);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -40,6 +44,7 @@ export async function startTestWebhook(options: { namespaces: NamespaceSource; c
     tlsCertFile: certFile,
     tlsKeyFile: keyFile,
     configFile,
+    ...(options.trustAnchors !== undefined ? { trustAnchorsFile } : {}),
     port: 0,
     metricsPort: options.metricsPort,
     host: "127.0.0.1",
@@ -59,6 +64,7 @@ export async function startTestWebhook(options: { namespaces: NamespaceSource; c
     certFile,
     keyFile,
     configFile,
+    trustAnchorsFile,
     stop: async () => {
       await started.value.close();
       rmSync(dir, { recursive: true, force: true });

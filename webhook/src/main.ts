@@ -12,9 +12,11 @@ import type { ServerVersion } from "./native-sidecar.ts";
 import { DEFAULT_WEBHOOK_LIMITS } from "./server.ts";
 import { runWebhook } from "./webhook.ts";
 
-const USAGE = `usage: weft-webhook --tls-cert FILE --tls-key FILE [--config FILE] [--port 8443] [--metrics-port 9090]
+const USAGE = `usage: weft-webhook --tls-cert FILE --tls-key FILE [--config FILE] [--trust-anchors FILE] [--port 8443] [--metrics-port 9090]
                     [--host 0.0.0.0] [--kubeconfig FILE] [--log-level info]
                     [--max-inflight-bytes 33554432] [--request-timeout 30s]
+  --trust-anchors       the mesh's trust bundle (PEM) injected proxies bootstrap with, reloaded on change;
+                        replaces the configuration's controlPlane.trustAnchorsPem
   --max-inflight-bytes  admission request bodies held at once, across all requests; more is refused with 503
   --request-timeout     a request's headers and body must arrive within this (the headers also within 10 s)`;
 
@@ -25,6 +27,7 @@ function parseFlags() {
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
         config: { type: "string" },
+        "trust-anchors": { type: "string" },
         port: { type: "string", default: "8443" },
         "metrics-port": { type: "string", default: "9090" },
         host: { type: "string", default: "0.0.0.0" },
@@ -82,6 +85,7 @@ const started = await runWebhook({
   tlsCertFile: flags["tls-cert"],
   tlsKeyFile: flags["tls-key"],
   configFile: flags.config,
+  trustAnchorsFile: flags["trust-anchors"],
   port,
   metricsPort,
   host: flags.host,

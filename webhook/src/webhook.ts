@@ -5,6 +5,7 @@ import { createSecureContext } from "node:tls";
 import type { Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/log.ts";
 import { fail, ok, type Result } from "../../lib/result.ts";
+import { summarizeBundle } from "../../lib/trust-bundle.ts";
 import { DEFAULT_INJECTOR_CONFIG, parseInjectorConfig, type InjectorConfig } from "./injector-config.ts";
 import { createWebhookMetrics, type WebhookMetrics } from "./metrics.ts";
 import type { NamespaceSource } from "./namespace-source.ts";
@@ -17,6 +18,13 @@ export interface WebhookOptions {
   tlsKeyFile: string;
   /** Without a file the built-in defaults apply. */
   configFile?: string;
+  /**
+   * The mesh's trust bundle (PEM) that injected proxies bootstrap with, replacing the
+   * configuration's controlPlane.trustAnchorsPem: the chart mounts the bundle's own source
+   * here (the CA Secret's ca.crt, or a trust-manager Bundle's ConfigMap), so a rotation
+   * reaches new pods without anyone rewriting the injector's configuration.
+   */
+  trustAnchorsFile?: string;
   port: number;
   /** Omit for no metrics server. */
   metricsPort?: number;
@@ -45,6 +53,14 @@ export interface RunningWebhook {
   close(): Promise<void>;
 }
 
+/** A trust bundle file: one or more PEM certificates, as written; anything else is refused. */
+export function readTrustAnchors(text: string): Result<string> {
+  const summary = summarizeBundle(text);
+  if (!summary.ok) return summary;
+  if (summary.value.length === 0) return fail("no-anchors", "holds no PEM certificate");
+  return ok(text);
+}
+
 function loadTls([cert, key]: string[]): Result<TlsFiles> {
   try {
     createSecureContext({ cert, key });
@@ -61,20 +77,26 @@ export async function runWebhook(options: WebhookOptions): Promise<Result<Runnin
   const resolve = (c: InjectorConfig) => resolveNativeSidecar(c, options.serverVersion);
 
   let config: Reloadable<InjectorConfig>;
-  if (options.configFile) {
+  const paths = [options.configFile, options.trustAnchorsFile].filter((p): p is string => p !== undefined);
+  if (paths.length > 0) {
     const watched = watchReloadable({
       name: "config",
-      paths: [options.configFile],
-      load: ([text]) => {
-        const parsed = parseInjectorConfig(text ?? "");
-        return parsed.ok ? ok(resolve(parsed.value)) : parsed;
+      paths,
+      load: (contents) => {
+        const [configText, anchorsText] = options.configFile ? contents : [undefined, contents[0]];
+        const parsed = configText === undefined ? ok(DEFAULT_INJECTOR_CONFIG) : parseInjectorConfig(configText);
+        if (!parsed.ok) return parsed;
+        if (anchorsText === undefined) return ok(resolve(parsed.value));
+        const anchors = readTrustAnchors(anchorsText);
+        if (!anchors.ok) return fail(anchors.code, `${options.trustAnchorsFile ?? ""}: ${anchors.message}`);
+        return ok(resolve({ ...parsed.value, controlPlane: { ...parsed.value.controlPlane, trustAnchorsPem: anchors.value } }));
       },
       logger,
       pollMs: options.pollMs,
       clock: options.clock,
       onReload: counted("config"),
     });
-    if (!watched.ok) return fail(watched.code, `config ${options.configFile}: ${watched.message}`);
+    if (!watched.ok) return fail(watched.code, `config ${paths.join(", ")}: ${watched.message}`);
     config = watched.value;
   } else {
     const fixed = resolve(DEFAULT_INJECTOR_CONFIG);
