@@ -63,7 +63,7 @@ export function forwardingHandler(options: ForwarderOptions): http.RequestListen
         method: req.method ?? "GET",
         path: req.url ?? "/",
         headers: { ...endToEndHeaders(req.headers), connection: "close" },
-        createConnection: () => stream as unknown as ReturnType<NonNullable<http.RequestOptions["createConnection"]>>,
+        createConnection: () => stream,
       });
       upstream.on("response", (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.statusMessage ?? "", endToEndHeaders(answer.headers));

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startH2Echo } from "../fixtures/apps/h2-echo.ts";
-import { h2specPath, runH2spec, type H2specCase } from "../support/h2spec.ts";
+import { h2specPath, runH2specSettled, type H2specCase } from "../support/h2spec.ts";
 import { startMesh } from "./mesh-harness.ts";
 
 /**
@@ -69,7 +69,8 @@ describe("HTTP/2 conformance of the proxy's listener (h2spec)", function () {
     const app = await startH2Echo();
     const mesh = await startMesh({ backends: [{ appPort: app.port }] });
     stops.push(() => void app.server.close(), () => mesh.stop());
-    const cases = await runH2spec(binary, mesh.port, join(dir, "proxy.xml"), CASE_TIMEOUT_SECONDS);
+    const { cases, retried } = await runH2specSettled(binary, mesh.port, join(dir, "proxy.xml"), CASE_TIMEOUT_SECONDS, new Set(Object.keys(ACCEPTED)));
+    if (retried.length > 0) console.log(`      failed once and run again on their own: ${retried.join(", ")}`);
     assert.ok(cases.length >= 140, `h2spec's report holds ${cases.length} cases; expected its full suite (145)`);
     const unexpected = failures(cases).filter((c) => !(c.id in ACCEPTED));
     assert.deepEqual(unexpected.map(describeCase), [], "cases the proxy fails that are not accepted exceptions");
@@ -82,7 +83,8 @@ describe("HTTP/2 conformance of the proxy's listener (h2spec)", function () {
   it("node:http2 alone (the backend) fails exactly the accepted exceptions, so they are Node's", async () => {
     const app = await startH2Echo();
     stops.push(() => void app.server.close());
-    const cases = await runH2spec(binary, app.port, join(dir, "backend.xml"), CASE_TIMEOUT_SECONDS);
+    const { cases, retried } = await runH2specSettled(binary, app.port, join(dir, "backend.xml"), CASE_TIMEOUT_SECONDS, new Set(Object.keys(ACCEPTED)));
+    if (retried.length > 0) console.log(`      failed once and run again on their own: ${retried.join(", ")}`);
     assert.deepEqual(failures(cases).map((c) => c.id).sort(), Object.keys(ACCEPTED).sort());
   });
 });
