@@ -30,6 +30,7 @@ const ready = (pod: V1Pod): boolean => pod.status?.conditions?.some((c) => c.typ
 
 interface PodTrust {
   pod: string;
+  namespace: string;
   anchors: string[];
   issuer: string | null;
 }
@@ -51,46 +52,74 @@ export function describeRotation(getCluster: () => TestCluster): void {
     };
     const target = (): string[] => ["--kubernetes", "--kubeconfig", c().kubeconfigPath, "-n", NS];
 
-    /** What each proxy of the test's namespace reports (its /metrics through the apiserver, as weft check reads it). */
+    /** What each meshed proxy in the cluster reports (its /metrics through the apiserver, as weft check reads it). */
     async function trustOfPods(): Promise<PodTrust[]> {
       const facts = await meshedPodFacts(c().kubeConfig);
       if (facts instanceof Error) throw facts;
-      return facts.filter((f) => f.namespace === ns).map((f) => {
-        if (f.proxy instanceof Error) return { pod: f.pod, anchors: [], issuer: null };
-        return { pod: f.pod, anchors: [...(f.proxy.anchors ?? [])].sort(), issuer: f.proxy.issuer ?? null };
+      return facts.map((f) => {
+        if (f.proxy instanceof Error) return { pod: f.pod, namespace: f.namespace, anchors: [], issuer: null };
+        return { pod: f.pod, namespace: f.namespace, anchors: [...(f.proxy.anchors ?? [])].sort(), issuer: f.proxy.issuer ?? null };
       });
     }
 
+    /**
+     * Every proxy of the mesh, not only the test's three: the earlier suites' pods have lived
+     * through control-plane rollouts and the loss of a replica, and must follow the rotation too.
+     * When one does not, says what the control plane's replicas and the laggards' proxies report.
+     */
     async function waitForPods(what: string, check: (t: PodTrust) => boolean): Promise<number> {
       const t0 = Date.now();
       let last: PodTrust[] = [];
       try {
         await waitFor(what, async () => {
           last = await trustOfPods();
-          return last.length === 3 && last.every(check);
+          return last.filter((t) => t.namespace === ns).length === 3 && last.every(check);
         }, { timeoutMs: 180_000, intervalMs: 1000 });
       } catch (err) {
-        throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}`);
+        const laggards = last.filter((t) => !check(t));
+        throw new Error(`${(err as Error).message}; ${laggards.length} of ${last.length} proxies behind: ${JSON.stringify(laggards.slice(0, 5))}\n${await diagnose(laggards)}`);
       }
       return (Date.now() - t0) / 1000;
     }
 
-    async function controlPlaneLoads(): Promise<number> {
-      const pods = (await core().listNamespacedPod({ namespace: NS, labelSelector: "app.kubernetes.io/component=control-plane" })).items.filter((p) => p.metadata?.deletionTimestamp === undefined && ready(p));
-      let total = 0;
-      for (const p of pods) {
-        const text = await core().connectGetNamespacedPodProxyWithPath({ name: `${p.metadata?.name ?? ""}:9990`, namespace: NS, path: "metrics" });
-        total += Number(/^weft_identity_issuer_reloads_total\{result="loaded"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    /** The control plane's view of the trust streams, and what proxies that did not follow logged about trust. */
+    async function diagnose(laggards: PodTrust[]): Promise<string> {
+      const lines: string[] = [];
+      for (const p of await controlPlanePods()) {
+        const name = p.metadata?.name ?? "";
+        const text = await core().connectGetNamespacedPodProxyWithPath({ name: `${name}:9990`, namespace: NS, path: "metrics" }).catch((e: unknown) => String(e));
+        const metric = (m: string): string => new RegExp(`^${m}(\\{[^}]*\\})? (\\S+)`, "m").exec(text)?.slice(1).join(" ") ?? "-";
+        lines.push(`control plane ${name} (${p.status?.podIP ?? ""}): trust streams ${metric("weft_identity_trust_streams")}, updates sent ${metric("weft_identity_trust_updates_total")}, issuer loads ${metric("weft_identity_issuer_reloads_total\\{result=\"loaded\"\\}")}`);
       }
-      return total;
+      for (const t of laggards.slice(0, 3)) {
+        const logs = await c().kubectl(["logs", "-n", t.namespace, t.pod, "-c", "weft-proxy", "--tail", "2000"]);
+        const trustLines = logs.stdout.split("\n").filter((l) => /trust|identity|certif/i.test(l)).slice(-8);
+        lines.push(`${t.namespace}/${t.pod}:\n  ${trustLines.join("\n  ") || logs.stderr.trim()}`);
+      }
+      return lines.join("\n");
+    }
+
+    async function controlPlanePods(): Promise<V1Pod[]> {
+      return (await core().listNamespacedPod({ namespace: NS, labelSelector: "app.kubernetes.io/component=control-plane" })).items.filter((p) => p.metadata?.deletionTimestamp === undefined && ready(p));
+    }
+
+    /** Issuer loads counted by each Ready control-plane replica, by pod name. */
+    async function controlPlaneLoads(): Promise<Map<string, number>> {
+      const loads = new Map<string, number>();
+      for (const p of await controlPlanePods()) {
+        const text = await core().connectGetNamespacedPodProxyWithPath({ name: `${p.metadata?.name ?? ""}:9990`, namespace: NS, path: "metrics" });
+        loads.set(p.metadata?.name ?? "", Number(/^weft_identity_issuer_reloads_total\{result="loaded"\} (\d+)/m.exec(text)?.[1] ?? 0));
+      }
+      return loads;
     }
 
     before(async function () {
       this.timeout(600_000);
       work = mkdtempSync(join(tmpdir(), "weft-rotation-node-"));
       await importImages(join(dirname(c().kubeconfigPath), "node", "containerd.sock"), fortioImageArchive());
-      // Leaves of 5 minutes: the rotation runs while proxies also renew on their own schedule.
-      const up = helm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", "identity.leafLifetime=5m", "--kubeconfig", c().kubeconfigPath]);
+      // Leaves of 5 minutes: the rotation runs while proxies also renew on their own schedule. Two
+      // control-plane replicas, as an HA install runs: each reads the CA on its own and streams to its proxies.
+      const up = helm(["upgrade", "weft", CHART, "-n", NS, "--reuse-values", "--set", "identity.leafLifetime=5m", "--set", "controlPlane.replicas=2", "--kubeconfig", c().kubeconfigPath]);
       assert.equal(up.code, 0, up.stderr);
       const r = await c().kubectl(["rollout", "status", "-n", NS, "deployment/weft-control-plane", "--timeout", "240s"]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -172,8 +201,12 @@ export function describeRotation(getCluster: () => TestCluster): void {
         const loadsBefore = await controlPlaneLoads();
         const switched = Date.now();
         await cli(["identity", "switch-issuer", "--issuer-dir", issuerB, ...target()]);
-        await waitFor("the control plane to load B's issuer", async () => (await controlPlaneLoads()) > loadsBefore, { timeoutMs: 180_000, intervalMs: 1000 });
-        steps.push(`issuer loaded ${((Date.now() - switched) / 1000).toFixed(1)} s after switch-issuer`);
+        // As the runbook says: renew once every replica signs with B (weft identity status shows it too).
+        await waitFor("every control-plane replica to load B's issuer", async () => {
+          const now = await controlPlaneLoads();
+          return [...loadsBefore].every(([pod, n]) => (now.get(pod) ?? n) > n);
+        }, { timeoutMs: 180_000, intervalMs: 1000 });
+        steps.push(`issuer loaded by both replicas ${((Date.now() - switched) / 1000).toFixed(1)} s after switch-issuer`);
 
         await cli(["identity", "renew", ...target()]);
         steps.push(`leaves from B's issuer in every proxy ${(await waitForPods("every proxy to hold a leaf from B's issuer", (t) => t.issuer === issuerBFingerprint)).toFixed(1)} s after renew`);
