@@ -56,7 +56,9 @@ export function describeRotation(getCluster: () => TestCluster): void {
     async function trustOfPods(): Promise<PodTrust[]> {
       const facts = await meshedPodFacts(c().kubeConfig);
       if (facts instanceof Error) throw facts;
-      return facts.map((f) => {
+      // An earlier suite's namespace being deleted takes its pods down with it: they are not the mesh's any more.
+      const leaving = new Set((await core().listNamespace()).items.filter((n) => n.status?.phase === "Terminating").map((n) => n.metadata?.name ?? ""));
+      return facts.filter((f) => !leaving.has(f.namespace)).map((f) => {
         if (f.proxy instanceof Error) return { pod: f.pod, namespace: f.namespace, anchors: [], issuer: null };
         return { pod: f.pod, namespace: f.namespace, anchors: [...(f.proxy.anchors ?? [])].sort(), issuer: f.proxy.issuer ?? null };
       });
@@ -70,11 +72,16 @@ export function describeRotation(getCluster: () => TestCluster): void {
     async function waitForPods(what: string, check: (t: PodTrust) => boolean): Promise<number> {
       const t0 = Date.now();
       let last: PodTrust[] = [];
+      // When each proxy was first seen to follow: the slowest are named in the log.
+      const followedAt = new Map<string, number>();
       try {
         await waitFor(what, async () => {
           last = await trustOfPods();
+          for (const t of last) if (check(t) && !followedAt.has(`${t.namespace}/${t.pod}`)) followedAt.set(`${t.namespace}/${t.pod}`, (Date.now() - t0) / 1000);
           return last.filter((t) => t.namespace === ns).length === 3 && last.every(check);
         }, { timeoutMs: 180_000, intervalMs: 1000 });
+        const slowest = [...followedAt].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([pod, sec]) => `${pod} ${sec.toFixed(1)} s`);
+        console.log(`      ${what}: ${last.length} proxies; the last to follow: ${slowest.join(", ")}`);
       } catch (err) {
         const laggards = last.filter((t) => !check(t));
         throw new Error(`${(err as Error).message}; ${laggards.length} of ${last.length} proxies behind: ${JSON.stringify(laggards.slice(0, 5))}\n${await diagnose(laggards)}`);

@@ -80,6 +80,10 @@ export class IdentityClient {
       // The certificate names a SPIFFE id, not a host; checkServerIdentity above does the name check.
       "grpc.ssl_target_name_override": "identity.weft.invalid",
       "grpc.enable_channelz": 0,
+      // grpc-js backs off reconnects up to 120 s: a proxy would stay deaf to WatchTrust that long after
+      // the control plane came back from an outage. The trust watcher and renewer pace their own retries.
+      "grpc.initial_reconnect_backoff_ms": 200,
+      "grpc.max_reconnect_backoff_ms": 10_000,
       "grpc.keepalive_time_ms": (this.#options.keepalive ?? DEFAULT_IDENTITY_KEEPALIVE).timeMs,
       "grpc.keepalive_timeout_ms": (this.#options.keepalive ?? DEFAULT_IDENTITY_KEEPALIVE).timeoutMs,
     });
