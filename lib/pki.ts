@@ -13,8 +13,9 @@ import "./reflect-metadata.ts";
 import * as x509 from "@peculiar/x509";
 import { KeyObject, X509Certificate as NodeX509, createPrivateKey, createPublicKey, randomBytes, webcrypto } from "node:crypto";
 import { fail, ok, type Result } from "./result.ts";
+import { derToPem, pemBlocks } from "./pem.ts";
 import { buildCsrDer, buildLeafDer, OID, parseCsrDer, subjectNameOfCertificate, verifyEcdsaSha256 } from "./x509-workload.ts";
-import { DEFAULT_TRUST_DOMAIN, formatSpiffeId, spiffeIdFromSubjectAltName, type WorkloadIdentity } from "./spiffe.ts";
+import { DEFAULT_TRUST_DOMAIN, formatSpiffeId, type WorkloadIdentity } from "./spiffe.ts";
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -59,33 +60,9 @@ export interface IssuedLeaf {
   spiffeId: string;
 }
 
-// ---------------------------------------------------------------- PEM
+// ---------------------------------------------------------------- PEM (lib/pem.ts)
 
-export interface PemBlock {
-  label: string;
-  der: Buffer;
-}
-
-/** Every PEM block in `text`, in order (other text between blocks is ignored). */
-export function pemBlocks(text: string): PemBlock[] {
-  const out: PemBlock[] = [];
-  const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    out.push({ label: m[1] ?? "", der: Buffer.from((m[2] ?? "").replace(/\s+/g, ""), "base64") });
-  }
-  return out;
-}
-
-export function derToPem(label: string, der: ArrayBuffer | Uint8Array): string {
-  const b64 = Buffer.from(der instanceof ArrayBuffer ? new Uint8Array(der) : der).toString("base64");
-  const lines = b64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
-}
-
-/** Splits a PEM bundle (a chain or a trust bundle) into one PEM string per certificate. */
-export function splitCertificates(bundle: string): string[] {
-  return pemBlocks(bundle).filter((b) => b.label === "CERTIFICATE").map((b) => derToPem("CERTIFICATE", b.der));
-}
+export { derToPem, pemBlocks, splitCertificates, type PemBlock } from "./pem.ts";
 
 // ---------------------------------------------------------------- keys
 
@@ -323,59 +300,4 @@ export function signLeafDer(issuer: SigningAuthority, options: LeafOptions): Omi
 
 // ---------------------------------------------------------------- verification
 
-/** The SPIFFE id in a certificate's URI SAN, if it has exactly one workload id. */
-export function spiffeIdOfCertificate(cert: NodeX509 | string): Result<WorkloadIdentity & { uri: string }> {
-  let parsed: NodeX509;
-  try {
-    parsed = typeof cert === "string" ? new NodeX509(cert) : cert;
-  } catch (err) {
-    return fail("bad-certificate", `cannot parse certificate: ${(err as Error).message}`);
-  }
-  return spiffeIdFromSubjectAltName(parsed.subjectAltName);
-}
-
-export interface VerifiedChain {
-  leaf: NodeX509;
-  spiffeId: string | undefined;
-  notAfter: Date;
-}
-
-function validAt(cert: NodeX509, now: Date): boolean {
-  return new Date(cert.validFrom).getTime() <= now.getTime() && now.getTime() <= new Date(cert.validTo).getTime();
-}
-
-/**
- * Verifies `leaf` up to one of `anchors`, through any of `intermediates`: signatures,
- * issuer/subject linkage, CA flags and validity at `now`. A small path builder, enough
- * for anchor -> issuer -> leaf (and anchor -> leaf); TLS does its own checks in OpenSSL.
- */
-export function verifyChain(leafPem: string, intermediatesPem: string, anchorsPem: string, now = new Date()): Result<VerifiedChain> {
-  let leaf: NodeX509;
-  let intermediates: NodeX509[];
-  let anchors: NodeX509[];
-  try {
-    leaf = new NodeX509(leafPem);
-    intermediates = splitCertificates(intermediatesPem).map((p) => new NodeX509(p));
-    anchors = splitCertificates(anchorsPem).map((p) => new NodeX509(p));
-  } catch (err) {
-    return fail("bad-certificate", `cannot parse certificate: ${(err as Error).message}`);
-  }
-  if (anchors.length === 0) return fail("no-anchors", "no trust anchors given");
-  if (!validAt(leaf, now)) return fail("expired", `leaf is not valid at ${now.toISOString()} (${leaf.validFrom} - ${leaf.validTo})`);
-  let current = leaf;
-  for (let depth = 0; depth <= intermediates.length; depth++) {
-    const anchor = anchors.find((a) => current.checkIssued(a) && current.verify(a.publicKey));
-    if (anchor) {
-      if (!anchor.ca) return fail("not-a-ca", "trust anchor is not a CA");
-      if (!validAt(anchor, now)) return fail("expired", "trust anchor is not valid now");
-      const id = spiffeIdOfCertificate(leaf);
-      return ok({ leaf, spiffeId: id.ok ? id.value.uri : undefined, notAfter: new Date(leaf.validTo) });
-    }
-    const next = intermediates.find((c) => current.checkIssued(c) && current.verify(c.publicKey));
-    if (!next) return fail("unknown-issuer", `no trusted issuer found for "${current.subject || current.subjectAltName}"`);
-    if (!next.ca) return fail("not-a-ca", `intermediate "${next.subject}" is not a CA`);
-    if (!validAt(next, now)) return fail("expired", `intermediate "${next.subject}" is not valid now`);
-    current = next;
-  }
-  return fail("unknown-issuer", "chain does not reach a trust anchor");
-}
+export { spiffeIdOfCertificate, verifyChain, type VerifiedChain } from "./x509-verify.ts";

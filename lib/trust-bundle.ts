@@ -3,7 +3,8 @@
 // a given chain (the guard a proxy applies before taking a pushed bundle).
 import { X509Certificate } from "node:crypto";
 import { fail, ok, type Result } from "./result.ts";
-import { splitCertificates, verifyChain } from "./pki.ts";
+import { splitCertificates } from "./pem.ts";
+import { verifyChain } from "./x509-verify.ts";
 
 export interface CertificateSummary {
   subject: string;

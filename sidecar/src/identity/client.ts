@@ -5,7 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { loadProto } from "../../../api/load.ts";
 import type { ProtoGrpcType } from "../../../api/gen/identity.ts";
 import type { IdentityClient as GrpcIdentityClient } from "../../../api/gen/weft/identity/v1/Identity.ts";
-import { derToPem } from "../../../lib/pki.ts";
+import { derToPem } from "../../../lib/pem.ts";
 import { fail, ok, type Result } from "../../../lib/result.ts";
 import { checkServerSpiffeId } from "./credentials-peer.ts";
 

@@ -2,7 +2,7 @@
 // certificate it presented (already verified against the trust anchors by the
 // handshake). The proxy's authorization checks start from here.
 import type { PeerCertificate, TLSSocket } from "node:tls";
-import { spiffeIdOfCertificate } from "../../../lib/pki.ts";
+import { spiffeIdOfCertificate } from "../../../lib/x509-verify.ts";
 import { fail, type Result } from "../../../lib/result.ts";
 import { spiffeIdFromSubjectAltName, type WorkloadIdentity } from "../../../lib/spiffe.ts";
 
