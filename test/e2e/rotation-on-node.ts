@@ -94,7 +94,7 @@ export function describeRotation(getCluster: () => TestCluster): void {
       const lines: string[] = [];
       for (const p of await controlPlanePods()) {
         const name = p.metadata?.name ?? "";
-        const text = await core().connectGetNamespacedPodProxyWithPath({ name: `${name}:9990`, namespace: NS, path: "metrics" }).catch((e: unknown) => String(e));
+        const text = await controlPlaneMetrics(p).catch((e: unknown) => String(e));
         const metric = (m: string): string => new RegExp(`^${m}(\\{[^}]*\\})? (\\S+)`, "m").exec(text)?.slice(1).join(" ") ?? "-";
         lines.push(`control plane ${name} (${p.status?.podIP ?? ""}): trust streams ${metric("weft_identity_trust_streams")}, updates sent ${metric("weft_identity_trust_updates_total")}, issuer loads ${metric("weft_identity_issuer_reloads_total\\{result=\"loaded\"\\}")}`);
       }
@@ -106,6 +106,11 @@ export function describeRotation(getCluster: () => TestCluster): void {
       return lines.join("\n");
     }
 
+    /** A control-plane replica's /metrics, through the apiserver. */
+    function controlPlaneMetrics(pod: V1Pod): Promise<string> {
+      return core().connectGetNamespacedPodProxyWithPath({ name: `${pod.metadata?.name ?? ""}:9990`, namespace: NS, path: "metrics" });
+    }
+
     async function controlPlanePods(): Promise<V1Pod[]> {
       return (await core().listNamespacedPod({ namespace: NS, labelSelector: "app.kubernetes.io/component=control-plane" })).items.filter((p) => p.metadata?.deletionTimestamp === undefined && ready(p));
     }
@@ -114,7 +119,7 @@ export function describeRotation(getCluster: () => TestCluster): void {
     async function controlPlaneLoads(): Promise<Map<string, number>> {
       const loads = new Map<string, number>();
       for (const p of await controlPlanePods()) {
-        const text = await core().connectGetNamespacedPodProxyWithPath({ name: `${p.metadata?.name ?? ""}:9990`, namespace: NS, path: "metrics" });
+        const text = await controlPlaneMetrics(p);
         loads.set(p.metadata?.name ?? "", Number(/^weft_identity_issuer_reloads_total\{result="loaded"\} (\d+)/m.exec(text)?.[1] ?? 0));
       }
       return loads;

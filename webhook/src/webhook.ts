@@ -83,7 +83,9 @@ export async function runWebhook(options: WebhookOptions): Promise<Result<Runnin
       name: "config",
       paths,
       load: (contents) => {
-        const [configText, anchorsText] = options.configFile ? contents : [undefined, contents[0]];
+        // contents follow `paths`: the configuration's first when there is one.
+        const configText = options.configFile ? contents[0] : undefined;
+        const anchorsText = options.trustAnchorsFile ? contents[contents.length - 1] : undefined;
         const parsed = configText === undefined ? ok(DEFAULT_INJECTOR_CONFIG) : parseInjectorConfig(configText);
         if (!parsed.ok) return parsed;
         if (anchorsText === undefined) return ok(resolve(parsed.value));
