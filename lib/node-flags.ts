@@ -15,7 +15,8 @@ export interface NodeFlagsSpec {
   reexecEnv: string;
 }
 
-const flagName = (flag: string): string => flag.split("=")[0]?.replace(/_/g, "-") ?? flag;
+/** A flag's name for "is it already set": `--max_old_space_size=512` is `--max-old-space-size`, and `--no-single-threaded-gc` sets `--single-threaded-gc`. */
+const flagName = (flag: string): string => (flag.split("=")[0]?.replace(/_/g, "-") ?? flag).replace(/^--no-/, "--");
 
 /** The spec's flags that neither the command line nor NODE_OPTIONS sets; empty when turned off. */
 export function missingNodeFlags(spec: NodeFlagsSpec, execArgv: readonly string[], nodeOptions: string | undefined, env: Record<string, string | undefined>): string[] {

@@ -14,8 +14,12 @@ describe("the proxy's own V8 heap flags", function () {
   });
 
   it("leaves a flag the operator set on the command line or in NODE_OPTIONS alone", () => {
-    assert.deepEqual(missingNodeFlags(["--max-semi-space-size=16"], "--max_old_space_size=512", {}), []);
-    assert.deepEqual(missingNodeFlags(["--max-semi-space-size=16"], undefined, {}), ["--max-old-space-size=64"]);
+    assert.deepEqual(missingNodeFlags(["--max-semi-space-size=16"], "--max_old_space_size=512 --single-threaded-gc", {}), []);
+    assert.deepEqual(missingNodeFlags(["--max-semi-space-size=16", "--single-threaded-gc"], undefined, {}), ["--max-old-space-size=64"]);
+  });
+
+  it("takes --no-single-threaded-gc as the operator's choice, not as a flag still missing", () => {
+    assert.deepEqual(missingNodeFlags([], "--no-single-threaded-gc", {}), ["--max-semi-space-size=2", "--max-old-space-size=64"]);
   });
 
   it("re-executes nothing when turned off", () => {

@@ -1,7 +1,8 @@
 // The proxy's Prometheus metrics, one registry per proxy instance (tests run
 // several proxies in one process). Names are weft_proxy_*.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { parseSpiffeId } from "../../../lib/spiffe.ts";
+import { RequestDurationHistogram, RequestSeriesTable, type RequestCounterLabel, type RequestKey } from "./request-series.ts";
 
 /**
  * The identity labels of a request's series: who called (src_*) and who answered (dst_*), as the
@@ -14,8 +15,10 @@ const IDENTITY_LABELS: readonly IdentityLabel[] = ["src_namespace", "src_service
 
 export interface ProxyMetrics {
   registry: Registry;
-  requests: Counter<"direction" | "peer_service" | "status_class" | "grpc_status" | "route" | IdentityLabel>;
-  requestSeconds: Histogram<"direction" | "peer_service" | "route" | IdentityLabel>;
+  requests: Counter<RequestCounterLabel>;
+  requestSeconds: RequestDurationHistogram;
+  /** What recordRequest counts into; the two families above read it at scrape time. */
+  requestSeries: RequestSeriesTable;
   retries: Counter<"peer_service" | "reason">;
   retryBudgetRefusals: Counter<"peer_service">;
   tcpConnections: Counter<"direction" | "protocol">;
@@ -35,8 +38,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Proxy
   const registry = new Registry();
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: "weft_proxy_" });
   const registers = [registry];
+  const requestSeries = new RequestSeriesTable([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   return {
     registry,
+    requestSeries,
     requests: new Counter({
       name: "weft_proxy_requests_total",
       // route: the HTTPRoute/GRPCRoute ("namespace/name") an outbound request followed, or "". Bounded by the
@@ -45,14 +50,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Proxy
       help: "HTTP requests completed, by direction, peer Service, status class, gRPC status, route, both identities and mTLS",
       labelNames: ["direction", "peer_service", "status_class", "grpc_status", "route", ...IDENTITY_LABELS],
       registers,
+      collect() {
+        requestSeries.addCountsTo(this);
+      },
     }),
-    requestSeconds: new Histogram({
+    requestSeconds: new RequestDurationHistogram({
       name: "weft_proxy_request_duration_seconds",
       help: "Time from request headers to the end of the response, retries included",
-      labelNames: ["direction", "peer_service", "route", ...IDENTITY_LABELS],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
-    }),
+    }, requestSeries),
     retries: new Counter({ name: "weft_proxy_retries_total", help: "Retried attempts, by the outcome that caused them", labelNames: ["peer_service", "reason"], registers }),
     retryBudgetRefusals: new Counter({ name: "weft_proxy_retry_budget_exhausted_total", help: "Retries refused because the retry budget was spent", labelNames: ["peer_service"], registers }),
     tcpConnections: new Counter({ name: "weft_proxy_tcp_connections_total", help: "Accepted connections, by direction and detected protocol", labelNames: ["direction", "protocol"], registers }),
@@ -76,19 +82,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Proxy
   };
 }
 
+const STATUS_CLASSES = ["error", "1xx", "2xx", "3xx", "4xx", "5xx"] as const;
+
+/** "2xx" for 200 (one of six constant strings: no string is built per request); "error" for anything not a status. */
 export function statusClass(status: number): string {
-  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : "error";
+  return STATUS_CLASSES[status >= 100 && status < 600 ? Math.floor(status / 100) : 0] as string;
 }
-
-interface RequestSeries {
-  count: { inc(): void };
-  seconds: { observe(value: number): void };
-}
-
-// prom-client hashes the label object on every inc()/observe(); the hot path
-// keeps the child series per label set instead (a handful per proxy: direction
-// × peer Service × status class × gRPC status).
-const seriesCache = new WeakMap<ProxyMetrics, Map<string, RequestSeries>>();
 
 const NO_IDENTITY: readonly [string, string] = ["", ""];
 // Parsed once per distinct SPIFFE id; capped so a flood of distinct ids cannot grow it (they count as unknown).
@@ -104,6 +103,25 @@ export function identityLabels(spiffeId: string): readonly [string, string] {
   const parts: readonly [string, string] = parsed.ok ? [parsed.value.namespace, parsed.value.serviceAccount] : NO_IDENTITY;
   if (identityParts.size < IDENTITY_CACHE_LIMIT) identityParts.set(spiffeId, parts);
   return parts;
+}
+
+const SCRATCH_KEY: RequestKey = { direction: "", peerService: "", statusClass: "", grpcStatus: undefined, route: "", src: "", dst: "", tls: false };
+
+function requestLabels(k: RequestKey): Record<RequestCounterLabel, string> {
+  const [srcNs, srcSa] = identityLabels(k.src);
+  const [dstNs, dstSa] = identityLabels(k.dst);
+  return {
+    direction: k.direction,
+    peer_service: k.peerService,
+    status_class: k.statusClass,
+    grpc_status: k.grpcStatus === undefined ? "" : String(k.grpcStatus),
+    route: k.route,
+    src_namespace: srcNs,
+    src_service_account: srcSa,
+    dst_namespace: dstNs,
+    dst_service_account: dstSa,
+    tls: k.tls ? "true" : "false",
+  };
 }
 
 /**
@@ -122,24 +140,17 @@ export function recordRequest(
   dst = "",
   tls = false,
 ): void {
-  let cache = seriesCache.get(metrics);
-  if (!cache) {
-    cache = new Map();
-    seriesCache.set(metrics, cache);
-  }
-  const grpc = grpcStatus === undefined ? "" : String(grpcStatus);
-  const key = `${direction}\u0000${peerService}\u0000${statusClassLabel}\u0000${grpc}\u0000${route}\u0000${src}\u0000${dst}\u0000${tls ? "1" : "0"}`;
-  let series = cache.get(key);
-  if (!series) {
-    const [srcNs, srcSa] = identityLabels(src);
-    const [dstNs, dstSa] = identityLabels(dst);
-    const tlsLabel = tls ? "true" : "false";
-    series = {
-      count: metrics.requests.labels(direction, peerService, statusClassLabel, grpc, route, srcNs, srcSa, dstNs, dstSa, tlsLabel),
-      seconds: metrics.requestSeconds.labels(direction, peerService, route, srcNs, srcSa, dstNs, dstSa, tlsLabel),
-    };
-    cache.set(key, series);
-  }
-  series.count.inc();
-  series.seconds.observe(seconds);
+  const table = metrics.requestSeries;
+  // One key object for every call (calls never overlap: one thread); find() copies what it keeps.
+  const k = SCRATCH_KEY;
+  k.direction = direction;
+  k.peerService = peerService;
+  k.statusClass = statusClassLabel;
+  k.grpcStatus = grpcStatus;
+  k.route = route;
+  k.src = src;
+  k.dst = dst;
+  k.tls = tls;
+  const series = table.find(k, requestLabels);
+  table.record(series, seconds);
 }
