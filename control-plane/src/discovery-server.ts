@@ -20,6 +20,7 @@ import { createDiscoveryMetrics, type DiscoveryMetrics } from "./discovery-metri
 import { registerStreamStatusMetric } from "./discovery-status-metrics.ts";
 import { PublishedModel, type ModelSource } from "./discovery-model.ts";
 import { WriteSlots } from "./discovery-write-slots.ts";
+import { drainServer } from "./grpc-server-drain.ts";
 import type { MeshModel, ProxyIdentity } from "./mesh-state.ts";
 
 export interface DiscoveryTls {
@@ -246,16 +247,12 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
     },
     async stop(graceMs = 2000) {
       debouncer.cancel();
-      await new Promise<void>((resolve) => {
-        const force = clock.setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        for (const connection of connections.values()) connection.end();
-        server.tryShutdown(() => {
-          clock.clearTimeout(force);
-          resolve();
-        });
+      await drainServer(server, {
+        graceMs,
+        clock,
+        endStreams: () => {
+          for (const connection of connections.values()) connection.end();
+        },
       });
     },
   };

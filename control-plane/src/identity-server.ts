@@ -7,6 +7,7 @@ import type { ProtoGrpcType } from "../../api/gen/identity.ts";
 import type { CertifyRequest__Output } from "../../api/gen/weft/identity/v1/CertifyRequest.ts";
 import type { CertifyResponse } from "../../api/gen/weft/identity/v1/CertifyResponse.ts";
 import type { Tracer } from "@opentelemetry/api";
+import { systemClock, type Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { Result } from "../../lib/result.ts";
 import { inSpan } from "../../lib/tracing.ts";
@@ -14,8 +15,9 @@ import type { CaBundle } from "./ca-files.ts";
 import { certify, REFUSAL_STATUS, type Certified, type CertifyInput, type CertifyRefusal } from "./identity-certify.ts";
 import type { IdentityMetrics } from "./identity-metrics.ts";
 import type { IdentityVerifier } from "./identity-verifier.ts";
+import { drainServer } from "./grpc-server-drain.ts";
 import { listenLimited, type ConnectionLimits } from "./listener-limited.ts";
-import { watchTrustHandler, type TrustFeed } from "./identity-trust-stream.ts";
+import { trustStreams, type TrustFeed } from "./identity-trust-stream.ts";
 
 /** Largest Certify request served; a CSR plus a token is a few KiB. */
 export const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024;
@@ -92,8 +94,14 @@ export function toStatus(refusal: CertifyRefusal): grpc.status {
   return grpc.status[REFUSAL_STATUS[refusal]];
 }
 
+/** The service added to a server; what its owner calls when the server starts to drain. */
+export interface IdentityService {
+  /** Ends every WatchTrust stream and refuses later ones (UNAVAILABLE), so proxies move to another replica at once. */
+  drainStreams(): void;
+}
+
 /** Adds the Identity service to `server` (the caller binds and owns the server). */
-export function addIdentityService(server: grpc.Server, options: IdentityServiceOptions): void {
+export function addIdentityService(server: grpc.Server, options: IdentityServiceOptions): IdentityService {
   const { metrics, logger } = options;
   const refuse = (callback: grpc.sendUnaryData<CertifyResponse>, peer: string, refusal: CertifyRefusal, message: string) => {
     metrics.refused.inc({ reason: refusal });
@@ -153,17 +161,22 @@ export function addIdentityService(server: grpc.Server, options: IdentityService
       },
     );
   };
-  const trust: TrustFeed = options.trust ?? { current: options.ca, onChange: () => () => {} };
+  const feed: TrustFeed = options.trust ?? { current: options.ca, onChange: () => () => {} };
+  const streams = trustStreams(feed, metrics, logger);
   server.addService(serviceDefinition(options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES), {
     Certify: handler,
-    WatchTrust: watchTrustHandler(trust, metrics, logger),
+    WatchTrust: streams.handler,
   });
+  return { drainStreams: streams.drain };
 }
 
 export interface IdentityServer {
   port: number;
   server: grpc.Server;
-  /** Stops accepting, lets in-flight calls finish for up to graceMs, then closes. */
+  /**
+   * Stops accepting, ends every WatchTrust stream at once (its proxy reopens it on another
+   * replica) and refuses new ones, lets Certify calls in flight finish for up to graceMs, then closes.
+   */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -183,11 +196,17 @@ export function identityServerOptions(limits: IdentityLimits = DEFAULT_IDENTITY_
 }
 
 export async function startIdentityServer(
-  options: IdentityServiceOptions & { host?: string; port?: number; credentials: grpc.ServerCredentials },
+  options: IdentityServiceOptions & {
+    host?: string;
+    port?: number;
+    credentials: grpc.ServerCredentials;
+    /** The shutdown grace runs on it; default: the system clock. */
+    clock?: Clock;
+  },
 ): Promise<IdentityServer> {
   const limits = { ...DEFAULT_IDENTITY_LIMITS, ...options.limits };
   const server = new grpc.Server(identityServerOptions(limits, options.maxRequestBytes));
-  addIdentityService(server, { ...options, limits });
+  const service = addIdentityService(server, { ...options, limits });
   const host = options.host ?? "127.0.0.1";
   const listener = await listenLimited(server, {
     host,
@@ -205,21 +224,7 @@ export async function startIdentityServer(
     server,
     stop: (graceMs = 5_000) => {
       listener.close();
-      return stopServer(server, graceMs);
+      return drainServer(server, { graceMs, clock: options.clock ?? systemClock, endStreams: service.drainStreams, connectionsClosed: listener.allClosed });
     },
   };
-}
-
-export function stopServer(server: grpc.Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, graceMs);
-    timer.unref();
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }

@@ -21,6 +21,8 @@ export interface LimitedListener {
   open(): number;
   /** Stops accepting; admitted connections stay with the gRPC server, which closes them. */
   close(): void;
+  /** Resolves once no admitted connection is open (at once if none is). */
+  allClosed(): Promise<void>;
 }
 
 export interface LimitedListenerOptions {
@@ -36,6 +38,7 @@ export async function listenLimited(server: grpc.Server, options: LimitedListene
   const { maxConnections, maxConnectionsPerPeer } = options.limits;
   const perPeer = new Map<string, number>();
   let total = 0;
+  const whenAllClosed: (() => void)[] = [];
   const admit = (socket: Socket) => {
     // The TLS and HTTP/2 layers report their own errors; this one keeps an
     // error on the bare socket (a reset before the handshake) from being uncaught.
@@ -55,6 +58,7 @@ export async function listenLimited(server: grpc.Server, options: LimitedListene
       const left = (perPeer.get(peer) ?? 1) - 1;
       if (left === 0) perPeer.delete(peer);
       else perPeer.set(peer, left);
+      if (total === 0) for (const resolve of whenAllClosed.splice(0)) resolve();
     });
     injector.injectConnection(socket);
   };
@@ -73,5 +77,6 @@ export async function listenLimited(server: grpc.Server, options: LimitedListene
     close: () => {
       listener.close();
     },
+    allClosed: () => (total === 0 ? Promise.resolve() : new Promise<void>((resolve) => whenAllClosed.push(resolve))),
   };
 }

@@ -11,6 +11,7 @@ import { createIdentityMetrics, type IdentityMetrics } from "../../control-plane
 import { startIdentityServer, type IdentityServer } from "../../control-plane/src/identity-server.ts";
 import { generateLocalTokenKey, LocalTokenVerifier, mintLocalToken, type MintOptions } from "../../control-plane/src/identity-verifier-local-token.ts";
 import { Registry } from "prom-client";
+import type { Clock } from "../../lib/clock.ts";
 import type { IdentityVerifier } from "../../control-plane/src/identity-verifier.ts";
 import { createTestMesh, type TestMesh } from "../fixtures/mesh-pki.ts";
 
@@ -38,10 +39,16 @@ export interface IdentityHarnessOptions {
   trustDomain?: string;
   /** Default: local tokens signed with the harness's key (see mint()). */
   verifier?: IdentityVerifier;
+  /** Another replica of the same control plane: its mesh (anchor and issuer) and token key; its own files and watcher. */
+  replicaOf?: Pick<IdentityHarness, "mesh" | "tokenKey">;
+  /** Default: an ephemeral port. */
+  port?: number;
+  /** The server's shutdown grace runs on it; default: the system clock. */
+  clock?: Clock;
 }
 
 export async function startIdentityHarness(options: IdentityHarnessOptions = {}): Promise<IdentityHarness> {
-  const mesh = await createTestMesh({ trustDomain: options.trustDomain ?? "cluster.local" });
+  const mesh = options.replicaOf?.mesh ?? await createTestMesh({ trustDomain: options.trustDomain ?? "cluster.local" });
   const dir = mkdtempSync(join(tmpdir(), "weft-identity-"));
   let generation = 0;
   // Kubernetes-style: files are symlinks through ..data into a timestamped directory.
@@ -66,8 +73,10 @@ export async function startIdentityHarness(options: IdentityHarnessOptions = {})
   const trustDomain = mesh.trustDomain;
   const serving = new ServingCertificate({ watcher, identity: { trustDomain, ...CONTROL_PLANE_ID }, logger });
   await serving.start();
-  const tokenKey = generateLocalTokenKey();
+  const tokenKey = options.replicaOf?.tokenKey ?? generateLocalTokenKey();
   const server = await startIdentityServer({
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
     credentials: servingCredentials(serving, false),
     ca: () => watcher.current(),
     verifier: options.verifier ?? new LocalTokenVerifier(tokenKey, trustDomain),

@@ -73,6 +73,45 @@ describe("sidecar identity: the trust bundle and renew-now pushed by the control
     }
   });
 
+  it("keeps its bundle when its control-plane replica starts to drain, and within seconds holds the next one from another replica (not after a keepalive timeout)", async () => {
+    // A Service in front of two replicas: the proxy's connection goes to A; once A is leaving, new connections go to B.
+    const [host = "", port = ""] = h.address.split(":");
+    const relay = await startTcpRelay({ host, port: Number(port) });
+    const b = await startIdentityHarness({ replicaOf: h });
+    try {
+      // The default keepalive (30 s ping, 10 s to answer): only the drain can move the stream in time.
+      const p = await proxy("cart", { address: relay.address });
+      await waitFor("the trust stream to open on A", async () => (await h.metricValue("weft_identity_trust_streams")) === 1);
+      const held = p.store.current()?.trustAnchors;
+      assert.equal(count(held ?? ""), 1);
+      const bundles: string[] = [];
+      p.store.on("change", (c) => bundles.push(c.trustAnchors));
+
+      relay.retarget({ host, port: b.server.port });
+      const drainStarted = performance.now();
+      // A long grace: nothing here may wait it out.
+      const draining = h.server.stop(60_000);
+      const anchorB = await createTrustAnchor({ trustDomain: h.mesh.trustDomain, lifetimeMs: 86_400_000, commonName: "root B" });
+      b.writeIssuer({ ca: h.mesh.anchorPem + anchorB.certPem, cert: h.mesh.issuerCertPem, key: h.mesh.issuerKeyPem });
+      await waitFor("the proxy to hold B's bundle (A and B)", () => count(p.store.current()?.trustAnchors ?? "") === 2, { timeoutMs: 5_000 });
+      const tookMs = performance.now() - drainStarted;
+      assert.ok(tookMs < 5_000, `B's bundle reached the proxy ${Math.round(tookMs)} ms after A began to drain`);
+      assert.equal(await h.metricValue("weft_identity_trust_streams"), 0, "the stream is no longer on A");
+      // The new bundle makes the proxy reopen its stream with it, on B again.
+      await waitFor("the trust stream to be open on B", async () => (await b.metricValue("weft_identity_trust_streams")) === 1);
+      // Its only change of bundle was to B's: it held A's until then, never none.
+      assert.deepEqual(bundles, [h.mesh.anchorPem + anchorB.certPem]);
+      assert.equal(p.trust.updates.applied, 1);
+      assert.equal(p.renewer.renewals, 1, "no renewal was needed to move");
+      for (const q of proxies.splice(0)) q.stop();
+      await draining;
+    } finally {
+      for (const q of proxies.splice(0)) q.stop();
+      await b.stop();
+      await relay.close();
+    }
+  });
+
   it("refuses a bundle that would not verify its own leaf, counts it, and keeps the one it has", async () => {
     const p = await proxy("cart");
     const held = p.store.current()?.trustAnchors;

@@ -1,7 +1,9 @@
 // A loopback TCP relay in front of a real server that can make its open
 // connections go silent, neither forwarding nor closing: what a peer sees when
 // the host at the other end vanishes without a FIN (a pod force-deleted, a node
-// lost). New connections through the relay keep working.
+// lost). New connections through the relay keep working, and can be sent to
+// another server while the open ones stay where they are (a Service whose
+// endpoint moved to another replica).
 import * as net from "node:net";
 
 export interface TcpRelay {
@@ -10,10 +12,13 @@ export interface TcpRelay {
   open(): number;
   /** Every connection open now stops carrying bytes, both ways, and is never closed by the relay. */
   silenceOpen(): void;
+  /** New connections go to `target` from now on; open ones keep theirs. */
+  retarget(target: { host: string; port: number }): void;
   close(): Promise<void>;
 }
 
-export async function startTcpRelay(target: { host: string; port: number }): Promise<TcpRelay> {
+export async function startTcpRelay(initialTarget: { host: string; port: number }): Promise<TcpRelay> {
+  let target = initialTarget;
   const pairs = new Set<{ a: net.Socket; b: net.Socket }>();
   const silenced: net.Socket[] = [];
   const server = net.createServer((a) => {
@@ -44,6 +49,9 @@ export async function startTcpRelay(target: { host: string; port: number }): Pro
         silenced.push(pair.a, pair.b);
       }
       pairs.clear();
+    },
+    retarget(next) {
+      target = next;
     },
     async close() {
       for (const s of silenced) s.destroy();
