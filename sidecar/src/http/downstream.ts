@@ -14,6 +14,12 @@ export interface Downstream extends ProxyRequest {
   /** Sends the response head; with `endStream` the response is complete. */
   respond(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void;
   readonly sink: Writable;
+  /**
+   * Response body data straight to the client's connection, where the downstream can write it without
+   * a stream in between (sink is a Writable made per response; this is the relays' per-chunk path).
+   * False: `onDrain` runs once more can be written. Without it, writeResponseBody goes through sink.
+   */
+  writeBody?(chunk: Buffer, onDrain: () => void): boolean;
   /** Ends the response body, with trailers if any. */
   finish(trailers: OutgoingHttpHeaders | undefined): void;
   /** Breaks the response off (the client sees a reset or a truncated body). */
@@ -25,6 +31,15 @@ export interface Downstream extends ProxyRequest {
   readonly expectsContinue: boolean;
   /** Relays the app's 100 Continue (the client may send its body now); nothing once the response has begun. */
   sendContinue(): void;
+}
+
+/** Response body data to `ds`: its own writeBody where it has one, else its sink; false: `onDrain` runs once more can be written. */
+export function writeResponseBody(ds: Downstream, chunk: Buffer, onDrain: () => void): boolean {
+  if (ds.writeBody) return ds.writeBody(chunk, onDrain);
+  const sink = ds.sink;
+  const ok = sink.write(chunk);
+  if (!ok) sink.once("drain", onDrain);
+  return ok;
 }
 
 /** A request node:http parsed (the connections Weft's framer hands over). */

@@ -94,6 +94,19 @@ export class FramedH1Downstream implements Downstream {
     return this.#sink;
   }
 
+  /** Straight to the socket, unless body chunks are queued in the sink (they go first, so this queues behind them). */
+  writeBody(chunk: Buffer, onDrain: () => void): boolean {
+    const sink = this.#sink;
+    if (sink && sink.writableLength > 0) {
+      const ok = sink.write(chunk);
+      if (!ok) sink.once("drain", onDrain);
+      return ok;
+    }
+    if (this.#writeBody(chunk)) return true;
+    this.#conn.socket.once("drain", onDrain);
+    return false;
+  }
+
   get responded(): boolean {
     return this.#responded;
   }

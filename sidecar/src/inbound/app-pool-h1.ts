@@ -2,7 +2,7 @@
 // per app port (http1/client-connection.ts), the response relayed to the
 // downstream as slices of what was read.
 import * as net from "node:net";
-import type { Downstream } from "../http/downstream.ts";
+import { writeResponseBody, type Downstream } from "../http/downstream.ts";
 import { H1ClientConnection, IdleConnections } from "../http1/client-connection.ts";
 import { chunkedBody, requestHead } from "../http1/request-head.ts";
 import { appResponseHeaders, responseHeaders } from "../http/headers.ts";
@@ -50,6 +50,7 @@ export class AppH1Pool {
     let responseBytes = 0;
     let requestBytes = 0;
     let over = false;
+    const resume = (): void => conn.resume();
     const end = (result: RelayResult): void => {
       if (over) return;
       over = true;
@@ -65,9 +66,7 @@ export class AppH1Pool {
       continued: () => ds.sendContinue(),
       data: (chunk) => {
         responseBytes += chunk.length;
-        const ok = ds.sink.write(chunk);
-        if (!ok) ds.sink.once("drain", () => conn.resume());
-        return ok;
+        return writeResponseBody(ds, chunk, resume);
       },
       end: (trailers) => {
         if (bodyExpected) ds.finish(trailers ? responseHeaders(trailers) : undefined);

@@ -6,6 +6,7 @@
 // went, reports, and relays or discards the response as told.
 import type { IncomingHttpHeaders } from "node:http";
 import { Writable } from "node:stream";
+import { writeResponseBody } from "../http/downstream.ts";
 import type { AttemptScope } from "../http/request-observer.ts";
 import { WEFT_PROTO, grpcStatusOf, responseHeaders } from "../http/headers.ts";
 import type { OutgoingFields } from "../http/request.ts";
@@ -43,6 +44,8 @@ export class H1Attempt implements Attempt, ResponseHandlers, OutgoingFields {
   #discarded = 0;
   #requestBytes = 0;
   #responseBytes = 0;
+  /** The connection reads again once the client's side has drained. */
+  readonly #resume = (): void => this.#conn?.resume();
 
   get responseBytes(): number {
     return this.#responseBytes;
@@ -162,10 +165,7 @@ export class H1Attempt implements Attempt, ResponseHandlers, OutgoingFields {
       return true;
     }
     this.#responseBytes += chunk.length;
-    const sink = this.#owner.ds.sink;
-    const ok = sink.write(chunk);
-    if (!ok) sink.once("drain", () => conn.resume());
-    return ok;
+    return writeResponseBody(this.#owner.ds, chunk, this.#resume);
   }
 
   end(trailers: IncomingHttpHeaders | undefined): void {

@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { Readable, Writable } from "node:stream";
 import type { HeaderModifier__Output } from "../../../api/gen/weft/discovery/v1/HeaderModifier.ts";
-import type { Downstream } from "../http/downstream.ts";
+import { writeResponseBody, type Downstream } from "../http/downstream.ts";
 import { modifyResponseHeaders } from "../routing/header-filters.ts";
 
 export class RoutedDownstream implements Downstream {
@@ -49,6 +49,10 @@ export class RoutedDownstream implements Downstream {
 
   get responded(): boolean {
     return this.#ds.responded;
+  }
+
+  writeBody(chunk: Buffer, onDrain: () => void): boolean {
+    return writeResponseBody(this.#ds, chunk, onDrain);
   }
 
   respond(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void {
