@@ -6,7 +6,8 @@
 // one core; the proxies get the other.
 // Flags: --seconds N (latency phase per round, default 20), --rounds N (3),
 // --warmup N (seconds at the fixed rate before the rounds, default 20),
-// --max-seconds N (default 10), --qps N (1000), --connections N (16),
+// --max-seconds N (default 10), --max-rounds N (closed-loop runs per path, interleaved, alternating order; the
+// median is reported, default 1), --qps N (1000), --connections N (16),
 // --only direct,nginx,weft, --weft-node-flags "--max-semi-space-size=16" (Node
 // flags for both Weft proxies, to try tunings), "--weft-args=--peer-transport h2"
 // (proxy flags for both; the = form, as the value starts with a dash), --proxy-cpus 1 --load-cpus 0
@@ -39,7 +40,10 @@ import { measureManyProxies, type TenProxiesResult } from "./lib-proxy-pss.ts";
 interface PathResult {
   name: string;
   fixed: LoadResult;
+  /** The closed-loop run of median throughput. */
   max: LoadResult;
+  /** Every closed-loop run's throughput, in the order run. */
+  maxRounds: number[];
   proxies: { label: string; usage: ProcUsage }[];
   rounds: LoadResult[];
   /** vCPU that other processes took on the proxies' core during each fixed-rate round. */
@@ -90,7 +94,10 @@ function median(values: number[]): number {
 }
 
 /** Per-figure medians over rounds (each figure on its own, so one noisy round moves none of them far). */
-function combine(path: Path, rounds: RoundResult[], max: LoadResult): PathResult {
+function combine(path: Path, rounds: RoundResult[], maxRuns: LoadResult[]): PathResult {
+  // The run whose throughput is the median (the lower middle one of an even number).
+  const byQps = [...maxRuns].sort((a, b) => a.qpsActual - b.qpsActual);
+  const max = byQps[Math.floor((byQps.length - 1) / 2)] as LoadResult;
   const m = (f: (l: LoadResult) => number) => median(rounds.map((r) => f(r.load)));
   const fixed: LoadResult = {
     qpsTarget: rounds[0]?.load.qpsTarget ?? 0,
@@ -107,7 +114,7 @@ function combine(path: Path, rounds: RoundResult[], max: LoadResult): PathResult
       privateBytes: Math.max(...rounds.map((r) => r.usage.get(p.pid)?.privateBytes ?? NaN)),
     },
   }));
-  return { name: path.name, fixed, max, proxies, rounds: rounds.map((r) => r.load), coreOthers: rounds.map((r) => r.coreOthers) };
+  return { name: path.name, fixed, max, maxRounds: maxRuns.map((r) => r.qpsActual), proxies, rounds: rounds.map((r) => r.load), coreOthers: rounds.map((r) => r.coreOthers) };
 }
 
 export async function run(args: string[]): Promise<BenchReport> {
@@ -119,6 +126,7 @@ export async function run(args: string[]): Promise<BenchReport> {
     options: {
       seconds: { type: "string", default: "20" },
       "max-seconds": { type: "string", default: "10" },
+      "max-rounds": { type: "string", default: "1" },
       qps: { type: "string", default: "1000" },
       connections: { type: "string", default: "16" },
       only: { type: "string", default: "direct,nginx,weft" },
@@ -141,6 +149,7 @@ export async function run(args: string[]): Promise<BenchReport> {
   const { fortio, cores, loadCpus, proxyCpus, loadBefore } = pairBenchMachine({ loadCpus: values["load-cpus"], proxyCpus: values["proxy-cpus"] });
   const only = new Set((values.only ?? "").split(","));
   const rounds = Math.max(1, Number(values.rounds));
+  const maxRounds = Math.max(1, Number(values["max-rounds"]));
   // Long enough for a Node proxy's heap to reach its steady size and its hot
   // paths to be optimised: in runs of 2026-12-07 the Weft pair's p99 jumped to
   // 6-17 ms in whichever round covered its 10th to 15th second under load
@@ -234,11 +243,17 @@ export async function run(args: string[]): Promise<BenchReport> {
     for (let round = 0; round < rounds; round++) {
       for (const path of round % 2 ? [...paths].reverse() : paths) fixed.get(path)?.push(await fixedPhase(path, o, round));
     }
-    for (const path of paths) {
-      const max = await runLoad({ fortio: o.fortio, url: path.url, qps: 0, connections: o.connections, seconds: o.maxSeconds, cpus: o.loadCpus });
-      console.error(`[bench proxy] ${path.name}: max ${fmt(max.qpsActual, 0)} rps`);
-      results.push(combine(path, fixed.get(path) ?? [], max));
+    // Closed-loop runs, interleaved and alternating like the rounds above: one run per path
+    // measured in a fixed order put the last path (a baseline) after the same ones every time.
+    const maxRuns = new Map<Path, LoadResult[]>(paths.map((p) => [p, []]));
+    for (let round = 0; round < maxRounds; round++) {
+      for (const path of round % 2 ? [...paths].reverse() : paths) {
+        const max = await runLoad({ fortio: o.fortio, url: path.url, qps: 0, connections: o.connections, seconds: o.maxSeconds, cpus: o.loadCpus });
+        console.error(`[bench proxy] ${path.name}: max ${fmt(max.qpsActual, 0)} rps`);
+        maxRuns.get(path)?.push(max);
+      }
     }
+    for (const path of paths) results.push(combine(path, fixed.get(path) ?? [], maxRuns.get(path) ?? []));
     // Read after every path's closed-loop run: the proxies flush their timeline once a second.
     attribution = attributionOf?.();
     if (pssPairs > 0 && only.has("weft") && only.has("nginx")) {
@@ -295,6 +310,7 @@ export async function run(args: string[]): Promise<BenchReport> {
     r.rounds.map((l) => fmt(l.p99Ms, 2)).join(" "),
     r.rounds.map((l) => fmt(l.p999Ms, 2)).join(" "),
     r.coreOthers.map((v) => fmt(v, 2)).join(" "),
+    ...(maxRounds > 1 ? [r.maxRounds.map((v) => fmt(v, 0)).join(" ")] : []),
   ]);
 
   const nginx = results.find((r) => r.name === "nginx mTLS pair");
@@ -365,8 +381,8 @@ export async function run(args: string[]): Promise<BenchReport> {
   }
   return {
     suite: "proxy",
-    description: `fortio ${o.connections} connections, ${o.qps} rps fixed rate for ${o.seconds} s per round, ${rounds} rounds interleaved across paths (medians shown; RSS is the maximum), after ${warmup} s warm-up at the same rate; then closed loop for ${o.maxSeconds} s; ${RESPONSE_BYTES} B responses from nginx on loopback; load generator and backend on CPU ${loadCpus}, proxies on CPU ${proxyCpus} of ${cores}; 1-minute load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after. Latencies in ms; "added" is over the direct path; CPU in vCPU and RSS (max) in MB per proxy during the fixed-rate phase; "private" is the memory only that proxy holds (USS: RSS minus pages shared with other processes, such as the executable's). Fortio histogram resolution ${FORTIO_RESOLUTION_SECONDS * 1e6} µs. "Others on proxy core" is the vCPU processes other than the path's proxies took on the proxies' CPUs in each round (near 0 on a quiet machine).${instrumented ? ' "weft pair (instrumented)" records its GC pauses and loop stalls for the attribution below, which costs it some CPU; compare tails with the plain pair.' : ""}`,
-    columns: ["path", "p50", "p99", "p99.9", "added p50", "added p99", "rps", "errors", "max rps", "CPU (vCPU)", "RSS (MB)", "private (MB)", "p99 per round", "p99.9 per round", "others on proxy core per round (vCPU)"],
+    description: `fortio ${o.connections} connections, ${o.qps} rps fixed rate for ${o.seconds} s per round, ${rounds} rounds interleaved across paths (medians shown; RSS is the maximum), after ${warmup} s warm-up at the same rate; then ${maxRounds > 1 ? `${maxRounds} closed-loop runs of ${o.maxSeconds} s per path, interleaved (max rps: the median)` : `closed loop for ${o.maxSeconds} s`}; ${RESPONSE_BYTES} B responses from nginx on loopback; load generator and backend on CPU ${loadCpus}, proxies on CPU ${proxyCpus} of ${cores}; 1-minute load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after. Latencies in ms; "added" is over the direct path; CPU in vCPU and RSS (max) in MB per proxy during the fixed-rate phase; "private" is the memory only that proxy holds (USS: RSS minus pages shared with other processes, such as the executable's). Fortio histogram resolution ${FORTIO_RESOLUTION_SECONDS * 1e6} µs. "Others on proxy core" is the vCPU processes other than the path's proxies took on the proxies' CPUs in each round (near 0 on a quiet machine).${instrumented ? ' "weft pair (instrumented)" records its GC pauses and loop stalls for the attribution below, which costs it some CPU; compare tails with the plain pair.' : ""}`,
+    columns: ["path", "p50", "p99", "p99.9", "added p50", "added p99", "rps", "errors", "max rps", "CPU (vCPU)", "RSS (MB)", "private (MB)", "p99 per round", "p99.9 per round", "others on proxy core per round (vCPU)", ...(maxRounds > 1 ? ["max rps per run"] : [])],
     rows,
     targets,
     notes,
