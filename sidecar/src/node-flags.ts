@@ -7,9 +7,10 @@
 // collector runs on the proxy's own thread: V8's parallel scavenge and
 // concurrent marking hand work to helper threads that, in a pod held to one
 // CPU or less, wait for the core the proxy's thread holds, and a pause lasts
-// until they get it. On one core it halved the pair's p99 and cut its p99.9 to
-// a third at the same CPU (docs/decisions.md, "The proxy collects garbage on
-// its own thread"). `--no-single-threaded-gc` in NODE_OPTIONS turns it back.
+// until they get it. In two same-run A/Bs on one core the pair's p99.9 was
+// 0.35x and 0.71x the default's at the same CPU (docs/decisions.md, "The
+// garbage collector runs on the proxy's own thread").
+// `--no-single-threaded-gc` in NODE_OPTIONS turns it back.
 // The re-exec itself is shared with the control plane (lib/node-flags.ts).
 import { missingNodeFlags as missingFlags, reexecWithNodeFlags, type NodeFlagsSpec } from "../../lib/node-flags.ts";
 
