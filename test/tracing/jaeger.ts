@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePorts } from "../support/ports.ts";
+import { accepting, freePorts } from "../support/ports.ts";
 import { startProcess } from "../support/process.ts";
 import { StopWaiting, waitFor } from "../support/wait.ts";
 import { jaegerBinaryPath, jaegerBinaryReady } from "./jaeger-paths.ts";
@@ -127,9 +127,12 @@ async function startOnce(): Promise<Jaeger> {
     tempDirs.delete(dir);
   };
 
-  // Ready when the query API answers and the OTLP/HTTP receiver accepts a POST.
+  // Ready when the query API answers, the OTLP/HTTP receiver accepts a POST and the OTLP/gRPC
+  // receiver (what the proxies export to) accepts connections: Jaeger opens its listeners one by one,
+  // and an export that finds the gRPC port closed is dropped, not retried (in one full run the first
+  // test's trace never arrived).
   try {
-    await waitFor("jaeger's query API and OTLP/HTTP receiver to answer", async () => {
+    await waitFor("jaeger's query API and OTLP receivers to answer", async () => {
       if (!jaeger.running) throw new StopWaiting(`jaeger exited during start-up (${jaeger.state}):\n${jaeger.output}`);
       const services = await getJson(`${queryUrl}/api/services`);
       const otlp = await fetch(`http://127.0.0.1:${ports.http}/v1/traces`, {
@@ -138,7 +141,7 @@ async function startOnce(): Promise<Jaeger> {
         body: JSON.stringify({ resourceSpans: [] }),
         signal: AbortSignal.timeout(5000),
       });
-      return services.status === 200 && otlp.status === 200;
+      return services.status === 200 && otlp.status === 200 && (await accepting(ports.grpc));
     }, { timeoutMs: 30_000, intervalMs: 100 });
   } catch (err) {
     await stop();
