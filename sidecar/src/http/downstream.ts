@@ -35,8 +35,11 @@ export interface Downstream extends ProxyRequest {
 
 /** Response body data to `ds`: its own writeBody where it has one, else its sink; false: `onDrain` runs once more can be written. */
 export function writeResponseBody(ds: Downstream, chunk: Buffer, onDrain: () => void): boolean {
-  if (ds.writeBody) return ds.writeBody(chunk, onDrain);
-  const sink = ds.sink;
+  return ds.writeBody ? ds.writeBody(chunk, onDrain) : writeToSink(ds.sink, chunk, onDrain);
+}
+
+/** `chunk` to a Writable; false: `onDrain` runs on its next drain. */
+export function writeToSink(sink: Writable, chunk: Buffer, onDrain: () => void): boolean {
   const ok = sink.write(chunk);
   if (!ok) sink.once("drain", onDrain);
   return ok;

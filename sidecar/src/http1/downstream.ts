@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
 import { Readable, Writable } from "node:stream";
-import type { Downstream } from "../http/downstream.ts";
+import { writeToSink, type Downstream } from "../http/downstream.ts";
 import { headerLines, reasonPhrase, type RequestHead } from "./framer.ts";
 import { WEFT_CONNECTION } from "../http/headers.ts";
 
@@ -97,11 +97,7 @@ export class FramedH1Downstream implements Downstream {
   /** Straight to the socket, unless body chunks are queued in the sink (they go first, so this queues behind them). */
   writeBody(chunk: Buffer, onDrain: () => void): boolean {
     const sink = this.#sink;
-    if (sink && sink.writableLength > 0) {
-      const ok = sink.write(chunk);
-      if (!ok) sink.once("drain", onDrain);
-      return ok;
-    }
+    if (sink && sink.writableLength > 0) return writeToSink(sink, chunk, onDrain);
     if (this.#writeBody(chunk)) return true;
     this.#conn.socket.once("drain", onDrain);
     return false;

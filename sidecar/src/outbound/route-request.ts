@@ -7,7 +7,7 @@
 // endpoints (balanced as ever) under the rule's timeouts and retry.
 import { PassThrough, Writable } from "node:stream";
 import type { HeaderModifier__Output } from "../../../api/gen/weft/discovery/v1/HeaderModifier.ts";
-import { recordRequest as recordRequestMetrics } from "../admin/metrics.ts";
+import { recordRequest as recordRequestMetrics, statusClass } from "../admin/metrics.ts";
 import type { MeshCall, MeshView } from "../discovery/mesh-view.ts";
 import type { Downstream } from "../http/downstream.ts";
 import { ObservedProxyRequest } from "../http/observed-request.ts";
@@ -54,7 +54,7 @@ export function forwardRouted(o: RoutingContext, ds: Downstream, call: MeshCall,
   if (redirect) {
     const r = redirectFor(ds.path, ds.authority, "http", call.port, redirect, match.path);
     ds.respond(r.status, { location: r.location }, true);
-    recordRequestMetrics(ctx.metrics, "outbound", call.service, `${Math.floor(r.status / 100)}xx`, undefined, 0, rule.route, ctx.pool.selfIdentity);
+    recordRequestMetrics(ctx.metrics, "outbound", call.service, statusClass(r.status), undefined, 0, rule.route, ctx.pool.selfIdentity);
     return true;
   }
   if (!backend) {
@@ -84,7 +84,7 @@ export function forwardRouted(o: RoutingContext, ds: Downstream, call: MeshCall,
 /** The proxy answers itself: counted under the Service called (or the backend that could not be) and the route. */
 function answer(o: RoutingContext, ds: Downstream, service: string, grpc: boolean, route: string, status: number, code: string): void {
   const result = sendProxyError(ds, grpc, status, code);
-  recordRequestMetrics(o.http.metrics, "outbound", service, grpc ? "2xx" : `${Math.floor(status / 100)}xx`, result.grpcStatus, 0, route, o.http.pool.selfIdentity);
+  recordRequestMetrics(o.http.metrics, "outbound", service, grpc ? "2xx" : statusClass(status), result.grpcStatus, 0, route, o.http.pool.selfIdentity);
 }
 
 /** The request as the rule's filters and then the backend's leave it; `ds` itself when they change nothing. */
